@@ -1,0 +1,1 @@
+"""Code common to the cloud and HOME services: wire formats, tokens, credits, clock, logging."""

@@ -1,0 +1,38 @@
+"""Credit amounts: 0.25 granularity, kept as integer quarters, never floats."""
+
+from decimal import Decimal, InvalidOperation
+
+QUARTERS_PER_CREDIT = 4
+
+
+class CreditAmountError(ValueError):
+    """An amount that is not a positive multiple of 0.25."""
+
+
+def parse_quarters(value: object) -> int:
+    """Turn a JSON number or decimal string into a positive count of quarter credits."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise CreditAmountError("Credits must be a number such as 1.25.")
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise CreditAmountError("Credits must be a number such as 1.25.") from None
+    if not amount.is_finite():
+        raise CreditAmountError("Credits must be a finite number.")
+    quarters = amount * QUARTERS_PER_CREDIT
+    if quarters != quarters.to_integral_value():
+        raise CreditAmountError("Credits come in steps of 0.25.")
+    if quarters <= 0:
+        raise CreditAmountError("Assign at least 0.25 credits.")
+    return int(quarters)
+
+
+def to_credits(quarters: int) -> float | int:
+    """Quarters as the JSON number users see: 5 -> 1.25, 8 -> 2."""
+    whole, rest = divmod(quarters, QUARTERS_PER_CREDIT)
+    return whole if rest == 0 else quarters / QUARTERS_PER_CREDIT
+
+
+def format_credits(quarters: int) -> str:
+    """Quarters as text for pages: 5 -> '1.25', 8 -> '2'."""
+    return f"{to_credits(quarters):g}"

@@ -1,0 +1,84 @@
+"""The cloud link's WebSocket messages: ``{id, type, ...}`` JSON envelopes.
+
+HOME connects to ``GET /api/v1/link``; the exchange is:
+
+    cloud -> home  {"type": "challenge", "nonce": str}
+    home  -> cloud {"type": "auth", "system_id": str, "token": <link auth JWT>,
+                    "seq": <last applied seq, 0 if none>, "receipt": <latest receipt JWT or null>}
+    cloud -> home  {"type": "welcome", "system_id": str}  (or "error" and close)
+    cloud -> home  {"type": "snapshot", "token": <credits snapshot JWT>}   at any time after
+    home  -> cloud {"type": "receipt", "token": <receipt JWT>}              after applying one
+    either way     {"type": "error", "code": str, "message": str, "reply_to": id or null}
+"""
+
+import itertools
+import json
+from dataclasses import dataclass
+from typing import Any
+
+CHALLENGE = "challenge"
+AUTH = "auth"
+WELCOME = "welcome"
+SNAPSHOT = "snapshot"
+RECEIPT = "receipt"
+ERROR = "error"
+
+MAX_MESSAGE_BYTES = 256 * 1024
+
+_ids = itertools.count(1)
+
+
+class ProtocolError(ValueError):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Message:
+    id: int
+    type: str
+    body: dict[str, Any]
+
+    def text(self, field: str) -> str:
+        value = self.body.get(field)
+        if not isinstance(value, str) or not value:
+            raise ProtocolError("invalid_message", f"The {self.type} message needs a text field {field!r}.")
+        return value
+
+    def optional_text(self, field: str) -> str | None:
+        value = self.body.get(field)
+        if value is None:
+            return None
+        return self.text(field)
+
+    def integer(self, field: str) -> int:
+        value = self.body.get(field)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ProtocolError("invalid_message", f"The {self.type} message needs a whole number {field!r}.")
+        return value
+
+
+def encode(kind: str, **fields: Any) -> str:
+    return json.dumps({"id": next(_ids), "type": kind, **fields})
+
+
+def error(code: str, message: str, reply_to: int | None = None) -> str:
+    return encode(ERROR, code=code, message=message, reply_to=reply_to)
+
+
+def decode(raw: str) -> Message:
+    if len(raw) > MAX_MESSAGE_BYTES:
+        raise ProtocolError("too_large", "The message is larger than the link accepts.")
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise ProtocolError("bad_json", "The message is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise ProtocolError("invalid_message", "A message must be a JSON object.")
+    kind = data.get("type")
+    ident = data.get("id")
+    if not isinstance(kind, str) or not isinstance(ident, int) or isinstance(ident, bool):
+        raise ProtocolError("invalid_message", "A message needs a text 'type' and a whole-number 'id'.")
+    return Message(ident, kind, data)

@@ -1,0 +1,147 @@
+"""aiohttp pieces both services use: the error middleware, JSON body reading, field checks."""
+
+import json
+from datetime import datetime, timedelta
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+from shared.errors import ApiError, BadRequest
+from shared.timefmt import parse_iso
+
+log = structlog.get_logger()
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+HtmlErrorRenderer = Callable[[web.Request, int, str, str], Awaitable[web.StreamResponse]]
+
+API_PREFIXES = ("/api/", "/_emulator/", "/.well-known/", "/healthz")
+
+_HTTP_CODES = {
+    400: "invalid_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+}
+
+
+def error_json(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+
+
+def wants_html(request: web.Request) -> bool:
+    return not request.path.startswith(API_PREFIXES) and "text/html" in request.headers.get("Accept", "")
+
+
+def make_error_middleware(render_html: HtmlErrorRenderer | None = None) -> Any:
+    """Every failure leaves as the contract's error shape (or an error page for a browser)."""
+
+    async def answer(request: web.Request, status: int, code: str, message: str) -> web.StreamResponse:
+        if render_html is not None and wants_html(request):
+            return await render_html(request, status, code, message)
+        return error_json(status, code, message)
+
+    @web.middleware
+    async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except ApiError as exc:
+            return await answer(request, exc.status, exc.code, exc.message)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            code = _HTTP_CODES.get(exc.status, "http_error")
+            message = {
+                404: f"There is nothing at {request.path}.",
+                405: f"{request.method} is not allowed on {request.path}.",
+            }.get(exc.status, exc.reason)
+            return await answer(request, exc.status, code, message)
+        except Exception:
+            log.exception("request_failed", method=request.method, path=request.path)
+            return await answer(request, 500, "internal_error", "Something went wrong on our side; the change was not made.")
+
+    return error_middleware
+
+
+async def read_json(request: web.Request) -> dict[str, Any]:
+    """The request's JSON object body; anything else is a clear 400."""
+    raw = await request.read()
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("The request body is not valid JSON.", code="bad_json") from None
+    if not isinstance(data, dict):
+        raise BadRequest("The request body must be a JSON object.", code="bad_json")
+    return data
+
+
+def require_text(body: dict[str, Any], name: str, *, max_length: int = 10_000) -> str:
+    value = body.get(name)
+    if value is None:
+        raise BadRequest(f"The field {name!r} is missing.", code="missing_field")
+    if not isinstance(value, str):
+        raise BadRequest(f"The field {name!r} must be text.", code="wrong_type")
+    value = value.strip()
+    if not value:
+        raise BadRequest(f"The field {name!r} is empty.", code="missing_field")
+    if len(value) > max_length:
+        raise BadRequest(f"The field {name!r} is too long.", code="too_long")
+    return value
+
+
+def optional_text(body: dict[str, Any], name: str, *, max_length: int = 10_000) -> str | None:
+    if body.get(name) in (None, ""):
+        return None
+    return require_text(body, name, max_length=max_length)
+
+
+def require_bool(body: dict[str, Any], name: str) -> bool:
+    value = body.get(name)
+    if value is None:
+        raise BadRequest(f"The field {name!r} is missing.", code="missing_field")
+    if not isinstance(value, bool):
+        raise BadRequest(f"The field {name!r} must be true or false.", code="wrong_type")
+    return value
+
+
+def require_int(body: dict[str, Any], name: str, *, minimum: int = 0, maximum: int = 1_000_000) -> int:
+    value = body.get(name)
+    if value is None:
+        raise BadRequest(f"The field {name!r} is missing.", code="missing_field")
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise BadRequest(f"The field {name!r} must be a whole number.", code="wrong_type")
+    if not minimum <= value <= maximum:
+        raise BadRequest(f"The field {name!r} must be between {minimum} and {maximum}.", code="out_of_range")
+    return value
+
+
+async def get_healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+def clock_target(body: dict[str, Any], now: datetime) -> datetime:
+    """Where ``POST /_emulator/clock`` asks the clock to go: ``{advance_seconds}`` or ``{now}``."""
+
+    if body.get("advance_seconds") is not None:
+        seconds = body["advance_seconds"]
+        if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
+            raise BadRequest("'advance_seconds' must be a number.", code="wrong_type")
+        if seconds < 0:
+            raise BadRequest("The virtual clock only moves forward.", code="clock_backwards")
+        if seconds > 20 * 365 * 86400:
+            raise BadRequest("Advance at most twenty years at a time.", code="out_of_range")
+        return now + timedelta(seconds=seconds)
+    if body.get("now") is not None:
+        try:
+            target = parse_iso(require_text(body, "now", max_length=64))
+        except ValueError:
+            raise BadRequest("'now' must be an ISO 8601 time such as 2026-11-28T10:00:00Z.", code="wrong_type") from None
+        if target < now:
+            raise BadRequest("The virtual clock only moves forward.", code="clock_backwards")
+        return target
+    raise BadRequest("Give 'advance_seconds' or 'now'.", code="missing_field")
