@@ -1,0 +1,1 @@
+"""The licensing cloud emulator: portal, JSON API, HOME link, scheduler."""

@@ -1,0 +1,111 @@
+"""Sign-in, accounts, users (admin) and the account's history."""
+
+from aiohttp import web
+
+from cloud import rules
+from cloud.access import authenticate, bearer_token, caller
+from cloud.appkeys import CLOCK, DB
+from cloud.ids import new_id
+from cloud.passwords import hash_password, new_token, token_digest, verify_password
+from cloud.views import event_json, member_json, membership_json
+from shared.errors import BadRequest, Conflict, NotFound, Unauthorized
+from shared.web import read_json, require_text
+
+routes = web.RouteTableDef()
+
+
+async def sign_in(request: web.Request, email: str, password: str) -> tuple[str, list[dict[str, str]]]:
+    """Check the password and open a session; shared by the API and the sign-in page."""
+    db = request.app[DB]
+    user = await db.read.user_by_email(email)
+    if user is None or not verify_password(password, user.password_hash):
+        raise Unauthorized("The email or password is not right.", code="bad_credentials")
+    token = new_token()
+    async with db.transaction() as tx:
+        await tx.create_session(token_digest(token), user.id, request.app[CLOCK].now())
+    return token, [membership_json(item) for item in await db.read.memberships(user.id)]
+
+
+@routes.post("/api/v1/auth/token")
+async def post_token(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    token, accounts = await sign_in(request, require_text(body, "email", max_length=320), require_text(body, "password", max_length=1024))
+    return web.json_response({"token": token, "accounts": accounts})
+
+
+@routes.post("/api/v1/auth/logout")
+async def post_logout(request: web.Request) -> web.Response:
+    await authenticate(request)
+    token = bearer_token(request)
+    assert token is not None
+    async with request.app[DB].transaction() as tx:
+        await tx.delete_session(token_digest(token))
+    return web.json_response({"signed_out": True})
+
+
+@routes.get("/api/v1/accounts")
+async def get_accounts(request: web.Request) -> web.Response:
+    user = await authenticate(request)
+    memberships = await request.app[DB].read.memberships(user.id)
+    return web.json_response({"accounts": [membership_json(item) for item in memberships]})
+
+
+@routes.get("/api/v1/accounts/{acc}/users")
+async def get_users(request: web.Request) -> web.Response:
+    who = await caller(request, admin=True)
+    members = await request.app[DB].read.members(who.account_id)
+    return web.json_response({"users": [member_json(item) for item in members]})
+
+
+async def add_member(request: web.Request, account_id: str, email: str, password: str | None, role: str) -> None:
+    """Make ``email`` a member with ``role``, creating the user when new (then a password is needed)."""
+    if role not in rules.ROLES:
+        raise BadRequest("The role must be 'admin' or 'operator'.", code="invalid_role")
+    if "@" not in email:
+        raise BadRequest("That is not an email address.", code="invalid_email")
+    db = request.app[DB]
+    async with db.transaction() as tx:
+        user = await tx.user_by_email(email)
+        if user is None:
+            if not password or len(password) < 8:
+                raise BadRequest("A new user needs a password of at least 8 characters.", code="invalid_password")
+            user = await tx.create_user(new_id("usr"), email, hash_password(password), request.app[CLOCK].now())
+        await tx.add_membership(account_id, user.id, role)
+
+
+@routes.post("/api/v1/accounts/{acc}/users")
+async def post_user(request: web.Request) -> web.Response:
+    who = await caller(request, admin=True)
+    body = await read_json(request)
+    password = body.get("password")
+    if password is not None and not isinstance(password, str):
+        raise BadRequest("The field 'password' must be text.", code="wrong_type")
+    await add_member(request, who.account_id, require_text(body, "email", max_length=320), password, require_text(body, "role"))
+    members = await request.app[DB].read.members(who.account_id)
+    return web.json_response({"users": [member_json(item) for item in members]}, status=201)
+
+
+@routes.delete("/api/v1/accounts/{acc}/users/{user_id}")
+async def delete_user(request: web.Request) -> web.Response:
+    who = await caller(request, admin=True)
+    user_id = request.match_info["user_id"]
+    async with request.app[DB].transaction() as tx:
+        members = await tx.members(who.account_id)
+        if user_id not in {item.user_id for item in members}:
+            raise NotFound(f"There is no user {user_id} in this account.")
+        admins = [item for item in members if item.role == "admin"]
+        if [item.user_id for item in admins] == [user_id]:
+            raise Conflict("An account keeps at least one admin.", code="last_admin")
+        await tx.remove_membership(who.account_id, user_id)
+    return web.json_response({"removed": user_id})
+
+
+@routes.get("/api/v1/accounts/{acc}/history")
+async def get_history(request: web.Request) -> web.Response:
+    who = await caller(request)
+    try:
+        limit = min(max(int(request.query.get("limit", "500")), 1), 5000)
+    except ValueError:
+        raise BadRequest("'limit' must be a whole number.", code="wrong_type") from None
+    events = await request.app[DB].read.history(who.account_id, limit)
+    return web.json_response({"events": [event_json(item) for item in events]})

@@ -1,0 +1,87 @@
+"""The cloud application factory: wires routes, middleware, app keys and long-lived resources."""
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from cloud import api_account, api_credits, api_emulator, link
+from cloud.appkeys import CLOCK, CONFIG, DB, HUB, LIFECYCLE, SCHEDULER, SIGNER, SUBSCRIPTIONS, TRANSFERS
+from cloud.config import Config
+from cloud.db import Database
+from cloud.demo import seed_demo
+from cloud.hub import LinkHub
+from cloud.lifecycle import Lifecycle
+from cloud.scheduler import Scheduler
+from cloud.signer import Signer
+from cloud.subscriptions import Subscriptions
+from cloud.transfers import Transfers
+from shared.clock import Clock, VirtualClock, WallClock
+from shared.timefmt import from_epoch
+from shared.web import get_healthz, make_error_middleware
+
+
+def make_clock(config: Config) -> Clock:
+    if config.virtual_clock:
+        return VirtualClock(path=config.clock_file)
+    return WallClock()
+
+
+async def get_jwks(request: web.Request) -> web.Response:
+    return web.json_response(request.app[SIGNER].jwks(), headers={"Cache-Control": "public, max-age=300"})
+
+
+def create_app(config: Config, clock: Clock | None = None) -> web.Application:
+    app = web.Application(middlewares=[make_error_middleware()], client_max_size=config.max_body_bytes)
+    app[CONFIG] = config
+    app[CLOCK] = clock or make_clock(config)
+    app[DB] = Database(config.data_dir / "cloud.sqlite3")
+    app[HUB] = LinkHub()
+    app.router.add_get("/healthz", get_healthz)
+    app.router.add_get("/.well-known/jwks.json", get_jwks)
+    app.add_routes(api_account.routes)
+    app.add_routes(api_credits.routes)
+    app.add_routes(link.routes)
+    if config.emulator_api:
+        app.add_routes(api_emulator.routes)
+    app.cleanup_ctx.append(services)
+    return app
+
+
+async def services(app: web.Application) -> AsyncIterator[None]:
+    """Open the database and signing key, build the services, run the scheduler; undo it all on exit."""
+    config, clock, db, hub = app[CONFIG], app[CLOCK], app[DB], app[HUB]
+    await db.open()
+    app[SIGNER] = Signer.load(config.data_dir)
+    transfers = Transfers(db, app[SIGNER], hub, clock, config.ack_wait_seconds)
+    subscriptions = Subscriptions(db, transfers, clock)
+    lifecycle = Lifecycle(db, transfers)
+    scheduler = Scheduler(
+        db,
+        clock,
+        {
+            "auto_activate": subscriptions.auto_activate,
+            "term_end": subscriptions.term_ended,
+            "auto_revoke": lifecycle.auto_revoke,
+            "validity_end": lifecycle.validity_end,
+            "check_in": lifecycle.check_in,
+        },
+    )
+    app[TRANSFERS], app[SUBSCRIPTIONS], app[LIFECYCLE], app[SCHEDULER] = transfers, subscriptions, lifecycle, scheduler
+    await restore_virtual_time(db, clock)
+    if config.demo:
+        await seed_demo(db, subscriptions, clock)
+    task = asyncio.create_task(scheduler.run_forever(), name="cloud-scheduler")
+    yield
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    await hub.close_all()
+    await db.close()
+
+
+async def restore_virtual_time(db: Database, clock: Clock) -> None:
+    """A virtual clock kept in memory resumes where it was, so a restart never moves time backwards."""
+    saved = await db.read.get_meta("virtual_now")
+    if isinstance(clock, VirtualClock) and saved is not None and from_epoch(int(saved)) > clock.now():
+        clock.set(from_epoch(int(saved)))
+

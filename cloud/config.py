@@ -1,0 +1,17 @@
+"""The cloud's configuration, built once (from the command line or by a test) and passed to create_app."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Config:
+    data_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 8700
+    demo: bool = False
+    emulator_api: bool = False
+    virtual_clock: bool = False
+    clock_file: Path | None = None
+    ack_wait_seconds: float = 5.0
+    max_body_bytes: int = 256 * 1024

@@ -1,0 +1,106 @@
+"""``GET /api/v1/link``: the WebSocket a linked HOME keeps open. Messages per shared/protocol.py."""
+
+import asyncio
+import secrets
+from collections.abc import Awaitable, Callable
+
+import structlog
+from aiohttp import WSMsgType, web
+
+from cloud.appkeys import CLOCK, DB, HUB, TRANSFERS
+from shared import protocol
+from shared.errors import ApiError
+from shared.keys import public_from_raw
+from shared.tokens import TokenError, verify_link_auth
+
+log = structlog.get_logger()
+routes = web.RouteTableDef()
+
+AUTH_TIMEOUT_SECONDS = 10.0
+HEARTBEAT_SECONDS = 15.0
+
+
+async def authenticate_link(request: web.Request, socket: web.WebSocketResponse) -> tuple[str, protocol.Message] | None:
+    """Challenge, then check the HOME's signed answer with the key it was linked with."""
+    nonce = secrets.token_urlsafe(24)
+    await socket.send_str(protocol.encode(protocol.CHALLENGE, nonce=nonce))
+    try:
+        raw = await socket.receive(timeout=AUTH_TIMEOUT_SECONDS)
+    except TimeoutError:
+        await socket.close(message=b"no auth")
+        return None
+    if raw.type != WSMsgType.TEXT:
+        return None
+    try:
+        message = protocol.decode(raw.data)
+        if message.type != protocol.AUTH:
+            raise protocol.ProtocolError("auth_required", "The first message must be 'auth'.")
+        system_id = message.text("system_id")
+        system = await request.app[DB].read.get_system(system_id)
+        if system is None:
+            raise protocol.ProtocolError("not_linked", f"System {system_id} is not linked to any account; add it in the portal.")
+        verify_link_auth(message.text("token"), public_from_raw(system.public_key), system_id, nonce)
+    except (protocol.ProtocolError, TokenError) as exc:
+        await socket.send_str(protocol.error(exc.code, exc.message, None))
+        await socket.close(message=exc.code.encode())
+        log.info("link_refused", code=exc.code)
+        return None
+    return system_id, message
+
+
+@routes.get("/api/v1/link")
+async def get_link(request: web.Request) -> web.WebSocketResponse:
+    socket = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=protocol.MAX_MESSAGE_BYTES)
+    await socket.prepare(request)
+    answered = await authenticate_link(request, socket)
+    if answered is None:
+        return socket
+    system_id, hello = answered
+    hub, transfers = request.app[HUB], request.app[TRANSFERS]
+    await hub.register(system_id, socket)
+    log.info("link_connected", system_id=system_id)
+    try:
+        await socket.send_str(protocol.encode(protocol.WELCOME, system_id=system_id))
+        await transfers.on_connect(system_id, hello.integer("seq"), hello.optional_text("receipt"))
+        handlers = message_handlers(request, system_id)
+        async for raw in socket:
+            if raw.type != WSMsgType.TEXT:
+                continue
+            await dispatch(socket, handlers, raw.data)
+    except (protocol.ProtocolError, asyncio.CancelledError, ConnectionError) as exc:
+        if isinstance(exc, asyncio.CancelledError):
+            raise
+        log.info("link_dropped", system_id=system_id, error=str(exc))
+    finally:
+        await hub.unregister(system_id, socket)
+        async with request.app[DB].transaction() as tx:
+            await tx.touch_system(system_id, request.app[CLOCK].now())
+        log.info("link_disconnected", system_id=system_id)
+    return socket
+
+
+MessageHandler = Callable[[protocol.Message], Awaitable[None]]
+
+
+def message_handlers(request: web.Request, system_id: str) -> dict[str, MessageHandler]:
+    async def handle_receipt(message: protocol.Message) -> None:
+        await request.app[TRANSFERS].accept_receipt(system_id, message.text("token"), "link", f"system:{system_id}")
+
+    return {protocol.RECEIPT: handle_receipt}
+
+
+async def dispatch(socket: web.WebSocketResponse, handlers: dict[str, MessageHandler], data: str) -> None:
+    """Run one message's handler; a bad message gets an error reply and the link stays up."""
+    try:
+        message = protocol.decode(data)
+    except protocol.ProtocolError as exc:
+        await socket.send_str(protocol.error(exc.code, exc.message))
+        return
+    handler = handlers.get(message.type)
+    try:
+        if handler is None:
+            raise protocol.ProtocolError("unknown_type", f"The cloud does not handle {message.type!r} messages.")
+        await handler(message)
+    except (protocol.ProtocolError, TokenError, ApiError) as exc:
+        code = getattr(exc, "code", "invalid_message")
+        await socket.send_str(protocol.error(code, getattr(exc, "message", str(exc)), message.id))

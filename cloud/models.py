@@ -1,0 +1,108 @@
+"""The cloud's domain records, as the store returns them. Times are aware UTC datetimes, credits quarters."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Account:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Membership:
+    account_id: str
+    account_name: str
+    role: str
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    email: str
+    password_hash: str
+
+
+@dataclass(frozen=True)
+class Member:
+    user_id: str
+    email: str
+    role: str
+
+
+@dataclass(frozen=True)
+class Subscription:
+    id: str
+    account_id: str
+    order_id: str
+    duration: str
+    quarters_total: int
+    quarters_available: int
+    state: str
+    created_at: datetime
+    term_start: datetime | None
+    term_end: datetime | None
+    cancelled_at: datetime | None
+
+
+@dataclass(frozen=True)
+class System:
+    id: str
+    account_id: str
+    label: str
+    public_key: bytes
+    linked_at: datetime
+    last_seen: datetime | None
+    seq: int
+    acked_seq: int
+    dirty: bool
+
+
+@dataclass(frozen=True)
+class Assignment:
+    id: str
+    account_id: str
+    system_id: str
+    subscription_id: str
+    quarters: int
+    assigned_at: datetime
+    auto_revoke_at: datetime | None
+    downloaded: bool
+    valid_until: datetime | None
+    state: str
+    end_reason: str | None
+    ended_at: datetime | None
+    pending_after_seq: int | None
+    pending_reason: str | None
+
+
+@dataclass(frozen=True)
+class IssuedSnapshot:
+    system_id: str
+    seq: int
+    issued_at: datetime
+    expires_at: datetime
+    check_in_at: datetime | None
+    token: str
+
+
+@dataclass(frozen=True)
+class LedgerEvent:
+    id: int
+    at: datetime
+    kind: str
+    actor: str
+    account_id: str
+    subscription_id: str | None
+    system_id: str | None
+    assignment_id: str | None
+    quarters: int
+    detail: dict[str, object]
+
+
+@dataclass(frozen=True)
+class Job:
+    kind: str
+    ref: str
+    due_at: datetime

@@ -1,0 +1,102 @@
+"""Numbered migrations, applied at start-up and tracked in PRAGMA user_version. Times are epoch seconds."""
+
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE accounts (id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL);
+    CREATE TABLE users (
+        id TEXT PRIMARY KEY,
+        email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        password_hash TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE memberships (
+        account_id TEXT NOT NULL REFERENCES accounts(id),
+        user_id TEXT NOT NULL REFERENCES users(id),
+        role TEXT NOT NULL CHECK (role IN ('admin', 'operator')),
+        PRIMARY KEY (account_id, user_id)
+    );
+    CREATE TABLE sessions (
+        token_hash TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users(id),
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE subscriptions (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id),
+        order_id TEXT NOT NULL,
+        duration TEXT NOT NULL CHECK (duration IN ('monthly', 'annual')),
+        quarters_total INTEGER NOT NULL CHECK (quarters_total > 0),
+        quarters_available INTEGER NOT NULL CHECK (quarters_available BETWEEN 0 AND quarters_total),
+        state TEXT NOT NULL CHECK (state IN ('inactive', 'active', 'cancelled', 'expired')),
+        created_at INTEGER NOT NULL,
+        term_start INTEGER,
+        term_end INTEGER,
+        cancelled_at INTEGER
+    );
+    CREATE INDEX subscriptions_account ON subscriptions(account_id);
+    CREATE TABLE systems (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id),
+        label TEXT NOT NULL,
+        public_key BLOB NOT NULL,
+        linked_at INTEGER NOT NULL,
+        last_seen INTEGER,
+        seq INTEGER NOT NULL DEFAULT 0,
+        acked_seq INTEGER NOT NULL DEFAULT 0,
+        dirty INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX systems_account ON systems(account_id);
+    CREATE TABLE assignments (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id),
+        system_id TEXT NOT NULL REFERENCES systems(id),
+        subscription_id TEXT NOT NULL REFERENCES subscriptions(id),
+        quarters INTEGER NOT NULL CHECK (quarters > 0),
+        assigned_at INTEGER NOT NULL,
+        auto_revoke_at INTEGER,
+        downloaded INTEGER NOT NULL DEFAULT 0,
+        valid_until INTEGER,
+        state TEXT NOT NULL CHECK (state IN ('active', 'revoke_pending', 'ended')),
+        end_reason TEXT CHECK (end_reason IN ('revoked', 'auto_revoked', 'expired', 'subscription_ended')),
+        ended_at INTEGER,
+        pending_after_seq INTEGER,
+        pending_reason TEXT
+    );
+    CREATE INDEX assignments_system ON assignments(system_id, state);
+    CREATE INDEX assignments_subscription ON assignments(subscription_id, state);
+    CREATE TABLE snapshots (
+        system_id TEXT NOT NULL REFERENCES systems(id),
+        seq INTEGER NOT NULL,
+        issued_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        check_in_at INTEGER,
+        token TEXT NOT NULL,
+        PRIMARY KEY (system_id, seq)
+    );
+    CREATE TABLE ledger (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        subscription_id TEXT,
+        system_id TEXT,
+        assignment_id TEXT,
+        quarters INTEGER NOT NULL DEFAULT 0,
+        detail TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX ledger_account ON ledger(account_id, id);
+    CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger
+        BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+    CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger
+        BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+    CREATE TABLE jobs (
+        kind TEXT NOT NULL,
+        ref TEXT NOT NULL,
+        due_at INTEGER NOT NULL,
+        PRIMARY KEY (kind, ref)
+    );
+    CREATE INDEX jobs_due ON jobs(due_at);
+    """,
+]

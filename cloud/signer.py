@@ -1,0 +1,33 @@
+"""The cloud's signing key: signs credits snapshots and perpetual licenses, published as a JWK Set."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from shared.keys import jwks, key_id, load_or_create_key
+from shared.tokens import PerpetualLicense, Snapshot, sign_perpetual, sign_snapshot
+
+
+class Signer:
+    def __init__(self, key: Ed25519PrivateKey) -> None:
+        self._key = key
+        self.kid = key_id(key.public_key())
+
+    @classmethod
+    def load(cls, data_dir: Path) -> "Signer":
+        """The key in ``DATA/cloud_key.pem``; its public half is also written to ``DATA/jwks.json``
+        so a HOME can be started with ``--cloud-key DATA/jwks.json``."""
+        signer = cls(load_or_create_key(data_dir / "cloud_key.pem"))
+        (data_dir / "jwks.json").write_text(json.dumps(signer.jwks(), indent=2))
+        return signer
+
+    def jwks(self) -> dict[str, Any]:
+        return jwks([self._key.public_key()])
+
+    def snapshot(self, snapshot: Snapshot) -> str:
+        return sign_snapshot(snapshot, self._key)
+
+    def perpetual(self, license: PerpetualLicense) -> str:
+        return sign_perpetual(license, self._key)

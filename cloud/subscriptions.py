@@ -1,0 +1,138 @@
+"""A subscription's life: created (inactive or active), activated, cancelled, renewed, expired."""
+
+from datetime import datetime
+
+import structlog
+
+from cloud import rules
+from cloud.db import Database
+from cloud.errors import AssignmentConflict
+from cloud.ids import new_id
+from cloud.models import IssuedSnapshot, Subscription
+from cloud.store import Queries
+from cloud.transfers import Transfers
+from shared.clock import Clock
+from shared.errors import NotFound
+from shared.timefmt import iso
+
+log = structlog.get_logger()
+
+
+class Subscriptions:
+    def __init__(self, db: Database, transfers: Transfers, clock: Clock) -> None:
+        self.db = db
+        self.transfers = transfers
+        self.clock = clock
+
+    async def create(
+        self, account_id: str, duration: str, quarters: int, state: str, order_id: str | None, actor: str
+    ) -> Subscription:
+        now = self.clock.now()
+        async with self.db.transaction() as tx:
+            order = order_id or await self._next_order_id(tx, now)
+            active = state == "active"
+            sub = Subscription(
+                new_id("sub"), account_id, order, duration, quarters, quarters, state, now,
+                now if active else None, rules.term_end(now, duration) if active else None, None,
+            )  # fmt: skip
+            await tx.insert_subscription(sub)
+            if active:
+                assert sub.term_end is not None
+                await tx.schedule("term_end", sub.id, sub.term_end)
+            else:
+                await tx.schedule("auto_activate", sub.id, now + rules.AUTO_ACTIVATE_AFTER)
+            await tx.append_ledger(
+                now, "subscription_created", actor, account_id, subscription_id=sub.id, quarters=quarters,
+                detail={"order_id": order, "duration": duration, "state": state},
+            )  # fmt: skip
+        log.info("subscription_created", subscription_id=sub.id, order_id=order, state=state)
+        return sub
+
+    async def activate(self, account_id: str, sub_id: str, actor: str) -> Subscription:
+        now = self.clock.now()
+        async with self.db.transaction() as tx:
+            sub = await self._owned(tx, account_id, sub_id)
+            if sub.state != "inactive":
+                raise AssignmentConflict(f"Subscription {sub.order_id} is {sub.state}; only an inactive one can be activated.", code="not_inactive")
+            await self._activate(tx, sub, now, actor)
+        return await self._reread(sub_id)
+
+    async def cancel(self, account_id: str, sub_id: str, actor: str) -> Subscription:
+        """Cancelled subscriptions stay usable until the end of the current term; copies are capped there."""
+        now = self.clock.now()
+        issued: list[IssuedSnapshot | None] = []
+        async with self.db.transaction() as tx:
+            sub = await self._owned(tx, account_id, sub_id)
+            if sub.state != "active":
+                raise AssignmentConflict(f"Subscription {sub.order_id} is {sub.state}; only an active one can be cancelled.", code="not_active")
+            await tx.set_subscription_state(sub.id, "cancelled", sub.term_start, sub.term_end, now)
+            await tx.append_ledger(now, "subscription_cancelled", actor, account_id, subscription_id=sub.id, detail={"usable_until": iso(sub.term_end)})
+            for system_id in {item.system_id for item in await tx.open_assignments_for_subscription(sub.id)}:
+                system = await tx.get_system(system_id)
+                assert system is not None
+                issued.append(await self.transfers.settle(tx, system, now, actor))
+        for snapshot in issued:
+            await self.transfers.push(snapshot)
+        return await self._reread(sub_id)
+
+    # --- scheduled ----------------------------------------------------------------------------
+
+    async def auto_activate(self, sub_id: str, now: datetime) -> None:
+        async with self.db.transaction() as tx:
+            await tx.unschedule("auto_activate", sub_id)
+            sub = await tx.get_subscription(sub_id)
+            if sub is not None and sub.state == "inactive":
+                await self._activate(tx, sub, now, "scheduler")
+
+    async def term_ended(self, sub_id: str, now: datetime) -> None:
+        issued: list[IssuedSnapshot | None] = []
+        async with self.db.transaction() as tx:
+            sub = await tx.get_subscription(sub_id)
+            await tx.unschedule("term_end", sub_id)
+            if sub is None or sub.term_end is None or sub.state not in ("active", "cancelled"):
+                return
+            if sub.term_end > now:
+                await tx.schedule("term_end", sub_id, sub.term_end)
+                return
+            if sub.state == "active":
+                start, end = sub.term_end, rules.term_end(sub.term_end, sub.duration)
+                await tx.set_subscription_state(sub.id, "active", start, end, None)
+                await tx.schedule("term_end", sub.id, end)
+                await tx.append_ledger(now, "subscription_renewed", "scheduler", sub.account_id, subscription_id=sub.id, detail={"term_end": iso(end)})
+                return
+            await tx.set_subscription_state(sub.id, "expired", sub.term_start, sub.term_end, sub.cancelled_at)
+            await tx.append_ledger(now, "subscription_expired", "scheduler", sub.account_id, subscription_id=sub.id)
+            for item in await tx.open_assignments_for_subscription(sub.id):
+                await self.transfers.end(tx, item, "subscription_ended", now, "scheduler", "scheduler")
+                system = await tx.get_system(item.system_id)
+                assert system is not None
+                issued.append(await self.transfers.settle(tx, system, now, "scheduler"))
+        log.info("subscription_expired", subscription_id=sub_id)
+        for snapshot in issued:
+            await self.transfers.push(snapshot, wait=True)
+
+    # --- helpers ---------------------------------------------------------------------------------
+
+    async def _activate(self, tx: Queries, sub: Subscription, now: datetime, actor: str) -> None:
+        end = rules.term_end(now, sub.duration)
+        await tx.set_subscription_state(sub.id, "active", now, end, None)
+        await tx.unschedule("auto_activate", sub.id)
+        await tx.schedule("term_end", sub.id, end)
+        await tx.append_ledger(now, "subscription_activated", actor, sub.account_id, subscription_id=sub.id, detail={"term_end": iso(end)})
+        log.info("subscription_activated", subscription_id=sub.id, actor=actor)
+
+    async def _owned(self, tx: Queries, account_id: str, sub_id: str) -> Subscription:
+        sub = await tx.get_subscription(sub_id)
+        if sub is None or sub.account_id != account_id:
+            raise NotFound(f"There is no subscription {sub_id} in this account.")
+        return sub
+
+    async def _reread(self, sub_id: str) -> Subscription:
+        sub = await self.db.read.get_subscription(sub_id)
+        assert sub is not None
+        return sub
+
+    async def _next_order_id(self, tx: Queries, now: datetime) -> str:
+        number = int(await tx.get_meta("order_counter") or "0") + 1
+        await tx.set_meta("order_counter", str(number))
+        return f"SO-{now.year}-{number:05d}"
