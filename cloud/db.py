@@ -58,10 +58,13 @@ class Database:
         """One writer at a time: an asyncio lock around BEGIN IMMEDIATE ... COMMIT."""
         assert self._writer is not None, "database is not open"
         async with self._lock:
+            if self._writer.in_transaction:
+                # A task cancelled between BEGIN and its first statement left this open; nothing was written.
+                await self._writer.execute("ROLLBACK")
             await self._writer.execute("BEGIN IMMEDIATE")
             try:
                 yield Queries(self._writer)
             except BaseException:
-                await self._writer.execute("ROLLBACK")
+                await asyncio.shield(self._writer.execute("ROLLBACK"))
                 raise
-            await self._writer.execute("COMMIT")
+            await asyncio.shield(self._writer.execute("COMMIT"))

@@ -20,11 +20,11 @@ class LinkHub:
         self._listeners: list[Callable[[str, bool], None]] = []
 
     def is_online(self, system_id: str) -> bool:
-        socket = self._sockets.get(system_id)
-        return socket is not None and not socket.closed
+        """Registered until its handler has recorded last_seen and let go (a closing socket still counts)."""
+        return system_id in self._sockets
 
     def online_ids(self) -> set[str]:
-        return {system_id for system_id in self._sockets if self.is_online(system_id)}
+        return set(self._sockets)
 
     def on_presence(self, listener: Callable[[str, bool], None]) -> None:
         """Call ``listener(system_id, online)`` whenever a system connects or disconnects."""

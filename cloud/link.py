@@ -72,11 +72,19 @@ async def get_link(request: web.Request) -> web.WebSocketResponse:
             raise
         log.info("link_dropped", system_id=system_id, error=str(exc))
     finally:
-        await hub.unregister(system_id, socket)
+        # aiohttp cancels this handler when the connection drops: the goodbye must still complete.
+        await asyncio.shield(say_goodbye(request, system_id, socket))
+    return socket
+
+
+async def say_goodbye(request: web.Request, system_id: str, socket: web.WebSocketResponse) -> None:
+    """Record last seen, then show the system Offline (in that order, so Offline comes with its time)."""
+    try:
         async with request.app[DB].transaction() as tx:
             await tx.touch_system(system_id, request.app[CLOCK].now())
+    finally:
+        await request.app[HUB].unregister(system_id, socket)
         log.info("link_disconnected", system_id=system_id)
-    return socket
 
 
 MessageHandler = Callable[[protocol.Message], Awaitable[None]]
