@@ -38,9 +38,14 @@ async def post_logout(request: web.Request) -> web.Response:
     await authenticate(request)
     token = bearer_token(request)
     assert token is not None
+    await sign_out(request, token)
+    return web.json_response({"signed_out": True})
+
+
+async def sign_out(request: web.Request, token: str) -> None:
+    """End a session; shared by the API and the portal's Sign out."""
     async with request.app[DB].transaction() as tx:
         await tx.delete_session(token_digest(token))
-    return web.json_response({"signed_out": True})
 
 
 @routes.get("/api/v1/accounts")
@@ -89,15 +94,20 @@ async def post_user(request: web.Request) -> web.Response:
 async def delete_user(request: web.Request) -> web.Response:
     who = await caller(request, admin=True)
     user_id = request.match_info["user_id"]
+    await remove_member(request, who.account_id, user_id)
+    return web.json_response({"removed": user_id})
+
+
+async def remove_member(request: web.Request, account_id: str, user_id: str) -> None:
+    """Take a user out of the account; the last admin stays. Shared by the API and the Users page."""
     async with request.app[DB].transaction() as tx:
-        members = await tx.members(who.account_id)
+        members = await tx.members(account_id)
         if user_id not in {item.user_id for item in members}:
             raise NotFound(f"There is no user {user_id} in this account.")
         admins = [item for item in members if item.role == "admin"]
         if [item.user_id for item in admins] == [user_id]:
             raise Conflict("An account keeps at least one admin.", code="last_admin")
-        await tx.remove_membership(who.account_id, user_id)
-    return web.json_response({"removed": user_id})
+        await tx.remove_membership(account_id, user_id)
 
 
 @routes.get("/api/v1/accounts/{acc}/history")

@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from cloud import api_account, api_credits, api_emulator, link
+from cloud import api_account, api_credits, api_emulator, link, pages
 from cloud.appkeys import CLOCK, CONFIG, DB, HUB, LIFECYCLE, SCHEDULER, SIGNER, SUBSCRIPTIONS, TRANSFERS
 from cloud.config import Config
 from cloud.db import Database
@@ -32,7 +32,7 @@ async def get_jwks(request: web.Request) -> web.Response:
 
 
 def create_app(config: Config, clock: Clock | None = None) -> web.Application:
-    app = web.Application(middlewares=[make_error_middleware()], client_max_size=config.max_body_bytes)
+    app = web.Application(middlewares=[make_error_middleware(render_html=pages.render_error_page)], client_max_size=config.max_body_bytes)
     app[CONFIG] = config
     app[CLOCK] = clock or make_clock(config)
     app[DB] = Database(config.data_dir / "cloud.sqlite3")
@@ -44,8 +44,15 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     app.add_routes(link.routes)
     if config.emulator_api:
         app.add_routes(api_emulator.routes)
+    pages.setup(app)
     app.cleanup_ctx.append(services)
+    app.on_shutdown.append(close_links)
     return app
+
+
+async def close_links(app: web.Application) -> None:
+    """Close HOME links first: graceful shutdown would otherwise wait for their handlers."""
+    await app[HUB].close_all()
 
 
 async def services(app: web.Application) -> AsyncIterator[None]:

@@ -18,6 +18,7 @@ routes = web.RouteTableDef()
 
 AUTH_TIMEOUT_SECONDS = 10.0
 HEARTBEAT_SECONDS = 15.0
+CLOSE_TIMEOUT_SECONDS = 3.0
 
 
 async def authenticate_link(request: web.Request, socket: web.WebSocketResponse) -> tuple[str, protocol.Message] | None:
@@ -50,7 +51,7 @@ async def authenticate_link(request: web.Request, socket: web.WebSocketResponse)
 
 @routes.get("/api/v1/link")
 async def get_link(request: web.Request) -> web.WebSocketResponse:
-    socket = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=protocol.MAX_MESSAGE_BYTES)
+    socket = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=protocol.MAX_MESSAGE_BYTES, timeout=CLOSE_TIMEOUT_SECONDS)
     await socket.prepare(request)
     answered = await authenticate_link(request, socket)
     if answered is None:

@@ -212,7 +212,7 @@ class Queries:
         await self._run("DELETE FROM systems WHERE id = ?", (system_id,))
 
     async def touch_system(self, system_id: str, now: datetime) -> None:
-        await self._run("UPDATE systems SET last_seen = ? WHERE id = ?", (epoch(now), system_id))
+        await self._run("UPDATE systems SET last_seen = MAX(COALESCE(last_seen, 0), ?) WHERE id = ?", (epoch(now), system_id))
 
     async def set_system_seq(self, system_id: str, seq: int) -> None:
         await self._run("UPDATE systems SET seq = ?, dirty = 0 WHERE id = ?", (seq, system_id))

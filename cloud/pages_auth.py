@@ -1,0 +1,97 @@
+"""Portal pages: sign in, sign out, and choosing an account."""
+
+from aiohttp import web
+from yarl import URL
+
+from cloud.access import SESSION_COOKIE, authenticate
+from cloud.api_account import sign_in, sign_out
+from cloud.appkeys import DB
+from cloud.pages_session import (
+    PRESESSION_COOKIE,
+    new_presession,
+    page_caller,
+    read_form,
+    redirect,
+    render,
+    safe_next,
+    see_other,
+    signin_csrf,
+    text_field,
+)
+from shared.errors import Forbidden, Unauthorized
+
+routes = web.RouteTableDef()
+
+
+def signin_url(target: str) -> str:
+    return "/signin" if target == "/" else str(URL("/signin").with_query(next=target))
+
+
+@routes.get("/")
+async def get_home(request: web.Request) -> web.Response:
+    try:
+        user = await authenticate(request, cookie=True)
+    except Unauthorized:
+        return see_other("/signin")
+    accounts = await request.app[DB].read.memberships(user.id)
+    if len(accounts) == 1:
+        return see_other(f"/accounts/{accounts[0].account_id}/systems")
+    return see_other("/accounts")
+
+
+@routes.get("/accounts")
+async def get_accounts(request: web.Request) -> web.Response:
+    user = await authenticate(request, cookie=True)
+    return await render(request, "accounts.html", None, {}, user=user)
+
+
+@routes.get("/accounts/{acc}")
+async def get_account(request: web.Request) -> web.Response:
+    who = await page_caller(request)
+    return see_other(f"/accounts/{who.account_id}/systems")
+
+
+@routes.get("/signin")
+async def get_signin(request: web.Request) -> web.Response:
+    target = safe_next(request.query.get("next"))
+    try:
+        await authenticate(request, cookie=True)
+        return see_other(target)
+    except Unauthorized:
+        pass
+    presession = request.cookies.get(PRESESSION_COOKIE) or new_presession()
+    response = await render(request, "signin.html", None, {"signin_csrf": signin_csrf(request, presession), "next": target})
+    response.set_cookie(PRESESSION_COOKIE, presession, httponly=True, samesite="Lax", path="/", secure=request.secure)
+    return response
+
+
+@routes.post("/signin")
+async def post_signin(request: web.Request) -> web.Response:
+    try:
+        form = await read_form(request, signin=True)
+    except Forbidden:
+        return redirect(request, "/signin", "error", "The sign-in form had expired. Please try again.")
+    target = safe_next(text_field(form, "next"))
+    email, password = text_field(form, "email"), text_field(form, "password")
+    if not email or not password:
+        return redirect(request, signin_url(target), "error", "Enter your email and password.")
+    try:
+        token, _ = await sign_in(request, email, password)
+    except Unauthorized as exc:
+        return redirect(request, signin_url(target), "error", exc.message)
+    previous = request.cookies.get(SESSION_COOKIE)
+    if previous:
+        await sign_out(request, previous)
+    response = see_other(target)
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Lax", path="/", secure=request.secure)
+    response.del_cookie(PRESESSION_COOKIE, path="/")
+    return response
+
+
+@routes.post("/signout")
+async def post_signout(request: web.Request) -> web.Response:
+    await read_form(request)
+    await sign_out(request, request.cookies[SESSION_COOKIE])
+    response = redirect(request, "/signin", "info", "You are signed out.")
+    response.del_cookie(SESSION_COOKIE, path="/")
+    return response

@@ -1,0 +1,117 @@
+"""Portal pages: the Systems list, Add system (admin), System details with live status, and Download."""
+
+import hashlib
+
+from aiohttp import web
+
+from cloud.access import Caller
+from cloud.api_credits import credits_file_response, link_system
+from cloud.appkeys import DB, HUB, TRANSFERS
+from cloud.models import Assignment, System
+from cloud.pages_session import page_caller, read_form, redirect, render, text_field
+from cloud.pages_views import assignment_view, iso_time, short, when
+from shared.credits import format_credits
+from shared.errors import ApiError, NotFound
+
+routes = web.RouteTableDef()
+
+
+async def owned_system(request: web.Request, who: Caller) -> System:
+    system = await request.app[DB].read.get_system(request.match_info["sys"])
+    if system is None or system.account_id != who.account_id:
+        raise NotFound(f"There is no system {request.match_info['sys']} in this account.")
+    return system
+
+
+def credits_version(system: System, items: list[Assignment]) -> str:
+    """A short fingerprint of what the details page shows, so an open page knows when to refresh."""
+    parts = [str(system.seq)] + [f"{item.id}:{item.state}:{item.downloaded}:{iso_time(item.valid_until)}" for item in items]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def presence(system: System, online: bool) -> dict[str, str | bool]:
+    return {
+        "online": online,
+        "last_seen": iso_time(system.last_seen),
+        "last_seen_text": when(system.last_seen),
+        "last_seen_short": short(system.last_seen),
+    }
+
+
+@routes.get("/accounts/{acc}/systems")
+async def get_systems(request: web.Request) -> web.Response:
+    who = await page_caller(request)
+    db, hub = request.app[DB], request.app[HUB]
+    assigned = await db.read.quarters_by_system(who.account_id)
+    rows = [
+        {"system": item, "online": hub.is_online(item.id), "credits": format_credits(assigned.get(item.id, 0))}
+        for item in await db.read.list_systems(who.account_id)
+    ]
+    return await render(request, "systems.html", who, {"systems": rows}, section="systems")
+
+
+@routes.get("/accounts/{acc}/presence")
+async def get_presence(request: web.Request) -> web.Response:
+    who = await page_caller(request)
+    hub = request.app[HUB]
+    systems = await request.app[DB].read.list_systems(who.account_id)
+    return web.json_response({"systems": {item.id: presence(item, hub.is_online(item.id)) for item in systems}})
+
+
+@routes.get("/accounts/{acc}/add-system")
+async def get_add_system(request: web.Request) -> web.Response:
+    who = await page_caller(request, admin=True)
+    return await render(request, "add_system.html", who, {}, section="systems")
+
+
+@routes.post("/accounts/{acc}/systems")
+async def post_system(request: web.Request) -> web.Response:
+    form = await read_form(request)
+    who = await page_caller(request, admin=True)
+    code, label = text_field(form, "registration_code"), text_field(form, "label")
+    if not code:
+        return redirect(request, f"/accounts/{who.account_id}/add-system", "error", "Paste the registration code HOME shows on Settings → Licensing cloud.")
+    if len(code) > 4096 or len(label) > 100:
+        return redirect(request, f"/accounts/{who.account_id}/add-system", "error", "The registration code or label is too long.")
+    try:
+        system = await link_system(request, who.account_id, code, label or None, who.actor)
+    except ApiError as exc:
+        return redirect(request, f"/accounts/{who.account_id}/add-system", "error", exc.message)
+    return redirect(
+        request, f"/accounts/{who.account_id}/systems/{system['id']}", "success",
+        f"System {system['label']} is linked to this account. It shows Online once HOME connects.",
+    )  # fmt: skip
+
+
+@routes.get("/accounts/{acc}/systems/{sys}")
+async def get_system(request: web.Request) -> web.Response:
+    who = await page_caller(request)
+    system = await owned_system(request, who)
+    db = request.app[DB]
+    items = await db.read.assignments_for_system(system.id)
+    subs = {sub.id: sub for sub in await db.read.list_subscriptions(who.account_id)}
+    views = [assignment_view(item, subs[item.subscription_id]) for item in items]
+    context = {
+        "system": system,
+        "online": request.app[HUB].is_online(system.id),
+        "open": [view for view in views if view.state != "ended"],
+        "ended": sorted((view for view in views if view.state == "ended"), key=lambda view: view.ended_at or view.assigned_at, reverse=True),
+        "version": credits_version(system, items),
+    }
+    return await render(request, "system.html", who, context, section="systems")
+
+
+@routes.get("/accounts/{acc}/systems/{sys}/presence")
+async def get_system_presence(request: web.Request) -> web.Response:
+    who = await page_caller(request)
+    system = await owned_system(request, who)
+    items = await request.app[DB].read.assignments_for_system(system.id)
+    return web.json_response({**presence(system, request.app[HUB].is_online(system.id)), "version": credits_version(system, items)})
+
+
+@routes.post("/accounts/{acc}/systems/{sys}/credits-file")
+async def post_credits_file(request: web.Request) -> web.Response:
+    await read_form(request)
+    who = await page_caller(request)
+    system, issued = await request.app[TRANSFERS].download(who.account_id, request.match_info["sys"], who.actor)
+    return credits_file_response(system.label, issued.seq, issued.token)

@@ -1,0 +1,1 @@
+"""The HOME node emulator: an on-premise system that receives credits from the licensing cloud."""

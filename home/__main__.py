@@ -1,0 +1,56 @@
+"""``python -m home`` / ``flex-home``: run one HOME node."""
+
+import argparse
+from pathlib import Path
+
+from aiohttp import web
+
+from home.app import create_app, make_clock
+from home.config import Config
+from home.trust import TrustError, read_key_file
+from shared.logging import configure_logging
+
+
+def parse_args(argv: list[str] | None = None) -> Config:
+    parser = argparse.ArgumentParser(prog="flex-home", description="Run an emulated HOME node.")
+    parser.add_argument("--port", type=int, default=8801)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--data", type=Path, required=True, help="folder for the database and the HOME key")
+    parser.add_argument("--cloud-url", default="http://127.0.0.1:8700", help="the licensing cloud's address")
+    parser.add_argument("--label", help='this system\'s label (default "HOME"; kept after the first start)')
+    parser.add_argument("--offline", action="store_true", help="start with the cloud link switched off")
+    parser.add_argument("--emulator-api", action="store_true", help="enable the /_emulator/ control routes")
+    parser.add_argument("--virtual-clock", action="store_true", help="make time settable via /_emulator/clock")
+    parser.add_argument("--cloud-key", type=Path, help="a JWK Set file with the cloud keys to trust")
+    parser.add_argument("--clock-file", type=Path, help="share a virtual clock through this file")
+    parser.add_argument("--log-level", default="info")
+    args = parser.parse_args(argv)
+    if args.cloud_key is not None:
+        try:
+            read_key_file(args.cloud_key)
+        except TrustError as exc:
+            parser.error(str(exc))
+    return Config(
+        host=args.host,
+        port=args.port,
+        data_dir=args.data,
+        cloud_url=args.cloud_url,
+        label=args.label,
+        offline=args.offline,
+        emulator_api=args.emulator_api,
+        virtual_clock=args.virtual_clock or args.clock_file is not None,
+        cloud_key_file=args.cloud_key,
+        clock_file=args.clock_file,
+        log_level=args.log_level,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    config = parse_args(argv)
+    configure_logging(config.log_level)
+    app = create_app(config, make_clock(config))
+    web.run_app(app, host=config.host, port=config.port, print=None)
+
+
+if __name__ == "__main__":
+    main()

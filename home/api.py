@@ -1,0 +1,119 @@
+"""HOME's JSON API (the HOME part of the contract): thin handlers over the domain modules."""
+
+from typing import Any
+
+from aiohttp import web
+
+from home import spending, views
+from home.appkeys import CONFIG_KEY, LINK_KEY, NODE_KEY
+from home.licensing import REFUSAL_STATUS, credits_report, perpetual_report
+from home.uploads import apply_upload, read_upload
+from shared.catalog import LICENSE_TYPES
+from shared.errors import ApiError, BadRequest, NotFound
+from shared.tokens import TokenError
+from shared.web import read_json, require_bool, require_int, require_text
+
+routes = web.RouteTableDef()
+
+
+def refusal(exc: TokenError) -> ApiError:
+    return ApiError(exc.message, code=exc.code, status=REFUSAL_STATUS.get(exc.code, 422))
+
+
+def resource_id(request: web.Request) -> int:
+    raw = request.match_info["id"]
+    if not raw.isdigit() or len(raw) > 18:
+        raise NotFound(f"There is no resource {raw}.")
+    return int(raw)
+
+
+def choice(body: dict[str, Any], name: str, allowed: tuple[str, ...], default: str | None = None) -> str:
+    if body.get(name) is None and default is not None:
+        return default
+    value = require_text(body, name, max_length=100)
+    if value not in allowed:
+        raise BadRequest(f"The field {name!r} must be one of: {', '.join(allowed)}.", code="invalid_value")
+    return value
+
+
+@routes.get("/api/v1/system")
+async def get_system(request: web.Request) -> web.Response:
+    node = request.app[NODE_KEY]
+    return web.json_response(
+        {
+            "system_id": node.system_id,
+            "label": node.label,
+            "registration_code": node.identity.registration_code(node.label),
+            "cloud": request.app[LINK_KEY].view(),
+        }
+    )
+
+
+@routes.put("/api/v1/cloud-link")
+async def put_cloud_link(request: web.Request) -> web.Response:
+    enabled = require_bool(await read_json(request), "enabled")
+    link = request.app[LINK_KEY]
+    await link.set_enabled(enabled)
+    return web.json_response(link.view())
+
+
+@routes.post("/api/v1/file-licenses")
+async def post_file_license(request: web.Request) -> web.Response:
+    node = request.app[NODE_KEY]
+    upload = await read_upload(request, request.app[CONFIG_KEY].max_upload_bytes)
+    link = request.app[LINK_KEY]
+    try:
+        applied = await apply_upload(node, link, upload.data)
+    except TokenError as exc:
+        raise refusal(exc) from None
+    report = await credits_report(node, online=link.state == "online")
+    return web.json_response(views.applied_json(applied, report))
+
+
+@routes.get("/api/v1/licenses/credits")
+async def get_credits(request: web.Request) -> web.Response:
+    report = await credits_report(request.app[NODE_KEY], online=request.app[LINK_KEY].state == "online")
+    return web.json_response(views.credits_json(report))
+
+
+@routes.get("/api/v1/licenses/perpetual")
+async def get_perpetual(request: web.Request) -> web.Response:
+    return web.json_response(views.perpetual_json(await perpetual_report(request.app[NODE_KEY])))
+
+
+@routes.get("/api/v1/resources")
+async def get_resources(request: web.Request) -> web.Response:
+    resources = await spending.list_resources(request.app[NODE_KEY])
+    return web.json_response({"resources": [views.resource_json(r) for r in resources]})
+
+
+@routes.post("/api/v1/resources")
+async def post_resource(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    name = require_text(body, "name", max_length=100)
+    needed = choice(body, "license_type_needed", LICENSE_TYPES)
+    count = require_int(body, "count", minimum=1, maximum=10_000)
+    setting = choice(body, "license_type", spending.LICENSE_SETTINGS, default="default")
+    resource = await spending.add_resource(request.app[NODE_KEY], name, needed, count, setting)
+    return web.json_response({"resource": views.resource_json(resource)}, status=201)
+
+
+@routes.get("/api/v1/resources/{id}")
+async def get_resource(request: web.Request) -> web.Response:
+    wanted = resource_id(request)
+    for resource in await spending.list_resources(request.app[NODE_KEY]):
+        if resource.id == wanted:
+            return web.json_response({"resource": views.resource_json(resource)})
+    raise NotFound(f"There is no resource {wanted}.")
+
+
+@routes.post("/api/v1/resources/{id}/start")
+async def post_resource_start(request: web.Request) -> web.Response:
+    outcome = await spending.start_resource(request.app[NODE_KEY], resource_id(request))
+    return web.json_response({"resource": views.resource_json(outcome.resource), "message": outcome.message})
+
+
+@routes.post("/api/v1/resources/{id}/stop")
+async def post_resource_stop(request: web.Request) -> web.Response:
+    outcome = await spending.stop_resource(request.app[NODE_KEY], resource_id(request))
+    return web.json_response({"resource": views.resource_json(outcome.resource), "message": outcome.message})

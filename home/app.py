@@ -1,0 +1,54 @@
+"""The HOME application factory: wires config, clock, node, link, routes and pages; does no I/O itself."""
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from home import api, csrf, emulator, page_views, pages
+from home.appkeys import CLOCK_KEY, CONFIG_KEY, LINK_KEY, NODE_KEY
+from home.config import Config
+from home.link import CloudLink
+from home.node import Node
+from shared.clock import Clock, VirtualClock, WallClock
+from shared.web import get_healthz, make_error_middleware
+
+
+def make_clock(config: Config) -> Clock:
+    """The clock ``config`` asks for; a clock file makes a virtual clock shared with other processes."""
+    if config.virtual_clock or config.clock_file is not None:
+        return VirtualClock(path=config.clock_file)
+    return WallClock()
+
+
+async def node_ctx(app: web.Application) -> AsyncIterator[None]:
+    node = app[NODE_KEY]
+    await node.start()
+    yield
+    await node.close()
+
+
+async def link_ctx(app: web.Application) -> AsyncIterator[None]:
+    link = app[LINK_KEY]
+    await link.start()
+    yield
+    await link.close()
+
+
+def create_app(config: Config, clock: Clock | None = None) -> web.Application:
+    """The HOME web application. Tests pass a clock (e.g. one VirtualClock shared with a cloud)."""
+    clock = clock if clock is not None else make_clock(config)
+    app = web.Application(middlewares=[make_error_middleware(pages.render_error_page), csrf.api_origin_guard])
+    node = Node(config, clock)
+    app[CONFIG_KEY] = config
+    app[CLOCK_KEY] = clock
+    app[NODE_KEY] = node
+    app[LINK_KEY] = CloudLink(node)
+    app.cleanup_ctx.append(node_ctx)
+    app.cleanup_ctx.append(link_ctx)
+    app.router.add_get("/healthz", get_healthz)
+    app.add_routes(api.routes)
+    if config.emulator_api:
+        app.add_routes(emulator.routes)
+    pages.setup(app)
+    app.add_routes(page_views.routes)
+    return app

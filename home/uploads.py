@@ -1,0 +1,89 @@
+"""Reading an uploaded file (multipart field ``file`` or the raw body) without ever holding more than the limit."""
+
+from dataclasses import dataclass, field
+
+from aiohttp import BodyPartReader, MultipartReader, web
+
+from home.licensing import Applied, accept_file
+from home.link import CloudLink
+from home.node import Node
+from shared.errors import BadRequest, PayloadTooLarge
+
+CHUNK = 64 * 1024
+MULTIPART_OVERHEAD = 16 * 1024  # boundaries, headers and small form fields around the file
+MAX_FIELD_BYTES = 4096
+
+
+@dataclass
+class Upload:
+    data: bytes
+    filename: str | None = None
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+async def apply_upload(node: Node, link: CloudLink, data: bytes) -> Applied:
+    """Apply an uploaded file; a credits file applied while online is acknowledged to the cloud at once."""
+    applied = await accept_file(node, data)
+    if applied.kind == "credits" and applied.result == "applied" and applied.receipt:
+        await link.send_receipt(applied.receipt, applied.seq)
+    return applied
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"The file is larger than the {limit // 1024} KiB this HOME accepts.")
+
+
+async def _read_part(part: BodyPartReader, budget: int, error: PayloadTooLarge) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await part.read_chunk(CHUNK):
+        size += len(chunk)
+        if size > budget:
+            raise error
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_upload(request: web.Request, limit: int) -> Upload:
+    """The uploaded file; 413 ``too_large`` as soon as it is known to be over ``limit``."""
+    is_multipart = request.content_type.startswith("multipart/")
+    declared = request.content_length
+    if declared is not None and declared > limit + (MULTIPART_OVERHEAD if is_multipart else 0):
+        raise _too_large(limit)
+    if not is_multipart:
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.content.iter_chunked(CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(limit)
+            chunks.append(chunk)
+        return Upload(b"".join(chunks))
+    try:
+        reader = await request.multipart()
+    except (ValueError, AssertionError):
+        raise BadRequest("The upload is not a valid multipart form.", code="malformed") from None
+    try:
+        upload, fields = await _read_parts(reader, limit)
+    except ValueError:
+        raise BadRequest("The upload is not a valid multipart form.", code="malformed") from None
+    if upload is None:
+        raise BadRequest("The form has no 'file' field: choose a credits or license file to upload.", code="missing_field")
+    upload.fields = fields
+    return upload
+
+
+async def _read_parts(reader: MultipartReader, limit: int) -> tuple[Upload | None, dict[str, str]]:
+    upload: Upload | None = None
+    fields: dict[str, str] = {}
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader):
+            raise BadRequest("Nested multipart forms are not accepted.", code="malformed")
+        if part.name == "file" and upload is None:
+            upload = Upload(await _read_part(part, limit, _too_large(limit)), filename=part.filename)
+        elif part.name:
+            raw = await _read_part(part, MAX_FIELD_BYTES, PayloadTooLarge(f"The form field {part.name!r} is too long."))
+            fields[part.name] = raw.decode("utf-8", errors="replace")
+        else:
+            await _read_part(part, MAX_FIELD_BYTES, PayloadTooLarge("The form holds an unexpected large part."))
+    return upload, fields

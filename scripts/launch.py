@@ -1,0 +1,121 @@
+"""What ``scripts/run`` runs: the cloud with demo data and two HOME nodes, linked, until Ctrl-C."""
+
+import argparse
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+ADMIN = ("admin@example.com", "flex-admin")
+OPERATOR = ("operator@example.com", "flex-operator")
+
+
+def request(method: str, url: str, body: Any = None, token: str | None = None) -> Any:
+    data = None if body is None else json.dumps(body).encode()
+    headers = {"Content-Type": "application/json"} | ({"Authorization": f"Bearer {token}"} if token else {})
+    with urllib.request.urlopen(urllib.request.Request(url, data=data, headers=headers, method=method), timeout=10) as answer:
+        return json.loads(answer.read() or b"null")
+
+
+def wait_healthy(url: str, process: subprocess.Popen[bytes], name: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"{name} stopped during start-up (exit {process.returncode}); see its log above.")
+        try:
+            if request("GET", f"{url}/healthz") == {"status": "ok"}:
+                return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    sys.exit(f"{name} did not become healthy at {url} within 30 s.")
+
+
+def link_homes(cloud: str, homes: list[str]) -> tuple[str, str]:
+    """Sign in as the demo admin and link every HOME not linked yet (by its registration code)."""
+    signed = request("POST", f"{cloud}/api/v1/auth/token", {"email": ADMIN[0], "password": ADMIN[1]})
+    token, account = signed["token"], signed["accounts"][0]["id"]
+    linked = {item["id"] for item in request("GET", f"{cloud}/api/v1/accounts/{account}/systems", token=token)["systems"]}
+    for home in homes:
+        system = request("GET", f"{home}/api/v1/system")
+        if system["system_id"] not in linked:
+            request("POST", f"{cloud}/api/v1/accounts/{account}/systems", {"registration_code": system["registration_code"]}, token)
+    return token, account
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="scripts/run", description=__doc__)
+    parser.add_argument("--data", type=Path, default=ROOT / "var" / "run", help="state folder (kept between runs)")
+    parser.add_argument("--fresh", action="store_true", help="delete the state folder first")
+    parser.add_argument("--virtual-clock", action="store_true", help="one virtual clock for all three, moved with POST /_emulator/clock on the cloud")
+    parser.add_argument("--cloud-port", type=int, default=8700)
+    parser.add_argument("--home-ports", default="8801,8802")
+    args = parser.parse_args()
+    if args.fresh and args.data.exists():
+        shutil.rmtree(args.data)
+    args.data.mkdir(parents=True, exist_ok=True)
+    studio_port, van_port = (int(port) for port in args.home_ports.split(","))
+    cloud_url = f"http://127.0.0.1:{args.cloud_port}"
+    clock = ["--virtual-clock", "--clock-file", str(args.data / "clock")] if args.virtual_clock else []
+
+    processes: list[tuple[str, subprocess.Popen[bytes]]] = []
+
+    def start(name: str, command: list[str]) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen([PYTHON, *command], cwd=ROOT)
+        processes.append((name, process))
+        return process
+
+    def stop(*_: object) -> None:
+        for _name, process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+        for _name, process in processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        cloud = start("cloud", ["-m", "cloud", "--port", str(args.cloud_port), "--data", str(args.data / "cloud"), "--demo", "--emulator-api", *clock])
+        wait_healthy(cloud_url, cloud, "cloud")
+        homes = []
+        for label, port, extra in (("Studio A", studio_port, []), ("OB Van 3", van_port, ["--offline"])):
+            folder = args.data / label.lower().replace(" ", "-")
+            process = start(label, [
+                "-m", "home", "--port", str(port), "--data", str(folder), "--cloud-url", cloud_url, "--label", label,
+                "--emulator-api", "--cloud-key", str(args.data / "cloud" / "jwks.json"), *clock, *extra,
+            ])  # fmt: skip
+            url = f"http://127.0.0.1:{port}"
+            wait_healthy(url, process, label)
+            homes.append(url)
+        link_homes(cloud_url, homes)
+        sys.stdout.write(
+            "\nflex-emulator is running (Ctrl-C stops all three):\n"
+            f"  Licensing portal   {cloud_url}/   sign in as {ADMIN[0]} / {ADMIN[1]}  (operator: {OPERATOR[0]} / {OPERATOR[1]})\n"
+            f"  HOME 'Studio A'    http://127.0.0.1:{studio_port}/   online\n"
+            f"  HOME 'OB Van 3'    http://127.0.0.1:{van_port}/   disconnected (cloud link off)\n"
+            f"  State              {args.data}   (scripts/run --fresh starts over)\n"
+            + ("  Virtual clock      POST /_emulator/clock on the cloud moves all three\n" if clock else "")
+        )
+        sys.stdout.flush()
+        while all(process.poll() is None for _name, process in processes):
+            time.sleep(0.5)
+        failed = [name for name, process in processes if process.poll() is not None]
+        sys.stderr.write(f"{', '.join(failed)} stopped; stopping the rest.\n")
+        stop()
+    except KeyboardInterrupt:
+        stop()
+
+
+if __name__ == "__main__":
+    main()

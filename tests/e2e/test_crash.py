@@ -1,0 +1,137 @@
+"""Durability: real processes killed with SIGKILL in the middle of credit traffic lose and duplicate nothing."""
+
+import asyncio
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Service:
+    def __init__(self, name: str, args: list[str], port: int, log_dir: Path) -> None:
+        self.name, self.args, self.port, self.log_dir = name, args, port, log_dir
+        self.process: subprocess.Popen[bytes] | None = None
+        self.url = f"http://127.0.0.1:{port}"
+
+    async def start(self, http: aiohttp.ClientSession) -> None:
+        log = open(self.log_dir / f"{self.name}.log", "ab")  # noqa: SIM115 (closed with the process)
+        self.process = subprocess.Popen([sys.executable, "-m", *self.args, "--port", str(self.port)], cwd=ROOT, stdout=log, stderr=log)
+        log.close()
+        for _ in range(300):
+            try:
+                async with http.get(f"{self.url}/healthz") as answer:
+                    if answer.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"{self.name} did not start; see {self.log_dir / (self.name + '.log')}")
+
+    def kill(self) -> None:
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+async def api(http: aiohttp.ClientSession, method: str, url: str, token: str | None = None, json: Any = None) -> tuple[int, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with http.request(method, url, json=json, headers=headers) as answer:
+        return answer.status, await answer.json()
+
+
+async def converged(http: aiohttp.ClientSession, cloud: Service, home: Service, base: str, token: str, system_id: str) -> None:
+    """Wait until HOME holds exactly the cloud's open assignments and no revoke awaits proof."""
+    for _ in range(400):
+        try:
+            _, detail = await api(http, "GET", f"{cloud.url}{base}/systems/{system_id}", token)
+            _, view = await api(http, "GET", f"{home.url}/api/v1/licenses/credits")
+        except aiohttp.ClientError:
+            await asyncio.sleep(0.05)
+            continue
+        open_ids = {item["id"] for item in detail["assignments"] if item["state"] == "active"}
+        pending = [item for item in detail["assignments"] if item["state"] == "revoke_pending"]
+        held = {entry["assignment_id"] for entry in view["entries"]}
+        if not pending and held == open_ids and detail["system"]["online"]:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"never converged: cloud open {open_ids}, pending {len(pending)}, HOME holds {held}")
+
+
+async def invariant(http: aiohttp.ClientSession, cloud: Service) -> None:
+    _, answer = await api(http, "GET", f"{cloud.url}/_emulator/invariant")
+    assert answer == {"ok": True, "violations": []}, answer
+
+
+async def traffic(http: aiohttp.ClientSession, cloud: Service, base: str, token: str, system_id: str, sub_id: str) -> None:
+    """Assign and revoke concurrently; requests cut off by a kill simply fail."""
+
+    async def assign() -> None:
+        await api(http, "POST", f"{cloud.url}{base}/systems/{system_id}/assignments", token, {"subscription_id": sub_id, "credits": 0.25})
+
+    async def revoke_some() -> None:
+        _, detail = await api(http, "GET", f"{cloud.url}{base}/systems/{system_id}", token)
+        for item in [item for item in detail["assignments"] if item["state"] == "active"][:3]:
+            await api(http, "POST", f"{cloud.url}{base}/systems/{system_id}/assignments/{item['id']}/revoke", token, {"confirm": "confirm"})
+
+    jobs = [assign() for _ in range(12)] + [revoke_some()]
+    await asyncio.gather(*jobs, return_exceptions=True)
+
+
+async def test_sigkill_at_any_moment_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+    cloud_port, home_port = free_port(), free_port()
+    cloud = Service("cloud", ["cloud", "--data", str(tmp_path / "cloud"), "--emulator-api"], cloud_port, tmp_path)
+    home = Service("home", ["home", "--data", str(tmp_path / "home"), "--cloud-url", f"http://127.0.0.1:{cloud_port}",
+                            "--label", "Studio A", "--cloud-key", str(tmp_path / "cloud" / "jwks.json")], home_port, tmp_path)  # fmt: skip
+    rng = random.Random(20261128)
+    async with aiohttp.ClientSession() as http:
+        try:
+            await cloud.start(http)
+            _, made = await api(http, "POST", f"{cloud.url}/_emulator/accounts", json={"name": "Crash Test", "admin": {"email": "a@crash.test", "password": "crash test pw"}})
+            account = made["account"]["id"]
+            _, signed = await api(http, "POST", f"{cloud.url}/api/v1/auth/token", json={"email": "a@crash.test", "password": "crash test pw"})
+            token, base = signed["token"], f"/api/v1/accounts/{account}"
+            _, sub = await api(http, "POST", f"{cloud.url}/_emulator/accounts/{account}/subscriptions", json={"duration": "annual", "credits": 100, "state": "active"})
+            await home.start(http)
+            _, system = await api(http, "GET", f"{home.url}/api/v1/system")
+            status, _ = await api(http, "POST", f"{cloud.url}{base}/systems", token, {"registration_code": system["registration_code"]})
+            assert status == 201
+            system_id = system["system_id"]
+            await converged(http, cloud, home, base, token, system_id)
+
+            for round_ in range(6):
+                victim = cloud if round_ % 2 == 0 else home
+                burst = asyncio.create_task(traffic(http, cloud, base, token, system_id, sub["subscription"]["id"]))
+                await asyncio.sleep(rng.uniform(0.0, 0.15))
+                victim.kill()
+                await asyncio.gather(burst, return_exceptions=True)
+                await victim.start(http)
+                await invariant(http, cloud)
+                await converged(http, cloud, home, base, token, system_id)
+                await invariant(http, cloud)
+
+            _, subs = await api(http, "GET", f"{cloud.url}{base}/subscriptions", token)
+            _, view = await api(http, "GET", f"{home.url}/api/v1/licenses/credits")
+            [state] = subs["subscriptions"]
+            assert state["credits_available"] + view["total"] == 100
+        finally:
+            cloud.stop()
+            home.stop()

@@ -1,0 +1,106 @@
+"""Validity, check-in, expiry and Auto Revoke across a real cloud and real HOMEs on the virtual clock."""
+
+from datetime import timedelta
+
+from shared.clock import VirtualClock
+from shared.timefmt import iso, parse_iso
+from tests.e2e.conftest import World
+from tests.e2e.test_disconnected import download
+from tests.support import assert_error
+
+DAY = 86400
+
+
+async def test_online_home_checks_in_and_keeps_its_credits_month_after_month(world: World) -> None:
+    sub = await world.tenant.subscription(8, duration="annual")
+    studio = await world.start_home("Studio A")
+    await studio.link.wait_for_state("online")
+    item = await world.tenant.assign(studio.system_id, sub["id"], 2)
+    first_until = parse_iso(item["valid_until"])
+    assert first_until == world.clock.now() + timedelta(days=30)
+    for month in range(1, 4):
+        await world.advance(30 * DAY)
+        await world.check()
+        view = await studio.credits()
+        assert view["total"] == 2, f"credits lost in month {month}"
+        [entry] = view["entries"]
+        assert parse_iso(entry["valid_until"]) >= world.clock.now() + timedelta(days=1)
+    [shown] = (await world.system(studio.system_id))["assignments"]
+    assert shown["state"] == "active" and parse_iso(shown["valid_until"]) > first_until + timedelta(days=80)
+
+
+async def test_disconnected_copy_expires_on_both_sides_with_no_contact(world: World) -> None:
+    sub = await world.tenant.subscription(8, duration="annual")
+    van = await world.start_home("OB Van 3", offline=True)
+    item = await world.tenant.assign(van.system_id, sub["id"], 3)
+    await van.upload(await download(world.tenant, van.system_id))
+    for step in (30 * DAY - 1, 1, 240, 59, 1):
+        await world.advance(step)
+        await world.check()
+    assert (await van.credits())["total"] == 0
+    [ended] = (await world.system(van.system_id))["assignments"]
+    assert ended["id"] == item["id"] and ended["state"] == "ended" and ended["end_reason"] == "expired"
+    assert (await world.tenant.sub_state(sub["id"]))["credits_available"] == 8
+
+
+async def test_auto_revoke_returns_credits_from_an_online_home_at_the_time(world: World) -> None:
+    sub = await world.tenant.subscription(8)
+    studio = await world.start_home("Studio A")
+    await studio.link.wait_for_state("online")
+    at = world.clock.now() + timedelta(hours=2)
+    item = await world.tenant.assign(studio.system_id, sub["id"], 1.5, auto_revoke_at=iso(at))
+    assert item["valid_until"] == iso(at) and item["auto_revoke_at"] == iso(at)
+    await world.advance(2 * 3600 - 1)
+    assert await studio.held_ids() == {item["id"]}
+    await world.advance(1)
+    [ended] = (await world.system(studio.system_id))["assignments"]
+    assert ended["state"] == "ended" and ended["end_reason"] == "auto_revoked"
+    assert await studio.held_ids() == set()
+    assert (await world.tenant.sub_state(sub["id"]))["credits_available"] == 8
+    await world.check()
+
+
+async def test_a_cancelled_subscription_caps_validity_and_ends_its_assignments(world: World) -> None:
+    sub = await world.tenant.subscription(8, duration="monthly")
+    studio = await world.start_home("Studio A")
+    await studio.link.wait_for_state("online")
+    await world.advance(20 * DAY)
+    item = await world.tenant.assign(studio.system_id, sub["id"], 2)
+    assert parse_iso(item["valid_until"]) == world.clock.now() + timedelta(days=30)
+    await world.tenant.post(f"/subscriptions/{sub['id']}/cancel")
+    seq = (await world.system(studio.system_id))["system"]["seq"]
+    await studio.link.wait_for_seq(seq)
+    [entry] = (await studio.credits())["entries"]
+    assert entry["valid_until"] == sub["term_end"] and entry["renewable"] is False
+    await world.advance(10 * DAY)
+    await world.check()
+    [ended] = (await world.system(studio.system_id))["assignments"]
+    assert ended["end_reason"] == "subscription_ended"
+    assert (await world.tenant.sub_state(sub["id"]))["state"] == "expired"
+    assert await studio.held_ids() == set()
+
+
+async def test_a_home_whose_clock_runs_behind_never_holds_returned_credits(world: World) -> None:
+    sub = await world.tenant.subscription(8, duration="annual")
+    behind = VirtualClock(start=world.clock.now() - timedelta(minutes=3))
+    van = await world.start_home("OB Van 3", offline=True, clock=behind)
+    item = await world.tenant.assign(van.system_id, sub["id"], 2)
+    await van.upload(await download(world.tenant, van.system_id))
+    assert await van.held_ids() == {item["id"]}
+    for step in (30 * DAY - 60, 60, 120, 60, 60, 60):
+        await world.advance(step)
+        behind.set(world.clock.now() - timedelta(minutes=3))
+        await world.check()
+    assert (await world.tenant.sub_state(sub["id"]))["credits_available"] == 8
+
+
+async def test_a_file_from_the_homes_future_is_refused_as_clock_skew(world: World) -> None:
+    sub = await world.tenant.subscription(8)
+    far_behind = VirtualClock(start=world.clock.now() - timedelta(hours=2))
+    van = await world.start_home("OB Van 3", offline=True, clock=far_behind)
+    await world.tenant.assign(van.system_id, sub["id"], 1)
+    refused = await van.upload(await download(world.tenant, van.system_id), expect=422)
+    assert_error(refused, "clock_skew")
+    assert "clock" in refused["error"]["message"]
+    assert (await van.credits())["total"] == 0
+    await world.check()

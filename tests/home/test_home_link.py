@@ -1,0 +1,235 @@
+"""The cloud link against a small in-test cloud that speaks the protocol of ``shared.protocol``."""
+
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from home.appkeys import LINK_KEY, NODE_KEY
+from home.identity import Identity, load_identity
+from home.link import CloudLink, backoff_delay, link_url
+from shared.tokens import verify_receipt
+from tests.home.home_testkit import FakeCloud, HomeFactory, credits_view, entry, snapshot_token, upload, wait_until
+
+
+@pytest.fixture
+def fake_cloud(cloud_key: Ed25519PrivateKey) -> FakeCloud:
+    return FakeCloud(cloud_key)
+
+
+@pytest.fixture
+async def cloud_server(aiohttp_server: Callable[..., Awaitable[TestServer]], fake_cloud: FakeCloud) -> TestServer:
+    return await aiohttp_server(fake_cloud.app())
+
+
+@pytest.fixture
+def identity(data_dir: Path) -> Identity:
+    """The HOME's key made before it starts, so the fake cloud can link it."""
+    return load_identity(data_dir / "home_key.pem")
+
+
+@pytest.fixture
+def start_linked(
+    start_home: HomeFactory, cloud_server: TestServer, fake_cloud: FakeCloud, identity: Identity
+) -> Callable[..., Awaitable[TestClient]]:
+    async def start(linked: bool = True, **overrides: Any) -> TestClient:
+        if linked:
+            fake_cloud.linked[identity.system_id] = identity.public_key
+        settings: dict[str, Any] = {"cloud_url": str(cloud_server.make_url("")), "offline": False} | overrides
+        return await start_home(**settings)
+
+    return start
+
+
+def link_of(home: TestClient) -> CloudLink:
+    return home.app[LINK_KEY]
+
+
+def test_link_url_follows_the_cloud_url() -> None:
+    assert str(link_url("http://127.0.0.1:8700")) == "ws://127.0.0.1:8700/api/v1/link"
+    assert str(link_url("https://cloud.example/flex/")) == "wss://cloud.example/flex/api/v1/link"
+
+
+def test_backoff_stays_between_its_bounds() -> None:
+    for failures in range(40):
+        delay = backoff_delay(failures, 0.5, 10.0)
+        assert 0.5 <= delay <= 10.0
+    assert max(backoff_delay(0, 0.5, 10.0) for _ in range(20)) == 0.5
+
+
+async def test_link_authenticates_and_goes_online(
+    start_linked: Callable[..., Awaitable[TestClient]], fake_cloud: FakeCloud, identity: Identity
+) -> None:
+    home = await start_linked()
+    await link_of(home).wait_for_state("online")
+    auth = fake_cloud.auths[0]
+    assert auth["type"] == "auth"
+    assert auth["system_id"] == identity.system_id
+    assert auth["seq"] == 0 and auth["receipt"] is None
+    body = await (await home.get("/api/v1/system")).json()
+    assert body["cloud"]["state"] == "online" and body["cloud"]["enabled"] is True
+
+
+async def test_pushed_snapshot_is_applied_and_a_receipt_comes_back(
+    start_linked: Callable[..., Awaitable[TestClient]], fake_cloud: FakeCloud, identity: Identity, cloud_key: Ed25519PrivateKey
+) -> None:
+    home = await start_linked()
+    link = link_of(home)
+    await link.wait_for_state("online")
+    await fake_cloud.send("snapshot", token=snapshot_token(cloud_key, identity.system_id, 1, (entry("a1", 8),)))
+    await link.wait_for_seq(1)
+    await wait_until(lambda: bool(fake_cloud.of_type("receipt")))
+    receipt = verify_receipt(fake_cloud.of_type("receipt")[0]["token"], identity.system_id, identity.public_key)
+    assert (receipt.seq, receipt.held) == (1, ("a1",))
+    view = await credits_view(home)
+    assert view["total"] == 2
+    assert view["revoke_key"] == fake_cloud.of_type("receipt")[0]["token"]
+
+
+async def test_same_snapshot_again_is_acknowledged_with_the_latest_receipt(
+    start_linked: Callable[..., Awaitable[TestClient]], fake_cloud: FakeCloud, identity: Identity, cloud_key: Ed25519PrivateKey
+) -> None:
+    home = await start_linked()
+    link = link_of(home)
+    await link.wait_for_state("online")
+    token = snapshot_token(cloud_key, identity.system_id, 4, (entry("a1", 8),))
+    await fake_cloud.send("snapshot", token=token)
+    await link.wait_for_receipts(1)
+    await fake_cloud.send("snapshot", token=token)
+    await link.wait_for_receipts(2)
+    await wait_until(lambda: len(fake_cloud.of_type("receipt")) == 2)
+    first, second = fake_cloud.of_type("receipt")
+    assert first["token"] == second["token"]
+
+
+async def test_refused_snapshot_gets_an_error_reply_and_the_link_stays_up(
+    start_linked: Callable[..., Awaitable[TestClient]], fake_cloud: FakeCloud, identity: Identity, cloud_key: Ed25519PrivateKey
+) -> None:
+    home = await start_linked()
+    link = link_of(home)
+    await link.wait_for_state("online")
+    await fake_cloud.send("snapshot", token=snapshot_token(cloud_key, "home-other0000000000", 1, (entry(),)))
+    await fake_cloud.send("snapshot", token=snapshot_token(Ed25519PrivateKey.generate(), identity.system_id, 1, ()))
+    await wait_until(lambda: len(fake_cloud.of_type("error")) == 2)
+    assert [e["code"] for e in fake_cloud.of_type("error")] == ["wrong_system", "bad_signature"]
+    assert all(isinstance(e["reply_to"], int) for e in fake_cloud.of_type("error"))
+    assert link.state == "online"
+    assert (await credits_view(home))["seq"] == 0
+
+
+async def test_bad_messages_get_protocol_errors_and_never_crash_the_link(
+    start_linked: Callable[..., Awaitable[TestClient]], fake_cloud: FakeCloud, identity: Identity, cloud_key: Ed25519PrivateKey
+) -> None:
+    home = await start_linked()
+    link = link_of(home)
+    await link.wait_for_state("online")
+    await fake_cloud.send_raw("this is not json")
+    await fake_cloud.send_raw(json.dumps([1, 2, 3]))
+    await fake_cloud.send("teleport", destination="mars")
+    await fake_cloud.send("snapshot")  # no token
+    await wait_until(lambda: len(fake_cloud.of_type("error")) == 4)
+    codes = [e["code"] for e in fake_cloud.of_type("error")]
+    assert codes == ["bad_json", "invalid_message", "unknown_type", "invalid_message"]
+    await fake_cloud.send("snapshot", token=snapshot_token(cloud_key, identity.system_id, 1, (entry(),)))
+    await link.wait_for_seq(1)
+    assert link.state == "online"
+
+
+async def test_link_reconnects_after_the_cloud_drops_it_and_reports_its_seq(
+    start_linked: Callable[..., Awaitable[TestClient]], fake_cloud: FakeCloud, identity: Identity, cloud_key: Ed25519PrivateKey
+) -> None:
+    home = await start_linked()
+    link = link_of(home)
+    await link.wait_for_state("online")
+    await fake_cloud.send("snapshot", token=snapshot_token(cloud_key, identity.system_id, 2, (entry(),)))
+    await link.wait_for_receipts(1)
+    await fake_cloud.close_all()
+    await wait_until(lambda: fake_cloud.connections == 2 and link.state == "online")
+    second = fake_cloud.auths[1]
+    assert second["seq"] == 2
+    assert second["receipt"] == (await credits_view(home))["revoke_key"]
+
+
+async def test_switching_the_link_off_closes_it_and_on_reconnects(
+    start_linked: Callable[..., Awaitable[TestClient]], fake_cloud: FakeCloud
+) -> None:
+    home = await start_linked()
+    link = link_of(home)
+    await link.wait_for_state("online")
+    response = await home.put("/api/v1/cloud-link", json={"enabled": False})
+    assert response.status == 200
+    assert await response.json() == {"url": link.view()["url"], "enabled": False, "state": "disabled", "last_error": None}
+    await wait_until(lambda: not fake_cloud.sockets)
+    response = await home.put("/api/v1/cloud-link", json={"enabled": True})
+    assert (await response.json())["enabled"] is True
+    await link.wait_for_state("online")
+    assert fake_cloud.connections == 2
+
+
+async def test_switched_off_link_stays_off_after_a_restart_and_offline_forces_it_off(
+    start_linked: Callable[..., Awaitable[TestClient]], fake_cloud: FakeCloud
+) -> None:
+    home = await start_linked()
+    await link_of(home).wait_for_state("online")
+    await home.put("/api/v1/cloud-link", json={"enabled": False})
+    await home.close()
+    home = await start_linked()
+    assert link_of(home).state == "disabled" and link_of(home).enabled is False
+    await home.put("/api/v1/cloud-link", json={"enabled": True})
+    await link_of(home).wait_for_state("online")
+    await home.close()
+    home = await start_linked(offline=True)
+    assert link_of(home).state == "disabled"
+    assert fake_cloud.connections == 2
+
+
+async def test_unlinked_home_shows_not_linked_and_connects_once_linked(
+    start_linked: Callable[..., Awaitable[TestClient]], fake_cloud: FakeCloud, identity: Identity
+) -> None:
+    home = await start_linked(linked=False)
+    link = link_of(home)
+    await link.wait_for_state("not_linked")
+    assert (await (await home.get("/api/v1/system")).json())["cloud"]["state"] == "not_linked"
+    fake_cloud.linked[identity.system_id] = identity.public_key
+    await link.wait_for_state("online")
+
+
+async def test_unreachable_cloud_leaves_the_link_offline_and_retrying(start_home: HomeFactory) -> None:
+    home = await start_home(cloud_url="http://127.0.0.1:9", offline=False)
+    link = link_of(home)
+    await link.wait_for_state("offline")
+    assert link.enabled is True
+    assert link.last_error
+
+
+async def test_cloud_keys_are_pinned_on_first_contact_and_kept(
+    start_linked: Callable[..., Awaitable[TestClient]],
+    fake_cloud: FakeCloud,
+    identity: Identity,
+    cloud_key: Ed25519PrivateKey,
+) -> None:
+    home = await start_linked(cloud_key_file=None)
+    await link_of(home).wait_for_state("online")
+    assert fake_cloud.jwks_requests == 1
+    assert home.app[NODE_KEY].trust.source == "pinned"
+    await home.close()
+    # Offline now, the pinned key still checks an uploaded credits file.
+    home = await start_linked(cloud_key_file=None, offline=True)
+    response = await upload(home, snapshot_token(cloud_key, identity.system_id, 1, (entry(),)))
+    assert response.status == 200
+    assert fake_cloud.jwks_requests == 1
+
+
+async def test_file_uploaded_while_online_sends_its_receipt_at_once(
+    start_linked: Callable[..., Awaitable[TestClient]], fake_cloud: FakeCloud, identity: Identity, cloud_key: Ed25519PrivateKey
+) -> None:
+    home = await start_linked()
+    await link_of(home).wait_for_state("online")
+    response = await upload(home, snapshot_token(cloud_key, identity.system_id, 3, (entry("a9"),)))
+    revoke_key = (await response.json())["revoke_key"]
+    await wait_until(lambda: bool(fake_cloud.of_type("receipt")))
+    assert fake_cloud.of_type("receipt")[0]["token"] == revoke_key

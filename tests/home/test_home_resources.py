@@ -1,0 +1,145 @@
+"""Licensed resources: perpetual licenses first, then credits; unlicensed when not enough is free."""
+
+import asyncio
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from home.spending import Allocation, plan_start
+from shared.clock import VirtualClock
+from tests.home.home_testkit import DAY, START, credits_view, entry, license_token, snapshot_token, system_id, upload
+
+
+async def add(home: TestClient, name: str, needed: str, count: int, setting: str = "default") -> dict[str, Any]:
+    body = {"name": name, "license_type_needed": needed, "count": count, "license_type": setting}
+    response = await home.post("/api/v1/resources", json=body)
+    assert response.status == 201
+    return (await response.json())["resource"]
+
+
+async def act(home: TestClient, resource: dict[str, Any], action: str) -> dict[str, Any]:
+    response = await home.post(f"/api/v1/resources/{resource['id']}/{action}")
+    assert response.status == 200
+    return (await response.json())["resource"]
+
+
+async def give_credits(home: TestClient, key: Ed25519PrivateKey, quarters: int, seq: int = 1, **kwargs: Any) -> None:
+    sid = await system_id(home)
+    response = await upload(home, snapshot_token(key, sid, seq, (entry("a1", quarters, **kwargs),)))
+    assert response.status == 200
+
+
+def test_plan_takes_perpetual_first_then_credits() -> None:
+    assert plan_start("default", "MV", 3, free_perpetual=1, free_quarters=100) == Allocation(1, 32)
+    assert plan_start("default", "MV", 1, free_perpetual=2, free_quarters=0) == Allocation(1, 0)
+    assert plan_start("perpetual", "MV", 2, free_perpetual=1, free_quarters=100) is None
+    assert plan_start("credits", "MV", 1, free_perpetual=5, free_quarters=16) == Allocation(0, 16)
+    assert plan_start("credits", "MV", 1, free_perpetual=5, free_quarters=15) is None
+
+
+async def test_new_resource_is_stopped_and_listed(home: TestClient) -> None:
+    resource = await add(home, "Camera 1", "HOME Pass", 1)
+    assert resource["status"] == "stopped"
+    assert resource["license_type"] == "default"
+    listed = await (await home.get("/api/v1/resources")).json()
+    assert [r["name"] for r in listed["resources"]] == ["Camera 1"]
+
+
+async def test_start_takes_credits_and_stop_frees_them(home: TestClient, cloud_key: Ed25519PrivateKey) -> None:
+    await give_credits(home, cloud_key, 20)  # 5 credits
+    mv = await add(home, "Multiviewer", "MV", 1)  # 4 credits
+    running = await act(home, mv, "start")
+    assert running["status"] == "running"
+    assert running["credits_in_use"] == 4
+    view = await credits_view(home)
+    assert (view["total"], view["in_use"], view["remaining"]) == (5, 4, 1)
+    stopped = await act(home, mv, "stop")
+    assert stopped["status"] == "stopped" and stopped["credits_in_use"] == 0
+    assert (await credits_view(home))["remaining"] == 5
+
+
+async def test_not_enough_credits_leaves_the_resource_unlicensed(home: TestClient, cloud_key: Ed25519PrivateKey) -> None:
+    await give_credits(home, cloud_key, 20)
+    first = await act(home, await add(home, "MV A", "MV", 1), "start")
+    response = await home.post(f"/api/v1/resources/{(await add(home, 'MV B', 'MV', 1))['id']}/start")
+    body = await response.json()
+    assert body["resource"]["status"] == "unlicensed"
+    assert body["resource"]["credits_in_use"] == 0
+    assert "not enough" in body["message"]
+    assert first["status"] == "running"
+    assert (await credits_view(home))["in_use"] == 4
+
+
+async def test_perpetual_licenses_are_used_before_credits(home: TestClient, cloud_key: Ed25519PrivateKey) -> None:
+    sid = await system_id(home)
+    await upload(home, license_token(cloud_key, sid, "NMOS Proxy", 1))
+    await give_credits(home, cloud_key, 12)  # 3 credits
+    proxy = await act(home, await add(home, "Proxy", "NMOS Proxy", 2), "start")
+    assert proxy["status"] == "running"
+    assert proxy["perpetual_in_use"] == 1
+    assert proxy["credits_in_use"] == 2
+    perpetual = await (await home.get("/api/v1/licenses/perpetual")).json()
+    assert perpetual == {"licenses": [{"license_type": "NMOS Proxy", "total": 1, "in_use": 1, "remaining": 0}]}
+    await act(home, proxy, "stop")
+    perpetual = await (await home.get("/api/v1/licenses/perpetual")).json()
+    assert perpetual["licenses"][0]["remaining"] == 1
+
+
+async def test_perpetual_only_and_credits_only_settings(home: TestClient, cloud_key: Ed25519PrivateKey) -> None:
+    sid = await system_id(home)
+    await upload(home, license_token(cloud_key, sid, "MV", 1))
+    await give_credits(home, cloud_key, 100)
+    only_perpetual = await act(home, await add(home, "P", "MV", 2, "perpetual"), "start")
+    assert only_perpetual["status"] == "unlicensed"
+    only_credits = await act(home, await add(home, "C", "MV", 1, "credits"), "start")
+    assert (only_credits["status"], only_credits["perpetual_in_use"], only_credits["credits_in_use"]) == ("running", 0, 4)
+
+
+async def test_running_resource_keeps_running_when_credits_expire_but_cannot_restart(
+    home: TestClient, cloud_key: Ed25519PrivateKey, clock: VirtualClock
+) -> None:
+    await give_credits(home, cloud_key, 8, valid_until=START + 2 * DAY)
+    pass_ = await act(home, await add(home, "Cam", "HOME Pass", 4), "start")
+    assert pass_["status"] == "running"
+    clock.advance(3 * 86400)
+    listed = (await (await home.get("/api/v1/resources")).json())["resources"]
+    assert listed[0]["status"] == "running"
+    view = await credits_view(home)
+    assert (view["total"], view["in_use"], view["remaining"]) == (0, 1, 0)
+    await act(home, pass_, "stop")
+    assert (await act(home, pass_, "start"))["status"] == "unlicensed"
+
+
+async def test_running_resource_keeps_running_when_credits_are_revoked(home: TestClient, cloud_key: Ed25519PrivateKey) -> None:
+    await give_credits(home, cloud_key, 8)
+    cam = await act(home, await add(home, "Cam", "HOME Pass", 2), "start")
+    sid = await system_id(home)
+    assert (await upload(home, snapshot_token(cloud_key, sid, 2, ()))).status == 200
+    listed = (await (await home.get("/api/v1/resources")).json())["resources"]
+    assert listed[0]["status"] == "running" and listed[0]["id"] == cam["id"]
+
+
+async def test_starting_twice_takes_nothing_more(home: TestClient, cloud_key: Ed25519PrivateKey) -> None:
+    await give_credits(home, cloud_key, 8)
+    cam = await add(home, "Cam", "HOME Pass", 1)
+    await act(home, cam, "start")
+    await act(home, cam, "start")
+    assert (await credits_view(home))["in_use"] == 0.25
+
+
+async def test_unknown_resource_is_not_found(home: TestClient) -> None:
+    for path in ("/api/v1/resources/999/start", "/api/v1/resources/999/stop", "/api/v1/resources/abc/start"):
+        response = await home.post(path)
+        assert response.status == 404
+        assert (await response.json())["error"]["code"] == "not_found"
+
+
+async def test_concurrent_starts_never_take_more_than_is_free(home: TestClient, cloud_key: Ed25519PrivateKey) -> None:
+    await give_credits(home, cloud_key, 32)  # enough for two MV licenses
+    resources = [await add(home, f"MV {n}", "MV", 1, "credits") for n in range(8)]
+    answers = await asyncio.gather(*(home.post(f"/api/v1/resources/{r['id']}/start") for r in resources))
+    statuses = sorted([(await answer.json())["resource"]["status"] for answer in answers])
+    assert statuses == ["running"] * 2 + ["unlicensed"] * 6
+    view = await credits_view(home)
+    assert (view["in_use"], view["remaining"]) == (8, 0)

@@ -1,0 +1,71 @@
+"""Users (admins only) and the account's History."""
+
+from typing import Any
+
+from tests.pages.portal_kit import OPERATOR, Client, Home, Portal, SignIn
+
+
+async def test_users_lists_members_with_their_roles(admin: Portal) -> None:
+    html = await admin.page(f"{admin.base}/users")
+    assert "admin@example.com" in html and "operator@example.com" in html and "(you)" in html
+    assert '<span class="role-tag">operator</span>' in html
+    for label in ('<label for="member_email">', '<label for="member_role">', '<label for="member_password">'):
+        assert label in html
+
+
+async def test_admin_adds_a_new_member_and_they_can_sign_in(admin: Portal, sign_in: SignIn) -> None:
+    path, html = await admin.post_and_follow(
+        f"{admin.base}/users", {"email": "newbie@example.com", "role": "operator", "password": "long-enough"}, form_page=f"{admin.base}/users"
+    )
+    assert path == f"{admin.base}/users" and "newbie@example.com is now a member of this account as operator." in html
+    newbie = await sign_in("newbie@example.com", "long-enough")
+    assert newbie.account_id == admin.account_id
+
+
+async def test_adding_a_member_checks_the_input(admin: Portal) -> None:
+    for data, message in (
+        ({"email": "nopassword@example.com", "role": "operator"}, "A new user needs a password of at least 8 characters."),
+        ({"email": "x@example.com", "role": "owner", "password": "long-enough"}, "The role must be"),
+        ({"email": "not-an-email", "role": "operator", "password": "long-enough"}, "That is not an email address."),
+        ({"email": "", "role": "operator"}, "Enter the email address"),
+    ):
+        _, html = await admin.post_and_follow(f"{admin.base}/users", data)
+        assert message in html and 'class="error flash"' in html
+    assert "nopassword@example.com" not in await admin.page(f"{admin.base}/users")
+
+
+async def test_admin_removes_a_member_but_the_last_admin_stays(admin: Portal, client: Client, token: str) -> None:
+    _, body = await admin.api("GET", f"/api/v1/accounts/{admin.account_id}/users", token)
+    ids = {item["email"]: item["user_id"] for item in body["users"]}
+    _, html = await admin.post_and_follow(f"{admin.base}/users/{ids['operator@example.com']}/remove")
+    assert "operator@example.com was removed from this account." in html
+    assert "operator@example.com" not in html.split("<tbody>")[1].split("</tbody>")[0]
+    _, html = await admin.post_and_follow(f"{admin.base}/users/{ids['admin@example.com']}/remove")
+    assert "An account keeps at least one admin." in html
+
+
+async def test_operator_has_no_users_page_and_cannot_change_members(sign_in: SignIn) -> None:
+    operator = await sign_in(*OPERATOR)
+    html = await operator.page(f"{operator.base}/systems")
+    assert f'href="{operator.base}/users"' not in html
+    await operator.page(f"{operator.base}/users", status=403)
+    response = await operator.post(f"{operator.base}/users", {"email": "friend@example.com", "role": "admin", "password": "long-enough"})
+    assert response.status == 403
+
+
+async def test_history_lists_every_event_in_words_newest_first(admin: Portal, studio: Home, token: str, subs: dict[str, Any]) -> None:
+    system = f"{admin.base}/systems/{studio.system_id}"
+    await admin.post_and_follow(
+        f"{system}/assignments", {"subscription_id": subs["SO-2026-00042"]["id"], "credits": "1.5"}, form_page=f"{system}/add"
+    )
+    _, body = await admin.api("GET", f"/api/v1/accounts/{admin.account_id}/systems/{studio.system_id}", token)
+    revoke = f"{system}/assignments/{body['assignments'][0]['id']}/revoke"
+    await admin.post_and_follow(revoke, {"confirm": "confirm"}, form_page=revoke)
+    html = await admin.page(f"{admin.base}/history")
+    returned, assigned, linked = html.index("Credits returned"), html.index("Credits assigned"), html.index("System linked")
+    created = html.index("Subscription created")
+    assert returned < assigned < linked < created
+    row = html[assigned:].split("</tr>")[0]
+    assert "admin@example.com" in row and "1.5" in row and "Studio A" in row and "SO-2026-00042" in row
+    assert "Revoked" in html[returned:].split("</tr>")[0]
+    assert "Subscription cancelled" in html and "usable until" in html
