@@ -27,7 +27,8 @@ class Database:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._writer = await aiosqlite.connect(self.path, isolation_level=None)
         await self._writer.execute("PRAGMA journal_mode=WAL")
-        await self._writer.execute("PRAGMA synchronous=FULL")
+        # NORMAL in WAL mode survives a killed process (the promise here); FULL would add an fsync per commit.
+        await self._writer.execute("PRAGMA synchronous=NORMAL")
         await self._writer.execute("PRAGMA foreign_keys=ON")
         await self._writer.execute("PRAGMA busy_timeout=5000")
         await self._migrate(self._writer)

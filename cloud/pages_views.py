@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from cloud import rules
 from cloud.models import Assignment, LedgerEvent, Subscription, System
 from shared.credits import format_credits
-from shared.timefmt import iso
+from shared.timefmt import iso, parse_iso
 
 TYPE_LABELS = {"monthly": "Monthly", "annual": "Annual"}
 LENGTHS = {"monthly": "1 month", "annual": "12 months"}
@@ -137,9 +137,11 @@ def event_view(event: LedgerEvent, systems: dict[str, str], orders: dict[str, st
     elif event.kind == "returned":
         detail = END_REASONS.get(str(event.detail.get("reason")), str(event.detail.get("reason", "")))
     elif event.kind == "assigned" and event.detail.get("auto_revoke_at"):
-        detail = f"Auto Revoke {event.detail['auto_revoke_at']}"
+        detail = f"Auto Revoke {_detail_time(event.detail['auto_revoke_at'])}"
     elif event.kind == "subscription_cancelled" and event.detail.get("usable_until"):
-        detail = f"usable until {event.detail['usable_until']}"
+        detail = f"usable until {_detail_time(event.detail['usable_until'])}"
+    elif event.kind in ("subscription_activated", "subscription_renewed") and event.detail.get("term_end"):
+        detail = f"term ends {_detail_time(event.detail['term_end'])}"
     system = ""
     if event.system_id:
         system = systems.get(event.system_id) or str(event.detail.get("label") or event.system_id)
@@ -148,6 +150,13 @@ def event_view(event: LedgerEvent, systems: dict[str, str], orders: dict[str, st
         credits=format_credits(event.quarters) if event.quarters else "", system=system,
         order_id=orders.get(event.subscription_id or "", ""),
     )  # fmt: skip
+
+
+def _detail_time(value: object) -> str:
+    try:
+        return short(parse_iso(str(value)))
+    except ValueError:
+        return str(value)
 
 
 def actor_words(actor: str, systems: dict[str, str]) -> str:

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 import structlog
 
 from cloud.db import Database
+from cloud.models import Job
 from shared.clock import Clock, VirtualClock
 from shared.timefmt import epoch
 
@@ -39,36 +40,44 @@ class Scheduler:
             return await self._run_due_locked()
 
     async def _run_due_locked(self) -> int:
+        return await self._run_until(self.clock.now(), step_clock=False)
+
+    async def _run_until(self, until: datetime, step_clock: bool) -> int:
+        """Handle items due by ``until`` in due order; with ``step_clock`` the clock moves to each one's time."""
         handled = 0
         while True:
-            now = self.clock.now()
-            jobs = await self.db.read.due_jobs(now, BATCH)
+            jobs = await self.db.read.due_jobs(until, BATCH)
             if not jobs:
                 return handled
-            for job in jobs:
-                handler = self.handlers.get(job.kind)
-                try:
-                    if handler is None:
-                        raise LookupError(f"no handler for job kind {job.kind}")
-                    await handler(job.ref, now)
-                except Exception:
-                    log.exception("job_failed", kind=job.kind, ref=job.ref)
-                    async with self.db.transaction() as tx:
-                        await tx.schedule(job.kind, job.ref, now + RETRY_AFTER)
+            for position, job in enumerate(jobs):
+                if step_clock and job.due_at > self.clock.now():
+                    assert isinstance(self.clock, VirtualClock)
+                    self.clock.set(job.due_at)
+                await self._handle(job)
                 handled += 1
+                following = jobs[position + 1] if position + 1 < len(jobs) else None
+                if following is not None:
+                    first = await self.db.read.next_due()
+                    if first is not None and first < following.due_at:
+                        break  # the handler scheduled something earlier: fetch again, in order
+
+    async def _handle(self, job: Job) -> None:
+        now = self.clock.now()
+        handler = self.handlers.get(job.kind)
+        try:
+            if handler is None:
+                raise LookupError(f"no handler for job kind {job.kind}")
+            await handler(job.ref, now)
+        except Exception:
+            log.exception("job_failed", kind=job.kind, ref=job.ref)
+            async with self.db.transaction() as tx:
+                await tx.schedule(job.kind, job.ref, now + RETRY_AFTER)
 
     async def advance_to(self, target: datetime) -> int:
         """Move a virtual clock forward to ``target``, running each due item at its own time."""
         assert isinstance(self.clock, VirtualClock)
         async with self._lock:
-            handled = await self._run_due_locked()
-            while True:
-                due = await self.db.read.next_due()
-                if due is None or due > target:
-                    break
-                if due > self.clock.now():
-                    self.clock.set(due)
-                handled += await self._run_due_locked()
+            handled = await self._run_until(target, step_clock=True)
             if target > self.clock.now():
                 self.clock.set(target)
             handled += await self._run_due_locked()

@@ -70,17 +70,17 @@ class Queries:
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
 
+    # One round trip to aiosqlite's thread per statement: it is the main cost of a small transaction.
     async def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[Row]:
-        async with self._conn.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        return list(await self._conn.execute_fetchall(sql, params))
 
     async def _one(self, sql: str, params: tuple[Any, ...] = ()) -> Row | None:
-        async with self._conn.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        rows = await self._all(sql, params)
+        return rows[0] if rows else None
 
     async def _run(self, sql: str, params: tuple[Any, ...] = ()) -> int:
-        async with self._conn.execute(sql, params) as cursor:
-            return cursor.rowcount
+        cursor = await self._conn.execute(sql, params)
+        return cursor.rowcount
 
     # --- meta -------------------------------------------------------------------------------
 

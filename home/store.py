@@ -256,13 +256,16 @@ class Store:
 
     @asynccontextmanager
     async def _begin(self, db: aiosqlite.Connection) -> AsyncIterator[None]:
+        if db.in_transaction:
+            # A task cancelled between BEGIN and its first statement left this open; nothing was written.
+            await db.rollback()
         await db.execute("BEGIN IMMEDIATE")
         try:
             yield
         except BaseException:
-            await db.rollback()
+            await asyncio.shield(db.rollback())
             raise
-        await db.commit()
+        await asyncio.shield(db.commit())
 
     def _connection(self) -> aiosqlite.Connection:
         if self._db is None:

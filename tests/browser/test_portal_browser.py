@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import CloudThread
+from tests.browser.browser_kit import CloudThread
 from tests.pages.portal_kit import ADMIN, Home, LinkedHome
 
 pytestmark = pytest.mark.browser
@@ -34,7 +34,8 @@ def api(cloud: CloudThread, method: str, path: str, body: dict[str, Any] | None 
 
 
 def test_admin_signs_in_opens_systems_and_sees_the_yellow_warning(page: Page, cloud_server: CloudThread, shoot: Callable[[str], Path]) -> None:
-    shoot("signin") if page.goto(cloud_server.url + "/signin") else None
+    page.goto(cloud_server.url + "/signin")
+    shoot("signin")
     sign_in(page, cloud_server.url)
     expect(page.get_by_text("No systems linked yet")).to_be_visible()
     expect(page.get_by_role("link", name="Add system")).to_be_visible()

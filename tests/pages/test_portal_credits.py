@@ -171,7 +171,7 @@ async def test_revoking_downloaded_credits_offline_shows_the_four_steps_and_take
         assert step in html
     assert f'action="{system_path(admin, studio)}/credits-file"' in html and 'name="revoke_key"' in html
     details = await admin.page(system_path(admin, studio))
-    assert "Revoke pending – returns by" in details and "Finish revoke" in details
+    assert ">Revoke pending</span> <span class=\"pending-when\">– returns by" in details and "Finish revoke" in details
 
     outdated = studio.revoke_key(1, (item["id"],))
     path, html = await admin.post_and_follow(f"{system_path(admin, studio)}/revoke-key", {"revoke_key": outdated, "return_to": page}, form_page=page)

@@ -1,0 +1,169 @@
+"""What ``scripts/bench`` runs. Each benchmark uses real in-process servers and real SQLite files in a
+temporary folder, and prints one line of numbers. Sizes are bounded; everything stays on loopback."""
+
+import argparse
+import asyncio
+import logging
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import structlog
+from aiohttp.test_utils import TestClient, TestServer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from cloud.app import create_app as create_cloud  # noqa: E402
+from cloud.appkeys import DB  # noqa: E402
+from cloud.config import Config as CloudConfig  # noqa: E402
+from cloud.ids import new_id  # noqa: E402
+from cloud.models import Assignment  # noqa: E402
+from home.app import create_app as create_home  # noqa: E402
+from home.appkeys import LINK_KEY  # noqa: E402
+from home.config import Config as HomeConfig  # noqa: E402
+from shared.clock import VirtualClock  # noqa: E402
+from shared.keys import key_id, system_id_for  # noqa: E402
+from shared.tokens import Snapshot, SnapshotEntry, new_jti, sign_snapshot, verify_snapshot  # noqa: E402
+from tests.support import call, new_tenant  # noqa: E402
+
+START = datetime(2026, 11, 28, 10, tzinfo=UTC)
+
+
+def report(name: str, **numbers: Any) -> None:
+    values = "  ".join(f"{key}={value}" for key, value in numbers.items())
+    sys.stdout.write(f"{name:<34} {values}\n")
+    sys.stdout.flush()
+
+
+async def cloud_client(folder: Path, clock: VirtualClock) -> TestClient:
+    client = TestClient(TestServer(create_cloud(CloudConfig(data_dir=folder / "cloud", emulator_api=True, virtual_clock=True), clock), host="127.0.0.1"))
+    await client.start_server()
+    return client
+
+
+async def bench_virtual_month(folder: Path, assignments: int) -> None:
+    """A 30-day month with an online and an offline HOME holding credits: check-ins, expiries, receipts."""
+    clock = VirtualClock(start=START)
+    cloud = await cloud_client(folder, clock)
+    tenant = await new_tenant(cloud)
+    sub = await tenant.subscription(assignments * 2, duration="annual")
+    homes = []
+    for label, offline in (("Studio A", False), ("OB Van 3", True)):
+        config = HomeConfig(data_dir=folder / label, cloud_url=str(cloud.make_url("")).rstrip("/"), label=label, offline=offline, cloud_key_file=folder / "cloud" / "jwks.json")
+        home = TestClient(TestServer(create_home(config, clock), host="127.0.0.1"))
+        await home.start_server()
+        await tenant.link((await call(home, "GET", "/api/v1/system"))["registration_code"])
+        homes.append(home)
+    await homes[0].app[LINK_KEY].wait_for_state("online", timeout=10)
+    ids = [(await call(home, "GET", "/api/v1/system"))["system_id"] for home in homes]
+    for n in range(assignments):
+        await tenant.assign(ids[n % 2], sub["id"], 1)
+    durations = []
+    for _month in range(3):
+        began = time.perf_counter()
+        await call(cloud, "POST", "/_emulator/clock", json={"advance_seconds": 30 * 86400})
+        durations.append(time.perf_counter() - began)
+    total = (await call(homes[0], "GET", "/api/v1/licenses/credits"))["total"]
+    violations = await cloud.app[DB].read.invariant_violations()
+    report("virtual 30-day month", assignments=assignments, seconds_per_month=" / ".join(f"{value:.3f}" for value in durations),
+           online_home_total=total, invariant="ok" if not violations else violations)  # fmt: skip
+    for home in homes:
+        await home.close()
+    await cloud.close()
+
+
+async def bench_scheduled_items(folder: Path, count: int) -> None:
+    """``count`` assignments with Auto Revoke times spread over a day, all handled by one clock advance."""
+    clock = VirtualClock(start=START)
+    cloud = await cloud_client(folder, clock)
+    tenant = await new_tenant(cloud)
+    sub = await tenant.subscription(count, duration="annual")
+    system, _ = await tenant.link_new_system()
+    db = cloud.app[DB]
+    began = time.perf_counter()
+    async with db.transaction() as tx:
+        assert await tx.take_quarters(sub["id"], count * 4)
+        for n in range(count):
+            due = START + timedelta(seconds=60 + (n * 86400) // count)
+            item = Assignment(new_id("asg"), tenant.account_id, system["id"], sub["id"], 4, START, due, False, None, "active", None, None, None, None)
+            await tx.insert_assignment(item)
+            await tx.append_ledger(START, "assigned", "bench", tenant.account_id, subscription_id=sub["id"], system_id=system["id"], assignment_id=item.id, quarters=4)
+            await tx.schedule("auto_revoke", item.id, due)
+    loaded = time.perf_counter() - began
+    assert await db.read.count_jobs() >= count
+    tracemalloc.start()
+    began = time.perf_counter()
+    await call(cloud, "POST", "/_emulator/clock", json={"advance_seconds": 2 * 86400})
+    elapsed = time.perf_counter() - began
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    left = await db.read.count_jobs()
+    available = (await tenant.sub_state(sub["id"]))["credits_available"]
+    violations = await db.read.invariant_violations()
+    report("pending items, one advance", items=count, load_s=f"{loaded:.1f}", run_s=f"{elapsed:.1f}", per_second=int(count / elapsed),
+           peak_python_mib=f"{peak / 2**20:.1f}", jobs_left=left, credits_back=available, invariant="ok" if not violations else "BROKEN")  # fmt: skip
+    await cloud.close()
+
+
+async def bench_api(folder: Path, requests: int) -> None:
+    """Latency of assign + revoke through the HTTP API (a disconnected system), then a concurrent burst."""
+    clock = VirtualClock(start=START)
+    cloud = await cloud_client(folder, clock)
+    tenant = await new_tenant(cloud)
+    sub = await tenant.subscription(requests * 2)
+    system, _ = await tenant.link_new_system()
+    latencies = []
+    for _ in range(requests):
+        began = time.perf_counter()
+        item = await tenant.assign(system["id"], sub["id"], 0.25)
+        await tenant.revoke(system["id"], item["id"])
+        latencies.append((time.perf_counter() - began) * 1000)
+    latencies.sort()
+    began = time.perf_counter()
+    await asyncio.gather(*(tenant.assign(system["id"], sub["id"], 0.25) for _ in range(requests)))
+    burst = time.perf_counter() - began
+    report("assign+revoke round trip", n=requests, p50_ms=f"{statistics.median(latencies):.2f}",
+           p95_ms=f"{latencies[int(len(latencies) * 0.95)]:.2f}", concurrent_assigns_per_s=int(requests / burst))  # fmt: skip
+    await cloud.close()
+
+
+def bench_tokens(count: int) -> None:
+    cloud, home = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    system_id = system_id_for(home.public_key())
+    entries = tuple(
+        SnapshotEntry(f"asg_{n}", 4, START, START + timedelta(days=30), None, "sub_1", "SO-1", "annual", "active") for n in range(20)
+    )
+    snapshot = Snapshot(system_id, 1, START, START + timedelta(days=30), new_jti(), "acc", entries)
+    began = time.perf_counter()
+    tokens = [sign_snapshot(snapshot, cloud) for _ in range(count)]
+    signed = time.perf_counter() - began
+    trusted = {key_id(cloud.public_key()): cloud.public_key()}
+    began = time.perf_counter()
+    for token in tokens:
+        verify_snapshot(token, trusted, system_id, START)
+    verified = time.perf_counter() - began
+    report("snapshot sign / verify (20 entries)", per_second=f"{int(count / signed)} / {int(count / verified)}", bytes=len(tokens[0]))
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(prog="scripts/bench")
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    args = parser.parse_args()
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
+    quick = args.quick
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        bench_tokens(200 if quick else 2000)
+        await bench_api(folder / "api", 50 if quick else 300)
+        await bench_virtual_month(folder / "month", 10 if quick else 100)
+        await bench_scheduled_items(folder / "jobs", 2_000 if quick else 100_000)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
