@@ -10,10 +10,11 @@ from aiohttp import web
 from yarl import URL
 
 from cloud import pages_auth, pages_credits, pages_subscriptions, pages_systems, pages_users
-from cloud.access import SESSION_COOKIE
+from cloud.access import SESSION_COOKIE, authenticate
 from cloud.pages_session import CSRF_SECRET, redirect, render, safe_next
 from cloud.pages_views import day, iso_time, short, when
 from shared import web as shared_web
+from shared.errors import ApiError
 from shared.web import API_PREFIXES
 
 log = structlog.get_logger()
@@ -50,7 +51,8 @@ def setup(app: web.Application) -> None:
     env.filters.update(when=when, short=short, day=day, iso=iso_time)
     env.globals["shared_stylesheet"] = shared_stylesheet
     app.router.add_static("/static/portal", STATIC)
-    app.router.add_static("/static", SHARED_STATIC)
+    if SHARED_STATIC.is_dir():
+        app.router.add_static("/static", SHARED_STATIC)
     for module in (pages_auth, pages_subscriptions, pages_systems, pages_credits, pages_users):
         app.add_routes(module.routes)
     app.on_response_prepare.append(protect_page)
@@ -71,12 +73,18 @@ async def render_error_page(request: web.Request, status: int, code: str, messag
     if status == 401:
         target = request.path_qs if request.method == "GET" else None
         location = "/signin" if target in (None, "/") else str(URL("/signin").with_query(next=safe_next(target)))
-        response = redirect(request, location, "info", "Please sign in to continue." if request.method == "GET" else message)
+        text = "Please sign in to continue." if request.method == "GET" else "Your session has ended; please sign in again."
+        response = redirect(request, location, "info", text)
         response.del_cookie(SESSION_COOKIE, path="/")
         return response
     title = ERROR_TITLES.get(status, "Something is not right")
+    context = {"status": status, "title": title, "message": message, "code": code}
     try:
-        return await render(request, "error.html", None, {"status": status, "title": title, "message": message, "code": code}, status=status)
+        user = await authenticate(request, cookie=True) if status != 500 else None
+    except ApiError:
+        user = None
+    try:
+        return await render(request, "error.html", None, context, status=status, user=user)
     except Exception:  # the page itself failed; still answer the person in plain words
         log.exception("error_page_failed", status=status)
         return web.Response(text=f"{status} {title}: {message}", status=status)

@@ -51,6 +51,17 @@ def link_homes(cloud: str, homes: list[str]) -> tuple[str, str]:
     return token, account
 
 
+def wait_online(home: str) -> None:
+    """Nudge a just-linked HOME to retry at once (it backs off while not linked) and wait for Online."""
+    request("PUT", f"{home}/api/v1/cloud-link", {"enabled": True})
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if request("GET", f"{home}/api/v1/system")["cloud"]["state"] == "online":
+            return
+        time.sleep(0.1)
+    sys.stderr.write(f"warning: {home} is not online yet; it keeps retrying.\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="scripts/run", description=__doc__)
     parser.add_argument("--data", type=Path, default=ROOT / "var" / "run", help="state folder (kept between runs)")
@@ -99,6 +110,7 @@ def main() -> None:
             wait_healthy(url, process, label)
             homes.append(url)
         link_homes(cloud_url, homes)
+        wait_online(homes[0])
         sys.stdout.write(
             "\nflex-emulator is running (Ctrl-C stops all three):\n"
             f"  Licensing portal   {cloud_url}/   sign in as {ADMIN[0]} / {ADMIN[1]}  (operator: {OPERATOR[0]} / {OPERATOR[1]})\n"

@@ -49,7 +49,12 @@ class Service:
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
-            self.process.wait(timeout=10)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+                raise AssertionError(f"{self.name} did not stop within 15 s of SIGTERM") from None
 
 
 async def api(http: aiohttp.ClientSession, method: str, url: str, token: str | None = None, json: Any = None) -> tuple[int, Any]:

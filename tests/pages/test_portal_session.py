@@ -2,6 +2,9 @@
 
 from typing import Any
 
+import pytest
+
+from cloud import pages_subscriptions
 from cloud.access import SESSION_COOKIE
 from tests.pages.portal_kit import OPERATOR, Client, Portal, SignIn, csrf_in
 
@@ -116,6 +119,7 @@ async def test_unknown_pages_and_wrong_roles_get_friendly_error_pages(sign_in: S
     assert response.status == 404 and "There is nothing at /no/such/page." in await response.text()
     html = await operator.page(f"{operator.base}/users", status=403)
     assert "Not allowed" in html and "Only an admin of this account may do this." in html
+    assert "operator@example.com" in html and ">Sign out</button>" in html  # still signed in on the error page
 
 
 async def test_pages_carry_a_strict_content_security_policy(admin: Portal, client: Client) -> None:
@@ -130,3 +134,14 @@ async def test_api_errors_stay_json_even_for_a_browser(client: Client) -> None:
     response = await client.get("/api/v1/accounts")
     assert response.status == 401
     assert (await response.json())["error"]["code"] == "unauthorized"
+
+
+async def test_a_failure_on_our_side_shows_a_friendly_error_page(admin: Portal, client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(pages_subscriptions, "subscription_view", broken)
+    response = await client.get(f"{admin.base}/subscriptions")
+    html = await response.text()
+    assert response.status == 500 and "Something went wrong" in html and "the change was not made" in html
+    assert "boom" not in html and "Traceback" not in html

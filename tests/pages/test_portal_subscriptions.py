@@ -2,8 +2,7 @@
 
 from typing import Any
 
-from shared.clock import VirtualClock
-from tests.pages.portal_kit import OPERATOR, Portal, SignIn
+from tests.pages.portal_kit import OPERATOR, Client, Portal, SignIn
 
 
 async def test_subscriptions_show_order_type_state_duration_credits_and_term(admin: Portal) -> None:
@@ -52,7 +51,7 @@ async def test_operator_sees_no_activate_or_cancel_and_is_refused_anyway(sign_in
     assert "Monthly (Inactive)" in html and "Monthly (Active)" in html
 
 
-async def test_an_expired_subscription_loses_the_warning(admin: Portal, clock: VirtualClock, client: Any) -> None:
+async def test_an_expired_subscription_loses_the_warning(admin: Portal, client: Client) -> None:
     await client.post("/_emulator/clock", json={"advance_seconds": 366 * 86400})
     html = await admin.page(f"{admin.base}/subscriptions")
     assert "Annual (Expired)" in html and "badge-warning" not in html
