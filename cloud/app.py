@@ -62,7 +62,7 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     app[SIGNER] = Signer.load(config.data_dir)
     transfers = Transfers(db, app[SIGNER], hub, clock, config.ack_wait_seconds)
     subscriptions = Subscriptions(db, transfers, clock)
-    lifecycle = Lifecycle(db, transfers)
+    lifecycle = Lifecycle(transfers)
     scheduler = Scheduler(
         db,
         clock,
@@ -73,6 +73,7 @@ async def services(app: web.Application) -> AsyncIterator[None]:
             "validity_end": lifecycle.validity_end,
             "check_in": lifecycle.check_in,
         },
+        deliver=lambda snapshot: transfers.push(snapshot, wait=True),
     )
     app[TRANSFERS], app[SUBSCRIPTIONS], app[LIFECYCLE], app[SCHEDULER] = transfers, subscriptions, lifecycle, scheduler
     await restore_virtual_time(db, clock)

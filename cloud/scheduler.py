@@ -1,7 +1,9 @@
 """Runs work whose due time (stored in the jobs table) has come, in due order, in batches.
 
-One background task serves every pending item; a virtual clock is advanced through ``advance_to``,
-which steps time from one due item to the next so everything happens in order and at its moment.
+One background task serves every pending item. Items share a transaction (each in its own
+savepoint, so one failing item is retried alone) until one issues a snapshot: then the batch
+commits and the snapshot is delivered before the next item runs. A virtual clock is advanced
+through ``advance_to``, which steps time to each item's due time so everything happens in order.
 """
 
 import asyncio
@@ -11,23 +13,26 @@ from datetime import datetime, timedelta
 import structlog
 
 from cloud.db import Database
-from cloud.models import Job
+from cloud.models import IssuedSnapshot, Job
+from cloud.store import Queries
 from shared.clock import Clock, VirtualClock
 from shared.timefmt import epoch
 
 log = structlog.get_logger()
 
-JobHandler = Callable[[str, datetime], Awaitable[None]]
+JobHandler = Callable[[Queries, str, datetime], Awaitable[list[IssuedSnapshot]]]
+Deliver = Callable[[IssuedSnapshot], Awaitable[object]]
 BATCH = 500
 WALL_POLL_SECONDS = 1.0
 RETRY_AFTER = timedelta(minutes=1)
 
 
 class Scheduler:
-    def __init__(self, db: Database, clock: Clock, handlers: dict[str, JobHandler]) -> None:
+    def __init__(self, db: Database, clock: Clock, handlers: dict[str, JobHandler], deliver: Deliver) -> None:
         self.db = db
         self.clock = clock
         self.handlers = handlers
+        self.deliver = deliver
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
 
@@ -37,41 +42,7 @@ class Scheduler:
     async def run_due(self) -> int:
         """Handle everything due at the clock's current time; returns how many items ran."""
         async with self._lock:
-            return await self._run_due_locked()
-
-    async def _run_due_locked(self) -> int:
-        return await self._run_until(self.clock.now(), step_clock=False)
-
-    async def _run_until(self, until: datetime, step_clock: bool) -> int:
-        """Handle items due by ``until`` in due order; with ``step_clock`` the clock moves to each one's time."""
-        handled = 0
-        while True:
-            jobs = await self.db.read.due_jobs(until, BATCH)
-            if not jobs:
-                return handled
-            for position, job in enumerate(jobs):
-                if step_clock and job.due_at > self.clock.now():
-                    assert isinstance(self.clock, VirtualClock)
-                    self.clock.set(job.due_at)
-                await self._handle(job)
-                handled += 1
-                following = jobs[position + 1] if position + 1 < len(jobs) else None
-                if following is not None:
-                    first = await self.db.read.next_due()
-                    if first is not None and first < following.due_at:
-                        break  # the handler scheduled something earlier: fetch again, in order
-
-    async def _handle(self, job: Job) -> None:
-        now = self.clock.now()
-        handler = self.handlers.get(job.kind)
-        try:
-            if handler is None:
-                raise LookupError(f"no handler for job kind {job.kind}")
-            await handler(job.ref, now)
-        except Exception:
-            log.exception("job_failed", kind=job.kind, ref=job.ref)
-            async with self.db.transaction() as tx:
-                await tx.schedule(job.kind, job.ref, now + RETRY_AFTER)
+            return await self._run_until(self.clock.now(), step_clock=False)
 
     async def advance_to(self, target: datetime) -> int:
         """Move a virtual clock forward to ``target``, running each due item at its own time."""
@@ -80,11 +51,55 @@ class Scheduler:
             handled = await self._run_until(target, step_clock=True)
             if target > self.clock.now():
                 self.clock.set(target)
-            handled += await self._run_due_locked()
+            handled += await self._run_until(target, step_clock=False)
             async with self.db.transaction() as tx:
                 await tx.set_meta("virtual_now", str(epoch(self.clock.now())))
         log.info("clock_advanced", now=str(self.clock.now()), handled=handled)
         return handled
+
+    async def _run_until(self, until: datetime, step_clock: bool) -> int:
+        handled = 0
+        while True:
+            jobs = await self.db.read.due_jobs(until, BATCH)
+            if not jobs:
+                return handled
+            handled += await self._run_batch(jobs, step_clock)
+
+    async def _run_batch(self, jobs: list[Job], step_clock: bool) -> int:
+        """Run ``jobs`` in order; stop early when a handler scheduled something before the next one."""
+        position = 0
+        while position < len(jobs):
+            issued: list[IssuedSnapshot] = []
+            refetch = False
+            async with self.db.transaction() as tx:
+                while position < len(jobs) and not issued and not refetch:
+                    job = jobs[position]
+                    if step_clock and job.due_at > self.clock.now():
+                        assert isinstance(self.clock, VirtualClock)
+                        self.clock.set(job.due_at)
+                    issued = await self._handle(tx, job)
+                    position += 1
+                    if position < len(jobs):
+                        first = await tx.next_due()
+                        refetch = first is not None and first < jobs[position].due_at
+            for snapshot in issued:
+                await self.deliver(snapshot)
+            if refetch:
+                break
+        return position
+
+    async def _handle(self, tx: Queries, job: Job) -> list[IssuedSnapshot]:
+        now = self.clock.now()
+        handler = self.handlers.get(job.kind)
+        try:
+            async with tx.savepoint():
+                if handler is None:
+                    raise LookupError(f"no handler for job kind {job.kind}")
+                return await handler(tx, job.ref, now)
+        except Exception:
+            log.exception("job_failed", kind=job.kind, ref=job.ref)
+            await tx.schedule(job.kind, job.ref, now + RETRY_AFTER)
+            return []
 
     async def run_forever(self) -> None:
         while True:

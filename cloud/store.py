@@ -1,6 +1,8 @@
 """All of the cloud's SQL, as methods named for domain actions. Bound to the reader or to a transaction."""
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -81,6 +83,18 @@ class Queries:
     async def _run(self, sql: str, params: tuple[Any, ...] = ()) -> int:
         cursor = await self._conn.execute(sql, params)
         return cursor.rowcount
+
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """A nested step inside a transaction that can fail alone (one scheduled item of a batch)."""
+        await self._run("SAVEPOINT step")
+        try:
+            yield
+        except Exception:
+            await self._run("ROLLBACK TO step")
+            await self._run("RELEASE step")
+            raise
+        await self._run("RELEASE step")
 
     # --- meta -------------------------------------------------------------------------------
 

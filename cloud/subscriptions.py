@@ -75,41 +75,45 @@ class Subscriptions:
             await self.transfers.push(snapshot)
         return await self._reread(sub_id)
 
-    # --- scheduled ----------------------------------------------------------------------------
+    # --- scheduled (inside the scheduler's transaction; see lifecycle.py) ----------------------
 
-    async def auto_activate(self, sub_id: str, now: datetime) -> None:
-        async with self.db.transaction() as tx:
-            await tx.unschedule("auto_activate", sub_id)
-            sub = await tx.get_subscription(sub_id)
-            if sub is not None and sub.state == "inactive":
-                await self._activate(tx, sub, now, "scheduler")
+    async def auto_activate(self, tx: Queries, sub_id: str, now: datetime) -> list[IssuedSnapshot]:
+        await tx.unschedule("auto_activate", sub_id)
+        sub = await tx.get_subscription(sub_id)
+        if sub is not None and sub.state == "inactive":
+            await self._activate(tx, sub, now, "scheduler")
+        return []
 
-    async def term_ended(self, sub_id: str, now: datetime) -> None:
-        issued: list[IssuedSnapshot | None] = []
-        async with self.db.transaction() as tx:
-            sub = await tx.get_subscription(sub_id)
-            await tx.unschedule("term_end", sub_id)
-            if sub is None or sub.term_end is None or sub.state not in ("active", "cancelled"):
-                return
-            if sub.term_end > now:
-                await tx.schedule("term_end", sub_id, sub.term_end)
-                return
-            if sub.state == "active":
-                start, end = sub.term_end, rules.term_end(sub.term_end, sub.duration)
-                await tx.set_subscription_state(sub.id, "active", start, end, None)
-                await tx.schedule("term_end", sub.id, end)
-                await tx.append_ledger(now, "subscription_renewed", "scheduler", sub.account_id, subscription_id=sub.id, detail={"term_end": iso(end)})
-                return
-            await tx.set_subscription_state(sub.id, "expired", sub.term_start, sub.term_end, sub.cancelled_at)
-            await tx.append_ledger(now, "subscription_expired", "scheduler", sub.account_id, subscription_id=sub.id)
-            for item in await tx.open_assignments_for_subscription(sub.id):
-                await self.transfers.end(tx, item, "subscription_ended", now, "scheduler", "scheduler")
-                system = await tx.get_system(item.system_id)
-                assert system is not None
-                issued.append(await self.transfers.settle(tx, system, now, "scheduler"))
-        log.info("subscription_expired", subscription_id=sub_id)
-        for snapshot in issued:
-            await self.transfers.push(snapshot, wait=True)
+    async def term_ended(self, tx: Queries, sub_id: str, now: datetime) -> list[IssuedSnapshot]:
+        """Renew an active subscription; expire a cancelled one and end every assignment from it."""
+        sub = await tx.get_subscription(sub_id)
+        await tx.unschedule("term_end", sub_id)
+        if sub is None or sub.term_end is None or sub.state not in ("active", "cancelled"):
+            return []
+        if sub.term_end > now:
+            await tx.schedule("term_end", sub_id, sub.term_end)
+            return []
+        if sub.state == "active":
+            start, end = sub.term_end, rules.term_end(sub.term_end, sub.duration)
+            await tx.set_subscription_state(sub.id, "active", start, end, None)
+            await tx.schedule("term_end", sub.id, end)
+            await tx.append_ledger(now, "subscription_renewed", "scheduler", sub.account_id, subscription_id=sub.id, detail={"term_end": iso(end)})
+            return []
+        await tx.set_subscription_state(sub.id, "expired", sub.term_start, sub.term_end, sub.cancelled_at)
+        await tx.append_ledger(now, "subscription_expired", "scheduler", sub.account_id, subscription_id=sub.id)
+        systems: set[str] = set()
+        for item in await tx.open_assignments_for_subscription(sub.id):
+            await self.transfers.end(tx, item, "subscription_ended", now, "scheduler", "scheduler")
+            systems.add(item.system_id)
+        issued = []
+        for system_id in sorted(systems):
+            system = await tx.get_system(system_id)
+            assert system is not None
+            snapshot = await self.transfers.settle(tx, system, now, "scheduler")
+            if snapshot is not None:
+                issued.append(snapshot)
+        log.info("subscription_expired", subscription_id=sub_id, systems=len(systems))
+        return issued
 
     # --- helpers ---------------------------------------------------------------------------------
 
