@@ -56,12 +56,11 @@ async def cancel_subscription(request: web.Request) -> web.Response:
 @routes.get("/api/v1/accounts/{acc}/systems")
 async def get_systems(request: web.Request) -> web.Response:
     who = await caller(request)
-    db, hub = request.app[DB], request.app[HUB]
+    db = request.app[DB]
+    online = request.app[HUB].online_ids()  # before reading: a system goes Offline only after last_seen is saved
     assigned = await db.read.quarters_by_system(who.account_id)
     systems = await db.read.list_systems(who.account_id)
-    return web.json_response(
-        {"systems": [system_json(item, hub.is_online(item.id), assigned.get(item.id, 0)) for item in systems]}
-    )
+    return web.json_response({"systems": [system_json(item, item.id in online, assigned.get(item.id, 0)) for item in systems]})
 
 
 async def link_system(request: web.Request, account_id: str, code: str, label: str | None, actor: str) -> dict[str, Any]:
@@ -99,13 +98,14 @@ async def post_system(request: web.Request) -> web.Response:
 async def get_system(request: web.Request) -> web.Response:
     who = await caller(request)
     db = request.app[DB]
+    online = request.app[HUB].is_online(request.match_info["sys"])  # before reading, as in get_systems
     system = await db.read.get_system(request.match_info["sys"])
     if system is None or system.account_id != who.account_id:
         raise NotFound(f"There is no system {request.match_info['sys']} in this account.")
     items = await db.read.assignments_for_system(system.id)
     return web.json_response(
         {
-            "system": system_json(system, request.app[HUB].is_online(system.id)),
+            "system": system_json(system, online),
             "assignments": [await assignment_body(request, item) for item in items],
         }
     )

@@ -22,7 +22,6 @@ class Lifecycle:
 
     async def auto_revoke(self, tx: Queries, assignment_id: str, now: datetime) -> list[IssuedSnapshot]:
         """At the Auto Revoke time: return at once if HOME cannot hold a copy, else revoke and await proof."""
-        await tx.unschedule("auto_revoke", assignment_id)
         item = await tx.get_assignment(assignment_id)
         if item is None or item.state != "active" or item.auto_revoke_at is None:
             return []
@@ -40,7 +39,6 @@ class Lifecycle:
 
     async def validity_end(self, tx: Queries, assignment_id: str, now: datetime) -> list[IssuedSnapshot]:
         """Every copy HOME could hold has expired (plus skew): the credits come back with no proof."""
-        await tx.unschedule("validity_end", assignment_id)
         item = await tx.get_assignment(assignment_id)
         if item is None or item.state == "ended":
             return []
@@ -57,7 +55,6 @@ class Lifecycle:
 
     async def check_in(self, tx: Queries, system_id: str, now: datetime) -> list[IssuedSnapshot]:
         """An online HOME gets a renewed copy within the last 24 hours of validity."""
-        await tx.unschedule("check_in", system_id)
         if not self.transfers.hub.is_online(system_id):
             return []  # on reconnect, on_connect renews if due
         latest = await tx.latest_snapshot(system_id)

@@ -83,6 +83,8 @@ async def say_goodbye(request: web.Request, system_id: str, socket: web.WebSocke
     try:
         async with request.app[DB].transaction() as tx:
             await tx.touch_system(system_id, request.app[CLOCK].now())
+    except Exception:
+        log.exception("last_seen_not_recorded", system_id=system_id)
     finally:
         await request.app[HUB].unregister(system_id, socket)
         log.info("link_disconnected", system_id=system_id)

@@ -41,10 +41,11 @@ def presence(system: System, online: bool) -> dict[str, str | bool]:
 @routes.get("/accounts/{acc}/systems")
 async def get_systems(request: web.Request) -> web.Response:
     who = await page_caller(request)
-    db, hub = request.app[DB], request.app[HUB]
+    db = request.app[DB]
+    online = request.app[HUB].online_ids()  # before reading: a system goes Offline only after last_seen is saved
     assigned = await db.read.quarters_by_system(who.account_id)
     rows = [
-        {"system": item, "online": hub.is_online(item.id), "credits": format_credits(assigned.get(item.id, 0))}
+        {"system": item, "online": item.id in online, "credits": format_credits(assigned.get(item.id, 0))}
         for item in await db.read.list_systems(who.account_id)
     ]
     return await render(request, "systems.html", who, {"systems": rows}, section="systems")
@@ -53,9 +54,9 @@ async def get_systems(request: web.Request) -> web.Response:
 @routes.get("/accounts/{acc}/presence")
 async def get_presence(request: web.Request) -> web.Response:
     who = await page_caller(request)
-    hub = request.app[HUB]
+    online = request.app[HUB].online_ids()
     systems = await request.app[DB].read.list_systems(who.account_id)
-    return web.json_response({"systems": {item.id: presence(item, hub.is_online(item.id)) for item in systems}})
+    return web.json_response({"systems": {item.id: presence(item, item.id in online) for item in systems}})
 
 
 @routes.get("/accounts/{acc}/add-system")
@@ -86,6 +87,7 @@ async def post_system(request: web.Request) -> web.Response:
 @routes.get("/accounts/{acc}/systems/{sys}")
 async def get_system(request: web.Request) -> web.Response:
     who = await page_caller(request)
+    online = request.app[HUB].is_online(request.match_info["sys"])
     system = await owned_system(request, who)
     db = request.app[DB]
     items = await db.read.assignments_for_system(system.id)
@@ -93,7 +95,7 @@ async def get_system(request: web.Request) -> web.Response:
     views = [assignment_view(item, subs[item.subscription_id]) for item in items]
     context = {
         "system": system,
-        "online": request.app[HUB].is_online(system.id),
+        "online": online,
         "open": [view for view in views if view.state != "ended"],
         "ended": sorted((view for view in views if view.state == "ended"), key=lambda view: view.ended_at or view.assigned_at, reverse=True),
         "version": credits_version(system, items),
@@ -104,9 +106,10 @@ async def get_system(request: web.Request) -> web.Response:
 @routes.get("/accounts/{acc}/systems/{sys}/presence")
 async def get_system_presence(request: web.Request) -> web.Response:
     who = await page_caller(request)
+    online = request.app[HUB].is_online(request.match_info["sys"])
     system = await owned_system(request, who)
     items = await request.app[DB].read.assignments_for_system(system.id)
-    return web.json_response({**presence(system, request.app[HUB].is_online(system.id)), "version": credits_version(system, items)})
+    return web.json_response({**presence(system, online), "version": credits_version(system, items)})
 
 
 @routes.post("/accounts/{acc}/systems/{sys}/credits-file")

@@ -93,6 +93,7 @@ class Scheduler:
         handler = self.handlers.get(job.kind)
         try:
             async with tx.savepoint():
+                await tx.unschedule(job.kind, job.ref)  # done once handled; a handler may schedule it again
                 if handler is None:
                     raise LookupError(f"no handler for job kind {job.kind}")
                 return await handler(tx, job.ref, now)

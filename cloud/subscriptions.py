@@ -78,7 +78,6 @@ class Subscriptions:
     # --- scheduled (inside the scheduler's transaction; see lifecycle.py) ----------------------
 
     async def auto_activate(self, tx: Queries, sub_id: str, now: datetime) -> list[IssuedSnapshot]:
-        await tx.unschedule("auto_activate", sub_id)
         sub = await tx.get_subscription(sub_id)
         if sub is not None and sub.state == "inactive":
             await self._activate(tx, sub, now, "scheduler")
@@ -87,7 +86,6 @@ class Subscriptions:
     async def term_ended(self, tx: Queries, sub_id: str, now: datetime) -> list[IssuedSnapshot]:
         """Renew an active subscription; expire a cancelled one and end every assignment from it."""
         sub = await tx.get_subscription(sub_id)
-        await tx.unschedule("term_end", sub_id)
         if sub is None or sub.term_end is None or sub.state not in ("active", "cancelled"):
             return []
         if sub.term_end > now:

@@ -1,4 +1,4 @@
-"""Browser tests: a real cloud (demo data) served from a background thread, driven by Debian's Chromium."""
+"""Browser tests: a real cloud (demo data) and real HOME nodes served from a background thread, driven by Debian's Chromium."""
 
 import os
 import time
@@ -6,10 +6,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, expect, sync_playwright
 
 from cloud.config import Config
-from tests.browser.browser_kit import CloudThread
+from tests.browser.browser_kit import CloudThread, Stack
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -22,6 +22,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SHOTS = Path("/tmp/shots")
+
+expect.set_options(timeout=8_000)  # a loaded 2-core CI machine: assertions wait a little longer than the default 5 s
 
 
 def wait_for_chromium(seconds: float = 120) -> bool:
@@ -61,16 +63,58 @@ def cloud_server(tmp_path: Path) -> Iterator[CloudThread]:
 
 
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A fresh browser context; any script error or failed request on the page fails the test."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True)
-    tab = context.new_page()
-    problems: list[str] = []
+def stack(tmp_path: Path) -> Iterator[Stack]:
+    """The cloud (demo account) with two HOMEs: "Studio A" with its cloud link on, "OB Van 3" with it off; not linked yet."""
+    servers = Stack.start(tmp_path, {"Studio A": True, "OB Van 3": False})
+    yield servers
+    servers.stop()
+
+
+@pytest.fixture
+def linked(stack: Stack) -> Stack:
+    """Both HOMEs linked to the demo account (by API), Studio A online."""
+    stack.link("Studio A")
+    stack.link("OB Van 3")
+    stack.wait_online("Studio A")
+    return stack
+
+
+def watch(tab: Page, problems: list[str]) -> Page:
+    """Note script errors and console errors of ``tab`` in ``problems``; answers the tab."""
     tab.on("pageerror", lambda error: problems.append(f"script error: {error}"))
     tab.on("console", lambda message: _note_console(message, problems))
     tab.set_default_timeout(10_000)
+    return tab
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh browser context; any script error or failed request on the page fails the test."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True)
+    problems: list[str] = []
+    tab = watch(context.new_page(), problems)
     yield tab
     context.close()
+    assert not problems, problems
+
+
+@pytest.fixture
+def home_page(browser: Browser, stack: Stack) -> Iterator[Callable[[str], Page]]:
+    """Opens a HOME's pages as a person at that HOME server would: a browser context of its own per HOME
+    (which may copy to the clipboard); the same page again on a second call. Script errors fail the test."""
+    contexts: dict[str, Page] = {}
+    problems: list[str] = []
+
+    def open_home(label: str) -> Page:
+        if label not in contexts:
+            context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=stack.homes[label].url)
+            context.grant_permissions(["clipboard-read", "clipboard-write"])
+            contexts[label] = watch(context.new_page(), problems)
+        return contexts[label]
+
+    yield open_home
+    for tab in contexts.values():
+        tab.context.close()
     assert not problems, problems
 
 

@@ -11,19 +11,10 @@ import aiohttp
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.browser_kit import CloudThread
+from tests.browser.browser_kit import CloudThread, sign_in
 from tests.pages.portal_kit import ADMIN, Home, LinkedHome
 
 pytestmark = pytest.mark.browser
-
-
-def sign_in(page: Page, url: str, email: str = ADMIN[0], password: str = ADMIN[1]) -> None:
-    page.goto(url + "/")
-    expect(page).to_have_url(re.compile(r"/signin$"))
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Systems", level=1)).to_be_visible()
 
 
 def api(cloud: CloudThread, method: str, path: str, body: dict[str, Any] | None = None, token: str | None = None) -> Any:
