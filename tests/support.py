@@ -76,6 +76,15 @@ class Tenant:
     async def revoke(self, system_id: str, assignment_id: str, expect: int = 200) -> Any:
         return await self.post(f"/systems/{system_id}/assignments/{assignment_id}/revoke", {"confirm": "confirm"}, expect=expect)
 
+    async def download(self, system_id: str) -> str:
+        """The portal's Download: the credits file as an attachment, checked as such."""
+        response = await self.client.post(self.path(f"/systems/{system_id}/credits-file"), headers={"Authorization": f"Bearer {self.token}"})
+        assert response.status == 200, await response.text()
+        assert response.content_type == "application/jwt"
+        disposition = response.headers["Content-Disposition"]
+        assert disposition.startswith("attachment; filename=") and disposition.endswith('.jwt"')
+        return await response.text()
+
     async def sub_state(self, sub_id: str) -> dict[str, Any]:
         subs = (await self.get("/subscriptions"))["subscriptions"]
         return next(sub for sub in subs if sub["id"] == sub_id)

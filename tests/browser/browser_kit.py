@@ -142,9 +142,6 @@ class HomeNode:
     def system(self) -> dict[str, Any]:
         return call("GET", f"{self.url}/api/v1/system")
 
-    def credits(self) -> dict[str, Any]:
-        return call("GET", f"{self.url}/api/v1/licenses/credits")
-
 
 @dataclass
 class Stack:

@@ -101,7 +101,9 @@ def page(browser: Browser) -> Iterator[Page]:
 @pytest.fixture
 def home_page(browser: Browser, stack: Stack) -> Iterator[Callable[[str], Page]]:
     """Opens a HOME's pages as a person at that HOME server would: a browser context of its own per HOME
-    (which may copy to the clipboard); the same page again on a second call. Script errors fail the test."""
+    (which may copy to the clipboard); the same page again on a second call. Script errors fail the test.
+
+    Own contexts also keep the HOMEs' cookies apart: every node here is on 127.0.0.1, and cookies ignore the port."""
     contexts: dict[str, Page] = {}
     problems: list[str] = []
 

@@ -14,16 +14,7 @@ from shared.clock import VirtualClock
 from shared.keys import system_id_for
 from shared.timefmt import parse_iso
 from shared.tokens import Receipt, new_jti, sign_receipt
-from tests.support import Tenant, assert_error, assert_invariant, call, new_tenant
-
-
-async def download(tenant: Tenant, system_id: str) -> str:
-    response = await tenant.client.post(tenant.path(f"/systems/{system_id}/credits-file"), headers={"Authorization": f"Bearer {tenant.token}"})
-    assert response.status == 200, await response.text()
-    assert response.content_type == "application/jwt"
-    assert response.headers["Content-Disposition"].startswith("attachment; filename=")
-    assert response.headers["Content-Disposition"].endswith('.jwt"')
-    return await response.text()
+from tests.support import assert_error, assert_invariant, call, new_tenant
 
 
 def revoke_key(key: Ed25519PrivateKey, seq: int, held: tuple[str, ...], clock: VirtualClock) -> str:
@@ -35,7 +26,7 @@ async def test_downloaded_file_is_a_standard_jwt_any_jose_library_verifies(cloud
     sub = await tenant.subscription(10, duration="annual", order_id="SO-7")
     system, _ = await tenant.link_new_system()
     item = await tenant.assign(system["id"], sub["id"], 1.25)
-    token = await download(tenant, system["id"])
+    token = await tenant.download(system["id"])
     keys = KeySet.import_key_set(await call(cloud, "GET", "/.well-known/jwks.json"))
     # joserfc warns that RFC 9864 deprecates the name "EdDSA" in favour of "Ed25519"; the issue asks for EdDSA.
     with warnings.catch_warnings():
@@ -60,7 +51,7 @@ async def test_revoking_downloaded_credits_waits_for_the_revoke_key(cloud: TestC
     system, home = await tenant.link_new_system()
     keep = await tenant.assign(system["id"], sub["id"], 1)
     gone = await tenant.assign(system["id"], sub["id"], 2)
-    await download(tenant, system["id"])
+    await tenant.download(system["id"])
     old_key = revoke_key(home, 1, (keep["id"], gone["id"]), clock)
 
     answer = await tenant.revoke(system["id"], gone["id"])
@@ -75,7 +66,7 @@ async def test_revoking_downloaded_credits_waits_for_the_revoke_key(cloud: TestC
     refused = await tenant.post(f"/systems/{system['id']}/revoke-keys", {"revoke_key": old_key}, expect=409)
     assert_error(refused, "revoke_key_outdated")
 
-    file = await download(tenant, system["id"])
+    file = await tenant.download(system["id"])
     assert [entry["id"] for entry in json.loads(_payload(file))["assignments"]] == [keep["id"]]
     new_key = revoke_key(home, 2, (keep["id"],), clock)
     first = await tenant.post(f"/systems/{system['id']}/revoke-keys", {"revoke_key": new_key})
@@ -102,9 +93,9 @@ async def test_bad_revoke_keys_are_refused_and_change_nothing(cloud: TestClient,
     system, home = await tenant.link_new_system()
     other_system, other_home = await tenant.link_new_system("Studio B")
     item = await tenant.assign(system["id"], sub["id"], 3)
-    await download(tenant, system["id"])
+    await tenant.download(system["id"])
     await tenant.revoke(system["id"], item["id"])
-    await download(tenant, system["id"])
+    await tenant.download(system["id"])
     good = revoke_key(home, 2, (), clock)
     head, body, signature = good.split(".")
     edited = _b64(json.dumps({**json.loads(_payload(good)), "held": [], "seq": 2, "jti": "edited"}).encode())

@@ -18,11 +18,6 @@ async def advance(client: TestClient, seconds: float) -> dict[str, object]:
     return await call(client, "POST", "/_emulator/clock", json={"advance_seconds": seconds})
 
 
-async def download(tenant: Tenant, system_id: str) -> None:
-    response = await tenant.client.post(tenant.path(f"/systems/{system_id}/credits-file"), headers={"Authorization": f"Bearer {tenant.token}"})
-    assert response.status == 200
-
-
 async def test_clock_reads_and_moves_only_forward(cloud: TestClient, clock: VirtualClock) -> None:
     assert await call(cloud, "GET", "/_emulator/clock") == {"now": iso(clock.now()), "virtual": True}
     moved = await advance(cloud, 3600)
@@ -63,7 +58,7 @@ async def test_active_subscription_renews_and_cancelled_one_expires_returning_ev
     ending = await tenant.subscription(8, duration="monthly")
     system, _ = await tenant.link_new_system()
     item = await tenant.assign(system["id"], ending["id"], 3)
-    await download(tenant, system["id"])
+    await tenant.download(system["id"])
     await tenant.post(f"/subscriptions/{ending['id']}/cancel")
     assert (await tenant.sub_state(ending["id"]))["selectable"] is True
     await advance(cloud, 31 * DAY)
@@ -82,7 +77,7 @@ async def test_downloaded_credits_come_back_when_the_copy_expires_plus_skew(clou
     sub = await tenant.subscription(8, duration="annual")
     system, _ = await tenant.link_new_system()
     item = await tenant.assign(system["id"], sub["id"], 2)
-    await download(tenant, system["id"])
+    await tenant.download(system["id"])
     [shown] = (await tenant.get(f"/systems/{system['id']}"))["assignments"]
     assert parse_iso(shown["returns_at"]) - parse_iso(shown["valid_until"]) == timedelta(minutes=5)
     await advance(cloud, 30 * DAY + 299)
@@ -100,7 +95,7 @@ async def test_auto_revoke_returns_undelivered_credits_at_the_time_and_delivered
     system, _ = await tenant.link_new_system()
     at = iso(clock.now() + timedelta(days=2))
     kept_home = await tenant.assign(system["id"], sub["id"], 1, auto_revoke_at=at)
-    await download(tenant, system["id"])
+    await tenant.download(system["id"])
     never_sent = await tenant.assign(system["id"], sub["id"], 2, auto_revoke_at=at)
     detail = {item["id"]: item for item in (await tenant.get(f"/systems/{system['id']}"))["assignments"]}
     assert detail[kept_home["id"]]["valid_until"] == at and detail[kept_home["id"]]["auto_revoke_at"] == at

@@ -9,13 +9,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from shared.tokens import CLOUD_ISSUER
 from tests.e2e.conftest import Home, World
-from tests.support import Tenant, assert_error
-
-
-async def download(tenant: Tenant, system_id: str) -> str:
-    response = await tenant.client.post(tenant.path(f"/systems/{system_id}/credits-file"), headers={"Authorization": f"Bearer {tenant.token}"})
-    assert response.status == 200
-    return await response.text()
+from tests.support import assert_error
 
 
 def claims(token: str) -> dict[str, object]:
@@ -36,7 +30,7 @@ async def test_file_round_trip_and_revoke_key(world: World) -> None:
     assert item["downloaded"] is False
     await world.check()
 
-    file = await download(world.tenant, van.system_id)
+    file = await world.tenant.download(van.system_id)
     applied = await van.upload(file)
     assert applied["kind"] == "credits" and applied["result"] == "applied" and applied["seq"] == 1
     assert applied["credits"] == {"total": 3.5, "in_use": 0, "remaining": 3.5}
@@ -49,7 +43,7 @@ async def test_file_round_trip_and_revoke_key(world: World) -> None:
     assert (await world.tenant.sub_state(sub["id"]))["credits_available"] == 6.5
     await world.check()
 
-    newer = await download(world.tenant, van.system_id)
+    newer = await world.tenant.download(van.system_id)
     assert claims(newer)["assignments"] == []
     uploaded = await van.upload(newer)
     assert uploaded["result"] == "applied" and uploaded["credits"]["total"] == 0
@@ -77,7 +71,7 @@ async def test_revoke_cut_off_mid_way_completes_once_either_way(world: World) ->
     await studio.switch_link(False)
     await world.wait_for_portal(studio.system_id, lambda found: not found["system"]["online"])
     assert (await world.tenant.revoke(studio.system_id, item["id"]))["assignment"]["state"] == "revoke_pending"
-    await studio.upload(await download(world.tenant, studio.system_id))
+    await studio.upload(await world.tenant.download(studio.system_id))
     key = (await studio.credits())["revoke_key"]
     await world.check()
 
@@ -98,7 +92,7 @@ async def test_revoke_cut_off_mid_way_completes_by_revoke_key_too(world: World) 
     await studio.switch_link(False)
     await world.wait_for_portal(studio.system_id, lambda found: not found["system"]["online"])
     await world.tenant.revoke(studio.system_id, item["id"])
-    await studio.upload(await download(world.tenant, studio.system_id))
+    await studio.upload(await world.tenant.download(studio.system_id))
     key = (await studio.credits())["revoke_key"]
     assert (await world.tenant.post(f"/systems/{studio.system_id}/revoke-keys", {"revoke_key": key}))["credits_returned"] == 2
     await studio.switch_link(True)
@@ -118,8 +112,8 @@ async def armed(world: World) -> tuple[World, Home, Home, str, str]:
     studio = await world.start_home("Studio A", offline=True)
     await world.tenant.assign(van.system_id, sub["id"], 4)
     await world.tenant.assign(studio.system_id, sub["id"], 1)
-    van_file = await download(world.tenant, van.system_id)
-    studio_file = await download(world.tenant, studio.system_id)
+    van_file = await world.tenant.download(van.system_id)
+    studio_file = await world.tenant.download(studio.system_id)
     await van.upload(van_file)
     return world, van, studio, van_file, studio_file
 
@@ -161,7 +155,7 @@ async def test_replayed_older_file_is_stale_and_never_resurrects_credits(armed: 
     world, van, _studio, van_file, _ = armed
     [item] = (await world.tenant.get(f"/systems/{van.system_id}"))["assignments"]
     await world.tenant.revoke(van.system_id, item["id"])
-    newer = await download(world.tenant, van.system_id)
+    newer = await world.tenant.download(van.system_id)
     await van.upload(newer)
     key = (await van.credits())["revoke_key"]
     await world.tenant.post(f"/systems/{van.system_id}/revoke-keys", {"revoke_key": key})
@@ -183,3 +177,15 @@ async def test_revoke_key_from_the_wrong_home_is_refused(armed: tuple[World, Hom
     assert (await world.tenant.post(f"/systems/{van.system_id}/revoke-keys", {"revoke_key": edited}, expect=422))["error"]["code"] == "bad_signature"
     assert_error(await world.tenant.post(f"/systems/{van.system_id}/revoke-keys", {"revoke_key": "garbage"}, expect=400), "malformed")
     await world.check()
+
+
+async def test_a_file_kept_past_its_validity_is_refused_as_expired(world: World) -> None:
+    sub = await world.tenant.subscription(8)
+    van = await world.start_home("OB Van 3", offline=True)
+    await world.tenant.assign(van.system_id, sub["id"], 2)
+    old = await world.tenant.download(van.system_id)
+    await world.advance(31 * 86400)
+    assert_error(await van.upload(old, expect=422), "expired")
+    assert (await van.credits())["total"] == 0
+    await world.check()
+    assert (await world.tenant.sub_state(sub["id"]))["credits_available"] == 8

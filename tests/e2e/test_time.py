@@ -5,7 +5,6 @@ from datetime import timedelta
 from shared.clock import VirtualClock
 from shared.timefmt import iso, parse_iso
 from tests.e2e.conftest import World
-from tests.e2e.test_disconnected import download
 from tests.support import assert_error
 
 DAY = 86400
@@ -33,7 +32,7 @@ async def test_disconnected_copy_expires_on_both_sides_with_no_contact(world: Wo
     sub = await world.tenant.subscription(8, duration="annual")
     van = await world.start_home("OB Van 3", offline=True)
     item = await world.tenant.assign(van.system_id, sub["id"], 3)
-    await van.upload(await download(world.tenant, van.system_id))
+    await van.upload(await world.tenant.download(van.system_id))
     for step in (30 * DAY - 1, 1, 240, 59, 1):
         await world.advance(step)
         await world.check()
@@ -85,7 +84,7 @@ async def test_a_home_whose_clock_runs_behind_never_holds_returned_credits(world
     behind = VirtualClock(start=world.clock.now() - timedelta(minutes=3))
     van = await world.start_home("OB Van 3", offline=True, clock=behind)
     item = await world.tenant.assign(van.system_id, sub["id"], 2)
-    await van.upload(await download(world.tenant, van.system_id))
+    await van.upload(await world.tenant.download(van.system_id))
     assert await van.held_ids() == {item["id"]}
     for step in (30 * DAY - 60, 60, 120, 60, 60, 60):
         await world.advance(step)
@@ -99,7 +98,7 @@ async def test_a_file_from_the_homes_future_is_refused_as_clock_skew(world: Worl
     far_behind = VirtualClock(start=world.clock.now() - timedelta(hours=2))
     van = await world.start_home("OB Van 3", offline=True, clock=far_behind)
     await world.tenant.assign(van.system_id, sub["id"], 1)
-    refused = await van.upload(await download(world.tenant, van.system_id), expect=422)
+    refused = await van.upload(await world.tenant.download(van.system_id), expect=422)
     assert_error(refused, "clock_skew")
     assert "clock" in refused["error"]["message"]
     assert (await van.credits())["total"] == 0

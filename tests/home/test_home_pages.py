@@ -159,7 +159,7 @@ async def test_credits_page_shows_totals_entries_graph_and_revoke_key(home: Test
     assert html.count('class="bar-valid"') == 11  # 28 Nov to 8 Dec: the days on which something is valid
     assert 'class="bar-renewable"' in html
     assert ">28/11</text>" in html and ">5/12</text>" in html  # day/month on the x axis
-    assert f'id="revoke-key" class="mono" rows="4" readonly' in html
+    assert 'id="revoke-key" class="mono" rows="4" readonly' in html
     assert body["revoke_key"] in html
     assert 'data-copy-target="revoke-key"' in html
     assert 'aria-current="page">Credits</a>' in html
