@@ -12,8 +12,9 @@ from shared.catalog import LICENSE_TYPES
 from shared.clock import VirtualClock
 from shared.credits import CreditAmountError, parse_quarters
 from shared.errors import BadRequest, Conflict, NotFound
+from shared.licenses import PerpetualLicense
 from shared.timefmt import iso
-from shared.tokens import PerpetualLicense, new_jti
+from shared.tokens import new_jti
 from shared.web import clock_target, optional_text, read_json, require_int, require_text
 
 routes = web.RouteTableDef()

@@ -6,7 +6,17 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from cloud import api_account, api_credits, api_emulator, link, pages
-from cloud.appkeys import CLOCK, CONFIG, DB, HUB, LIFECYCLE, SCHEDULER, SIGNER, SUBSCRIPTIONS, TRANSFERS
+from cloud.appkeys import (
+    CLOCK,
+    CONFIG,
+    DB,
+    HUB,
+    LIFECYCLE,
+    SCHEDULER,
+    SIGNER,
+    SUBSCRIPTIONS,
+    TRANSFERS,
+)
 from cloud.config import Config
 from cloud.db import Database
 from cloud.demo import seed_demo

@@ -9,7 +9,13 @@ import structlog
 from aiohttp import web
 from yarl import URL
 
-from cloud import pages_auth, pages_credits, pages_subscriptions, pages_systems, pages_users
+from cloud import (
+    pages_auth,
+    pages_credits,
+    pages_subscriptions,
+    pages_systems,
+    pages_users,
+)
 from cloud.access import SESSION_COOKIE, authenticate
 from cloud.pages_session import CSRF_SECRET, redirect, render, safe_next
 from cloud.pages_views import day, iso_time, short, when

@@ -7,7 +7,8 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from shared.keys import jwks, key_id, load_or_create_key
-from shared.tokens import PerpetualLicense, Snapshot, sign_perpetual, sign_snapshot
+from shared.licenses import PerpetualLicense, sign_perpetual
+from shared.tokens import Snapshot, sign_snapshot
 
 
 class Signer:

@@ -20,52 +20,18 @@ from cloud.models import (
     System,
     User,
 )
+from cloud.rows import (
+    ASSIGNMENT_COLUMNS,
+    SUBSCRIPTION_COLUMNS,
+    SYSTEM_COLUMNS,
+    Row,
+    assignment_row,
+    dt,
+    subscription_row,
+    system_row,
+    ts,
+)
 from shared.timefmt import epoch, from_epoch
-
-Row = aiosqlite.Row | tuple[Any, ...]
-
-
-def _ts(moment: datetime | None) -> int | None:
-    return None if moment is None else epoch(moment)
-
-
-def _dt(value: int | None) -> datetime | None:
-    return None if value is None else from_epoch(value)
-
-
-def _subscription(row: Row) -> Subscription:
-    return Subscription(
-        id=row[0], account_id=row[1], order_id=row[2], duration=row[3], quarters_total=row[4],
-        quarters_available=row[5], state=row[6], created_at=from_epoch(row[7]), term_start=_dt(row[8]),
-        term_end=_dt(row[9]), cancelled_at=_dt(row[10]),
-    )  # fmt: skip
-
-
-def _system(row: Row) -> System:
-    return System(
-        id=row[0], account_id=row[1], label=row[2], public_key=bytes(row[3]), linked_at=from_epoch(row[4]),
-        last_seen=_dt(row[5]), seq=row[6], acked_seq=row[7], dirty=bool(row[8]),
-    )  # fmt: skip
-
-
-def _assignment(row: Row) -> Assignment:
-    return Assignment(
-        id=row[0], account_id=row[1], system_id=row[2], subscription_id=row[3], quarters=row[4],
-        assigned_at=from_epoch(row[5]), auto_revoke_at=_dt(row[6]), downloaded=bool(row[7]),
-        valid_until=_dt(row[8]), state=row[9], end_reason=row[10], ended_at=_dt(row[11]),
-        pending_after_seq=row[12], pending_reason=row[13],
-    )  # fmt: skip
-
-
-SUBSCRIPTION_COLUMNS = (
-    "id, account_id, order_id, duration, quarters_total, quarters_available, state, created_at, "
-    "term_start, term_end, cancelled_at"
-)
-SYSTEM_COLUMNS = "id, account_id, label, public_key, linked_at, last_seen, seq, acked_seq, dirty"
-ASSIGNMENT_COLUMNS = (
-    "id, account_id, system_id, subscription_id, quarters, assigned_at, auto_revoke_at, downloaded, "
-    "valid_until, state, end_reason, ended_at, pending_after_seq, pending_reason"
-)
 
 
 class Queries:
@@ -171,25 +137,25 @@ class Queries:
         await self._run(
             f"INSERT INTO subscriptions ({SUBSCRIPTION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (sub.id, sub.account_id, sub.order_id, sub.duration, sub.quarters_total, sub.quarters_available,
-             sub.state, epoch(sub.created_at), _ts(sub.term_start), _ts(sub.term_end), _ts(sub.cancelled_at)),
+             sub.state, epoch(sub.created_at), ts(sub.term_start), ts(sub.term_end), ts(sub.cancelled_at)),
         )  # fmt: skip
 
     async def get_subscription(self, sub_id: str) -> Subscription | None:
         row = await self._one(f"SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE id = ?", (sub_id,))
-        return None if row is None else _subscription(row)
+        return None if row is None else subscription_row(row)
 
     async def list_subscriptions(self, account_id: str) -> list[Subscription]:
         rows = await self._all(
             f"SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE account_id = ? ORDER BY created_at, order_id", (account_id,)
         )
-        return [_subscription(row) for row in rows]
+        return [subscription_row(row) for row in rows]
 
     async def set_subscription_state(
         self, sub_id: str, state: str, term_start: datetime | None, term_end: datetime | None, cancelled_at: datetime | None
     ) -> None:
         await self._run(
             "UPDATE subscriptions SET state = ?, term_start = ?, term_end = ?, cancelled_at = ? WHERE id = ?",
-            (state, _ts(term_start), _ts(term_end), _ts(cancelled_at), sub_id),
+            (state, ts(term_start), ts(term_end), ts(cancelled_at), sub_id),
         )
 
     async def take_quarters(self, sub_id: str, quarters: int) -> bool:
@@ -213,11 +179,11 @@ class Queries:
 
     async def get_system(self, system_id: str) -> System | None:
         row = await self._one(f"SELECT {SYSTEM_COLUMNS} FROM systems WHERE id = ?", (system_id,))
-        return None if row is None else _system(row)
+        return None if row is None else system_row(row)
 
     async def list_systems(self, account_id: str) -> list[System]:
         rows = await self._all(f"SELECT {SYSTEM_COLUMNS} FROM systems WHERE account_id = ? ORDER BY label, id", (account_id,))
-        return [_system(row) for row in rows]
+        return [system_row(row) for row in rows]
 
     async def delete_system(self, system_id: str) -> None:
         for table in ("snapshots", "assignments"):
@@ -250,13 +216,13 @@ class Queries:
         await self._run(
             f"INSERT INTO assignments ({ASSIGNMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (item.id, item.account_id, item.system_id, item.subscription_id, item.quarters, epoch(item.assigned_at),
-             _ts(item.auto_revoke_at), int(item.downloaded), _ts(item.valid_until), item.state, item.end_reason,
-             _ts(item.ended_at), item.pending_after_seq, item.pending_reason),
+             ts(item.auto_revoke_at), int(item.downloaded), ts(item.valid_until), item.state, item.end_reason,
+             ts(item.ended_at), item.pending_after_seq, item.pending_reason),
         )  # fmt: skip
 
     async def get_assignment(self, assignment_id: str) -> Assignment | None:
         row = await self._one(f"SELECT {ASSIGNMENT_COLUMNS} FROM assignments WHERE id = ?", (assignment_id,))
-        return None if row is None else _assignment(row)
+        return None if row is None else assignment_row(row)
 
     async def assignments_for_system(self, system_id: str, states: tuple[str, ...] = ("active", "revoke_pending", "ended")) -> list[Assignment]:
         marks = ", ".join("?" for _ in states)
@@ -265,13 +231,13 @@ class Queries:
             "ORDER BY assigned_at, id",
             (system_id, *states),
         )
-        return [_assignment(row) for row in rows]
+        return [assignment_row(row) for row in rows]
 
     async def open_assignments_for_subscription(self, sub_id: str) -> list[Assignment]:
         rows = await self._all(
             f"SELECT {ASSIGNMENT_COLUMNS} FROM assignments WHERE subscription_id = ? AND state != 'ended' ORDER BY id", (sub_id,)
         )
-        return [_assignment(row) for row in rows]
+        return [assignment_row(row) for row in rows]
 
     async def mark_delivered(self, assignment_id: str, valid_until: datetime) -> None:
         await self._run(
@@ -299,7 +265,7 @@ class Queries:
     async def insert_snapshot(self, snap: IssuedSnapshot) -> None:
         await self._run(
             "INSERT INTO snapshots (system_id, seq, issued_at, expires_at, check_in_at, token) VALUES (?, ?, ?, ?, ?, ?)",
-            (snap.system_id, snap.seq, epoch(snap.issued_at), epoch(snap.expires_at), _ts(snap.check_in_at), snap.token),
+            (snap.system_id, snap.seq, epoch(snap.issued_at), epoch(snap.expires_at), ts(snap.check_in_at), snap.token),
         )
 
     async def latest_snapshot(self, system_id: str) -> IssuedSnapshot | None:
@@ -310,7 +276,7 @@ class Queries:
         )
         if row is None:
             return None
-        return IssuedSnapshot(row[0], row[1], from_epoch(row[2]), from_epoch(row[3]), _dt(row[4]), row[5])
+        return IssuedSnapshot(row[0], row[1], from_epoch(row[2]), from_epoch(row[3]), dt(row[4]), row[5])
 
     # --- ledger -------------------------------------------------------------------------------
 

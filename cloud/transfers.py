@@ -19,7 +19,15 @@ from shared.credits import format_credits
 from shared.errors import Conflict, NotFound
 from shared.keys import public_from_raw
 from shared.timefmt import iso
-from shared.tokens import COPY_VALIDITY, SKEW_TOLERANCE, Snapshot, SnapshotEntry, TokenError, new_jti, verify_receipt
+from shared.tokens import (
+    COPY_VALIDITY,
+    SKEW_TOLERANCE,
+    Snapshot,
+    SnapshotEntry,
+    TokenError,
+    new_jti,
+    verify_receipt,
+)
 
 log = structlog.get_logger()
 

@@ -4,7 +4,14 @@ from datetime import datetime
 from typing import Any
 
 from cloud import rules
-from cloud.models import Assignment, LedgerEvent, Member, Membership, Subscription, System
+from cloud.models import (
+    Assignment,
+    LedgerEvent,
+    Member,
+    Membership,
+    Subscription,
+    System,
+)
 from shared.credits import to_credits
 from shared.timefmt import iso
 

@@ -14,16 +14,14 @@ from home import credits
 from home.node import Node
 from home.store import PerpetualGrant, Resource
 from shared.catalog import LICENSE_TYPES
+from shared.licenses import LICENSE_TYPE, token_type, verify_perpetual
 from shared.tokens import (
-    LICENSE_TYPE,
     SNAPSHOT_TYPE,
     Receipt,
     SnapshotEntry,
     TokenError,
     new_jti,
     sign_receipt,
-    token_type,
-    verify_perpetual,
     verify_snapshot,
 )
 

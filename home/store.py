@@ -12,8 +12,9 @@ import aiosqlite
 import structlog
 
 from home.schema import MIGRATIONS
+from shared.licenses import PerpetualLicense
 from shared.timefmt import iso, parse_iso
-from shared.tokens import PerpetualLicense, Snapshot, SnapshotEntry
+from shared.tokens import Snapshot, SnapshotEntry
 
 log = structlog.get_logger()
 

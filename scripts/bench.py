@@ -29,7 +29,13 @@ from home.appkeys import LINK_KEY  # noqa: E402
 from home.config import Config as HomeConfig  # noqa: E402
 from shared.clock import VirtualClock  # noqa: E402
 from shared.keys import key_id, system_id_for  # noqa: E402
-from shared.tokens import Snapshot, SnapshotEntry, new_jti, sign_snapshot, verify_snapshot  # noqa: E402
+from shared.tokens import (  # noqa: E402
+    Snapshot,
+    SnapshotEntry,
+    new_jti,
+    sign_snapshot,
+    verify_snapshot,
+)
 from tests.support import call, new_tenant  # noqa: E402
 
 START = datetime(2026, 11, 28, 10, tzinfo=UTC)

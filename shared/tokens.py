@@ -10,13 +10,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import jwt
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
 
-from shared.keys import b64url, key_id, public_from_raw, raw_public, system_id_for, unb64url
+from shared.jws import TokenError, decode, read_header, sign, unverified_claims
+from shared.keys import (
+    b64url,
+    key_id,
+    public_from_raw,
+    raw_public,
+    system_id_for,
+    unb64url,
+)
 from shared.timefmt import epoch, from_epoch, iso, parse_iso
 
-ALGORITHM = "EdDSA"
 SNAPSHOT_TYPE = "flex-credits+jwt"
 RECEIPT_TYPE = "flex-receipt+jwt"
 REGISTRATION_TYPE = "flex-registration+jwt"
@@ -25,15 +34,6 @@ CLOUD_ISSUER = "flex-emulator-cloud"
 LINK_AUDIENCE = "flex-link"
 SKEW_TOLERANCE = timedelta(minutes=5)
 COPY_VALIDITY = timedelta(days=30)
-
-
-class TokenError(ValueError):
-    """A token was refused; ``code`` is the contract's error code."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -76,43 +76,6 @@ class Registration:
     label: str
 
 
-def _sign(claims: dict[str, Any], key: Ed25519PrivateKey, typ: str, kid: str) -> str:
-    return jwt.encode(claims, key, algorithm=ALGORITHM, headers={"typ": typ, "kid": kid})
-
-
-def _header(token: object, typ: str, what: str) -> dict[str, Any]:
-    if not isinstance(token, str) or not token.strip():
-        raise TokenError("malformed", f"The {what} is empty.")
-    try:
-        header = jwt.get_unverified_header(token.strip())
-    except jwt.PyJWTError:
-        raise TokenError("malformed", f"This is not a {what}: it is not a signed token.") from None
-    if header.get("alg") != ALGORITHM:
-        raise TokenError("bad_signature", f"The {what} is not signed with Ed25519 (alg {header.get('alg')!r}).")
-    if header.get("typ") != typ:
-        raise TokenError("malformed", f"This is not a {what} (type {header.get('typ')!r}).")
-    return header
-
-
-def _decode(token: str, key: Ed25519PublicKey, what: str) -> dict[str, Any]:
-    # Time claims are checked against the service's own clock, never the host's.
-    options = {"verify_exp": False, "verify_iat": False, "verify_nbf": False, "verify_aud": False}
-    try:
-        claims = jwt.decode(token.strip(), key, algorithms=[ALGORITHM], options=options)
-    except jwt.InvalidSignatureError:
-        raise TokenError("bad_signature", f"The {what}'s signature does not verify: it was forged or edited.") from None
-    except jwt.PyJWTError:
-        raise TokenError("malformed", f"The {what} could not be read.") from None
-    return claims
-
-
-def _unverified(token: str) -> dict[str, Any]:
-    try:
-        return jwt.decode(token.strip(), options={"verify_signature": False})
-    except jwt.PyJWTError:
-        raise TokenError("malformed", "The token could not be read.") from None
-
-
 # --- credits snapshot -------------------------------------------------------------------
 
 
@@ -144,7 +107,7 @@ def sign_snapshot(snapshot: Snapshot, key: Ed25519PrivateKey) -> str:
             for entry in snapshot.entries
         ],
     }
-    return _sign(claims, key, SNAPSHOT_TYPE, key_id(key.public_key()))
+    return sign(claims, key, SNAPSHOT_TYPE, key_id(key.public_key()))
 
 
 def new_jti() -> str:
@@ -155,12 +118,12 @@ def verify_snapshot(
     token: object, trusted: dict[str, Ed25519PublicKey], system_id: str, now: datetime
 ) -> Snapshot:
     """Check a credits snapshot exactly as HOME must, whichever way it arrived."""
-    header = _header(token, SNAPSHOT_TYPE, "credits file")
+    header = read_header(token, SNAPSHOT_TYPE, "credits file")
     assert isinstance(token, str)
     key = trusted.get(str(header.get("kid")))
     if key is None:
         raise TokenError("bad_signature", "The credits file is signed by a key this HOME does not trust.")
-    claims = _decode(token, key, "credits file")
+    claims = decode(token, key, "credits file")
     try:
         snapshot = _snapshot_from_claims(claims)
     except (KeyError, TypeError, ValueError):
@@ -230,17 +193,17 @@ def sign_receipt(receipt: Receipt, key: Ed25519PrivateKey) -> str:
         "iat": epoch(receipt.issued_at),
         "jti": receipt.jti,
     }
-    return _sign(claims, key, RECEIPT_TYPE, receipt.system_id)
+    return sign(claims, key, RECEIPT_TYPE, receipt.system_id)
 
 
 def verify_receipt(token: object, system_id: str, key: Ed25519PublicKey) -> Receipt:
     """Check a receipt from HOME, whether it came over the link or was pasted as a revoke key."""
-    _header(token, RECEIPT_TYPE, "revoke key")
+    read_header(token, RECEIPT_TYPE, "revoke key")
     assert isinstance(token, str)
-    issuer = _unverified(token).get("iss")
+    issuer = unverified_claims(token).get("iss")
     if issuer != system_id:
         raise TokenError("wrong_system", f"This revoke key comes from another HOME system ({issuer}), not {system_id}.")
-    claims = _decode(token, key, "revoke key")
+    claims = decode(token, key, "revoke key")
     try:
         held = claims["held"]
         if not isinstance(held, list) or not all(isinstance(item, str) for item in held):
@@ -259,18 +222,18 @@ def verify_receipt(token: object, system_id: str, key: Ed25519PublicKey) -> Rece
 def sign_registration(key: Ed25519PrivateKey, label: str) -> str:
     public = key.public_key()
     claims = {"sid": system_id_for(public), "pub": b64url(raw_public(public)), "label": label}
-    return _sign(claims, key, REGISTRATION_TYPE, system_id_for(public))
+    return sign(claims, key, REGISTRATION_TYPE, system_id_for(public))
 
 
 def verify_registration(code: object) -> Registration:
-    _header(code, REGISTRATION_TYPE, "registration code")
+    read_header(code, REGISTRATION_TYPE, "registration code")
     assert isinstance(code, str)
-    claims = _unverified(code)
+    claims = unverified_claims(code)
     try:
         public = public_from_raw(unb64url(str(claims["pub"])))
     except (KeyError, ValueError):
         raise TokenError("malformed", "The registration code does not hold a public key.") from None
-    claims = _decode(code, public, "registration code")
+    claims = decode(code, public, "registration code")
     if claims.get("sid") != system_id_for(public):
         raise TokenError("bad_signature", "The registration code's system id does not match its key.")
     label = claims.get("label")
@@ -279,13 +242,13 @@ def verify_registration(code: object) -> Registration:
 
 def sign_link_auth(key: Ed25519PrivateKey, system_id: str, nonce: str, now: datetime) -> str:
     claims = {"iss": system_id, "aud": LINK_AUDIENCE, "nonce": nonce, "iat": epoch(now)}
-    return _sign(claims, key, LINK_AUTH_TYPE, system_id)
+    return sign(claims, key, LINK_AUTH_TYPE, system_id)
 
 
 def verify_link_auth(token: object, key: Ed25519PublicKey, system_id: str, nonce: str) -> None:
-    _header(token, LINK_AUTH_TYPE, "link authentication")
+    read_header(token, LINK_AUTH_TYPE, "link authentication")
     assert isinstance(token, str)
-    claims = _decode(token, key, "link authentication")
+    claims = decode(token, key, "link authentication")
     if claims.get("iss") != system_id or claims.get("aud") != LINK_AUDIENCE or claims.get("nonce") != nonce:
         raise TokenError("bad_signature", "The link authentication does not answer this challenge.")
 
@@ -295,65 +258,7 @@ def unverified_issuer(token: object) -> str | None:
     if not isinstance(token, str):
         return None
     try:
-        issuer = _unverified(token).get("iss")
+        issuer = unverified_claims(token).get("iss")
     except TokenError:
         return None
     return issuer if isinstance(issuer, str) else None
-
-
-# --- perpetual license (.lic) ------------------------------------------------------------------
-
-LICENSE_TYPE = "flex-license+jwt"
-
-
-@dataclass(frozen=True)
-class PerpetualLicense:
-    system_id: str
-    license_type: str
-    count: int
-    issued_at: datetime
-    jti: str
-
-
-def sign_perpetual(license: PerpetualLicense, key: Ed25519PrivateKey) -> str:
-    claims = {
-        "iss": CLOUD_ISSUER,
-        "aud": license.system_id,
-        "license_type": license.license_type,
-        "count": license.count,
-        "iat": epoch(license.issued_at),
-        "jti": license.jti,
-    }
-    return _sign(claims, key, LICENSE_TYPE, key_id(key.public_key()))
-
-
-def token_type(token: object) -> str | None:
-    """The ``typ`` a token claims, to tell a credits file from a perpetual license."""
-    if not isinstance(token, str):
-        return None
-    try:
-        typ = jwt.get_unverified_header(token.strip()).get("typ")
-    except jwt.PyJWTError:
-        return None
-    return typ if isinstance(typ, str) else None
-
-
-def verify_perpetual(token: object, trusted: dict[str, Ed25519PublicKey], system_id: str) -> PerpetualLicense:
-    header = _header(token, LICENSE_TYPE, "license file")
-    assert isinstance(token, str)
-    key = trusted.get(str(header.get("kid")))
-    if key is None:
-        raise TokenError("bad_signature", "The license file is signed by a key this HOME does not trust.")
-    claims = _decode(token, key, "license file")
-    try:
-        count = claims["count"]
-        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
-            raise ValueError("count")
-        license = PerpetualLicense(
-            str(claims["aud"]), str(claims["license_type"]), count, from_epoch(claims["iat"]), str(claims["jti"])
-        )
-    except (KeyError, TypeError, ValueError):
-        raise TokenError("malformed", "The license file is signed but its contents are not valid.") from None
-    if license.system_id != system_id:
-        raise TokenError("wrong_system", f"This license file is for system {license.system_id}, not this one ({system_id}).")
-    return license

@@ -1,8 +1,8 @@
 """aiohttp pieces both services use: the error middleware, JSON body reading, field checks."""
 
 import json
-from datetime import datetime, timedelta
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog

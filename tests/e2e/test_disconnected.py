@@ -123,9 +123,10 @@ async def test_adversarial_uploads_are_refused_and_change_nothing(armed: tuple[W
     before = await van.credits()
     payload = claims(van_file)
     stranger = Ed25519PrivateKey.generate()
+    import jwt
+
     from shared.keys import key_id
     from shared.tokens import sign_snapshot, verify_snapshot  # noqa: F401  (the same shape, signed by a stranger)
-    import jwt
 
     strangers_file = jwt.encode(payload, stranger, algorithm="EdDSA", headers={"typ": "flex-credits+jwt", "kid": key_id(stranger.public_key())})
     same_kid_forgery = jwt.encode(payload, stranger, algorithm="EdDSA", headers={"typ": "flex-credits+jwt", "kid": jwt.get_unverified_header(van_file)["kid"]})

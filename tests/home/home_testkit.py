@@ -12,16 +12,18 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
 
 from shared.keys import jwks
+from shared.licenses import PerpetualLicense, sign_perpetual
 from shared.tokens import (
-    PerpetualLicense,
     Snapshot,
     SnapshotEntry,
     TokenError,
     new_jti,
-    sign_perpetual,
     sign_snapshot,
     verify_link_auth,
 )

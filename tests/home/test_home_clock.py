@@ -4,7 +4,16 @@ from aiohttp.test_utils import TestClient
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from shared.clock import VirtualClock
-from tests.home.home_testkit import DAY, START, HomeFactory, credits_view, entry, snapshot_token, system_id, upload
+from tests.home.home_testkit import (
+    DAY,
+    START,
+    HomeFactory,
+    credits_view,
+    entry,
+    snapshot_token,
+    system_id,
+    upload,
+)
 
 
 async def apply_two_entries(home: TestClient, key: Ed25519PrivateKey) -> None:

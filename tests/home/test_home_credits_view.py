@@ -6,7 +6,15 @@ from aiohttp.test_utils import TestClient
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from home import credits
-from tests.home.home_testkit import DAY, START, credits_view, entry, snapshot_token, system_id, upload
+from tests.home.home_testkit import (
+    DAY,
+    START,
+    credits_view,
+    entry,
+    snapshot_token,
+    system_id,
+    upload,
+)
 
 
 def test_timeline_shows_valid_then_renewable_days() -> None:

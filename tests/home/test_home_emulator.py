@@ -9,7 +9,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from home.app import make_clock
 from home.config import Config
 from shared.clock import VirtualClock, WallClock
-from tests.home.home_testkit import DAY, START, credits_view, entry, snapshot_token, system_id, upload
+from tests.home.home_testkit import (
+    DAY,
+    START,
+    credits_view,
+    entry,
+    snapshot_token,
+    system_id,
+    upload,
+)
 
 
 async def test_clock_reads_and_advances(home: TestClient, clock: VirtualClock) -> None:

@@ -14,7 +14,17 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from home.appkeys import NODE_KEY
 from shared.clock import VirtualClock
 from shared.tokens import verify_receipt
-from tests.home.home_testkit import DAY, START, HomeFactory, credits_view, entry, license_token, snapshot_token, system_id, upload
+from tests.home.home_testkit import (
+    DAY,
+    START,
+    HomeFactory,
+    credits_view,
+    entry,
+    license_token,
+    snapshot_token,
+    system_id,
+    upload,
+)
 
 
 async def applied_view(home: TestClient, key: Ed25519PrivateKey) -> dict:

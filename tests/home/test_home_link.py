@@ -13,7 +13,15 @@ from home.appkeys import LINK_KEY, NODE_KEY
 from home.identity import Identity, load_identity
 from home.link import CloudLink, backoff_delay, link_url
 from shared.tokens import verify_receipt
-from tests.home.home_testkit import FakeCloud, HomeFactory, credits_view, entry, snapshot_token, upload, wait_until
+from tests.home.home_testkit import (
+    FakeCloud,
+    HomeFactory,
+    credits_view,
+    entry,
+    snapshot_token,
+    upload,
+    wait_until,
+)
 
 
 @pytest.fixture

@@ -10,7 +10,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from home.appkeys import LINK_KEY
 from shared.clock import VirtualClock
-from tests.home.home_testkit import DAY, START, credits_view, entry, license_token, snapshot_token, system_id, upload
+from tests.home.home_testkit import (
+    DAY,
+    START,
+    credits_view,
+    entry,
+    license_token,
+    snapshot_token,
+    system_id,
+    upload,
+)
 
 HTML = {"Accept": "text/html"}
 

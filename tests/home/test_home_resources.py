@@ -8,7 +8,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from home.spending import Allocation, plan_start
 from shared.clock import VirtualClock
-from tests.home.home_testkit import DAY, START, credits_view, entry, license_token, snapshot_token, system_id, upload
+from tests.home.home_testkit import (
+    DAY,
+    START,
+    credits_view,
+    entry,
+    license_token,
+    snapshot_token,
+    system_id,
+    upload,
+)
 
 
 async def add(home: TestClient, name: str, needed: str, count: int, setting: str = "default") -> dict[str, Any]:

@@ -3,19 +3,25 @@
 import asyncio
 import contextlib
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
-from aiohttp.test_utils import TestClient
 import jwt
+from aiohttp.test_utils import TestClient
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from shared import protocol
 from shared.keys import system_id_for
-from shared.tokens import Receipt, new_jti, sign_link_auth, sign_receipt, sign_registration
+from shared.tokens import (
+    Receipt,
+    new_jti,
+    sign_link_auth,
+    sign_receipt,
+    sign_registration,
+)
 
 Client = TestClient[Any, Any]
 

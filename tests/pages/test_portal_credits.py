@@ -8,7 +8,15 @@ from cloud.access import SESSION_COOKIE
 from shared.clock import VirtualClock
 from shared.keys import keys_from_jwks
 from shared.tokens import verify_snapshot
-from tests.pages.portal_kit import OPERATOR, Client, Home, LinkedHome, Portal, SignIn, csrf_in
+from tests.pages.portal_kit import (
+    OPERATOR,
+    Client,
+    Home,
+    LinkedHome,
+    Portal,
+    SignIn,
+    csrf_in,
+)
 
 Subs = dict[str, dict[str, Any]]
 

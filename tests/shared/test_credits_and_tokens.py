@@ -4,7 +4,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from shared.credits import CreditAmountError, format_credits, parse_quarters, to_credits
-from shared.keys import key_id, keys_from_jwks, jwks, system_id_for
+from shared.keys import jwks, key_id, keys_from_jwks, system_id_for
 from shared.tokens import (
     Receipt,
     Snapshot,
