@@ -12,10 +12,10 @@ import secrets
 from aiohttp import web
 from yarl import URL
 
+from home.appkeys import NODE_KEY
 from shared.errors import Forbidden
 from shared.web import Handler
 
-COOKIE = "home_csrf"
 FIELD = "csrf_token"
 SECRET_KEY = web.AppKey("csrf_secret", bytes)
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -24,6 +24,12 @@ _REQUEST_TOKEN = web.RequestKey("home_csrf_token", str)  # the token chosen for 
 
 class CsrfError(Exception):
     """A form post without a matching token."""
+
+
+def cookie_name(request: web.Request, base: str = "home_csrf") -> str:
+    """A cookie name unique to this HOME: browsers share cookies across ports of one host,
+    so two HOMEs on one laptop would otherwise overwrite each other's tokens."""
+    return f"{base}_{request.app[NODE_KEY].system_id}"
 
 
 def _mac(secret: bytes, nonce: str) -> str:
@@ -45,7 +51,7 @@ def is_valid(secret: bytes, token: str | None) -> bool:
 def token_for(request: web.Request) -> str:
     """The token to put in this page's forms: the cookie's, or a new one (then set as a cookie)."""
     secret = request.app[SECRET_KEY]
-    current = request.cookies.get(COOKIE)
+    current = request.cookies.get(cookie_name(request))
     if is_valid(secret, current):
         assert current is not None
         return current
@@ -56,7 +62,7 @@ def token_for(request: web.Request) -> str:
 
 def set_cookie(request: web.Request, response: web.StreamResponse) -> None:
     if _REQUEST_TOKEN in request:
-        response.set_cookie(COOKIE, request[_REQUEST_TOKEN], httponly=True, samesite="Strict", path="/")
+        response.set_cookie(cookie_name(request), request[_REQUEST_TOKEN], httponly=True, samesite="Strict", path="/")
 
 
 def same_origin(request: web.Request) -> bool:
@@ -79,7 +85,7 @@ def check(request: web.Request, submitted: str | None) -> None:
     """Refuse a form whose hidden token does not match the cookie, or that came from another site."""
     if not same_origin(request):
         raise CsrfError("The form was sent from another site.")
-    cookie = request.cookies.get(COOKIE)
+    cookie = request.cookies.get(cookie_name(request))
     if not submitted or not cookie or not hmac.compare_digest(submitted, cookie):
         raise CsrfError("The form's security token is missing or does not match.")
     if not is_valid(request.app[SECRET_KEY], cookie):

@@ -23,7 +23,7 @@ HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
 HOME_STATIC = HERE / "static"
 SHARED_STATIC = HERE.parent / "shared" / "static"
-FLASH_COOKIE = "home_flash"
+FLASH_COOKIE = "home_flash"  # plus this HOME's system id: see csrf.cookie_name
 
 LINK_BADGES = {
     "online": ("badge-online", "Online"),
@@ -49,11 +49,11 @@ def flash(request: web.Request, response: web.StreamResponse, message: Flash) ->
     """Show ``message`` once, on the page the browser is redirected to."""
     data = base64.urlsafe_b64encode(json.dumps(asdict(message)).encode()).decode()
     value = f"{data}.{_sign(request.app[csrf.SECRET_KEY], data)}"
-    response.set_cookie(FLASH_COOKIE, value, httponly=True, samesite="Strict", path="/", max_age=120)
+    response.set_cookie(csrf.cookie_name(request, FLASH_COOKIE), value, httponly=True, samesite="Strict", path="/", max_age=120)
 
 
 def _take_flash(request: web.Request) -> Flash | None:
-    raw = request.cookies.get(FLASH_COOKIE)
+    raw = request.cookies.get(csrf.cookie_name(request, FLASH_COOKIE))
     if not raw or raw.count(".") != 1:
         return None
     data, mac = raw.split(".")
@@ -104,8 +104,9 @@ async def render(
     }
     response = aiohttp_jinja2.render_template(template, request, page, status=status)
     csrf.set_cookie(request, response)
-    if message is not None or FLASH_COOKIE in request.cookies:
-        response.del_cookie(FLASH_COOKIE, path="/")
+    flash_cookie = csrf.cookie_name(request, FLASH_COOKIE)
+    if message is not None or flash_cookie in request.cookies:
+        response.del_cookie(flash_cookie, path="/")
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = (

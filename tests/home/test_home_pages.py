@@ -2,6 +2,7 @@
 
 import io
 import re
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -13,6 +14,7 @@ from shared.clock import VirtualClock
 from tests.home.home_testkit import (
     DAY,
     START,
+    HomeFactory,
     credits_view,
     entry,
     license_token,
@@ -154,6 +156,23 @@ async def test_a_form_from_another_site_is_refused(home: TestClient) -> None:
     )
     assert response.status == 403
     assert "another site" in await response.text()
+
+
+async def test_two_homes_on_one_host_keep_their_own_form_tokens(start_home: HomeFactory, tmp_path: Path) -> None:
+    """Browsers share cookies across the ports of one host, as on a laptop running both HOMEs."""
+    studio = await start_home(data_dir=tmp_path / "studio")
+    van = await start_home(data_dir=tmp_path / "van")
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True), headers=HTML) as browser:
+        studio_form = await (await browser.get(studio.make_url("/settings/cloud"))).text()
+        await browser.get(van.make_url("/settings/cloud"))  # sets the van's own token cookie
+        token = re.search(r'name="csrf_token" value="([^"]+)"', studio_form)
+        assert token
+        response = await browser.post(
+            studio.make_url("/settings/cloud"), data={"enabled": "on", "csrf_token": token.group(1)}, allow_redirects=False
+        )
+        assert response.status == 303
+    assert studio.app[LINK_KEY].enabled is True
+    assert van.app[LINK_KEY].enabled is False
 
 
 async def test_credits_page_shows_totals_entries_graph_and_revoke_key(home: TestClient, cloud_key: Ed25519PrivateKey) -> None:
