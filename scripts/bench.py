@@ -19,24 +19,24 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cloud.app import create_app as create_cloud  # noqa: E402
-from cloud.appkeys import DB  # noqa: E402
-from cloud.config import Config as CloudConfig  # noqa: E402
-from cloud.ids import new_id  # noqa: E402
-from cloud.models import Assignment  # noqa: E402
-from home.app import create_app as create_home  # noqa: E402
-from home.appkeys import LINK_KEY  # noqa: E402
-from home.config import Config as HomeConfig  # noqa: E402
-from shared.clock import VirtualClock  # noqa: E402
-from shared.keys import key_id, system_id_for  # noqa: E402
-from shared.tokens import (  # noqa: E402
+from cloud.app import create_app as create_cloud
+from cloud.appkeys import DB
+from cloud.config import Config as CloudConfig
+from cloud.ids import new_id
+from cloud.models import Assignment
+from home.app import create_app as create_home
+from home.appkeys import LINK_KEY
+from home.config import Config as HomeConfig
+from shared.clock import VirtualClock
+from shared.keys import key_id, system_id_for
+from shared.tokens import (
     Snapshot,
     SnapshotEntry,
     new_jti,
     sign_snapshot,
     verify_snapshot,
 )
-from tests.support import call, new_tenant  # noqa: E402
+from tests.support import call, new_tenant
 
 START = datetime(2026, 11, 28, 10, tzinfo=UTC)
 

@@ -17,7 +17,7 @@ def parse_iso(text: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-def from_epoch(seconds: int | float) -> datetime:
+def from_epoch(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 

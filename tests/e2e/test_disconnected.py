@@ -19,7 +19,7 @@ def claims(token: str) -> dict[str, object]:
 
 def reencode(token: str, payload: dict[str, object], header: dict[str, object] | None = None) -> str:
     head, _, signature = token.split(".")
-    pack = lambda data: base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()  # noqa: E731
+    pack = lambda data: base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
     return f"{pack(header) if header else head}.{pack(payload)}.{signature}"
 
 

@@ -197,7 +197,7 @@ async def test_perpetual_page_sorts_by_any_column(home: TestClient, cloud_key: E
     sid = await system_id(home)
     for kind, count in [("MV", 1), ("HOME Pass", 5), ("NMOS Proxy", 3)]:
         await upload(home, license_token(cloud_key, sid, kind, count))
-    names = lambda html: re.findall(r'<th scope="row">([^<]+)</th>', html)  # noqa: E731
+    names = lambda html: re.findall(r'<th scope="row">([^<]+)</th>', html)
     assert names(await page(home, "/licenses/perpetual")) == ["HOME Pass", "MV", "NMOS Proxy"]
     assert names(await page(home, "/licenses/perpetual?sort=total&dir=desc")) == ["HOME Pass", "NMOS Proxy", "MV"]
     html = await page(home, "/licenses/perpetual?sort=total&dir=asc")
