@@ -28,7 +28,7 @@ REFUSAL_TITLES = {
     "too_large": "The file is too large",
     "missing_field": "No file was chosen",
 }
-SETTING_LABELS = {"default": "Default (perpetual first, then credits)", "perpetual": "Perpetual only", "credits": "Credits only"}
+SETTING_LABELS = {"default": "Default", "perpetual": "Perpetual only", "credits": "Credits only"}
 PERPETUAL_SORTS = ("name", "total", "in_use", "remaining")
 
 
