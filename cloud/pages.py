@@ -1,6 +1,5 @@
 """The portal's wiring: templates, static files, page routes, security headers and the HTML error page."""
 
-import secrets
 from pathlib import Path
 
 import aiohttp_jinja2
@@ -17,10 +16,12 @@ from cloud import (
     pages_users,
 )
 from cloud.access import SESSION_COOKIE, authenticate
+from cloud.appkeys import CONFIG
 from cloud.pages_session import CSRF_SECRET, redirect, render, safe_next
 from cloud.pages_views import day, iso_time, short, when
 from shared import web as shared_web
 from shared.errors import ApiError
+from shared.keys import load_or_create_secret
 from shared.web import API_PREFIXES
 
 log = structlog.get_logger()
@@ -50,7 +51,7 @@ def shared_stylesheet() -> bool:
 
 
 def setup(app: web.Application) -> None:
-    app[CSRF_SECRET] = secrets.token_bytes(32)
+    app[CSRF_SECRET] = load_or_create_secret(app[CONFIG].data_dir / "page-secret")
     env = aiohttp_jinja2.setup(
         app, loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined, default_helpers=False
     )

@@ -4,7 +4,6 @@ import base64
 import hashlib
 import hmac
 import json
-import secrets
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -15,8 +14,9 @@ import jinja2
 from aiohttp import web
 
 from home import csrf
-from home.appkeys import LINK_KEY, NODE_KEY
+from home.appkeys import CONFIG_KEY, LINK_KEY, NODE_KEY
 from shared.credits import format_credits
+from shared.keys import load_or_create_secret
 from shared.timefmt import iso
 
 HERE = Path(__file__).parent
@@ -126,7 +126,7 @@ async def render_error_page(request: web.Request, status: int, code: str, messag
 
 def setup(app: web.Application) -> None:
     """Templates, filters, the CSRF secret and the static files (routes are added by create_app)."""
-    app[csrf.SECRET_KEY] = secrets.token_bytes(32)
+    app[csrf.SECRET_KEY] = load_or_create_secret(app[CONFIG_KEY].data_dir / "page-secret")
     env = aiohttp_jinja2.setup(
         app, loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
         undefined=jinja2.StrictUndefined,

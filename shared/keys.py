@@ -4,6 +4,7 @@ import base64
 import hashlib
 import json
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -33,15 +34,32 @@ def load_or_create_key(path: Path) -> Ed25519PrivateKey:
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
+    _write_private(path, pem)
+    return key
+
+
+def load_or_create_secret(path: Path) -> bytes:
+    """A random 32-byte secret kept at ``path`` (owner-only), so page tokens outlive a restart."""
+    if path.exists():
+        secret = path.read_bytes()
+        if len(secret) != 32:
+            raise ValueError(f"{path} does not hold a 32-byte secret")
+        return secret
+    secret = secrets.token_bytes(32)
+    _write_private(path, secret)
+    return secret
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` readable by the owner only, atomically (a crash leaves the old file or none)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     scratch = path.with_suffix(".tmp")
     fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:
-        handle.write(pem)
+        handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(scratch, path)
-    return key
 
 
 def raw_public(key: Ed25519PublicKey) -> bytes:

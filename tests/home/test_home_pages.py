@@ -273,3 +273,15 @@ async def test_credits_page_warns_when_the_clock_was_set_back(home: TestClient, 
     clock.rewind(START)
     html = await page(home, "/licenses/credits")
     assert 'id="clock-warning"' in html and "29 Nov 2026 10:00 UTC" in html
+
+
+async def test_a_form_opened_before_a_restart_is_still_accepted_after_it(start_home: HomeFactory, tmp_path: Path) -> None:
+    before = await start_home(data_dir=tmp_path / "home")
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True), headers=HTML) as browser:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', await (await browser.get(before.make_url("/settings/cloud"))).text())
+        assert token
+        await before.close()
+        after = await start_home(data_dir=tmp_path / "home")
+        response = await browser.post(after.make_url("/settings/cloud"), data={"enabled": "on", "csrf_token": token.group(1)}, allow_redirects=False)
+        assert response.status == 303
+    assert after.app[LINK_KEY].enabled is True

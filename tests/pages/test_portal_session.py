@@ -1,12 +1,14 @@
 """Signing in and out, the session cookie, CSRF, the account menu and the error pages."""
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 import pytest
 
 from cloud import pages_subscriptions
 from cloud.access import SESSION_COOKIE
-from tests.pages.portal_kit import OPERATOR, Client, Portal, SignIn, csrf_in
+from tests.pages.portal_kit import ADMIN, OPERATOR, Client, Portal, SignIn, csrf_in
 
 
 async def test_a_visitor_without_a_session_is_sent_to_sign_in(client: Client) -> None:
@@ -145,3 +147,15 @@ async def test_a_failure_on_our_side_shows_a_friendly_error_page(admin: Portal, 
     html = await response.text()
     assert response.status == 500 and "Something went wrong" in html and "the change was not made" in html
     assert "boom" not in html and "Traceback" not in html
+
+
+async def test_a_sign_in_form_opened_before_a_restart_still_works_after_it(make_client: Callable[[], Awaitable[Client]]) -> None:
+    before = await make_client()
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True), headers={"Accept": "text/html"}) as browser:
+        form = await (await browser.get(before.make_url("/signin"))).text()
+        await before.close()
+        after = await make_client()
+        response = await browser.post(
+            after.make_url("/signin"), data={"csrf": csrf_in(form), "email": ADMIN[0], "password": ADMIN[1], "next": "/"}, allow_redirects=False
+        )
+        assert (response.status, response.headers["Location"]) == (303, "/")  # not back to /signin as "expired"
