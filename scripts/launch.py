@@ -80,20 +80,31 @@ def main() -> None:
     processes: list[tuple[str, subprocess.Popen[bytes]]] = []
 
     def start(name: str, command: list[str]) -> subprocess.Popen[bytes]:
-        process = subprocess.Popen([PYTHON, *command], cwd=ROOT)
+        # Own session: Ctrl-C reaches only this launcher, which then stops each child exactly once.
+        process = subprocess.Popen([PYTHON, *command], cwd=ROOT, start_new_session=True)
         processes.append((name, process))
         return process
 
-    def stop(*_: object) -> None:
+    def stop_children() -> list[str]:
+        """SIGINT each child once and wait; the names of those that did not exit cleanly."""
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         for _name, process in processes:
             if process.poll() is None:
                 process.send_signal(signal.SIGINT)
-        for _name, process in processes:
+        unclean = []
+        for name, process in processes:
             try:
-                process.wait(timeout=10)
+                code = process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 process.kill()
-        sys.exit(0)
+                code = process.wait()
+            if code != 0:
+                unclean.append(f"{name} (exit {code})")
+        return unclean
+
+    def stop(*_: object) -> None:
+        unclean = stop_children()
+        sys.exit(f"did not stop cleanly: {', '.join(unclean)}" if unclean else 0)
 
     signal.signal(signal.SIGTERM, stop)
     try:
@@ -127,6 +138,9 @@ def main() -> None:
         stop()
     except KeyboardInterrupt:
         stop()
+    except BaseException:  # a start-up failure: leave nothing running behind
+        stop_children()
+        raise
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from decimal import Decimal, InvalidOperation
 
 QUARTERS_PER_CREDIT = 4
+MAX_CREDITS = 1_000_000_000
 
 
 class CreditAmountError(ValueError):
@@ -13,8 +14,11 @@ def parse_quarters(value: object) -> int:
     """Turn a JSON number or decimal string into a positive count of quarter credits."""
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise CreditAmountError("Credits must be a number such as 1.25.")
+    text = str(value).strip()
     try:
-        amount = Decimal(str(value).strip())
+        if "_" in text:  # Decimal reads "1_0" as ten; a person typing it meant something else
+            raise InvalidOperation
+        amount = Decimal(text)
     except InvalidOperation:
         raise CreditAmountError("Credits must be a number such as 1.25.") from None
     if not amount.is_finite():
@@ -24,6 +28,8 @@ def parse_quarters(value: object) -> int:
         raise CreditAmountError("Credits come in steps of 0.25.")
     if quarters <= 0:
         raise CreditAmountError("Assign at least 0.25 credits.")
+    if amount > MAX_CREDITS:
+        raise CreditAmountError(f"Credits can be at most {MAX_CREDITS:,}.")
     return int(quarters)
 
 

@@ -7,17 +7,17 @@ import structlog
 
 
 def configure_logging(level: str = "info") -> None:
-    renderer: structlog.typing.Processor
+    renderers: list[structlog.typing.Processor]
     if sys.stderr.isatty():
-        renderer = structlog.dev.ConsoleRenderer()
-    else:
-        renderer = structlog.processors.JSONRenderer()
+        renderers = [structlog.dev.ConsoleRenderer()]
+    else:  # JSON lines: the traceback travels as the "exception" field, not lost
+        renderers = [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            renderer,
+            *renderers,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),

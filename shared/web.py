@@ -1,6 +1,7 @@
 """aiohttp pieces both services use: the error middleware, JSON body reading, field checks."""
 
 import json
+import math
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,6 +18,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 HtmlErrorRenderer = Callable[[web.Request, int, str, str], Awaitable[web.StreamResponse]]
 
 API_PREFIXES = ("/api/", "/_emulator/", "/.well-known/", "/healthz")
+
+MAX_CLOCK_JUMP = timedelta(days=20 * 365)
 
 _HTTP_CODES = {
     400: "invalid_request",
@@ -49,7 +52,10 @@ def make_error_middleware(render_html: HtmlErrorRenderer | None = None) -> Any:
         try:
             return await handler(request)
         except ApiError as exc:
-            return await answer(request, exc.status, exc.code, exc.message)
+            response = await answer(request, exc.status, exc.code, exc.message)
+            if request.content.exception() is not None:  # the body could not be read: this connection is spent
+                response.force_close()
+            return response
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise
@@ -57,6 +63,7 @@ def make_error_middleware(render_html: HtmlErrorRenderer | None = None) -> Any:
             message = {
                 404: f"There is nothing at {request.path}.",
                 405: f"{request.method} is not allowed on {request.path}.",
+                413: "The request body is too large for this service.",
             }.get(exc.status, exc.reason)
             return await answer(request, exc.status, code, message)
         except Exception:
@@ -68,7 +75,10 @@ def make_error_middleware(render_html: HtmlErrorRenderer | None = None) -> Any:
 
 async def read_json(request: web.Request) -> dict[str, Any]:
     """The request's JSON object body; anything else is a clear 400."""
-    raw = await request.read()
+    try:
+        raw = await request.read()
+    except web.RequestPayloadError:  # e.g. a body that claims to be gzip and is not
+        raise BadRequest("The request body could not be decoded.", code="bad_json") from None
     if not raw.strip():
         return {}
     try:
@@ -129,11 +139,11 @@ def clock_target(body: dict[str, Any], now: datetime) -> datetime:
 
     if body.get("advance_seconds") is not None:
         seconds = body["advance_seconds"]
-        if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
+        if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not math.isfinite(seconds):
             raise BadRequest("'advance_seconds' must be a number.", code="wrong_type")
         if seconds < 0:
             raise BadRequest("The virtual clock only moves forward.", code="clock_backwards")
-        if seconds > 20 * 365 * 86400:
+        if seconds > MAX_CLOCK_JUMP.total_seconds():
             raise BadRequest("Advance at most twenty years at a time.", code="out_of_range")
         return now + timedelta(seconds=seconds)
     if body.get("now") is not None:
@@ -143,5 +153,7 @@ def clock_target(body: dict[str, Any], now: datetime) -> datetime:
             raise BadRequest("'now' must be an ISO 8601 time such as 2026-11-28T10:00:00Z.", code="wrong_type") from None
         if target < now:
             raise BadRequest("The virtual clock only moves forward.", code="clock_backwards")
+        if target - now > MAX_CLOCK_JUMP:
+            raise BadRequest("Advance at most twenty years at a time.", code="out_of_range")
         return target
     raise BadRequest("Give 'advance_seconds' or 'now'.", code="missing_field")

@@ -2,7 +2,7 @@
 
 import asyncio
 import io
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,8 +103,10 @@ class World:
 
 
 @pytest.fixture
-async def world(aiohttp_client: Any, tmp_path: Path, clock: VirtualClock) -> World:
+async def world(aiohttp_client: Any, tmp_path: Path, clock: VirtualClock) -> AsyncIterator[World]:
     app: web.Application = create_cloud(CloudConfig(data_dir=tmp_path / "cloud", emulator_api=True, virtual_clock=True), clock)
     server = TestServer(app, host="127.0.0.1")
     cloud = await aiohttp_client(server)
-    return World(cloud, await new_tenant(cloud), tmp_path, aiohttp_client, clock)
+    world = World(cloud, await new_tenant(cloud), tmp_path, aiohttp_client, clock)
+    yield world
+    await world.check()  # whatever a test did, it must end with the invariant intact

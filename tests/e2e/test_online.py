@@ -12,6 +12,7 @@ async def test_assigning_to_an_online_home_delivers_at_once(world: World) -> Non
     assert systems[0]["online"] is True and systems[0]["last_seen"] is not None
 
     item = await world.tenant.assign(home.system_id, sub["id"], 2.5)
+    await world.check()
     assert item["downloaded"] is True and item["valid_until"] is not None
     await home.link.wait_for_seq(item_seq := (await world.tenant.get(f"/systems/{home.system_id}"))["system"]["seq"])
     view = await home.credits()
@@ -29,9 +30,11 @@ async def test_online_revoke_returns_credits_once_home_proves_it_dropped_them(wo
     home = await world.start_home("Studio A")
     await home.link.wait_for_state("online")
     keep = await world.tenant.assign(home.system_id, sub["id"], 1)
+    await world.check()
     gone = await world.tenant.assign(home.system_id, sub["id"], 2)
     await world.check()
     answer = await world.tenant.revoke(home.system_id, gone["id"])
+    await world.check()
     assert answer["assignment"]["state"] == "ended" and answer["assignment"]["end_reason"] == "revoked"
     assert (await world.tenant.sub_state(sub["id"]))["credits_available"] == 5
     assert await home.held_ids() == {keep["id"]}
@@ -46,20 +49,25 @@ async def test_a_home_that_was_disconnected_catches_up_on_reconnect(world: World
     home = await world.start_home("Studio A")
     await home.link.wait_for_state("online")
     first = await world.tenant.assign(home.system_id, sub["id"], 1)
+    await world.check()
     await home.switch_link(False)
     await home.link.wait_for_state("disabled")
     await world.wait_for_portal(home.system_id, lambda found: not found["system"]["online"])
+    await world.check()
     second = await world.tenant.assign(home.system_id, sub["id"], 3)
     assert second["downloaded"] is False
+    await world.check()
     revoked = await world.tenant.revoke(home.system_id, first["id"])
     assert revoked["assignment"]["state"] == "revoke_pending"
     await world.check()
 
     await home.switch_link(True)
     await home.link.wait_for_state("online")
+    await world.check()
     seq = (await world.tenant.get(f"/systems/{home.system_id}"))["system"]["seq"]
     await home.link.wait_for_seq(seq)
     await home.link.wait_for_receipts(2)
+    await world.check()
     assert await home.held_ids() == {second["id"]}
     detail = {item["id"]: item for item in (await world.tenant.get(f"/systems/{home.system_id}"))["assignments"]}
     assert detail[second["id"]]["downloaded"] is True
@@ -84,3 +92,4 @@ async def test_an_unlinked_home_is_told_so_and_comes_online_once_linked(world: W
     code = (await home.client.get("/api/v1/system"))
     await world.tenant.link((await code.json())["registration_code"])
     await home.link.wait_for_state("online", timeout=10)
+    await world.check()

@@ -21,12 +21,12 @@ from shared.tokens import (
 NOW = datetime(2026, 11, 28, 10, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("value", "quarters"), [(1, 4), (0.25, 1), ("2.75", 11), ("0.5", 2), (100, 400)])
+@pytest.mark.parametrize(("value", "quarters"), [(1, 4), (0.25, 1), ("2.75", 11), ("0.5", 2), (100, 400), (1_000_000_000, 4_000_000_000)])
 def test_credit_amounts_become_whole_quarters(value: object, quarters: int) -> None:
     assert parse_quarters(value) == quarters
 
 
-@pytest.mark.parametrize("value", [0, -1, 0.1, "1.3", "abc", "", None, True, [], "nan", "inf", 1e400])
+@pytest.mark.parametrize("value", [0, -1, 0.1, "1.3", "abc", "", None, True, [], "nan", "inf", 1e400, 1e30, "1_0", 10**10])
 def test_credit_amounts_that_are_not_positive_quarters_are_refused(value: object) -> None:
     with pytest.raises(CreditAmountError):
         parse_quarters(value)
