@@ -1,5 +1,7 @@
 """Sign-in, accounts, users (admin) and the account's history."""
 
+from datetime import datetime
+
 from aiohttp import web
 
 from cloud import rules
@@ -7,6 +9,7 @@ from cloud.access import authenticate, bearer_token, caller
 from cloud.appkeys import CLOCK, DB
 from cloud.ids import new_id
 from cloud.passwords import hash_password, new_token, token_digest, verify_password
+from cloud.store import Queries
 from cloud.views import event_json, member_json, membership_json
 from shared.errors import BadRequest, Conflict, NotFound, Unauthorized
 from shared.web import read_json, require_text
@@ -62,30 +65,33 @@ async def get_users(request: web.Request) -> web.Response:
     return web.json_response({"users": [member_json(item) for item in members]})
 
 
-async def add_member(request: web.Request, account_id: str, email: str, password: str | None, role: str) -> None:
+async def add_member(request: web.Request, account_id: str, email: str, password: object, role: str) -> None:
     """Make ``email`` a member with ``role``, creating the user when new (then a password is needed)."""
+    async with request.app[DB].transaction() as tx:
+        await add_member_in(tx, account_id, email, password, role, request.app[CLOCK].now())
+
+
+async def add_member_in(tx: Queries, account_id: str, email: str, password: object, role: str, now: datetime) -> None:
+    """``add_member`` inside a caller's transaction: a refusal raises, so the caller's writes roll back too."""
     if role not in rules.ROLES:
         raise BadRequest("The role must be 'admin' or 'operator'.", code="invalid_role")
     if "@" not in email:
         raise BadRequest("That is not an email address.", code="invalid_email")
-    db = request.app[DB]
-    async with db.transaction() as tx:
-        user = await tx.user_by_email(email)
-        if user is None:
-            if not password or len(password) < 8:
-                raise BadRequest("A new user needs a password of at least 8 characters.", code="invalid_password")
-            user = await tx.create_user(new_id("usr"), email, hash_password(password), request.app[CLOCK].now())
-        await tx.add_membership(account_id, user.id, role)
+    if password is not None and not isinstance(password, str):
+        raise BadRequest("The field 'password' must be text.", code="wrong_type")
+    user = await tx.user_by_email(email)
+    if user is None:
+        if not password or len(password) < 8:
+            raise BadRequest("A new user needs a password of at least 8 characters.", code="invalid_password")
+        user = await tx.create_user(new_id("usr"), email, hash_password(password), now)
+    await tx.add_membership(account_id, user.id, role)
 
 
 @routes.post("/api/v1/accounts/{acc}/users")
 async def post_user(request: web.Request) -> web.Response:
     who = await caller(request, admin=True)
     body = await read_json(request)
-    password = body.get("password")
-    if password is not None and not isinstance(password, str):
-        raise BadRequest("The field 'password' must be text.", code="wrong_type")
-    await add_member(request, who.account_id, require_text(body, "email", max_length=320), password, require_text(body, "role"))
+    await add_member(request, who.account_id, require_text(body, "email", max_length=320), body.get("password"), require_text(body, "role"))
     members = await request.app[DB].read.members(who.account_id)
     return web.json_response({"users": [member_json(item) for item in members]}, status=201)
 

@@ -60,7 +60,8 @@ async def get_systems(request: web.Request) -> web.Response:
     online = request.app[HUB].online_ids()  # before reading: a system goes Offline only after last_seen is saved
     assigned = await db.read.quarters_by_system(who.account_id)
     systems = await db.read.list_systems(who.account_id)
-    return web.json_response({"systems": [system_json(item, item.id in online, assigned.get(item.id, 0)) for item in systems]})
+    now = request.app[CLOCK].now()
+    return web.json_response({"systems": [system_json(item, item.id in online, now, assigned.get(item.id, 0)) for item in systems]})
 
 
 async def link_system(request: web.Request, account_id: str, code: str, label: str | None, actor: str) -> dict[str, Any]:
@@ -80,7 +81,7 @@ async def link_system(request: web.Request, account_id: str, code: str, label: s
         await tx.append_ledger(now, "system_linked", actor, account_id, system_id=registration.system_id, detail={"label": name})
     system = await db.read.get_system(registration.system_id)
     assert system is not None
-    return system_json(system, request.app[HUB].is_online(system.id), 0)
+    return system_json(system, request.app[HUB].is_online(system.id), now, 0)
 
 
 @routes.post("/api/v1/accounts/{acc}/systems")
@@ -105,7 +106,7 @@ async def get_system(request: web.Request) -> web.Response:
     items = await db.read.assignments_for_system(system.id)
     return web.json_response(
         {
-            "system": system_json(system, online),
+            "system": system_json(system, online, request.app[CLOCK].now()),
             "assignments": [await assignment_body(request, item) for item in items],
         }
     )

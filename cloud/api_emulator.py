@@ -4,7 +4,7 @@ from typing import Any
 
 from aiohttp import web
 
-from cloud.api_account import add_member
+from cloud.api_account import add_member, add_member_in
 from cloud.appkeys import CLOCK, DB, SCHEDULER, SIGNER, SUBSCRIPTIONS
 from cloud.ids import new_id
 from cloud.views import subscription_json
@@ -27,10 +27,11 @@ async def post_account(request: web.Request) -> web.Response:
     admin = body.get("admin")
     if not isinstance(admin, dict):
         raise BadRequest("The field 'admin' must be an object {email, password}.", code="missing_field")
-    account_id = new_id("acc")
+    email = require_text(admin, "email", max_length=320)
+    account_id, now = new_id("acc"), request.app[CLOCK].now()
     async with request.app[DB].transaction() as tx:
-        await tx.create_account(account_id, name, request.app[CLOCK].now())
-    await add_member(request, account_id, require_text(admin, "email", max_length=320), admin.get("password"), "admin")
+        await tx.create_account(account_id, name, now)
+        await add_member_in(tx, account_id, email, admin.get("password"), "admin", now)
     return web.json_response({"account": {"id": account_id, "name": name}}, status=201)
 
 

@@ -27,15 +27,18 @@ async def seed_demo(db: Database, subscriptions: Subscriptions, clock: Clock) ->
         return None
     now = clock.now()
     account_id = new_id("acc")
+    hashed = [(email, hash_password(password), role) for email, password, role in DEMO_USERS]
+    # One transaction, marker included: a crash part-way leaves nothing, so the next start seeds it all.
     async with db.transaction() as tx:
         await tx.create_account(account_id, DEMO_ACCOUNT, now)
-        for email, password, role in DEMO_USERS:
-            user = await tx.create_user(new_id("usr"), email, hash_password(password), now)
+        for email, password_hash, role in hashed:
+            user = await tx.create_user(new_id("usr"), email, password_hash, now)
             await tx.add_membership(account_id, user.id, role)
+        for order_id, duration, credits, state in DEMO_SUBSCRIPTIONS:
+            start = "inactive" if state == "inactive" else "active"
+            sub = await subscriptions.insert(tx, account_id, duration, credits * 4, start, order_id, "demo", now)
+            if state == "cancelled":
+                await subscriptions.cancel_in(tx, sub, now, "demo")  # no systems yet: nothing to send
         await tx.set_meta("demo_account", account_id)
-    for order_id, duration, credits, state in DEMO_SUBSCRIPTIONS:
-        sub = await subscriptions.create(account_id, duration, credits * 4, "inactive" if state == "inactive" else "active", order_id, "demo")
-        if state == "cancelled":
-            await subscriptions.cancel(account_id, sub.id, "demo")
     log.info("demo_seeded", account_id=account_id)
     return account_id

@@ -1,6 +1,7 @@
 """Which HOME systems are connected right now, pushing to them, and waiting for their receipts."""
 
 import asyncio
+import json
 from collections import defaultdict
 from collections.abc import Callable
 
@@ -11,11 +12,15 @@ from shared import protocol
 
 log = structlog.get_logger()
 
+PUSHES_REMEMBERED = 32
+
 
 class LinkHub:
     def __init__(self) -> None:
         self._sockets: dict[str, web.WebSocketResponse] = {}
         self._acked: dict[str, int] = defaultdict(int)
+        self._refused: dict[str, int] = defaultdict(int)
+        self._pushed: dict[str, dict[int, int]] = defaultdict(dict)  # message id -> seq, to match HOME's error replies
         self._changed = asyncio.Condition()
         self._listeners: list[Callable[[str, bool], None]] = []
 
@@ -48,29 +53,49 @@ class LinkHub:
         for listener in self._listeners:
             listener(system_id, online)
 
-    async def push_snapshot(self, system_id: str, token: str) -> bool:
+    async def push_snapshot(self, system_id: str, token: str, seq: int) -> bool:
         """Send a snapshot if the system is connected; a failed send is safe (it catches up on reconnect)."""
         socket = self._sockets.get(system_id)
         if socket is None or socket.closed:
             return False
+        text = protocol.encode(protocol.SNAPSHOT, token=token)
+        pushed = self._pushed[system_id]
+        pushed[json.loads(text)["id"]] = seq
+        while len(pushed) > PUSHES_REMEMBERED:
+            del pushed[next(iter(pushed))]
         try:
-            await socket.send_str(protocol.encode(protocol.SNAPSHOT, token=token))
+            await socket.send_str(text)
         except (ConnectionError, RuntimeError) as exc:
             log.warning("snapshot_push_failed", system_id=system_id, error=str(exc))
             return False
         return True
 
     async def acknowledged(self, system_id: str, seq: int) -> None:
+        pushed = self._pushed[system_id]
+        for message_id in [key for key, pushed_seq in pushed.items() if pushed_seq <= seq]:
+            del pushed[message_id]
         async with self._changed:
             self._acked[system_id] = max(self._acked[system_id], seq)
             self._changed.notify_all()
 
+    async def refused(self, system_id: str, reply_to: int | None) -> None:
+        """HOME answered a push with an error: that snapshot (or, unmatched, every one sent) will get no receipt."""
+        pushed = self._pushed[system_id]
+        seq = pushed.pop(reply_to) if reply_to in pushed else max(pushed.values(), default=0)
+        async with self._changed:
+            self._refused[system_id] = max(self._refused[system_id], seq)
+            self._changed.notify_all()
+
     async def wait_for_ack(self, system_id: str, seq: int, timeout: float) -> bool:
-        """Wait until the system's receipt for ``seq`` (or later) arrived, or ``timeout`` passed."""
+        """Wait until the system's receipt for ``seq`` (or later) arrived, HOME refused it, or ``timeout`` passed."""
+
+        def settled() -> bool:
+            return self._acked[system_id] >= seq or self._refused[system_id] >= seq or not self.is_online(system_id)
+
         try:
             async with asyncio.timeout(timeout):
                 async with self._changed:
-                    await self._changed.wait_for(lambda: self._acked[system_id] >= seq or not self.is_online(system_id))
+                    await self._changed.wait_for(settled)
         except TimeoutError:
             return False
         return self._acked[system_id] >= seq

@@ -28,7 +28,9 @@ class Lifecycle:
         if item.auto_revoke_at > now:
             await tx.schedule("auto_revoke", item.id, item.auto_revoke_at)
             return []
-        if rules.may_return_now(item, now):
+        sub = await tx.get_subscription(item.subscription_id)
+        assert sub is not None
+        if rules.may_return_now(item, sub, now):
             await self.transfers.end(tx, item, "auto_revoked", now, "scheduler", "scheduler")
             return []
         system = await tx.get_system(item.system_id)
@@ -42,7 +44,9 @@ class Lifecycle:
         item = await tx.get_assignment(assignment_id)
         if item is None or item.state == "ended":
             return []
-        until = rules.returns_at(item)
+        sub = await tx.get_subscription(item.subscription_id)
+        assert sub is not None
+        until = rules.returns_at(item, sub)
         if until is None:
             return []
         if until > now:

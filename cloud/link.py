@@ -19,10 +19,19 @@ routes = web.RouteTableDef()
 AUTH_TIMEOUT_SECONDS = 10.0
 HEARTBEAT_SECONDS = 15.0
 CLOSE_TIMEOUT_SECONDS = 3.0
+# A seq travels as a JSON number and is stored as a SQLite INTEGER: beyond this neither keeps it exact.
+MAX_SEQ = 2**53 - 1
 
 
-async def authenticate_link(request: web.Request, socket: web.WebSocketResponse) -> tuple[str, protocol.Message] | None:
-    """Challenge, then check the HOME's signed answer with the key it was linked with."""
+def hello_seq(message: protocol.Message) -> int:
+    seq = message.integer("seq")
+    if seq > MAX_SEQ:
+        raise protocol.ProtocolError("invalid_message", f"The auth message's 'seq' must be at most {MAX_SEQ}.")
+    return seq
+
+
+async def authenticate_link(request: web.Request, socket: web.WebSocketResponse) -> tuple[str, int, str | None] | None:
+    """Challenge, then check the HOME's signed answer with the key it was linked with, and what it reports."""
     nonce = secrets.token_urlsafe(24)
     await socket.send_str(protocol.encode(protocol.CHALLENGE, nonce=nonce))
     try:
@@ -41,12 +50,12 @@ async def authenticate_link(request: web.Request, socket: web.WebSocketResponse)
         if system is None:
             raise protocol.ProtocolError("not_linked", f"System {system_id} is not linked to any account; add it in the portal.")
         verify_link_auth(message.text("token"), public_from_raw(system.public_key), system_id, nonce)
+        return system_id, hello_seq(message), message.optional_text("receipt")
     except (protocol.ProtocolError, TokenError) as exc:
         await socket.send_str(protocol.error(exc.code, exc.message, None))
         await socket.close(message=exc.code.encode())
         log.info("link_refused", code=exc.code)
         return None
-    return system_id, message
 
 
 @routes.get("/api/v1/link")
@@ -56,13 +65,13 @@ async def get_link(request: web.Request) -> web.WebSocketResponse:
     answered = await authenticate_link(request, socket)
     if answered is None:
         return socket
-    system_id, hello = answered
+    system_id, home_seq, receipt = answered
     hub, transfers = request.app[HUB], request.app[TRANSFERS]
     await hub.register(system_id, socket)
     log.info("link_connected", system_id=system_id)
     try:
         await socket.send_str(protocol.encode(protocol.WELCOME, system_id=system_id))
-        await transfers.on_connect(system_id, hello.integer("seq"), hello.optional_text("receipt"))
+        await transfers.on_connect(system_id, home_seq, receipt)
         handlers = message_handlers(request, system_id)
         async for raw in socket:
             if raw.type != WSMsgType.TEXT:
@@ -97,7 +106,17 @@ def message_handlers(request: web.Request, system_id: str) -> dict[str, MessageH
     async def handle_receipt(message: protocol.Message) -> None:
         await request.app[TRANSFERS].accept_receipt(system_id, message.text("token"), "link", f"system:{system_id}")
 
-    return {protocol.RECEIPT: handle_receipt}
+    async def handle_error(message: protocol.Message) -> None:
+        """HOME refused something the cloud sent (a stale or bad snapshot): no receipt will come for it."""
+        reply_to = message.body.get("reply_to")
+        reply_to = reply_to if isinstance(reply_to, int) and not isinstance(reply_to, bool) else None
+        log.warning(
+            "home_reported_error", system_id=system_id, code=str(message.body.get("code"))[:64],
+            message=str(message.body.get("message"))[:500], reply_to=reply_to,
+        )  # fmt: skip
+        await request.app[HUB].refused(system_id, reply_to)
+
+    return {protocol.RECEIPT: handle_receipt, protocol.ERROR: handle_error}
 
 
 async def dispatch(socket: web.WebSocketResponse, handlers: dict[str, MessageHandler], data: str) -> None:

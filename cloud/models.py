@@ -44,6 +44,7 @@ class Subscription:
     term_start: datetime | None
     term_end: datetime | None
     cancelled_at: datetime | None
+    activated_at: datetime | None = None  # the first term's start; later terms count from it
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,14 @@
 """Portal pages: the Systems list, Add system (admin), System details with live status, and Download."""
 
 import hashlib
+from datetime import datetime
 
 from aiohttp import web
 
+from cloud import rules
 from cloud.access import Caller
 from cloud.api_credits import credits_file_response, link_system
-from cloud.appkeys import DB, HUB, TRANSFERS
+from cloud.appkeys import CLOCK, DB, HUB, TRANSFERS
 from cloud.models import Assignment, System
 from cloud.pages_session import page_caller, read_form, redirect, render, text_field
 from cloud.pages_views import assignment_view, iso_time, short, when
@@ -29,13 +31,9 @@ def credits_version(system: System, items: list[Assignment]) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
-def presence(system: System, online: bool) -> dict[str, str | bool]:
-    return {
-        "online": online,
-        "last_seen": iso_time(system.last_seen),
-        "last_seen_text": when(system.last_seen),
-        "last_seen_short": short(system.last_seen),
-    }
+def presence(system: System, online: bool, now: datetime) -> dict[str, str | bool]:
+    seen = rules.last_seen(system, online, now)
+    return {"online": online, "last_seen": iso_time(seen), "last_seen_text": when(seen), "last_seen_short": short(seen)}
 
 
 @routes.get("/accounts/{acc}/systems")
@@ -44,10 +42,12 @@ async def get_systems(request: web.Request) -> web.Response:
     db = request.app[DB]
     online = request.app[HUB].online_ids()  # before reading: a system goes Offline only after last_seen is saved
     assigned = await db.read.quarters_by_system(who.account_id)
+    now = request.app[CLOCK].now()
     rows = [
-        {"system": item, "online": item.id in online, "credits": format_credits(assigned.get(item.id, 0))}
+        {"system": item, "online": item.id in online, "last_seen": rules.last_seen(item, item.id in online, now),
+         "credits": format_credits(assigned.get(item.id, 0))}
         for item in await db.read.list_systems(who.account_id)
-    ]
+    ]  # fmt: skip
     return await render(request, "systems.html", who, {"systems": rows}, section="systems")
 
 
@@ -56,7 +56,8 @@ async def get_presence(request: web.Request) -> web.Response:
     who = await page_caller(request)
     online = request.app[HUB].online_ids()
     systems = await request.app[DB].read.list_systems(who.account_id)
-    return web.json_response({"systems": {item.id: presence(item, item.id in online) for item in systems}})
+    now = request.app[CLOCK].now()
+    return web.json_response({"systems": {item.id: presence(item, item.id in online, now) for item in systems}})
 
 
 @routes.get("/accounts/{acc}/add-system")
@@ -96,6 +97,7 @@ async def get_system(request: web.Request) -> web.Response:
     context = {
         "system": system,
         "online": online,
+        "last_seen": rules.last_seen(system, online, request.app[CLOCK].now()),
         "open": [view for view in views if view.state != "ended"],
         "ended": sorted((view for view in views if view.state == "ended"), key=lambda view: view.ended_at or view.assigned_at, reverse=True),
         "version": credits_version(system, items),
@@ -109,7 +111,7 @@ async def get_system_presence(request: web.Request) -> web.Response:
     online = request.app[HUB].is_online(request.match_info["sys"])
     system = await owned_system(request, who)
     items = await request.app[DB].read.assignments_for_system(system.id)
-    return web.json_response({**presence(system, online), "version": credits_version(system, items)})
+    return web.json_response({**presence(system, online, request.app[CLOCK].now()), "version": credits_version(system, items)})
 
 
 @routes.post("/accounts/{acc}/systems/{sys}/credits-file")

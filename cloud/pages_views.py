@@ -110,7 +110,7 @@ def assignment_view(item: Assignment, sub: Subscription) -> AssignmentView:
     return AssignmentView(
         id=item.id, credits=format_credits(item.quarters), assigned_at=item.assigned_at, valid_until=item.valid_until,
         auto_revoke_at=item.auto_revoke_at, downloaded=item.downloaded, state=item.state,
-        returns_at=rules.returns_at(item), ended_at=item.ended_at,
+        returns_at=rules.returns_at(item, sub), ended_at=item.ended_at,
         end_reason=END_REASONS.get(item.end_reason or "", item.end_reason or ""), order_id=sub.order_id,
         sub_type=TYPE_LABELS.get(sub.duration, sub.duration), sub_state=STATE_LABELS.get(sub.state, sub.state),
     )  # fmt: skip

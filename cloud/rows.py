@@ -23,7 +23,7 @@ def subscription_row(row: Row) -> Subscription:
     return Subscription(
         id=row[0], account_id=row[1], order_id=row[2], duration=row[3], quarters_total=row[4],
         quarters_available=row[5], state=row[6], created_at=from_epoch(row[7]), term_start=dt(row[8]),
-        term_end=dt(row[9]), cancelled_at=dt(row[10]),
+        term_end=dt(row[9]), cancelled_at=dt(row[10]), activated_at=dt(row[11]),
     )  # fmt: skip
 
 
@@ -45,7 +45,7 @@ def assignment_row(row: Row) -> Assignment:
 
 SUBSCRIPTION_COLUMNS = (
     "id, account_id, order_id, duration, quarters_total, quarters_available, state, created_at, "
-    "term_start, term_end, cancelled_at"
+    "term_start, term_end, cancelled_at, activated_at"
 )
 SYSTEM_COLUMNS = "id, account_id, label, public_key, linked_at, last_seen, seq, acked_seq, dirty"
 ASSIGNMENT_COLUMNS = (

@@ -3,7 +3,7 @@
 import calendar
 from datetime import datetime, timedelta
 
-from cloud.models import Assignment, Subscription
+from cloud.models import Assignment, Subscription, System
 from shared.tokens import COPY_VALIDITY, SKEW_TOLERANCE
 
 AUTO_ACTIVATE_AFTER = timedelta(weeks=3)
@@ -22,6 +22,16 @@ def add_months(moment: datetime, months: int) -> datetime:
 
 def term_end(start: datetime, duration: str) -> datetime:
     return add_months(start, DURATIONS[duration])
+
+
+def next_term_end(activated_at: datetime, duration: str, current_end: datetime) -> datetime:
+    """The first term end after ``current_end``, counted from activation (Jan 31: Feb 28, Mar 31, Apr 30)."""
+    months = DURATIONS[duration]
+    elapsed = (current_end.year - activated_at.year) * 12 + current_end.month - activated_at.month
+    terms = max(1, elapsed // months)
+    while add_months(activated_at, terms * months) <= current_end:
+        terms += 1
+    return add_months(activated_at, terms * months)
 
 
 def is_selectable(subscription: Subscription, now: datetime) -> bool:
@@ -54,19 +64,38 @@ def check_in_at(entries: list[tuple[datetime, datetime | None]]) -> datetime | N
     return min(renewable) - CHECK_IN_BEFORE if renewable else None
 
 
-def returns_at(assignment: Assignment) -> datetime | None:
-    """When the credits come back with no further proof: the last issued validity plus the skew tolerance."""
+def ends_with_term(assignment: Assignment, subscription: Subscription) -> bool:
+    """Whether every copy HOME may hold ends by the end of a cancelled subscription, which then returns it."""
+    return (
+        subscription.state in ("cancelled", "expired")
+        and subscription.term_end is not None
+        and (not assignment.downloaded or (assignment.valid_until is not None and assignment.valid_until <= subscription.term_end))
+    )
+
+
+def returns_at(assignment: Assignment, subscription: Subscription) -> datetime | None:
+    """When the credits come back with no further proof: the latest validity HOME may hold plus the skew
+    tolerance, or a cancelled subscription's end when every such copy ends by then."""
     if assignment.state == "ended" or not assignment.downloaded or assignment.valid_until is None:
         return None
-    return assignment.valid_until + SKEW_TOLERANCE
+    until = assignment.valid_until + SKEW_TOLERANCE
+    if ends_with_term(assignment, subscription):
+        assert subscription.term_end is not None
+        return min(until, subscription.term_end)
+    return until
 
 
-def may_return_now(assignment: Assignment, now: datetime) -> bool:
+def may_return_now(assignment: Assignment, subscription: Subscription, now: datetime) -> bool:
     """Rule 1 and 3 of the invariant: never delivered, or every copy HOME could hold has ended."""
     if not assignment.downloaded:
         return True
-    until = returns_at(assignment)
+    until = returns_at(assignment, subscription)
     return until is not None and until <= now
+
+
+def last_seen(system: System, online: bool, now: datetime) -> datetime | None:
+    """A connected system is seen now; the stored time is when its link last closed."""
+    return now if online else system.last_seen
 
 
 def receipt_proves_dropped(assignment: Assignment, receipt_seq: int, held: tuple[str, ...]) -> bool:

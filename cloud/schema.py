@@ -99,4 +99,20 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX jobs_due ON jobs(due_at);
     """,
+    """
+    -- The highest seq an unlinked system ever had: a relinked HOME must never see seq go backwards.
+    CREATE TABLE system_seq_floors (system_id TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+    CREATE TABLE revoke_keys (
+        jti TEXT PRIMARY KEY,
+        system_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        entered_at INTEGER NOT NULL
+    );
+    -- valid_until is the latest validity HOME may still hold; issued_until that of the latest issued copy.
+    ALTER TABLE assignments ADD COLUMN issued_until INTEGER;
+    UPDATE assignments SET issued_until = valid_until;
+    -- Terms are counted from the first activation, so a short month does not shift later term ends.
+    ALTER TABLE subscriptions ADD COLUMN activated_at INTEGER;
+    UPDATE subscriptions SET activated_at = term_start WHERE term_start IS NOT NULL;
+    """,
 ]

@@ -1,19 +1,15 @@
-"""All of the cloud's SQL, as methods named for domain actions. Bound to the reader or to a transaction."""
+"""All of the cloud's SQL, as methods named for domain actions. Bound to the reader or to a transaction.
+The write-once record (ledger, revoke keys, audit) lives in store_ledger.py and is part of ``Queries``."""
 
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
-
-import aiosqlite
 
 from cloud.models import (
     Account,
     Assignment,
     IssuedSnapshot,
     Job,
-    LedgerEvent,
     Member,
     Membership,
     Subscription,
@@ -24,32 +20,17 @@ from cloud.rows import (
     ASSIGNMENT_COLUMNS,
     SUBSCRIPTION_COLUMNS,
     SYSTEM_COLUMNS,
-    Row,
     assignment_row,
     dt,
     subscription_row,
     system_row,
     ts,
 )
+from cloud.store_ledger import LedgerQueries
 from shared.timefmt import epoch, from_epoch
 
 
-class Queries:
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._conn = conn
-
-    # One round trip to aiosqlite's thread per statement: it is the main cost of a small transaction.
-    async def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[Row]:
-        return list(await self._conn.execute_fetchall(sql, params))
-
-    async def _one(self, sql: str, params: tuple[Any, ...] = ()) -> Row | None:
-        rows = await self._all(sql, params)
-        return rows[0] if rows else None
-
-    async def _run(self, sql: str, params: tuple[Any, ...] = ()) -> int:
-        cursor = await self._conn.execute(sql, params)
-        return cursor.rowcount
-
+class Queries(LedgerQueries):
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
         """A nested step inside a transaction that can fail alone (one scheduled item of a batch)."""
@@ -135,9 +116,10 @@ class Queries:
 
     async def insert_subscription(self, sub: Subscription) -> None:
         await self._run(
-            f"INSERT INTO subscriptions ({SUBSCRIPTION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO subscriptions ({SUBSCRIPTION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (sub.id, sub.account_id, sub.order_id, sub.duration, sub.quarters_total, sub.quarters_available,
-             sub.state, epoch(sub.created_at), ts(sub.term_start), ts(sub.term_end), ts(sub.cancelled_at)),
+             sub.state, epoch(sub.created_at), ts(sub.term_start), ts(sub.term_end), ts(sub.cancelled_at),
+             ts(sub.activated_at)),
         )  # fmt: skip
 
     async def get_subscription(self, sub_id: str) -> Subscription | None:
@@ -153,9 +135,11 @@ class Queries:
     async def set_subscription_state(
         self, sub_id: str, state: str, term_start: datetime | None, term_end: datetime | None, cancelled_at: datetime | None
     ) -> None:
+        # The first term's start is kept as activated_at: every later term end is counted from it.
         await self._run(
-            "UPDATE subscriptions SET state = ?, term_start = ?, term_end = ?, cancelled_at = ? WHERE id = ?",
-            (state, ts(term_start), ts(term_end), ts(cancelled_at), sub_id),
+            "UPDATE subscriptions SET state = ?, term_start = ?, term_end = ?, cancelled_at = ?, "
+            "activated_at = COALESCE(activated_at, ?) WHERE id = ?",
+            (state, ts(term_start), ts(term_end), ts(cancelled_at), ts(term_start), sub_id),
         )
 
     async def take_quarters(self, sub_id: str, quarters: int) -> bool:
@@ -173,8 +157,9 @@ class Queries:
 
     async def insert_system(self, system_id: str, account_id: str, label: str, public_key: bytes, now: datetime) -> None:
         await self._run(
-            "INSERT INTO systems (id, account_id, label, public_key, linked_at) VALUES (?, ?, ?, ?, ?)",
-            (system_id, account_id, label, public_key, epoch(now)),
+            "INSERT INTO systems (id, account_id, label, public_key, linked_at, seq) VALUES (?, ?, ?, ?, ?, "
+            "COALESCE((SELECT seq FROM system_seq_floors WHERE system_id = ?), 0))",
+            (system_id, account_id, label, public_key, epoch(now), system_id),
         )
 
     async def get_system(self, system_id: str) -> System | None:
@@ -186,6 +171,11 @@ class Queries:
         return [system_row(row) for row in rows]
 
     async def delete_system(self, system_id: str) -> None:
+        await self._run(
+            "INSERT INTO system_seq_floors (system_id, seq) SELECT id, MAX(seq, acked_seq) FROM systems WHERE id = ? "
+            "ON CONFLICT(system_id) DO UPDATE SET seq = MAX(seq, excluded.seq)",
+            (system_id,),
+        )
         for table in ("snapshots", "assignments"):
             await self._run(f"DELETE FROM {table} WHERE system_id = ?", (system_id,))
         await self._run("DELETE FROM jobs WHERE kind = 'check_in' AND ref = ?", (system_id,))
@@ -240,9 +230,18 @@ class Queries:
         return [assignment_row(row) for row in rows]
 
     async def mark_delivered(self, assignment_id: str, valid_until: datetime) -> None:
+        """Record a copy issued: HOME may hold it as well as any earlier copy it has not yet replaced."""
         await self._run(
-            "UPDATE assignments SET downloaded = 1, valid_until = MAX(COALESCE(valid_until, 0), ?) WHERE id = ?",
-            (epoch(valid_until), assignment_id),
+            "UPDATE assignments SET downloaded = 1, valid_until = MAX(COALESCE(valid_until, 0), ?), issued_until = ? WHERE id = ?",
+            (epoch(valid_until), epoch(valid_until), assignment_id),
+        )
+
+    async def home_holds_latest_copy(self, system_id: str) -> None:
+        """HOME applied the latest snapshot and refuses older ones: only the latest copy's validity still counts."""
+        await self._run(
+            "UPDATE assignments SET valid_until = MIN(valid_until, issued_until) "
+            "WHERE system_id = ? AND state = 'active' AND issued_until IS NOT NULL",
+            (system_id,),
         )
 
     async def set_revoke_pending(self, assignment_id: str, after_seq: int, reason: str) -> None:
@@ -278,38 +277,6 @@ class Queries:
             return None
         return IssuedSnapshot(row[0], row[1], from_epoch(row[2]), from_epoch(row[3]), dt(row[4]), row[5])
 
-    # --- ledger -------------------------------------------------------------------------------
-
-    async def append_ledger(
-        self,
-        at: datetime,
-        kind: str,
-        actor: str,
-        account_id: str,
-        *,
-        subscription_id: str | None = None,
-        system_id: str | None = None,
-        assignment_id: str | None = None,
-        quarters: int = 0,
-        detail: dict[str, object] | None = None,
-    ) -> None:
-        await self._run(
-            "INSERT INTO ledger (at, kind, actor, account_id, subscription_id, system_id, assignment_id, quarters, detail) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (epoch(at), kind, actor, account_id, subscription_id, system_id, assignment_id, quarters, json.dumps(detail or {})),
-        )
-
-    async def history(self, account_id: str, limit: int) -> list[LedgerEvent]:
-        rows = await self._all(
-            "SELECT id, at, kind, actor, account_id, subscription_id, system_id, assignment_id, quarters, detail "
-            "FROM ledger WHERE account_id = ? ORDER BY id DESC LIMIT ?",
-            (account_id, limit),
-        )
-        return [
-            LedgerEvent(row[0], from_epoch(row[1]), row[2], row[3], row[4], row[5], row[6], row[7], row[8], json.loads(row[9]))
-            for row in rows
-        ]
-
     # --- scheduled work ---------------------------------------------------------------------------
 
     async def schedule(self, kind: str, ref: str, due_at: datetime) -> None:
@@ -334,20 +301,3 @@ class Queries:
     async def count_jobs(self) -> int:
         row = await self._one("SELECT COUNT(*) FROM jobs")
         return int(row[0]) if row else 0
-
-    # --- audit ------------------------------------------------------------------------------------
-
-    async def invariant_violations(self) -> list[dict[str, object]]:
-        """Subscriptions where available + open assignments != total, or the ledger disagrees."""
-        rows = await self._all(
-            "SELECT s.id, s.quarters_total, s.quarters_available, "
-            "COALESCE((SELECT SUM(quarters) FROM assignments a WHERE a.subscription_id = s.id AND a.state != 'ended'), 0), "
-            "COALESCE((SELECT SUM(CASE kind WHEN 'assigned' THEN quarters WHEN 'returned' THEN -quarters ELSE 0 END) "
-            "          FROM ledger l WHERE l.subscription_id = s.id), 0) "
-            "FROM subscriptions s"
-        )
-        return [
-            {"subscription_id": row[0], "total": row[1], "available": row[2], "held": row[3], "ledger_held": row[4]}
-            for row in rows
-            if row[2] + row[3] != row[1] or row[3] != row[4]
-        ]

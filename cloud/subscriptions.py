@@ -27,24 +27,28 @@ class Subscriptions:
     async def create(
         self, account_id: str, duration: str, quarters: int, state: str, order_id: str | None, actor: str
     ) -> Subscription:
-        now = self.clock.now()
         async with self.db.transaction() as tx:
-            order = order_id or await self._next_order_id(tx, now)
-            active = state == "active"
-            sub = Subscription(
-                new_id("sub"), account_id, order, duration, quarters, quarters, state, now,
-                now if active else None, rules.term_end(now, duration) if active else None, None,
-            )  # fmt: skip
-            await tx.insert_subscription(sub)
-            if active:
-                assert sub.term_end is not None
-                await tx.schedule("term_end", sub.id, sub.term_end)
-            else:
-                await tx.schedule("auto_activate", sub.id, now + rules.AUTO_ACTIVATE_AFTER)
-            await tx.append_ledger(
-                now, "subscription_created", actor, account_id, subscription_id=sub.id, quarters=quarters,
-                detail={"order_id": order, "duration": duration, "state": state},
-            )  # fmt: skip
+            return await self.insert(tx, account_id, duration, quarters, state, order_id, actor, self.clock.now())
+
+    async def insert(
+        self, tx: Queries, account_id: str, duration: str, quarters: int, state: str, order_id: str | None, actor: str, now: datetime
+    ) -> Subscription:
+        order = order_id or await self._next_order_id(tx, now)
+        active = state == "active"
+        sub = Subscription(
+            new_id("sub"), account_id, order, duration, quarters, quarters, state, now,
+            now if active else None, rules.term_end(now, duration) if active else None, None, now if active else None,
+        )  # fmt: skip
+        await tx.insert_subscription(sub)
+        if active:
+            assert sub.term_end is not None
+            await tx.schedule("term_end", sub.id, sub.term_end)
+        else:
+            await tx.schedule("auto_activate", sub.id, now + rules.AUTO_ACTIVATE_AFTER)
+        await tx.append_ledger(
+            now, "subscription_created", actor, account_id, subscription_id=sub.id, quarters=quarters,
+            detail={"order_id": order, "duration": duration, "state": state},
+        )  # fmt: skip
         log.info("subscription_created", subscription_id=sub.id, order_id=order, state=state)
         return sub
 
@@ -59,21 +63,24 @@ class Subscriptions:
 
     async def cancel(self, account_id: str, sub_id: str, actor: str) -> Subscription:
         """Cancelled subscriptions stay usable until the end of the current term; copies are capped there."""
-        now = self.clock.now()
-        issued: list[IssuedSnapshot | None] = []
         async with self.db.transaction() as tx:
             sub = await self._owned(tx, account_id, sub_id)
-            if sub.state != "active":
-                raise AssignmentConflict(f"Subscription {sub.order_id} is {sub.state}; only an active one can be cancelled.", code="not_active")
-            await tx.set_subscription_state(sub.id, "cancelled", sub.term_start, sub.term_end, now)
-            await tx.append_ledger(now, "subscription_cancelled", actor, account_id, subscription_id=sub.id, detail={"usable_until": iso(sub.term_end)})
-            for system_id in {item.system_id for item in await tx.open_assignments_for_subscription(sub.id)}:
-                system = await tx.get_system(system_id)
-                assert system is not None
-                issued.append(await self.transfers.settle(tx, system, now, actor))
+            issued = await self.cancel_in(tx, sub, self.clock.now(), actor)
         for snapshot in issued:
             await self.transfers.push(snapshot)
         return await self._reread(sub_id)
+
+    async def cancel_in(self, tx: Queries, sub: Subscription, now: datetime, actor: str) -> list[IssuedSnapshot | None]:
+        if sub.state != "active":
+            raise AssignmentConflict(f"Subscription {sub.order_id} is {sub.state}; only an active one can be cancelled.", code="not_active")
+        await tx.set_subscription_state(sub.id, "cancelled", sub.term_start, sub.term_end, now)
+        await tx.append_ledger(now, "subscription_cancelled", actor, sub.account_id, subscription_id=sub.id, detail={"usable_until": iso(sub.term_end)})
+        issued: list[IssuedSnapshot | None] = []
+        for system_id in sorted({item.system_id for item in await tx.open_assignments_for_subscription(sub.id)}):
+            system = await tx.get_system(system_id)
+            assert system is not None
+            issued.append(await self.transfers.settle(tx, system, now, actor))
+        return issued
 
     # --- scheduled (inside the scheduler's transaction; see lifecycle.py) ----------------------
 
@@ -84,7 +91,8 @@ class Subscriptions:
         return []
 
     async def term_ended(self, tx: Queries, sub_id: str, now: datetime) -> list[IssuedSnapshot]:
-        """Renew an active subscription; expire a cancelled one and end every assignment from it."""
+        """Renew an active subscription; expire a cancelled one and end its assignments. One whose copy on
+        HOME may outlast the term (issued before the cancel, never replaced) waits for proof or its end."""
         sub = await tx.get_subscription(sub_id)
         if sub is None or sub.term_end is None or sub.state not in ("active", "cancelled"):
             return []
@@ -92,7 +100,7 @@ class Subscriptions:
             await tx.schedule("term_end", sub_id, sub.term_end)
             return []
         if sub.state == "active":
-            start, end = sub.term_end, rules.term_end(sub.term_end, sub.duration)
+            start, end = sub.term_end, rules.next_term_end(sub.activated_at or sub.term_start or sub.term_end, sub.duration, sub.term_end)
             await tx.set_subscription_state(sub.id, "active", start, end, None)
             await tx.schedule("term_end", sub.id, end)
             await tx.append_ledger(now, "subscription_renewed", "scheduler", sub.account_id, subscription_id=sub.id, detail={"term_end": iso(end)})
@@ -101,8 +109,17 @@ class Subscriptions:
         await tx.append_ledger(now, "subscription_expired", "scheduler", sub.account_id, subscription_id=sub.id)
         systems: set[str] = set()
         for item in await tx.open_assignments_for_subscription(sub.id):
-            await self.transfers.end(tx, item, "subscription_ended", now, "scheduler", "scheduler")
             systems.add(item.system_id)
+            if rules.ends_with_term(item, sub) or rules.may_return_now(item, sub, now):
+                await self.transfers.end(tx, item, "subscription_ended", now, "scheduler", "scheduler")
+            elif item.state == "active":
+                system = await tx.get_system(item.system_id)
+                assert system is not None
+                await tx.set_revoke_pending(item.id, system.seq, "subscription_ended")
+                await tx.append_ledger(
+                    now, "revoke_requested", "scheduler", sub.account_id, subscription_id=sub.id, system_id=item.system_id,
+                    assignment_id=item.id, quarters=item.quarters, detail={"after_seq": system.seq, "reason": "subscription_ended"},
+                )  # fmt: skip
         issued = []
         for system_id in sorted(systems):
             system = await tx.get_system(system_id)

@@ -93,7 +93,7 @@ class Transfers:
 
     async def push(self, issued: IssuedSnapshot | None, wait: bool = False) -> bool:
         """Send an issued snapshot (after commit); with ``wait``, until HOME's receipt is back."""
-        if issued is None or not await self.hub.push_snapshot(issued.system_id, issued.token):
+        if issued is None or not await self.hub.push_snapshot(issued.system_id, issued.token, issued.seq):
             return False
         if wait:
             return await self.hub.wait_for_ack(issued.system_id, issued.seq, self.ack_wait_seconds)
@@ -163,8 +163,10 @@ class Transfers:
                 raise NotFound(f"There is no assignment {assignment_id} on this system.")
             if item.state == "ended":
                 raise AssignmentConflict("This assignment has already ended.", code="already_ended")
+            sub = await tx.get_subscription(item.subscription_id)
+            assert sub is not None
             issued = None
-            if item.state == "active" and rules.may_return_now(item, now):
+            if item.state == "active" and rules.may_return_now(item, sub, now):
                 await self.end(tx, item, "revoked", now, actor, "portal")
             elif item.state == "active":
                 await tx.set_revoke_pending(item.id, system.seq, "revoked")
@@ -197,18 +199,22 @@ class Transfers:
             assert current is not None
             if receipt.seq > current.seq:
                 raise TokenError("bad_revoke_key", "This revoke key refers to a credits file the cloud never issued.")
+            # No touch_system: a pasted key is a person's doing, not contact from HOME (the link records its own).
             await tx.record_ack(system_id, receipt.seq)
-            await tx.touch_system(system_id, now)
+            if receipt.seq == current.seq:
+                await tx.home_holds_latest_copy(system_id)
             pending = await tx.assignments_for_system(system_id, ("revoke_pending",))
             proven = [item for item in pending if rules.receipt_proves_dropped(item, receipt.seq, receipt.held)]
-            if via == "revoke_key" and pending and not proven:
+            repeated = via == "revoke_key" and await tx.revoke_key_entered_before(receipt.jti)
+            if via == "revoke_key" and pending and not proven and not repeated:
                 raise AssignmentConflict(
                     "This revoke key was made before the revoke: download the latest credits file, upload it into "
                     "HOME, and copy the revoke key HOME shows then.",
                     code="revoke_key_outdated",
                 )
             returned = [item for item in proven if await self.end(tx, item, item.pending_reason or "revoked", now, actor, via)]
-            if via == "revoke_key":
+            if via == "revoke_key" and (returned or not repeated):
+                await tx.record_revoke_key(receipt.jti, system_id, receipt.seq, now)
                 await tx.append_ledger(
                     now, "revoke_key_entered", actor, system.account_id, system_id=system_id,
                     quarters=sum(item.quarters for item in returned),

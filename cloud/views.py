@@ -40,12 +40,12 @@ def subscription_json(sub: Subscription, now: datetime) -> dict[str, Any]:
     }
 
 
-def system_json(system: System, online: bool, quarters_assigned: int | None = None) -> dict[str, Any]:
+def system_json(system: System, online: bool, now: datetime, quarters_assigned: int | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": system.id,
         "label": system.label,
         "online": online,
-        "last_seen": iso(system.last_seen),
+        "last_seen": iso(rules.last_seen(system, online, now)),
         "linked_at": iso(system.linked_at),
         "seq": system.seq,
     }
@@ -66,7 +66,7 @@ def assignment_json(item: Assignment, sub: Subscription) -> dict[str, Any]:
         "state": item.state,
         "end_reason": item.end_reason,
         "ended_at": iso(item.ended_at),
-        "returns_at": iso(rules.returns_at(item)),
+        "returns_at": iso(rules.returns_at(item, sub)),
         "subscription": {"id": sub.id, "order_id": sub.order_id, "duration": sub.duration, "state": sub.state},
     }
 

@@ -71,10 +71,14 @@ async def test_a_cancelled_subscription_caps_validity_and_ends_its_assignments(w
     await studio.link.wait_for_seq(seq)
     [entry] = (await studio.credits())["entries"]
     assert entry["valid_until"] == sub["term_end"] and entry["renewable"] is False
+    # once HOME holds only the capped copy, the portal says so: valid until, and back at, the term end
+    detail = await world.wait_for_portal(studio.system_id, lambda found: found["assignments"][0]["valid_until"] == sub["term_end"])
+    [shown] = detail["assignments"]
+    assert shown["returns_at"] == sub["term_end"] and shown["subscription"]["state"] == "cancelled"
     await world.advance(10 * DAY)
     await world.check()
     [ended] = (await world.system(studio.system_id))["assignments"]
-    assert ended["end_reason"] == "subscription_ended"
+    assert ended["state"] == "ended" and ended["end_reason"] == "subscription_ended"
     assert (await world.tenant.sub_state(sub["id"]))["state"] == "expired"
     assert await studio.held_ids() == set()
 
