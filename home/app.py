@@ -1,7 +1,10 @@
 """The HOME application factory: wires config, clock, node, link, routes and pages; does no I/O itself."""
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
+import structlog
 from aiohttp import web
 
 from home import api, csrf, emulator, page_views, pages
@@ -11,6 +14,8 @@ from home.link import CloudLink
 from home.node import Node
 from shared.clock import Clock, VirtualClock, WallClock
 from shared.web import get_healthz, make_error_middleware
+
+log = structlog.get_logger()
 
 
 def make_clock(config: Config) -> Clock:
@@ -25,6 +30,24 @@ async def node_ctx(app: web.Application) -> AsyncIterator[None]:
     await node.start()
     yield
     await node.close()
+
+
+async def keep_time_mark(node: Node, interval: float) -> None:
+    """Write the time high-water mark down regularly, so a HOME nobody uses still remembers how late it has been."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await node.current_time(force_persist=True)
+        except Exception:  # a full disk must not end the task: the next tick tries again
+            log.exception("time_mark_not_saved")
+
+
+async def time_mark_ctx(app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.create_task(keep_time_mark(app[NODE_KEY], app[CONFIG_KEY].time_mark_seconds))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def link_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -44,6 +67,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     app[NODE_KEY] = node
     app[LINK_KEY] = CloudLink(node)
     app.cleanup_ctx.append(node_ctx)
+    app.cleanup_ctx.append(time_mark_ctx)
     app.cleanup_ctx.append(link_ctx)
     app.router.add_get("/healthz", get_healthz)
     app.add_routes(api.routes)

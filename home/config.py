@@ -23,6 +23,7 @@ class Config:
     reconnect_max_seconds: float = 10.0
     heartbeat_seconds: float = 10.0
     handshake_timeout_seconds: float = 10.0
+    time_mark_seconds: float = 60.0  # how often an idle HOME writes down the time it has seen
     log_level: str = "info"
 
     @property

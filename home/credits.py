@@ -53,13 +53,11 @@ def totals(entries: Sequence[SnapshotEntry], in_use: int, now: datetime) -> Tota
 def status(entries: Sequence[SnapshotEntry], now: datetime, online: bool) -> Status:
     """The validity of what HOME holds and how to refresh it."""
     if not entries:
-        return Status("none", None, "This HOME holds no credits yet. " + _how_to_refresh(online))
+        return Status("none", None, "This HOME holds no credits yet. " + _how_to_get(online))
     valid = valid_entries(entries, now)
     if not valid:
         return Status(
-            "expired",
-            max(entry.valid_until for entry in entries),
-            "The credits on this HOME have expired and went back to their subscriptions. " + _how_to_refresh(online),
+            "expired", max(entry.valid_until for entry in entries), "The credits on this HOME have expired. " + _how_to_renew_expired(online)
         )
     until = min(entry.valid_until for entry in valid)
     when = until.astimezone(UTC).strftime("%d %b %Y %H:%M UTC")
@@ -68,12 +66,43 @@ def status(entries: Sequence[SnapshotEntry], now: datetime, online: bool) -> Sta
     return Status("valid", until, f"Credits are valid; the first validity ends on {when}. " + _how_to_refresh(online))
 
 
+def after_validity(entry: SnapshotEntry, now: datetime, online: bool) -> str:
+    """What happens to an entry when its validity ends, or, once it has, how to get credits again."""
+    if is_valid(entry, now):
+        return "Renews" if is_renewable(entry) else "Ends"
+    if online:
+        return "Expired; renewed at check-in if still assigned in the portal"
+    return "Expired; upload a new credits file from the portal"
+
+
+def _how_to_get(online: bool) -> str:
+    if online:
+        return "Credits assigned to this system in the portal arrive here by themselves while HOME is online."
+    return (
+        "This HOME is not connected to the licensing cloud: assign credits to this system in the portal, download "
+        "its credits file there and upload it on FileLicenses."
+    )
+
+
 def _how_to_refresh(online: bool) -> str:
     if online:
         return "While this HOME is online it renews its credits by itself 24 hours before validity ends."
     return (
         "This HOME is not connected to the licensing cloud, so it cannot renew by itself: download the latest "
         "credits file for this system from the portal and upload it on FileLicenses before validity ends."
+    )
+
+
+def _how_to_renew_expired(online: bool) -> str:
+    if online:
+        return (
+            "While HOME is online the cloud sends a renewed copy at check-in for credits still assigned to this "
+            "system; credits that went back to their subscription must be assigned again in the portal."
+        )
+    return (
+        "This HOME is not connected to the licensing cloud: download a new credits file for this system from the "
+        "portal and upload it on FileLicenses. Credits that went back to their subscription must be assigned to "
+        "this system again first."
     )
 
 

@@ -2,7 +2,7 @@
 
 from aiohttp import web
 
-from home.appkeys import CLOCK_KEY, NODE_KEY
+from home.appkeys import CLOCK_KEY, CONFIG_KEY, NODE_KEY
 from shared.clock import ClockError, VirtualClock
 from shared.errors import Conflict
 from shared.timefmt import iso
@@ -26,6 +26,13 @@ async def get_clock(request: web.Request) -> web.Response:
 @routes.post("/_emulator/clock")
 async def post_clock(request: web.Request) -> web.Response:
     clock = request.app[CLOCK_KEY]
+    if request.app[CONFIG_KEY].clock_file is not None:
+        # Moving a shared clock here would skip the cloud's due work (expiries, auto revokes) for the time passed.
+        raise Conflict(
+            "This HOME shares its clock file with the cloud: move the time with the cloud's POST /_emulator/clock, "
+            "which also runs everything that became due there.",
+            code="clock_shared",
+        )
     if not isinstance(clock, VirtualClock):
         raise Conflict("This HOME runs on the wall clock; start it with --virtual-clock to set the time.", code="clock_not_virtual")
     target = clock_target(await read_json(request), clock.now())

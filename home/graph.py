@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from home.credits import Day
+from home.wording import credits_of
 from shared.credits import format_credits
 
 WIDTH = 760
@@ -76,7 +77,7 @@ def bar_graph(days: list[Day]) -> Graph:
                 label=label,
                 show_label=index % 7 == 0 or (index == len(days) - 1 and index % 7 > 3),
                 title=(
-                    f"{day.date.strftime('%a %d %b')}: {format_credits(day.valid)} credits valid"
+                    f"{day.date.strftime('%a %d %b')}: {credits_of(day.valid)} valid"
                     + (f", {format_credits(day.renewable)} more after the next renewal" if day.renewable else "")
                 ),
             )

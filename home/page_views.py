@@ -11,8 +11,8 @@ from home.graph import bar_graph
 from home.licensing import Applied, credits_report, perpetual_report
 from home.pages import Flash, redirect, render, render_error_page
 from home.uploads import apply_upload, read_upload
+from home.wording import count_of, credits_agree
 from shared.catalog import CREDIT_COST_QUARTERS, LICENSE_TYPES
-from shared.credits import format_credits
 from shared.errors import ApiError, NotFound
 from shared.tokens import TokenError
 
@@ -25,7 +25,7 @@ REFUSAL_TITLES = {
     "expired": "The credits file has expired",
     "clock_skew": "The file is dated in this HOME's future",
     "stale": "This credits file is older than the one already applied",
-    "too_large": "The file is too large",
+    "too_large": "The upload is too large",
     "missing_field": "No file was chosen",
 }
 SETTING_LABELS = {"default": "Default", "perpetual": "Perpetual only", "credits": "Credits only"}
@@ -46,16 +46,16 @@ async def checked_form(request: web.Request) -> MultiDictProxy[Any]:
 
 def applied_flash(applied: Applied, total: int) -> Flash:
     if applied.kind == "perpetual":
-        what = f"{applied.count} × {applied.license_type}"
+        what = count_of(applied.count, f"{applied.license_type} perpetual license")
         if applied.result == "unchanged":
-            return Flash("info", "License already added", f"This perpetual license ({what}) was uploaded before; nothing changed.")
-        return Flash("success", "Perpetual license added", f"{what} perpetual license(s) added. See Licenses → Perpetual.")
+            return Flash("info", "License already added", f"This license file ({what}) was uploaded before; nothing changed.")
+        return Flash("success", "Perpetual license added", f"{what} added. See Licenses → Perpetual.")
     if applied.result == "unchanged":
         return Flash("info", "Credits file already applied", f"Credits file number {applied.seq} is already applied; nothing changed.")
     return Flash(
         "success",
         "Credits file applied",
-        f"Credits file number {applied.seq} is applied: {format_credits(total)} credits are valid now. "
+        f"Credits file number {applied.seq} is applied: {credits_agree(total, 'is', 'are')} valid now. "
         "See Licenses → Credits; its revoke key is shown there.",
     )
 
@@ -101,9 +101,11 @@ async def get_licenses(request: web.Request) -> web.Response:
 
 @routes.get("/licenses/credits")
 async def get_credits_page(request: web.Request) -> web.Response:
-    report = await credits_report(request.app[NODE_KEY], online=request.app[LINK_KEY].state == "online")
+    online = request.app[LINK_KEY].state == "online"
+    report = await credits_report(request.app[NODE_KEY], online=online)
     rows = [
-        {"entry": e, "valid": credits.is_valid(e, report.now), "renewable": credits.is_renewable(e)} for e in report.entries
+        {"entry": e, "valid": credits.is_valid(e, report.now), "after": credits.after_validity(e, report.now, online)}
+        for e in report.entries
     ]
     time = request.app[NODE_KEY].time
     context = {

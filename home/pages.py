@@ -15,6 +15,7 @@ from aiohttp import web
 
 from home import csrf
 from home.appkeys import CONFIG_KEY, LINK_KEY, NODE_KEY
+from home.wording import credit_noun
 from shared.credits import format_credits
 from shared.keys import load_or_create_secret
 from shared.timefmt import iso
@@ -120,7 +121,7 @@ async def render_error_page(request: web.Request, status: int, code: str, messag
     context = {"status": status, "code": code, "message": message, "title": titles.get(status, "Something went wrong")}
     try:
         return await render(request, "error.html", context, active="", status=status)
-    except Exception:  # the layout itself failed (e.g. during start-up): plain text still explains
+    except Exception:  # noqa: BLE001 - the layout itself failed (e.g. during start-up): plain text still explains
         return web.Response(status=status, text=f"{status} {message}", content_type="text/plain")
 
 
@@ -134,6 +135,7 @@ def setup(app: web.Application) -> None:
         lstrip_blocks=True,
     )
     env.filters["credits"] = format_credits
+    env.filters["credit_noun"] = credit_noun
     env.filters["when"] = when
     env.filters["day"] = day
     env.filters["iso"] = iso

@@ -8,8 +8,8 @@ from home import credits
 from home.licensing import credits_in_use
 from home.node import Node
 from home.store import Resource
+from home.wording import agree, count_of, credits_agree, credits_of
 from shared.catalog import CREDIT_COST_QUARTERS
-from shared.credits import format_credits
 from shared.errors import NotFound
 
 log = structlog.get_logger()
@@ -50,15 +50,23 @@ def free_perpetual(license_type: str, grants_total: int, resources: list[Resourc
 
 def shortfall(resource: Resource, free_licenses: int, free_quarters: int) -> str:
     cost = CREDIT_COST_QUARTERS[resource.license_type_needed] * resource.count
-    need = f"{resource.count} {resource.license_type_needed} license(s)"
+    free = f"{free_licenses} {agree(free_licenses, 'is', 'are')} free"
+    remain = credits_agree(free_quarters, "remains", "remain")
     if resource.license_type == "perpetual":
-        return f"{resource.name} needs {need} as perpetual licenses; {free_licenses} are free."
+        return f"{resource.name} needs {count_of(resource.count, resource.license_type_needed + ' perpetual license')}; {free}."
     if resource.license_type == "credits":
-        return f"{resource.name} needs {format_credits(cost)} credits; {format_credits(free_quarters)} remain."
+        return f"{resource.name} needs {credits_of(cost)}; {remain}."
     return (
-        f"{resource.name} needs {need}: {free_licenses} perpetual license(s) are free and "
-        f"{format_credits(free_quarters)} credits remain, which is not enough."
+        f"{resource.name} needs {count_of(resource.count, resource.license_type_needed + ' license')}: "
+        f"{count_of(free_licenses, 'perpetual license')} {agree(free_licenses, 'is', 'are')} free and {remain}, "
+        "which is not enough."
     )
+
+
+def usage(plan: Allocation) -> str:
+    parts = [count_of(plan.perpetual, "perpetual license")] if plan.perpetual else []
+    parts += [credits_of(plan.quarters)] if plan.quarters else []
+    return f"It uses {' and '.join(parts) or 'nothing'}."
 
 
 async def add_resource(node: Node, name: str, needed: str, count: int, setting: str) -> Resource:
@@ -95,7 +103,7 @@ async def start_resource(node: Node, resource_id: int) -> StartOutcome:
             message = shortfall(resource, licenses, quarters)
         else:
             await tx.set_resource_usage(resource.id, "running", plan.perpetual, plan.quarters)
-            message = f"It uses {plan.perpetual} perpetual license(s) and {format_credits(plan.quarters)} credits."
+            message = usage(plan)
         updated = await tx.resource(resource.id)
     assert updated is not None
     log.info("resource_started" if plan else "resource_unlicensed", resource_id=resource.id, status=updated.status)

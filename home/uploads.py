@@ -12,6 +12,7 @@ from shared.errors import BadRequest, PayloadTooLarge
 CHUNK = 64 * 1024
 MULTIPART_OVERHEAD = 16 * 1024  # boundaries, headers and small form fields around the file
 MAX_FIELD_BYTES = 4096
+MAX_PARTS = 8  # the page's form sends two (token and file); a few more leave room for other clients
 
 
 @dataclass
@@ -33,13 +34,36 @@ def _too_large(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(f"The file is larger than the {limit // 1024} KiB this HOME accepts.")
 
 
-async def _read_part(part: BodyPartReader, budget: int, error: PayloadTooLarge) -> bytes:
+@dataclass
+class Budget:
+    """The bytes and parts one multipart form may hold in all, whatever each part's own cap."""
+
+    total: int
+    used: int = 0
+    parts: int = 0
+
+    def take_part(self) -> None:
+        self.parts += 1
+        if self.parts > MAX_PARTS:
+            raise PayloadTooLarge(f"The form has more than {MAX_PARTS} parts; send the file alone in the field 'file'.")
+
+    def take(self, size: int) -> None:
+        self.used += size
+        if self.used > self.total:
+            raise PayloadTooLarge(
+                f"The form is larger than the {self.total // 1024} KiB this HOME accepts in all; "
+                "send the file alone in the field 'file'."
+            )
+
+
+async def _read_part(part: BodyPartReader, cap: int, error: PayloadTooLarge, budget: Budget) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while chunk := await part.read_chunk(CHUNK):
         size += len(chunk)
-        if size > budget:
+        if size > cap:
             raise error
+        budget.take(len(chunk))
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -76,14 +100,16 @@ async def read_upload(request: web.Request, limit: int) -> Upload:
 async def _read_parts(reader: MultipartReader, limit: int) -> tuple[Upload | None, dict[str, str]]:
     upload: Upload | None = None
     fields: dict[str, str] = {}
+    budget = Budget(limit + MULTIPART_OVERHEAD)
     while (part := await reader.next()) is not None:
+        budget.take_part()
         if not isinstance(part, BodyPartReader):
             raise BadRequest("Nested multipart forms are not accepted.", code="malformed")
         if part.name == "file" and upload is None:
-            upload = Upload(await _read_part(part, limit, _too_large(limit)), filename=part.filename)
+            upload = Upload(await _read_part(part, limit, _too_large(limit), budget), filename=part.filename)
         elif part.name:
-            raw = await _read_part(part, MAX_FIELD_BYTES, PayloadTooLarge(f"The form field {part.name!r} is too long."))
-            fields[part.name] = raw.decode("utf-8", errors="replace")
+            error = PayloadTooLarge(f"The form field {part.name!r} is too long.")
+            fields[part.name] = (await _read_part(part, MAX_FIELD_BYTES, error, budget)).decode("utf-8", errors="replace")
         else:
-            await _read_part(part, MAX_FIELD_BYTES, PayloadTooLarge("The form holds an unexpected large part."))
+            await _read_part(part, MAX_FIELD_BYTES, PayloadTooLarge("The form holds an unexpected large part."), budget)
     return upload, fields

@@ -55,3 +55,48 @@
     }
   });
 })();
+
+// Live credits: a page with [data-live-credits] asks HOME (only HOME itself) every few seconds
+// for its credits and reloads when they changed, e.g. after an online assign or revoke in the portal.
+(function () {
+  "use strict";
+
+  var view = document.querySelector("[data-live-credits]");
+  if (!view || !window.fetch) {
+    return;
+  }
+  var url = view.getAttribute("data-live-credits");
+  var every = 1000 * (Number(view.getAttribute("data-live-seconds")) || 4);
+
+  function changed(data) {
+    return (
+      Number(view.getAttribute("data-seq")) !== data.seq ||
+      Number(view.getAttribute("data-total")) !== data.total ||
+      Number(view.getAttribute("data-in-use")) !== data.in_use ||
+      view.getAttribute("data-state") !== data.status.state
+    );
+  }
+
+  function check() {
+    if (document.hidden) {
+      window.setTimeout(check, every);
+      return;
+    }
+    fetch(url, { headers: { Accept: "application/json" }, cache: "no-store", credentials: "same-origin" })
+      .then(function (response) {
+        return response.ok ? response.json() : null;
+      })
+      .then(function (data) {
+        if (data && changed(data)) {
+          window.location.reload();
+        } else {
+          window.setTimeout(check, every);
+        }
+      })
+      .catch(function () {
+        window.setTimeout(check, every);  // HOME restarting: try again later
+      });
+  }
+
+  window.setTimeout(check, every);
+})();

@@ -1,17 +1,17 @@
 """Fixtures for the HOME tests: a test cloud key, a virtual clock, and real HOME apps on real files."""
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from home.app import create_app
 from home.config import Config
 from shared.clock import VirtualClock
-from tests.home.home_testkit import START, HomeFactory, write_jwks
+from tests.home.home_testkit import START, FakeCloud, HomeFactory, write_jwks
 
 
 @pytest.fixture
@@ -66,3 +66,13 @@ def start_home(aiohttp_client: Any, make_config: Callable[..., Config], clock: V
 @pytest.fixture
 async def home(start_home: HomeFactory) -> TestClient:
     return await start_home()
+
+
+@pytest.fixture
+def fake_cloud(cloud_key: Ed25519PrivateKey) -> FakeCloud:
+    return FakeCloud(cloud_key)
+
+
+@pytest.fixture
+async def cloud_server(aiohttp_server: Callable[..., Awaitable[TestServer]], fake_cloud: FakeCloud) -> TestServer:
+    return await aiohttp_server(fake_cloud.app())

@@ -25,16 +25,6 @@ from tests.home.home_testkit import (
 
 
 @pytest.fixture
-def fake_cloud(cloud_key: Ed25519PrivateKey) -> FakeCloud:
-    return FakeCloud(cloud_key)
-
-
-@pytest.fixture
-async def cloud_server(aiohttp_server: Callable[..., Awaitable[TestServer]], fake_cloud: FakeCloud) -> TestServer:
-    return await aiohttp_server(fake_cloud.app())
-
-
-@pytest.fixture
 def identity(data_dir: Path) -> Identity:
     """The HOME's key made before it starts, so the fake cloud can link it."""
     return load_identity(data_dir / "home_key.pem")
