@@ -18,7 +18,7 @@ from cloud import (
 from cloud.access import SESSION_COOKIE, authenticate
 from cloud.appkeys import CONFIG
 from cloud.pages_session import CSRF_SECRET, redirect, render, safe_next
-from cloud.pages_views import day, iso_time, short, when
+from cloud.pages_views import day, exact, iso_time, short, when
 from shared import web as shared_web
 from shared.errors import ApiError
 from shared.keys import load_or_create_secret
@@ -55,7 +55,7 @@ def setup(app: web.Application) -> None:
     env = aiohttp_jinja2.setup(
         app, loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined, default_helpers=False
     )
-    env.filters.update(when=when, short=short, day=day, iso=iso_time)
+    env.filters.update(when=when, short=short, day=day, exact=exact, iso=iso_time)
     env.globals["shared_stylesheet"] = shared_stylesheet
     app.router.add_static("/static/portal", STATIC)
     if SHARED_STATIC.is_dir():

@@ -42,6 +42,11 @@ def short(moment: datetime | None) -> str:
     return "" if moment is None else moment.astimezone(UTC).strftime("%d %b %Y %H:%M")
 
 
+def exact(moment: datetime | None) -> str:
+    """For tooltips: the exact time, to the second."""
+    return "" if moment is None else moment.astimezone(UTC).strftime("%A %d %B %Y, %H:%M:%S UTC")
+
+
 def day(moment: datetime | None) -> str:
     return "" if moment is None else moment.astimezone(UTC).strftime("%d %b %Y")
 

@@ -11,7 +11,8 @@ async def test_subscriptions_show_order_type_state_duration_credits_and_term(adm
         assert text in html
     assert '<th scope="col">Type (State)</th>' in html
     assert "28 Nov 2026 – " not in html  # the term shows as two dates in <time> elements
-    assert '<time datetime="2026-11-28T10:00:00Z"' in html
+    assert '<time datetime="2026-11-28T10:00:00Z" title="Saturday 28 November 2026, 10:00:00 UTC">' in html  # tooltips read as times
+    assert 'title="2026-' not in html
 
 
 async def test_a_cancelled_but_usable_subscription_has_the_yellow_warning(admin: Portal) -> None:
