@@ -25,6 +25,7 @@ Deliver = Callable[[IssuedSnapshot], Awaitable[object]]
 BATCH = 500
 WALL_POLL_SECONDS = 1.0
 RETRY_AFTER = timedelta(minutes=1)
+MAX_RETRY_AFTER = timedelta(days=1)
 
 
 class Scheduler:
@@ -35,6 +36,7 @@ class Scheduler:
         self.deliver = deliver
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
+        self._failures: dict[tuple[str, str], int] = {}
 
     def wake(self) -> None:
         self._wake.set()
@@ -96,11 +98,17 @@ class Scheduler:
                 await tx.unschedule(job.kind, job.ref)  # done once handled; a handler may schedule it again
                 if handler is None:
                     raise LookupError(f"no handler for job kind {job.kind}")
-                return await handler(tx, job.ref, now)
+                issued = await handler(tx, job.ref, now)
         except Exception:
-            log.exception("job_failed", kind=job.kind, ref=job.ref)
-            await tx.schedule(job.kind, job.ref, now + RETRY_AFTER)
+            # back off (1 min, 2, 4, ... up to a day), so a job that keeps failing cannot stall a long clock advance
+            failures = self._failures.get((job.kind, job.ref), 0) + 1
+            self._failures[(job.kind, job.ref)] = failures
+            retry_at = now + min(RETRY_AFTER * 2 ** min(failures - 1, 20), MAX_RETRY_AFTER)
+            log.exception("job_failed", kind=job.kind, ref=job.ref, failures=failures, retry_at=retry_at.isoformat())
+            await tx.schedule(job.kind, job.ref, retry_at)
             return []
+        self._failures.pop((job.kind, job.ref), None)
+        return issued
 
     async def run_forever(self) -> None:
         while True:

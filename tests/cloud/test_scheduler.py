@@ -1,6 +1,7 @@
 """The scheduler over a real database: due order, a failing item retried alone, restart-safe rows."""
 
 from datetime import timedelta
+from itertools import pairwise
 from pathlib import Path
 
 from cloud.db import Database
@@ -23,7 +24,10 @@ async def test_items_run_in_due_order_each_at_its_own_time_and_a_failure_is_retr
         seen.append((ref, epoch(clock.now())))
         return []
 
+    tries: list[int] = []
+
     async def explode(tx: Queries, ref: str, now: object) -> list[IssuedSnapshot]:
+        tries.append(epoch(clock.now()))
         await tx.set_meta(f"ran:{ref}", "half-done")
         raise RuntimeError("boom")
 
@@ -40,5 +44,8 @@ async def test_items_run_in_due_order_each_at_its_own_time_and_a_failure_is_retr
     assert await db.read.get_meta("ran:item-2") == "yes"
     due = await db.read.due_jobs(START + timedelta(days=1), 10)
     assert [(job.kind, job.ref) for job in due] == [("explode", "bad")]
-    assert due[0].due_at > START + timedelta(hours=1, minutes=30) and due[0].due_at <= START + timedelta(hours=5) + RETRY_AFTER
+    # retried after 1, 2, 4, 8 ... minutes: a failing item backs off instead of running every minute
+    assert [later - earlier for earlier, later in pairwise(tries)] == [60 * 2**n for n in range(len(tries) - 1)]
+    assert len(tries) == 8  # 1:30, 1:31, 1:33, 1:37, 1:45, 2:01, 2:33, 3:37 within five hours
+    assert due[0].due_at == START + timedelta(hours=3, minutes=37) + RETRY_AFTER * 2**7
     await db.close()
