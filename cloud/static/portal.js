@@ -39,6 +39,11 @@
       event.preventDefault();
       return;
     }
+    if (modalBody && modalBody.contains(form) && form.hasAttribute("data-dialog-post")) {
+      event.preventDefault();
+      postInModal(form);
+      return;
+    }
     if (modalBody && modalBody.contains(form) && form.hasAttribute("data-dialog-step")) {
       event.preventDefault();
       const url = new URL(form.action, window.location.href);
@@ -66,7 +71,39 @@
       window.location.assign(href); // errors, sign-in and anything unexpected show as a normal page
       return;
     }
+    display(content, null);
+  }
+
+  // A POST whose answer is the next step of the same dialog (Revoke, then its four steps).
+  async function postInModal(form) {
+    let response = null;
+    try {
+      response = await fetch(form.action, {
+        method: "POST",
+        body: new URLSearchParams(new FormData(form)),
+        headers: { Accept: "text/html" },
+        credentials: "same-origin",
+      });
+    } catch (error) {
+      form.submit(); // the network failed before an answer: post it the plain way
+      return;
+    }
+    const doc = new DOMParser().parseFromString(await response.text(), "text/html");
+    const content = response.ok ? doc.querySelector("[data-dialog-content]") : null;
+    if (!content) {
+      window.location.assign(response.url);
+      return;
+    }
+    display(content, doc.getElementById("flash"));
+  }
+
+  function display(content, flash) {
     modalBody.replaceChildren(document.importNode(content, true));
+    if (flash) {
+      const old = document.getElementById("flash");
+      if (old) old.remove();
+      modalBody.prepend(document.importNode(flash, true));
+    }
     const heading = modalBody.querySelector("h1, h2");
     if (heading) {
       heading.id = heading.id || "modal-title";
@@ -74,6 +111,11 @@
     }
     enhance(modalBody);
     if (!modal.open) modal.showModal();
+    if (flash && heading) {
+      heading.tabIndex = -1; // a next step starts at its heading, not at a field further down
+      heading.focus();
+      return;
+    }
     const first = modalBody.querySelector(
       "input:not([type=hidden]):not([disabled]), textarea:not([disabled]), select:not([disabled])"
     ) || modalBody.querySelector("button:not([disabled]), a[href]");

@@ -225,11 +225,15 @@ def test_disconnected_download_upload_and_revoke_key_round_trip(page: Page, link
     dialog = revoke_dialog(page, assignment_rows(page).first)
     expect(dialog).to_contain_text("OB Van 3 is offline and holds a downloaded copy of these credits")
     dialog.get_by_label("Type confirm to enable Revoke").fill("confirm")
+    system_page = page.url
     dialog.get_by_role("button", name="Revoke", exact=True).click()
 
-    expect(page.get_by_role("heading", name="Revoke pending", level=1)).to_be_visible()
-    expect(page.locator("#flash")).to_contain_text("Follow the four steps below.")
-    steps = page.locator("ol.steps > li")
+    # the four steps follow in the same dialog, over the system page
+    expect(dialog.get_by_role("heading", name="Revoke pending", level=1)).to_be_visible()
+    expect(dialog.get_by_role("heading", name="Revoke pending", level=1)).to_be_focused()
+    assert page.url == system_page
+    expect(dialog.locator("#flash")).to_contain_text("Follow the four steps below.")
+    steps = dialog.locator("ol.steps > li")
     expect(steps).to_have_count(4)
     expect(steps.nth(0)).to_contain_text("Download the latest credits file for this system.")
     expect(steps.nth(1)).to_contain_text("Upload it into HOME on its FileLicenses page.")
