@@ -1,5 +1,9 @@
 """The online flow end to end: link, assign, receipt, revoke, catch-up, presence."""
 
+from typing import Any
+
+from home.licensing import apply_snapshot
+from shared import protocol
 from tests.e2e.conftest import World
 
 
@@ -92,4 +96,37 @@ async def test_an_unlinked_home_is_told_so_and_comes_online_once_linked(world: W
     code = (await home.client.get("/api/v1/system"))
     await world.tenant.link((await code.json())["registration_code"])
     await home.link.wait_for_state("online", timeout=10)
+    await world.check()
+
+
+async def test_a_revoke_cut_off_after_home_applied_it_but_before_the_receipt_returns_the_credits_once_on_reconnect(world: World) -> None:
+    sub = await world.tenant.subscription(6)
+    home = await world.start_home("Studio A")
+    await home.link.wait_for_state("online")
+    item = await world.tenant.assign(home.system_id, sub["id"], 2)
+    await world.check()
+
+    # The fault: HOME applies the pushed snapshot for real, then the line drops before its receipt leaves.
+    link = home.link
+    deliver = link._handlers[protocol.SNAPSHOT]
+
+    async def apply_then_drop(ws: Any, message: Any) -> None:
+        await apply_snapshot(link._node, message.text("token"), source="link")
+        await ws.close()
+
+    link._handlers[protocol.SNAPSHOT] = apply_then_drop
+    answer = await world.tenant.revoke(home.system_id, item["id"])
+    assert answer["assignment"]["state"] == "revoke_pending"  # the cloud has no proof yet
+    assert await home.held_ids() == set()  # HOME already dropped them
+    assert (await world.tenant.sub_state(sub["id"]))["credits_available"] == 4  # so they are in neither place
+    await world.check()
+
+    link._handlers[protocol.SNAPSHOT] = deliver
+    await home.switch_link(False)
+    await home.switch_link(True)
+    await home.link.wait_for_state("online")  # HOME's handshake carries its latest receipt: the proof
+    await world.wait_for_portal(home.system_id, lambda found: found["assignments"][0]["state"] == "ended")
+    assert (await world.tenant.sub_state(sub["id"]))["credits_available"] == 6
+    history = [event["kind"] for event in (await world.tenant.get("/history"))["events"]]
+    assert history.count("returned") == 1
     await world.check()
