@@ -189,7 +189,7 @@ async def post_credits_file(request: web.Request) -> web.Response:
 def credits_file_response(label: str, seq: int, token: str) -> web.Response:
     slug = "".join(ch if ch.isalnum() else "-" for ch in label.lower()).strip("-") or "home"
     return web.Response(
-        text=token,
+        body=token.encode("ascii"),
         content_type="application/jwt",
         headers={"Content-Disposition": f'attachment; filename="credits-{slug}-{seq}.jwt"'},
     )

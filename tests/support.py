@@ -80,7 +80,7 @@ class Tenant:
         """The portal's Download: the credits file as an attachment, checked as such."""
         response = await self.client.post(self.path(f"/systems/{system_id}/credits-file"), headers={"Authorization": f"Bearer {self.token}"})
         assert response.status == 200, await response.text()
-        assert response.content_type == "application/jwt"
+        assert response.headers["Content-Type"] == "application/jwt"  # RFC 7519: the media type has no charset
         disposition = response.headers["Content-Disposition"]
         assert disposition.startswith("attachment; filename=") and disposition.endswith('.jwt"')
         return await response.text()
