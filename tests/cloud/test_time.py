@@ -118,7 +118,13 @@ async def test_work_that_fell_due_while_the_cloud_was_down_runs_when_it_comes_ba
     client = await aiohttp_client(create_app(config, first_clock))
     tenant = await new_tenant(client)
     sub = await tenant.subscription(4, state="inactive")
+    active = await tenant.subscription(8)
     system, _ = await tenant.link_new_system()
+    at = iso(START + timedelta(days=2))
+    revoked_later = await tenant.assign(system["id"], active["id"], 1, auto_revoke_at=at)
+    expires = await tenant.assign(system["id"], active["id"], 2)
+    await tenant.download(system["id"])
+    never_sent = await tenant.assign(system["id"], active["id"], 3, auto_revoke_at=at)
     await client.close()
     # The process was down for a month: the clock it comes back with is past every due time.
     later = VirtualClock(start=START + timedelta(days=40))
@@ -127,4 +133,10 @@ async def test_work_that_fell_due_while_the_cloud_was_down_runs_when_it_comes_ba
     await call(client, "POST", "/_emulator/clock", json={"advance_seconds": 0})
     state = await tenant.sub_state(sub["id"])
     assert state["state"] == "active"
-    assert (await tenant.get(f"/systems/{system['id']}"))["system"]["label"] == "OB Van 3"
+    detail = await tenant.get(f"/systems/{system['id']}")
+    assert detail["system"]["label"] == "OB Van 3"
+    # Auto Revoke (delivered or not) and the end of a copy's validity all fell due while it was down
+    ended = {item["id"]: item["end_reason"] for item in detail["assignments"] if item["state"] == "ended"}
+    assert ended == {revoked_later["id"]: "auto_revoked", never_sent["id"]: "auto_revoked", expires["id"]: "expired"}
+    assert (await tenant.sub_state(active["id"]))["credits_available"] == 8
+    await assert_invariant(client.app)
