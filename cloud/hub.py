@@ -1,7 +1,6 @@
 """Which HOME systems are connected right now, pushing to them, and waiting for their receipts."""
 
 import asyncio
-import json
 from collections import defaultdict
 from collections.abc import Callable
 
@@ -58,9 +57,9 @@ class LinkHub:
         socket = self._sockets.get(system_id)
         if socket is None or socket.closed:
             return False
-        text = protocol.encode(protocol.SNAPSHOT, token=token)
+        message_id, text = protocol.encode_with_id(protocol.SNAPSHOT, token=token)
         pushed = self._pushed[system_id]
-        pushed[json.loads(text)["id"]] = seq
+        pushed[message_id] = seq
         while len(pushed) > PUSHES_REMEMBERED:
             del pushed[next(iter(pushed))]
         try:

@@ -110,16 +110,12 @@ class Subscriptions:
         systems: set[str] = set()
         for item in await tx.open_assignments_for_subscription(sub.id):
             systems.add(item.system_id)
-            if rules.ends_with_term(item, sub) or rules.may_return_now(item, sub, now):
+            if rules.may_return_now(item, sub, now):  # at the term end this covers every copy that ends with the term
                 await self.transfers.end(tx, item, "subscription_ended", now, "scheduler", "scheduler")
             elif item.state == "active":
                 system = await tx.get_system(item.system_id)
                 assert system is not None
-                await tx.set_revoke_pending(item.id, system.seq, "subscription_ended")
-                await tx.append_ledger(
-                    now, "revoke_requested", "scheduler", sub.account_id, subscription_id=sub.id, system_id=item.system_id,
-                    assignment_id=item.id, quarters=item.quarters, detail={"after_seq": system.seq, "reason": "subscription_ended"},
-                )  # fmt: skip
+                await self.transfers.await_proof(tx, item, system, "subscription_ended", now, "scheduler")
         issued = []
         for system_id in sorted(systems):
             system = await tx.get_system(system_id)

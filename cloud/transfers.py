@@ -101,6 +101,15 @@ class Transfers:
 
     # --- returning credits ----------------------------------------------------------------------
 
+    async def await_proof(self, tx: Queries, item: Assignment, system: System, reason: str, now: datetime, actor: str) -> None:
+        """HOME may still hold the credits: they come back with its proof (a receipt or revoke key) or when its copy ends."""
+        await tx.set_revoke_pending(item.id, system.seq, reason)
+        detail: dict[str, object] = {"after_seq": system.seq} | ({} if reason == "revoked" else {"reason": reason})
+        await tx.append_ledger(
+            now, "revoke_requested", actor, system.account_id, subscription_id=item.subscription_id, system_id=system.id,
+            assignment_id=item.id, quarters=item.quarters, detail=detail,
+        )  # fmt: skip
+
     async def end(self, tx: Queries, item: Assignment, reason: str, now: datetime, actor: str, via: str) -> bool:
         """End an assignment and give its credits back to the original subscription, exactly once."""
         if not await tx.end_assignment(item.id, reason, now):
@@ -169,11 +178,7 @@ class Transfers:
             if item.state == "active" and rules.may_return_now(item, sub, now):
                 await self.end(tx, item, "revoked", now, actor, "portal")
             elif item.state == "active":
-                await tx.set_revoke_pending(item.id, system.seq, "revoked")
-                await tx.append_ledger(
-                    now, "revoke_requested", actor, account_id, subscription_id=item.subscription_id, system_id=system.id,
-                    assignment_id=item.id, quarters=item.quarters, detail={"after_seq": system.seq},
-                )  # fmt: skip
+                await self.await_proof(tx, item, system, "revoked", now, actor)
                 issued = await self.settle(tx, system, now, actor)
         await self.push(issued, wait=True)
         return await self._reread(assignment_id)

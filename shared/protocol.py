@@ -61,7 +61,13 @@ class Message:
 
 
 def encode(kind: str, **fields: Any) -> str:
-    return json.dumps({"id": next(_ids), "type": kind, **fields})
+    return encode_with_id(kind, **fields)[1]
+
+
+def encode_with_id(kind: str, **fields: Any) -> tuple[int, str]:
+    """The message and its id, for a sender that matches replies (``reply_to``) to what it sent."""
+    ident = next(_ids)
+    return ident, json.dumps({"id": ident, "type": kind, **fields})
 
 
 def error(code: str, message: str, reply_to: int | None = None) -> str:

@@ -76,6 +76,12 @@ class World:
     async def system(self, system_id: str) -> dict[str, Any]:
         return await self.tenant.get(f"/systems/{system_id}")
 
+    async def online_home(self, label: str) -> Home:
+        """A HOME started (or restarted), linked and connected to the cloud."""
+        home = await self.start_home(label)
+        await home.link.wait_for_state("online")
+        return home
+
     async def wait_for_portal(self, system_id: str, predicate: Callable[[dict[str, Any]], bool], timeout: float = 5.0) -> dict[str, Any]:
         """Poll the portal's system detail until ``predicate`` holds (the link's effects are asynchronous)."""
         deadline = asyncio.get_running_loop().time() + timeout

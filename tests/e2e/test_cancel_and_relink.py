@@ -31,8 +31,7 @@ async def test_a_relinked_home_takes_new_credits_files_because_seq_never_goes_ba
 
 
 async def test_an_online_system_shows_last_seen_now_not_when_it_connected(world: World) -> None:
-    studio = await world.start_home("Studio A")
-    await studio.link.wait_for_state("online")
+    studio = await world.online_home("Studio A")
     await world.advance(3 * DAY)
     [listed] = (await world.tenant.get("/systems"))["systems"]
     assert listed["online"] is True and listed["last_seen"] == iso(world.clock.now())

@@ -65,8 +65,7 @@ async def test_revoke_cut_off_mid_way_completes_once_either_way(world: World) ->
     """HOME applied the snapshot that dropped the credits but the cloud never heard: the receipt on
     reconnect completes the revoke, and the revoke key afterwards returns nothing more."""
     sub = await world.tenant.subscription(8)
-    studio = await world.start_home("Studio A")
-    await studio.link.wait_for_state("online")
+    studio = await world.online_home("Studio A")
     item = await world.tenant.assign(studio.system_id, sub["id"], 2)
     await studio.switch_link(False)
     await world.wait_for_portal(studio.system_id, lambda found: not found["system"]["online"])
@@ -86,8 +85,7 @@ async def test_revoke_cut_off_mid_way_completes_once_either_way(world: World) ->
 
 async def test_revoke_cut_off_mid_way_completes_by_revoke_key_too(world: World) -> None:
     sub = await world.tenant.subscription(8)
-    studio = await world.start_home("Studio A")
-    await studio.link.wait_for_state("online")
+    studio = await world.online_home("Studio A")
     item = await world.tenant.assign(studio.system_id, sub["id"], 2)
     await studio.switch_link(False)
     await world.wait_for_portal(studio.system_id, lambda found: not found["system"]["online"])

@@ -31,8 +31,7 @@ async def test_assigning_to_an_online_home_delivers_at_once(world: World) -> Non
 
 async def test_online_revoke_returns_credits_once_home_proves_it_dropped_them(world: World) -> None:
     sub = await world.tenant.subscription(6)
-    home = await world.start_home("Studio A")
-    await home.link.wait_for_state("online")
+    home = await world.online_home("Studio A")
     keep = await world.tenant.assign(home.system_id, sub["id"], 1)
     await world.check()
     gone = await world.tenant.assign(home.system_id, sub["id"], 2)
@@ -50,8 +49,7 @@ async def test_online_revoke_returns_credits_once_home_proves_it_dropped_them(wo
 
 async def test_a_home_that_was_disconnected_catches_up_on_reconnect(world: World) -> None:
     sub = await world.tenant.subscription(8)
-    home = await world.start_home("Studio A")
-    await home.link.wait_for_state("online")
+    home = await world.online_home("Studio A")
     first = await world.tenant.assign(home.system_id, sub["id"], 1)
     await world.check()
     await home.switch_link(False)
@@ -81,8 +79,7 @@ async def test_a_home_that_was_disconnected_catches_up_on_reconnect(world: World
 
 
 async def test_portal_shows_offline_and_last_seen_after_the_link_drops(world: World) -> None:
-    home = await world.start_home("Studio A")
-    await home.link.wait_for_state("online")
+    home = await world.online_home("Studio A")
     await world.advance(120)
     await home.switch_link(False)
     await home.link.wait_for_state("disabled")
@@ -101,8 +98,7 @@ async def test_an_unlinked_home_is_told_so_and_comes_online_once_linked(world: W
 
 async def test_a_revoke_cut_off_after_home_applied_it_but_before_the_receipt_returns_the_credits_once_on_reconnect(world: World) -> None:
     sub = await world.tenant.subscription(6)
-    home = await world.start_home("Studio A")
-    await home.link.wait_for_state("online")
+    home = await world.online_home("Studio A")
     item = await world.tenant.assign(home.system_id, sub["id"], 2)
     await world.check()
 

@@ -6,8 +6,7 @@ from tests.support import assert_error, call
 
 async def test_resources_take_perpetual_licenses_first_then_credits(world: World) -> None:
     sub = await world.tenant.subscription(8)
-    studio = await world.start_home("Studio A")
-    await studio.link.wait_for_state("online")
+    studio = await world.online_home("Studio A")
     await world.tenant.assign(studio.system_id, sub["id"], 2)
     license_file = await call(world.cloud, "POST", f"/_emulator/systems/{studio.system_id}/perpetual-licenses", json={"license_type": "NMOS Importer", "count": 1})
     applied = await studio.upload(license_file)

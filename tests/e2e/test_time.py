@@ -12,8 +12,7 @@ DAY = 86400
 
 async def test_online_home_checks_in_and_keeps_its_credits_month_after_month(world: World) -> None:
     sub = await world.tenant.subscription(8, duration="annual")
-    studio = await world.start_home("Studio A")
-    await studio.link.wait_for_state("online")
+    studio = await world.online_home("Studio A")
     item = await world.tenant.assign(studio.system_id, sub["id"], 2)
     first_until = parse_iso(item["valid_until"])
     assert first_until == world.clock.now() + timedelta(days=30)
@@ -44,8 +43,7 @@ async def test_disconnected_copy_expires_on_both_sides_with_no_contact(world: Wo
 
 async def test_auto_revoke_returns_credits_from_an_online_home_at_the_time(world: World) -> None:
     sub = await world.tenant.subscription(8)
-    studio = await world.start_home("Studio A")
-    await studio.link.wait_for_state("online")
+    studio = await world.online_home("Studio A")
     at = world.clock.now() + timedelta(hours=2)
     item = await world.tenant.assign(studio.system_id, sub["id"], 1.5, auto_revoke_at=iso(at))
     assert item["valid_until"] == iso(at) and item["auto_revoke_at"] == iso(at)
@@ -61,8 +59,7 @@ async def test_auto_revoke_returns_credits_from_an_online_home_at_the_time(world
 
 async def test_a_cancelled_subscription_caps_validity_and_ends_its_assignments(world: World) -> None:
     sub = await world.tenant.subscription(8, duration="monthly")
-    studio = await world.start_home("Studio A")
-    await studio.link.wait_for_state("online")
+    studio = await world.online_home("Studio A")
     await world.advance(20 * DAY)
     item = await world.tenant.assign(studio.system_id, sub["id"], 2)
     assert parse_iso(item["valid_until"]) == world.clock.now() + timedelta(days=30)
