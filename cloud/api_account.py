@@ -13,7 +13,7 @@ from cloud.passwords import hash_password, new_token, token_digest, verify_passw
 from cloud.store import Queries
 from cloud.views import event_json, member_json, membership_json
 from shared.errors import BadRequest, Conflict, NotFound, Unauthorized
-from shared.web import read_json, require_text
+from shared.web import json_response, read_json, require_text
 
 routes = web.RouteTableDef()
 UNKNOWN_USER_HASH = hash_password(new_token())
@@ -37,7 +37,7 @@ async def sign_in(request: web.Request, email: str, password: str) -> tuple[str,
 async def post_token(request: web.Request) -> web.Response:
     body = await read_json(request)
     token, accounts = await sign_in(request, require_text(body, "email", max_length=320), require_text(body, "password", max_length=1024))
-    return web.json_response({"token": token, "accounts": accounts})
+    return json_response({"token": token, "accounts": accounts})
 
 
 @routes.post("/api/v1/auth/logout")
@@ -46,7 +46,7 @@ async def post_logout(request: web.Request) -> web.Response:
     token = bearer_token(request)
     assert token is not None
     await sign_out(request, token)
-    return web.json_response({"signed_out": True})
+    return json_response({"signed_out": True})
 
 
 async def sign_out(request: web.Request, token: str) -> None:
@@ -59,14 +59,14 @@ async def sign_out(request: web.Request, token: str) -> None:
 async def get_accounts(request: web.Request) -> web.Response:
     user = await authenticate(request)
     memberships = await request.app[DB].read.memberships(user.id)
-    return web.json_response({"accounts": [membership_json(item) for item in memberships]})
+    return json_response({"accounts": [membership_json(item) for item in memberships]})
 
 
 @routes.get("/api/v1/accounts/{acc}/users")
 async def get_users(request: web.Request) -> web.Response:
     who = await caller(request, admin=True)
     members = await request.app[DB].read.members(who.account_id)
-    return web.json_response({"users": [member_json(item) for item in members]})
+    return json_response({"users": [member_json(item) for item in members]})
 
 
 async def add_member(request: web.Request, account_id: str, email: str, password: object, role: str) -> None:
@@ -97,7 +97,7 @@ async def post_user(request: web.Request) -> web.Response:
     body = await read_json(request)
     await add_member(request, who.account_id, require_text(body, "email", max_length=320), body.get("password"), require_text(body, "role"))
     members = await request.app[DB].read.members(who.account_id)
-    return web.json_response({"users": [member_json(item) for item in members]}, status=201)
+    return json_response({"users": [member_json(item) for item in members]}, status=201)
 
 
 @routes.delete("/api/v1/accounts/{acc}/users/{user_id}")
@@ -105,7 +105,7 @@ async def delete_user(request: web.Request) -> web.Response:
     who = await caller(request, admin=True)
     user_id = request.match_info["user_id"]
     await remove_member(request, who.account_id, user_id)
-    return web.json_response({"removed": user_id})
+    return json_response({"removed": user_id})
 
 
 async def remove_member(request: web.Request, account_id: str, user_id: str) -> None:
@@ -128,4 +128,4 @@ async def get_history(request: web.Request) -> web.Response:
     except ValueError:
         raise BadRequest("'limit' must be a whole number.", code="wrong_type") from None
     events = await request.app[DB].read.history(who.account_id, limit)
-    return web.json_response({"events": [event_json(item) for item in events]})
+    return json_response({"events": [event_json(item) for item in events]})

@@ -14,7 +14,7 @@ from shared.errors import BadRequest, Conflict, NotFound
 from shared.keys import raw_public
 from shared.timefmt import parse_iso
 from shared.tokens import TokenError, verify_registration
-from shared.web import optional_text, read_json, require_text
+from shared.web import json_response, optional_text, read_json, require_text
 
 routes = web.RouteTableDef()
 
@@ -33,21 +33,21 @@ async def get_subscriptions(request: web.Request) -> web.Response:
     who = await caller(request)
     now = request.app[CLOCK].now()
     subs = await request.app[DB].read.list_subscriptions(who.account_id)
-    return web.json_response({"subscriptions": [subscription_json(sub, now) for sub in subs]})
+    return json_response({"subscriptions": [subscription_json(sub, now) for sub in subs]})
 
 
 @routes.post("/api/v1/accounts/{acc}/subscriptions/{sub}/activate")
 async def activate_subscription(request: web.Request) -> web.Response:
     who = await caller(request, admin=True)
     sub = await request.app[SUBSCRIPTIONS].activate(who.account_id, request.match_info["sub"], who.actor)
-    return web.json_response({"subscription": subscription_json(sub, request.app[CLOCK].now())})
+    return json_response({"subscription": subscription_json(sub, request.app[CLOCK].now())})
 
 
 @routes.post("/api/v1/accounts/{acc}/subscriptions/{sub}/cancel")
 async def cancel_subscription(request: web.Request) -> web.Response:
     who = await caller(request, admin=True)
     sub = await request.app[SUBSCRIPTIONS].cancel(who.account_id, request.match_info["sub"], who.actor)
-    return web.json_response({"subscription": subscription_json(sub, request.app[CLOCK].now())})
+    return json_response({"subscription": subscription_json(sub, request.app[CLOCK].now())})
 
 
 # --- systems ----------------------------------------------------------------------------------
@@ -61,7 +61,7 @@ async def get_systems(request: web.Request) -> web.Response:
     assigned = await db.read.quarters_by_system(who.account_id)
     systems = await db.read.list_systems(who.account_id)
     now = request.app[CLOCK].now()
-    return web.json_response({"systems": [system_json(item, item.id in online, now, assigned.get(item.id, 0)) for item in systems]})
+    return json_response({"systems": [system_json(item, item.id in online, now, assigned.get(item.id, 0)) for item in systems]})
 
 
 async def link_system(request: web.Request, account_id: str, code: str, label: str | None, actor: str) -> dict[str, Any]:
@@ -92,7 +92,7 @@ async def post_system(request: web.Request) -> web.Response:
         request, who.account_id, require_text(body, "registration_code", max_length=4096),
         optional_text(body, "label", max_length=100), who.actor,
     )  # fmt: skip
-    return web.json_response({"system": system}, status=201)
+    return json_response({"system": system}, status=201)
 
 
 @routes.get("/api/v1/accounts/{acc}/systems/{sys}")
@@ -104,7 +104,7 @@ async def get_system(request: web.Request) -> web.Response:
     if system is None or system.account_id != who.account_id:
         raise NotFound(f"There is no system {request.match_info['sys']} in this account.")
     items = await db.read.assignments_for_system(system.id)
-    return web.json_response(
+    return json_response(
         {
             "system": system_json(system, online, request.app[CLOCK].now()),
             "assignments": [await assignment_body(request, item) for item in items],
@@ -125,7 +125,7 @@ async def delete_system(request: web.Request) -> web.Response:
         await tx.delete_system(system_id)
         await tx.append_ledger(request.app[CLOCK].now(), "system_unlinked", who.actor, who.account_id, system_id=system_id)
     await request.app[HUB].disconnect(system_id)
-    return web.json_response({"unlinked": system_id})
+    return json_response({"unlinked": system_id})
 
 
 # --- assignments ------------------------------------------------------------------------------
@@ -154,7 +154,7 @@ async def post_assignment(request: web.Request) -> web.Response:
     item = await request.app[TRANSFERS].assign(
         who.account_id, request.match_info["sys"], subscription_id, quarters, auto_revoke_at, who.actor
     )
-    return web.json_response({"assignment": await assignment_body(request, item)}, status=201)
+    return json_response({"assignment": await assignment_body(request, item)}, status=201)
 
 
 REVOKE_STEPS = [
@@ -176,7 +176,7 @@ async def revoke_assignment(request: web.Request) -> web.Response:
     if item.state == "revoke_pending":
         answer["steps"] = REVOKE_STEPS
         answer["returns_at"] = answer["assignment"]["returns_at"]
-    return web.json_response(answer)
+    return json_response(answer)
 
 
 @routes.post("/api/v1/accounts/{acc}/systems/{sys}/credits-file")
@@ -200,7 +200,7 @@ async def post_revoke_key(request: web.Request) -> web.Response:
     who = await caller(request)
     body = await read_json(request)
     returned = await enter_revoke_key(request, who.account_id, request.match_info["sys"], require_text(body, "revoke_key", max_length=65536), who.actor)
-    return web.json_response(returned)
+    return json_response(returned)
 
 
 async def enter_revoke_key(request: web.Request, account_id: str, system_id: str, key: str, actor: str) -> dict[str, Any]:

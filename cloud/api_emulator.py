@@ -15,7 +15,7 @@ from shared.errors import BadRequest, Conflict, NotFound
 from shared.licenses import PerpetualLicense
 from shared.timefmt import iso
 from shared.tokens import new_jti
-from shared.web import clock_target, optional_text, read_json, require_int, require_text
+from shared.web import clock_target, json_response, optional_text, read_json, require_int, require_text
 
 routes = web.RouteTableDef()
 
@@ -32,7 +32,7 @@ async def post_account(request: web.Request) -> web.Response:
     async with request.app[DB].transaction() as tx:
         await tx.create_account(account_id, name, now)
         await add_member_in(tx, account_id, email, admin.get("password"), "admin", now)
-    return web.json_response({"account": {"id": account_id, "name": name}}, status=201)
+    return json_response({"account": {"id": account_id, "name": name}}, status=201)
 
 
 async def existing_account(request: web.Request) -> str:
@@ -47,7 +47,7 @@ async def post_account_user(request: web.Request) -> web.Response:
     account_id = await existing_account(request)
     body = await read_json(request)
     await add_member(request, account_id, require_text(body, "email", max_length=320), body.get("password"), require_text(body, "role"))
-    return web.json_response({"account_id": account_id, "email": body["email"], "role": body["role"]}, status=201)
+    return json_response({"account_id": account_id, "email": body["email"], "role": body["role"]}, status=201)
 
 
 @routes.post("/_emulator/accounts/{acc}/subscriptions")
@@ -69,7 +69,7 @@ async def post_subscription(request: web.Request) -> web.Response:
     sub = await request.app[SUBSCRIPTIONS].create(
         account_id, duration, quarters, state, optional_text(body, "order_id", max_length=64), "emulator"
     )
-    return web.json_response({"subscription": subscription_json(sub, request.app[CLOCK].now())}, status=201)
+    return json_response({"subscription": subscription_json(sub, request.app[CLOCK].now())}, status=201)
 
 
 @routes.post("/_emulator/systems/{sys}/perpetual-licenses")
@@ -96,7 +96,7 @@ def clock_json(request: web.Request) -> dict[str, Any]:
 
 @routes.get("/_emulator/clock")
 async def get_clock(request: web.Request) -> web.Response:
-    return web.json_response(clock_json(request))
+    return json_response(clock_json(request))
 
 
 @routes.post("/_emulator/clock")
@@ -106,11 +106,11 @@ async def post_clock(request: web.Request) -> web.Response:
         raise Conflict("The clock is the wall clock; start the cloud with --virtual-clock to set it.", code="clock_not_virtual")
     target = clock_target(await read_json(request), clock.now())
     handled = await request.app[SCHEDULER].advance_to(target)
-    return web.json_response({**clock_json(request), "handled": handled})
+    return json_response({**clock_json(request), "handled": handled})
 
 
 @routes.get("/_emulator/invariant")
 async def get_invariant(request: web.Request) -> web.Response:
     """Every subscription's available + held = total, re-derived from the tables and the ledger."""
     violations = await request.app[DB].read.invariant_violations()
-    return web.json_response({"ok": not violations, "violations": violations})
+    return json_response({"ok": not violations, "violations": violations})

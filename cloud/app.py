@@ -28,7 +28,7 @@ from cloud.subscriptions import Subscriptions
 from cloud.transfers import Transfers
 from shared.clock import Clock, VirtualClock, WallClock
 from shared.timefmt import from_epoch
-from shared.web import get_healthz, make_error_middleware
+from shared.web import get_healthz, json_response, make_error_middleware
 
 
 def make_clock(config: Config) -> Clock:
@@ -38,7 +38,7 @@ def make_clock(config: Config) -> Clock:
 
 
 async def get_jwks(request: web.Request) -> web.Response:
-    return web.json_response(request.app[SIGNER].jwks(), headers={"Cache-Control": "public, max-age=300"})
+    return json_response(request.app[SIGNER].jwks(), headers={"Cache-Control": "public, max-age=300"})
 
 
 def create_app(config: Config, clock: Clock | None = None) -> web.Application:

@@ -14,6 +14,7 @@ from cloud.pages_session import page_caller, read_form, redirect, render, text_f
 from cloud.pages_views import assignment_view, iso_time, short, when
 from shared.credits import format_credits
 from shared.errors import ApiError, NotFound
+from shared.web import json_response
 
 routes = web.RouteTableDef()
 
@@ -57,7 +58,7 @@ async def get_presence(request: web.Request) -> web.Response:
     online = request.app[HUB].online_ids()
     systems = await request.app[DB].read.list_systems(who.account_id)
     now = request.app[CLOCK].now()
-    return web.json_response({"systems": {item.id: presence(item, item.id in online, now) for item in systems}})
+    return json_response({"systems": {item.id: presence(item, item.id in online, now) for item in systems}})
 
 
 @routes.get("/accounts/{acc}/add-system")
@@ -111,7 +112,7 @@ async def get_system_presence(request: web.Request) -> web.Response:
     online = request.app[HUB].is_online(request.match_info["sys"])
     system = await owned_system(request, who)
     items = await request.app[DB].read.assignments_for_system(system.id)
-    return web.json_response({**presence(system, online, request.app[CLOCK].now()), "version": credits_version(system, items)})
+    return json_response({**presence(system, online, request.app[CLOCK].now()), "version": credits_version(system, items)})
 
 
 @routes.post("/accounts/{acc}/systems/{sys}/credits-file")

@@ -11,7 +11,7 @@ from home.uploads import apply_upload, read_upload
 from shared.catalog import LICENSE_TYPES
 from shared.errors import ApiError, BadRequest, NotFound
 from shared.tokens import TokenError
-from shared.web import read_json, require_bool, require_int, require_text
+from shared.web import json_response, read_json, require_bool, require_int, require_text
 
 routes = web.RouteTableDef()
 
@@ -39,7 +39,7 @@ def choice(body: dict[str, Any], name: str, allowed: tuple[str, ...], default: s
 @routes.get("/api/v1/system")
 async def get_system(request: web.Request) -> web.Response:
     node = request.app[NODE_KEY]
-    return web.json_response(
+    return json_response(
         {
             "system_id": node.system_id,
             "label": node.label,
@@ -54,7 +54,7 @@ async def put_cloud_link(request: web.Request) -> web.Response:
     enabled = require_bool(await read_json(request), "enabled")
     link = request.app[LINK_KEY]
     await link.set_enabled(enabled)
-    return web.json_response(link.view())
+    return json_response(link.view())
 
 
 @routes.post("/api/v1/file-licenses")
@@ -67,24 +67,24 @@ async def post_file_license(request: web.Request) -> web.Response:
     except TokenError as exc:
         raise refusal(exc) from None
     report = await credits_report(node, online=link.state == "online")
-    return web.json_response(views.applied_json(applied, report))
+    return json_response(views.applied_json(applied, report))
 
 
 @routes.get("/api/v1/licenses/credits")
 async def get_credits(request: web.Request) -> web.Response:
     report = await credits_report(request.app[NODE_KEY], online=request.app[LINK_KEY].state == "online")
-    return web.json_response(views.credits_json(report))
+    return json_response(views.credits_json(report))
 
 
 @routes.get("/api/v1/licenses/perpetual")
 async def get_perpetual(request: web.Request) -> web.Response:
-    return web.json_response(views.perpetual_json(await perpetual_report(request.app[NODE_KEY])))
+    return json_response(views.perpetual_json(await perpetual_report(request.app[NODE_KEY])))
 
 
 @routes.get("/api/v1/resources")
 async def get_resources(request: web.Request) -> web.Response:
     resources = await spending.list_resources(request.app[NODE_KEY])
-    return web.json_response({"resources": [views.resource_json(r) for r in resources]})
+    return json_response({"resources": [views.resource_json(r) for r in resources]})
 
 
 @routes.post("/api/v1/resources")
@@ -95,7 +95,7 @@ async def post_resource(request: web.Request) -> web.Response:
     count = require_int(body, "count", minimum=1, maximum=10_000)
     setting = choice(body, "license_type", spending.LICENSE_SETTINGS, default="default")
     resource = await spending.add_resource(request.app[NODE_KEY], name, needed, count, setting)
-    return web.json_response({"resource": views.resource_json(resource)}, status=201)
+    return json_response({"resource": views.resource_json(resource)}, status=201)
 
 
 @routes.get("/api/v1/resources/{id}")
@@ -103,17 +103,17 @@ async def get_resource(request: web.Request) -> web.Response:
     wanted = resource_id(request)
     for resource in await spending.list_resources(request.app[NODE_KEY]):
         if resource.id == wanted:
-            return web.json_response({"resource": views.resource_json(resource)})
+            return json_response({"resource": views.resource_json(resource)})
     raise NotFound(f"There is no resource {wanted}.")
 
 
 @routes.post("/api/v1/resources/{id}/start")
 async def post_resource_start(request: web.Request) -> web.Response:
     outcome = await spending.start_resource(request.app[NODE_KEY], resource_id(request))
-    return web.json_response({"resource": views.resource_json(outcome.resource), "message": outcome.message})
+    return json_response({"resource": views.resource_json(outcome.resource), "message": outcome.message})
 
 
 @routes.post("/api/v1/resources/{id}/stop")
 async def post_resource_stop(request: web.Request) -> web.Response:
     outcome = await spending.stop_resource(request.app[NODE_KEY], resource_id(request))
-    return web.json_response({"resource": views.resource_json(outcome.resource), "message": outcome.message})
+    return json_response({"resource": views.resource_json(outcome.resource), "message": outcome.message})

@@ -6,7 +6,7 @@ from home.appkeys import CLOCK_KEY, CONFIG_KEY, NODE_KEY
 from shared.clock import ClockError, VirtualClock
 from shared.errors import Conflict
 from shared.timefmt import iso
-from shared.web import clock_target, read_json
+from shared.web import clock_target, json_response, read_json
 
 routes = web.RouteTableDef()
 
@@ -15,7 +15,7 @@ async def clock_json(request: web.Request) -> web.Response:
     clock = request.app[CLOCK_KEY]
     now = await request.app[NODE_KEY].current_time(force_persist=True)
     # "now" is HOME's own time (never behind what it has seen); "clock" is the machine clock itself.
-    return web.json_response({"now": iso(now), "virtual": clock.virtual, "clock": iso(clock.now())})
+    return json_response({"now": iso(now), "virtual": clock.virtual, "clock": iso(clock.now())})
 
 
 @routes.get("/_emulator/clock")

@@ -62,17 +62,38 @@ def wait_online(home: str) -> None:
     sys.stderr.write(f"warning: {home} is not online yet; it keeps retrying.\n")
 
 
+def check_clock_mode(data: Path, virtual: bool) -> None:
+    """One state folder, one kind of clock: a virtual clock that moved ahead cannot come back, so the same state under
+    the wall clock would hold terms renewed months ahead of it (and HOME's time mark ahead of its clock); the
+    other way round, a fresh virtual clock starts behind what the state has seen."""
+    mode = "virtual" if virtual else "wall"
+    marker = data / "clock-mode"
+    made = marker.read_text().strip() if marker.is_file() else None
+    if made is None and (data / "cloud").is_dir():  # state from before the marker: the shared clock file tells
+        made = "virtual" if (data / "clock").is_file() else "wall"
+    if made not in (None, mode):
+        other = "without" if virtual else "with"
+        sys.exit(
+            f"{data} holds state made {other} --virtual-clock; start it the same way again, "
+            "or add --fresh to start over with this clock (or --data for another folder)."
+        )
+    marker.write_text(mode + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="scripts/run", description=__doc__)
-    parser.add_argument("--data", type=Path, default=ROOT / "var" / "run", help="state folder (kept between runs)")
+    parser.add_argument("--data", type=Path, help="state folder, kept between runs (default var/run, or var/run-virtual with --virtual-clock)")
     parser.add_argument("--fresh", action="store_true", help="delete the state folder first")
     parser.add_argument("--virtual-clock", action="store_true", help="one virtual clock for all three, moved with POST /_emulator/clock on the cloud")
     parser.add_argument("--cloud-port", type=int, default=8700)
     parser.add_argument("--home-ports", default="8801,8802")
     args = parser.parse_args()
+    if args.data is None:
+        args.data = ROOT / "var" / ("run-virtual" if args.virtual_clock else "run")
     if args.fresh and args.data.exists():
         shutil.rmtree(args.data)
     args.data.mkdir(parents=True, exist_ok=True)
+    check_clock_mode(args.data, args.virtual_clock)
     studio_port, van_port = (int(port) for port in args.home_ports.split(","))
     cloud_url = f"http://127.0.0.1:{args.cloud_port}"
     clock = ["--virtual-clock", "--clock-file", str(args.data / "clock")] if args.virtual_clock else []

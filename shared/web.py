@@ -31,8 +31,17 @@ _HTTP_CODES = {
 }
 
 
+def _dumps(data: Any) -> str:
+    return json.dumps(data) + "\n"
+
+
+def json_response(data: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    """Every JSON answer of both services: it ends with a newline, so curl outputs in a row stay on lines of their own."""
+    return web.json_response(data, status=status, headers=headers, dumps=_dumps)
+
+
 def error_json(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+    return json_response({"error": {"code": code, "message": message}}, status=status)
 
 
 def wants_html(request: web.Request) -> bool:
@@ -131,7 +140,7 @@ def require_int(body: dict[str, Any], name: str, *, minimum: int = 0, maximum: i
 
 
 async def get_healthz(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
+    return json_response({"status": "ok"})
 
 
 def clock_target(body: dict[str, Any], now: datetime) -> datetime:

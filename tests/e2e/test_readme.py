@@ -1,0 +1,89 @@
+"""The README's shell blocks run as written, top to bottom in one shell, against ``scripts/run`` on free ports."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tests.e2e.test_crash import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+# The first block's first line; the test swaps in its own ports there and nowhere else.
+ADDRESSES = "CLOUD=http://127.0.0.1:8700 STUDIO=http://127.0.0.1:8801 OBVAN=http://127.0.0.1:8802"
+
+
+def shell_blocks() -> list[str]:
+    return re.findall(r"^```sh\n(.*?)^```", README.read_text(), re.S | re.M)
+
+
+@contextmanager
+def scripts_run(data: Path, *extra: str) -> Iterator[str]:
+    """``scripts/run`` (its launcher, in this venv) on free ports; answers the first line with those ports."""
+    cloud, studio, van = free_port(), free_port(), free_port()
+    launcher = subprocess.Popen(
+        [sys.executable, "scripts/launch.py", "--data", str(data), "--cloud-port", str(cloud), "--home-ports", f"{studio},{van}", *extra],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        assert launcher.stdout is not None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not launcher.stdout.readline().startswith("  State"):
+            assert launcher.poll() is None, "scripts/run stopped during start-up"
+        yield f"CLOUD=http://127.0.0.1:{cloud} STUDIO=http://127.0.0.1:{studio} OBVAN=http://127.0.0.1:{van}"
+    finally:
+        os.killpg(launcher.pid, signal.SIGINT)
+        launcher.communicate(timeout=30)
+
+
+def run_in_one_shell(script: str, folder: Path) -> str:
+    done = subprocess.run(["bash", "-c", script], cwd=folder, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    output = done.stdout + done.stderr
+    assert '"error"' not in output, output
+    return output
+
+
+def test_every_readme_shell_block_uses_the_addresses_of_the_first_line() -> None:
+    blocks = shell_blocks()
+    assert blocks[0].splitlines()[0] == ADDRESSES
+    rest = "\n".join(blocks)[len(ADDRESSES) :]
+    assert not re.search(r"127\.0\.0\.1|localhost|:8[78]\d\d", rest), "a block names an address instead of $CLOUD, $STUDIO or $OBVAN"
+    assert all(" -s " in line for block in blocks for line in block.splitlines() if line.lstrip().startswith("curl") or "$(curl" in line)
+
+
+def test_readme_shell_blocks_run_as_written_against_scripts_run(tmp_path: Path) -> None:
+    blocks = shell_blocks()
+    walk = [block for block in blocks if "_emulator/clock" not in block]
+    clock = [block for block in blocks if "_emulator/clock" in block]
+    assert len(walk) >= 3 and len(clock) == 1
+
+    with scripts_run(tmp_path / "run") as addresses:
+        output = run_in_one_shell("set -eu\n" + "\n".join(walk).replace(ADDRESSES, addresses, 1), tmp_path)
+    assert '"end_reason": "revoked"' in output  # the online revoke ended at once
+    assert '"state": "revoke_pending"' in output and '"steps": [' in output
+    assert '"credits_returned": 1.5' in output and '"credits_returned": 0' in output
+    assert '"enabled": false, "state": "disabled"' in output and '"enabled": true' in output
+    assert output.count('"result": "applied"') == 2
+
+    with scripts_run(tmp_path / "virtual", "--virtual-clock") as addresses:
+        output = run_in_one_shell("set -eu\n" + addresses + "\n" + clock[0], tmp_path)
+    assert '"virtual": true' in output and '"ok": true' in output
+    assert "\n{" in output  # each JSON answer ends with a newline, so the next starts on a line of its own
+
+
+def test_scripts_run_refuses_state_made_with_the_other_clock(tmp_path: Path) -> None:
+    data = tmp_path / "run"
+    data.mkdir()
+    (data / "clock-mode").write_text("virtual\n")
+    done = subprocess.run(
+        [sys.executable, "scripts/launch.py", "--data", str(data), "--cloud-port", str(free_port()), "--home-ports", f"{free_port()},{free_port()}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert "made with --virtual-clock" in done.stderr and "--fresh" in done.stderr
