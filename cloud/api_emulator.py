@@ -5,8 +5,9 @@ from typing import Any
 from aiohttp import web
 
 from cloud.api_account import add_member, add_member_in
-from cloud.appkeys import CLOCK, DB, SCHEDULER, SIGNER, SUBSCRIPTIONS
+from cloud.appkeys import CLOCK, CONFIG, DB, SCHEDULER, SIGNER, SUBSCRIPTIONS
 from cloud.ids import new_id
+from cloud.passwords import new_token, token_digest
 from cloud.views import subscription_json
 from shared.catalog import LICENSE_TYPES
 from shared.clock import VirtualClock
@@ -28,11 +29,12 @@ async def post_account(request: web.Request) -> web.Response:
     if not isinstance(admin, dict):
         raise BadRequest("The field 'admin' must be an object {email, password}.", code="missing_field")
     email = require_text(admin, "email", max_length=320)
-    account_id, now = new_id("acc"), request.app[CLOCK].now()
+    account_id, now, token = new_id("acc"), request.app[CLOCK].now(), new_token()
     async with request.app[DB].transaction() as tx:
         await tx.create_account(account_id, name, now)
-        await add_member_in(tx, account_id, email, admin.get("password"), "admin", now)
-    return json_response({"account": {"id": account_id, "name": name}}, status=201)
+        user_id = await add_member_in(tx, account_id, email, admin.get("password"), "admin", now, cheap_hash=request.app[CONFIG].cheap_passwords)
+        await tx.create_session(token_digest(token), user_id, now)
+    return json_response({"account": {"id": account_id, "name": name}, "token": token}, status=201)
 
 
 async def existing_account(request: web.Request) -> str:
@@ -46,7 +48,10 @@ async def existing_account(request: web.Request) -> str:
 async def post_account_user(request: web.Request) -> web.Response:
     account_id = await existing_account(request)
     body = await read_json(request)
-    await add_member(request, account_id, require_text(body, "email", max_length=320), body.get("password"), require_text(body, "role"))
+    await add_member(
+        request, account_id, require_text(body, "email", max_length=320), body.get("password"), require_text(body, "role"),
+        cheap_hash=request.app[CONFIG].cheap_passwords,
+    )  # fmt: skip
     return json_response({"account_id": account_id, "email": body["email"], "role": body["role"]}, status=201)
 
 

@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from cloud import api_account, api_credits, api_emulator, link, pages
+from cloud import api_account, api_control, api_credits, api_emulator, link, pages
 from cloud.appkeys import (
     CLOCK,
     CONFIG,
@@ -54,6 +54,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     app.add_routes(link.routes)
     if config.emulator_api:
         app.add_routes(api_emulator.routes)
+        app.add_routes(api_control.routes)
     pages.setup(app)
     app.cleanup_ctx.append(services)
     app.on_shutdown.append(close_links)
@@ -89,8 +90,12 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     await restore_virtual_time(db, clock)
     if config.demo:
         await seed_demo(db, subscriptions, clock)
+    if isinstance(clock, VirtualClock) and clock.driver is None:
+        clock.driver = scheduler.advance_to  # a HOME on this clock in this process moves time through the cloud
     task = asyncio.create_task(scheduler.run_forever(), name="cloud-scheduler")
     yield
+    if isinstance(clock, VirtualClock) and clock.driver == scheduler.advance_to:
+        clock.driver = None
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     await hub.close_all()

@@ -15,3 +15,5 @@ class Config:
     clock_file: Path | None = None
     ack_wait_seconds: float = 5.0
     max_body_bytes: int = 256 * 1024
+    ready_file: Path | None = None
+    cheap_passwords: bool = False  # users made by POST /_emulator/... get a cheap scrypt cost (test worlds only)

@@ -104,6 +104,12 @@ class LinkHub:
             await socket.close(message=b"cloud shutting down")
         self._sockets.clear()
 
+    def forget(self) -> None:
+        """Drop what is known about pushes and receipts (after the emulator emptied or replaced the database)."""
+        self._acked.clear()
+        self._refused.clear()
+        self._pushed.clear()
+
     async def disconnect(self, system_id: str) -> None:
         socket = self._sockets.get(system_id)
         if socket is not None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from shared.keys import jwks, key_id, load_or_create_key
+from shared.keys import jwks, key_id, load_or_create_key, private_pem, write_private_key
 from shared.licenses import PerpetualLicense, sign_perpetual
 from shared.tokens import Snapshot, sign_snapshot
 
@@ -23,6 +23,16 @@ class Signer:
         signer = cls(load_or_create_key(data_dir / "cloud_key.pem"))
         (data_dir / "jwks.json").write_text(json.dumps(signer.jwks(), indent=2))
         return signer
+
+    def replace(self, key: Ed25519PrivateKey, data_dir: Path) -> None:
+        """Sign with ``key`` from now on and keep it in ``data_dir`` (a restored emulator state)."""
+        write_private_key(data_dir / "cloud_key.pem", key)
+        self._key = key
+        self.kid = key_id(key.public_key())
+        (data_dir / "jwks.json").write_text(json.dumps(self.jwks(), indent=2))
+
+    def private_pem(self) -> str:
+        return private_pem(self._key)
 
     def jwks(self) -> dict[str, Any]:
         return jwks([self._key.public_key()])

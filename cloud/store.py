@@ -27,10 +27,11 @@ from cloud.rows import (
     ts,
 )
 from cloud.store_ledger import LedgerQueries
+from cloud.store_state import StateQueries
 from shared.timefmt import epoch, from_epoch
 
 
-class Queries(LedgerQueries):
+class Queries(LedgerQueries, StateQueries):
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
         """A nested step inside a transaction that can fail alone (one scheduled item of a batch)."""

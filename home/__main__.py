@@ -3,17 +3,16 @@
 import argparse
 from pathlib import Path
 
-from aiohttp import web
-
 from home.app import create_app, make_clock
 from home.config import Config
 from home.trust import TrustError, read_key_file
 from shared.logging import configure_logging
+from shared.serve import run
 
 
 def parse_args(argv: list[str] | None = None) -> Config:
     parser = argparse.ArgumentParser(prog="flex-home", description="Run an emulated HOME node.")
-    parser.add_argument("--port", type=int, default=8801)
+    parser.add_argument("--port", type=int, default=8801, help="0 picks a free port (see --ready-file)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--data", type=Path, required=True, help="folder for the database and the HOME key")
     parser.add_argument("--cloud-url", default="http://127.0.0.1:8700", help="the licensing cloud's address")
@@ -23,6 +22,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
     parser.add_argument("--virtual-clock", action="store_true", help="make time settable via /_emulator/clock")
     parser.add_argument("--cloud-key", type=Path, help="a JWK Set file with the cloud keys to trust")
     parser.add_argument("--clock-file", type=Path, help="share a virtual clock through this file")
+    parser.add_argument("--ready-file", type=Path, help='once listening, write {"url", "pid"} to this file')
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     if args.cloud_key is not None:
@@ -42,6 +42,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
         cloud_key_file=args.cloud_key,
         clock_file=args.clock_file,
         log_level=args.log_level,
+        ready_file=args.ready_file,
     )
 
 
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     config = parse_args(argv)
     configure_logging(config.log_level)
     app = create_app(config, make_clock(config))
-    web.run_app(app, host=config.host, port=config.port, print=None)
+    run(app, config.host, config.port, config.ready_file)
 
 
 if __name__ == "__main__":

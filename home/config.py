@@ -25,6 +25,7 @@ class Config:
     handshake_timeout_seconds: float = 10.0
     time_mark_seconds: float = 60.0  # how often an idle HOME writes down the time it has seen
     log_level: str = "info"
+    ready_file: Path | None = None
 
     @property
     def key_path(self) -> Path:

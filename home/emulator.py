@@ -1,12 +1,12 @@
-"""The emulator control routes (only with ``--emulator-api``): read and move the virtual clock."""
+"""The emulator control routes (only with ``--emulator-api``): read and move the virtual clock, reset."""
 
 from aiohttp import web
 
-from home.appkeys import CLOCK_KEY, CONFIG_KEY, NODE_KEY
+from home.appkeys import CLOCK_KEY, CONFIG_KEY, LINK_KEY, NODE_KEY
 from shared.clock import ClockError, VirtualClock
 from shared.errors import Conflict
 from shared.timefmt import iso
-from shared.web import clock_target, json_response, read_json
+from shared.web import clock_target, json_response, read_json, require_bool
 
 routes = web.RouteTableDef()
 
@@ -37,7 +37,27 @@ async def post_clock(request: web.Request) -> web.Response:
         raise Conflict("This HOME runs on the wall clock; start it with --virtual-clock to set the time.", code="clock_not_virtual")
     target = clock_target(await read_json(request), clock.now())
     try:
-        clock.set(target)
+        if clock.driver is not None:
+            # In one process with a cloud on the same clock: the cloud moves it and runs what fell due on the way.
+            await clock.driver(target)
+        else:
+            clock.set(target)
     except ClockError as exc:
         raise Conflict(str(exc), code="clock_backwards") from None
+    await request.app[LINK_KEY].retry_future_copy()
     return await clock_json(request)
+
+
+@routes.post("/_emulator/reset")
+async def post_reset(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    new_identity = require_bool(body, "identity") if "identity" in body else False
+    link, node = request.app[LINK_KEY], request.app[NODE_KEY]
+    reconnect = link.enabled and new_identity
+    if reconnect:
+        await link.set_enabled(False)  # the link authenticates as the old system: start it again as the new one
+    link.forget_future_copy()
+    await node.reset(new_identity)
+    if reconnect:
+        await link.set_enabled(True)
+    return json_response({"reset": True, "system_id": node.system_id})

@@ -101,6 +101,16 @@ class Node:
         if mark is not None:
             self.time.persisted(mark)
 
+    async def reset(self, new_identity: bool) -> None:
+        """The emulator's reset: forget every license and resource; with ``new_identity``, become a new system."""
+        async with self.write() as tx:
+            await tx.forget_licenses()
+        if new_identity:
+            self.config.key_path.unlink(missing_ok=True)
+            self._identity = load_identity(self.config.key_path)
+        self.seq_applied(0)
+        log.info("home_reset", system_id=self.system_id, new_identity=new_identity)
+
     def seq_applied(self, seq: int) -> None:
         self.applied_seq = seq
         self.applied.changed()

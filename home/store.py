@@ -216,6 +216,11 @@ class Tx(Reader):
         assert resource is not None
         return resource
 
+    async def forget_licenses(self) -> None:
+        """The emulator's reset: no credits, applied copy or seq, receipt, perpetual license or resource remains."""
+        for table in ("entries", "snapshot", "receipt", "perpetual", "resources"):
+            await self._db.execute(f"DELETE FROM {table}")
+
     async def set_resource_usage(self, resource_id: int, status: str, perpetual: int, quarters: int) -> None:
         await self._db.execute(
             "UPDATE resources SET status = ?, perpetual_in_use = ?, credits_in_use = ? WHERE id = ?",

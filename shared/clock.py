@@ -2,8 +2,11 @@
 
 import os
 from datetime import UTC, datetime, timedelta
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Protocol
+
+ClockDriver = Callable[[datetime], Awaitable[object]]
 
 
 class Clock(Protocol):
@@ -33,6 +36,9 @@ class VirtualClock:
     virtual = True
 
     def __init__(self, start: datetime | None = None, path: Path | None = None) -> None:
+        # The service that must run its due work whenever this clock moves (the cloud's scheduler, when a
+        # cloud runs on it): another service sharing the clock in the same process moves time through it.
+        self.driver: ClockDriver | None = None
         self._path = path
         self._now = (start or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
         if path is not None:

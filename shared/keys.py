@@ -38,6 +38,22 @@ def load_or_create_key(path: Path) -> Ed25519PrivateKey:
     return key
 
 
+def private_pem(key: Ed25519PrivateKey) -> str:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+
+
+def key_from_pem(pem: str) -> Ed25519PrivateKey:
+    """An Ed25519 private key from PEM text; ValueError for anything else."""
+    key = serialization.load_pem_private_key(pem.encode(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError("not an Ed25519 private key")
+    return key
+
+
+def write_private_key(path: Path, key: Ed25519PrivateKey) -> None:
+    _write_private(path, private_pem(key).encode())
+
+
 def load_or_create_secret(path: Path) -> bytes:
     """A random 32-byte secret kept at ``path`` (owner-only), so page tokens outlive a restart."""
     if path.exists():

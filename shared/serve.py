@@ -1,0 +1,47 @@
+"""Serving an app from the command line: any port (0 picks a free one), and a ready file once it listens."""
+
+import asyncio
+import json
+import os
+import signal
+from pathlib import Path
+
+import structlog
+from aiohttp import web
+
+log = structlog.get_logger()
+
+
+def write_ready_file(path: Path, url: str) -> None:
+    """``{"url", "pid"}``, written whole (a reader never sees half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scratch = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    scratch.write_text(json.dumps({"url": url, "pid": os.getpid()}))
+    os.replace(scratch, path)
+
+
+async def serve(app: web.Application, host: str, port: int, ready_file: Path | None, shutdown_timeout: float = 5.0) -> None:
+    """Run ``app`` until SIGINT or SIGTERM; log one ``listening`` event (and write ``ready_file``) once it accepts."""
+    runner = web.AppRunner(app, shutdown_timeout=shutdown_timeout)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        bound = runner.addresses[0]
+        url = f"http://{host if ':' not in host else f'[{host}]'}:{bound[1]}"
+        if ready_file is not None:
+            write_ready_file(ready_file, url)
+        log.info("listening", url=url, pid=os.getpid())
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+        if ready_file is not None:
+            ready_file.unlink(missing_ok=True)
+
+
+def run(app: web.Application, host: str, port: int, ready_file: Path | None, shutdown_timeout: float = 5.0) -> None:
+    asyncio.run(serve(app, host, port, ready_file, shutdown_timeout))
