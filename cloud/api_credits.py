@@ -12,6 +12,7 @@ from cloud.views import assignment_json, subscription_json, system_json
 from shared.credits import CreditAmountError, parse_quarters, to_credits
 from shared.errors import BadRequest, Conflict, NotFound
 from shared.keys import raw_public
+from shared.snapshot_claims import MAX_RECEIPT_BYTES
 from shared.timefmt import parse_iso
 from shared.tokens import TokenError, verify_registration
 from shared.web import json_response, optional_text, read_json, require_text
@@ -199,7 +200,7 @@ def credits_file_response(label: str, seq: int, token: str) -> web.Response:
 async def post_revoke_key(request: web.Request) -> web.Response:
     who = await caller(request)
     body = await read_json(request)
-    returned = await enter_revoke_key(request, who.account_id, request.match_info["sys"], require_text(body, "revoke_key", max_length=65536), who.actor)
+    returned = await enter_revoke_key(request, who.account_id, request.match_info["sys"], require_text(body, "revoke_key", max_length=MAX_RECEIPT_BYTES), who.actor)
     return json_response(returned)
 
 

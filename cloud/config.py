@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from pathlib import Path
 
+from shared.snapshot_claims import MAX_RECEIPT_BYTES
+
 
 @dataclass(frozen=True)
 class Config:
@@ -14,6 +16,6 @@ class Config:
     virtual_clock: bool = False
     clock_file: Path | None = None
     ack_wait_seconds: float = 5.0
-    max_body_bytes: int = 256 * 1024
+    max_body_bytes: int = max(256 * 1024, MAX_RECEIPT_BYTES + 16 * 1024)  # a revoke key from the fullest HOME, in a form
     ready_file: Path | None = None
     cheap_passwords: bool = False  # users made by POST /_emulator/... get a cheap scrypt cost (test worlds only)

@@ -11,6 +11,7 @@ from cloud.pages_systems import owned_system
 from cloud.pages_views import assignment_view, subscription_view
 from shared.credits import format_credits
 from shared.errors import ApiError, NotFound
+from shared.snapshot_claims import MAX_RECEIPT_BYTES
 
 routes = web.RouteTableDef()
 
@@ -151,7 +152,7 @@ async def post_revoke_key(request: web.Request) -> web.Response:
     key = text_field(form, "revoke_key")
     if not key:
         return redirect(request, back, "error", "Paste the revoke key HOME shows on Licenses → Credits.")
-    if len(key) > 65536:
+    if len(key) > MAX_RECEIPT_BYTES:
         return redirect(request, back, "error", "That is far too long to be a revoke key.")
     try:
         outcome = await enter_revoke_key(request, who.account_id, system.id, key, who.actor)

@@ -6,8 +6,10 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from cloud.errors import AssignmentConflict
 from shared.keys import jwks, key_id, load_or_create_key, private_pem, write_private_key
 from shared.licenses import PerpetualLicense, sign_perpetual
+from shared.snapshot_claims import MAX_SNAPSHOT_BYTES
 from shared.tokens import Snapshot, sign_snapshot
 
 
@@ -38,7 +40,16 @@ class Signer:
         return jwks([self._key.public_key()])
 
     def snapshot(self, snapshot: Snapshot) -> str:
-        return sign_snapshot(snapshot, self._key)
+        token = sign_snapshot(snapshot, self._key)
+        if len(token) > MAX_SNAPSHOT_BYTES:
+            # Only unusually wide values get here (the entry count is checked on assign): refuse the change
+            # rather than issue what the link would not carry.
+            raise AssignmentConflict(
+                f"The credits file for this system would be {len(token):,} bytes, more than the {MAX_SNAPSHOT_BYTES:,} "
+                "a system can receive: revoke some assignments first.",
+                code="too_many_assignments",
+            )
+        return token
 
     def perpetual(self, license: PerpetualLicense) -> str:
         return sign_perpetual(license, self._key)

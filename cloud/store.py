@@ -211,6 +211,10 @@ class Queries(LedgerQueries, StateQueries):
              ts(item.ended_at), item.pending_after_seq, item.pending_reason),
         )  # fmt: skip
 
+    async def count_active(self, system_id: str) -> int:
+        row = await self._one("SELECT COUNT(*) FROM assignments WHERE system_id = ? AND state = 'active'", (system_id,))
+        return 0 if row is None else int(row[0])
+
     async def get_assignment(self, assignment_id: str) -> Assignment | None:
         row = await self._one(f"SELECT {ASSIGNMENT_COLUMNS} FROM assignments WHERE id = ?", (assignment_id,))
         return None if row is None else assignment_row(row)

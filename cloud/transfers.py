@@ -18,12 +18,12 @@ from shared.clock import Clock
 from shared.credits import format_credits
 from shared.errors import Conflict, NotFound
 from shared.keys import public_from_raw
+from shared.snapshot_claims import MAX_ACTIVE_ASSIGNMENTS, SnapshotEntry
 from shared.timefmt import iso
 from shared.tokens import (
     COPY_VALIDITY,
     SKEW_TOLERANCE,
     Snapshot,
-    SnapshotEntry,
     TokenError,
     new_jti,
     verify_receipt,
@@ -134,6 +134,12 @@ class Transfers:
             raise AssignmentConflict("The Auto Revoke time must be in the future.", code="auto_revoke_in_past", status=400)
         async with self.db.transaction() as tx:
             system = await self._system(tx, account_id, system_id)
+            if await tx.count_active(system.id) >= MAX_ACTIVE_ASSIGNMENTS:
+                raise AssignmentConflict(
+                    f"{system.label} already holds {MAX_ACTIVE_ASSIGNMENTS:,} active assignments, the most one system "
+                    "can hold: revoke some before you assign more.",
+                    code="too_many_assignments",
+                )
             sub = await tx.get_subscription(subscription_id)
             if sub is None or sub.account_id != account_id:
                 raise NotFound(f"There is no subscription {subscription_id} in this account.")

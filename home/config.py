@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from pathlib import Path
 
+from shared.snapshot_claims import MAX_SNAPSHOT_BYTES
+
 DEFAULT_LABEL = "HOME"
 
 
@@ -18,7 +20,7 @@ class Config:
     virtual_clock: bool = False
     cloud_key_file: Path | None = None
     clock_file: Path | None = None
-    max_upload_bytes: int = 1_048_576
+    max_upload_bytes: int = max(1_048_576, MAX_SNAPSHOT_BYTES)  # a credits file of the most assignments a system holds
     reconnect_min_seconds: float = 0.5
     reconnect_max_seconds: float = 10.0
     heartbeat_seconds: float = 10.0

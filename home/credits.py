@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from shared.tokens import SnapshotEntry
+from shared.snapshot_claims import SnapshotEntry
 
 RENEW_SOON = timedelta(days=3)
 CHECK_IN_BEFORE = timedelta(hours=24)

@@ -15,10 +15,10 @@ from home.node import Node
 from home.store import PerpetualGrant, Resource
 from shared.catalog import LICENSE_TYPES
 from shared.licenses import LICENSE_TYPE, token_type, verify_perpetual
+from shared.snapshot_claims import SnapshotEntry
 from shared.tokens import (
     SNAPSHOT_TYPE,
     Receipt,
-    SnapshotEntry,
     TokenError,
     new_jti,
     sign_receipt,

@@ -13,8 +13,9 @@ import structlog
 
 from home.schema import MIGRATIONS
 from shared.licenses import PerpetualLicense
+from shared.snapshot_claims import SnapshotEntry
 from shared.timefmt import iso, parse_iso
-from shared.tokens import Snapshot, SnapshotEntry
+from shared.tokens import Snapshot
 
 log = structlog.get_logger()
 

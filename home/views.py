@@ -7,8 +7,8 @@ from home import credits
 from home.licensing import Applied, CreditsReport, PerpetualLine
 from home.store import Resource
 from shared.credits import to_credits
+from shared.snapshot_claims import SnapshotEntry
 from shared.timefmt import iso
-from shared.tokens import SnapshotEntry
 
 
 def totals_json(totals: credits.Totals) -> dict[str, Any]:

@@ -29,13 +29,8 @@ from home.appkeys import LINK_KEY
 from home.config import Config as HomeConfig
 from shared.clock import VirtualClock
 from shared.keys import key_id, system_id_for
-from shared.tokens import (
-    Snapshot,
-    SnapshotEntry,
-    new_jti,
-    sign_snapshot,
-    verify_snapshot,
-)
+from shared.snapshot_claims import SnapshotEntry
+from shared.tokens import Snapshot, new_jti, sign_snapshot, verify_snapshot
 from tests.support import call, new_tenant
 
 START = datetime(2026, 11, 28, 10, tzinfo=UTC)

@@ -16,6 +16,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from shared.snapshot_claims import MAX_RECEIPT_BYTES, MAX_SNAPSHOT_BYTES
+
 CHALLENGE = "challenge"
 AUTH = "auth"
 WELCOME = "welcome"
@@ -23,7 +25,10 @@ SNAPSHOT = "snapshot"
 RECEIPT = "receipt"
 ERROR = "error"
 
-MAX_MESSAGE_BYTES = 256 * 1024
+# The largest message either side sends: the snapshot of a system holding the most assignments
+# allowed (or HOME's receipt for it) in its envelope. Both ends set their WebSocket limit to this.
+_ENVELOPE_BYTES = len(json.dumps({"id": 2**64, "type": SNAPSHOT, "token": ""}))
+MAX_MESSAGE_BYTES = max(MAX_SNAPSHOT_BYTES, MAX_RECEIPT_BYTES) + _ENVELOPE_BYTES
 
 _ids = itertools.count(1)
 

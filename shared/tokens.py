@@ -24,7 +24,13 @@ from shared.keys import (
     system_id_for,
     unb64url,
 )
-from shared.timefmt import epoch, from_epoch, iso, parse_iso
+from shared.snapshot_claims import (
+    ClaimsError,
+    SnapshotEntry,
+    decode_entries,
+    encode_entries,
+)
+from shared.timefmt import epoch, from_epoch, iso
 
 SNAPSHOT_TYPE = "flex-credits+jwt"
 RECEIPT_TYPE = "flex-receipt+jwt"
@@ -34,19 +40,6 @@ CLOUD_ISSUER = "flex-emulator-cloud"
 LINK_AUDIENCE = "flex-link"
 SKEW_TOLERANCE = timedelta(minutes=5)
 COPY_VALIDITY = timedelta(days=30)
-
-
-@dataclass(frozen=True)
-class SnapshotEntry:
-    assignment_id: str
-    credits: int  # quarters
-    assigned_at: datetime
-    valid_until: datetime
-    renewable_until: datetime | None  # None: renews for as long as check-ins continue
-    subscription_id: str
-    order_id: str
-    duration: str
-    subscription_state: str
 
 
 @dataclass(frozen=True)
@@ -89,24 +82,7 @@ def sign_snapshot(snapshot: Snapshot, key: Ed25519PrivateKey) -> str:
         "jti": snapshot.jti,
         "seq": snapshot.seq,
         "account": snapshot.account_id,
-        "assignments": [
-            {
-                "id": entry.assignment_id,
-                "credits": entry.credits / 4,
-                "quarters": entry.credits,
-                "assigned_at": iso(entry.assigned_at),
-                "valid_until": iso(entry.valid_until),
-                "renewable_until": iso(entry.renewable_until),
-                "subscription": {
-                    "id": entry.subscription_id,
-                    "order_id": entry.order_id,
-                    "duration": entry.duration,
-                    "state": entry.subscription_state,
-                },
-            }
-            for entry in snapshot.entries
-        ],
-    }
+    } | encode_entries(snapshot.entries)
     return sign(claims, key, SNAPSHOT_TYPE, key_id(key.public_key()))
 
 
@@ -126,7 +102,7 @@ def verify_snapshot(
     claims = decode(token, key, "credits file")
     try:
         snapshot = _snapshot_from_claims(claims)
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, ClaimsError):
         raise TokenError("malformed", "The credits file is signed but its contents are not valid.") from None
     if claims.get("iss") != CLOUD_ISSUER:
         raise TokenError("bad_signature", "The credits file was not issued by the licensing cloud.")
@@ -147,26 +123,7 @@ def _snapshot_from_claims(claims: dict[str, Any]) -> Snapshot:
     seq = claims["seq"]
     if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
         raise ValueError("seq")
-    entries = []
-    for item in claims["assignments"]:
-        quarters = item["quarters"]
-        if not isinstance(quarters, int) or isinstance(quarters, bool) or quarters <= 0:
-            raise ValueError("quarters")
-        renewable = item.get("renewable_until")
-        subscription = item["subscription"]
-        entries.append(
-            SnapshotEntry(
-                assignment_id=str(item["id"]),
-                credits=quarters,
-                assigned_at=parse_iso(item["assigned_at"]),
-                valid_until=parse_iso(item["valid_until"]),
-                renewable_until=parse_iso(renewable) if renewable else None,
-                subscription_id=str(subscription["id"]),
-                order_id=str(subscription["order_id"]),
-                duration=str(subscription["duration"]),
-                subscription_state=str(subscription["state"]),
-            )
-        )
+    entries = decode_entries(claims)
     for field in ("iat", "exp"):
         if not isinstance(claims[field], int):
             raise ValueError(field)
@@ -177,7 +134,7 @@ def _snapshot_from_claims(claims: dict[str, Any]) -> Snapshot:
         expires_at=from_epoch(claims["exp"]),
         jti=str(claims["jti"]),
         account_id=str(claims.get("account", "")),
-        entries=tuple(entries),
+        entries=entries,
     )
 
 

@@ -36,13 +36,16 @@ async def test_downloaded_file_is_a_standard_jwt_any_jose_library_verifies(cloud
     assert header["alg"] == "EdDSA" and header["typ"] == "flex-credits+jwt" and header["kid"]
     assert claims["aud"] == system["id"] and claims["seq"] == 1 and claims["jti"]
     assert claims["exp"] - claims["iat"] == 30 * 86400
-    [entry] = claims["assignments"]
-    assert entry["id"] == item["id"] and entry["credits"] == 1.25
-    assert entry["subscription"] == {"id": sub["id"], "order_id": "SO-7", "duration": "annual", "state": "active"}
-    assert parse_iso(entry["valid_until"]) == clock.now() + timedelta(days=30)
+    # The compact table the README documents: subscriptions once, then one row per assignment.
+    assert claims["fmt"] == 2
+    assert claims["subs"] == [[sub["id"], "SO-7", "annual", "active"]]
+    [[assignment_id, quarters, assigned_at, valid_until, renewable_until, sub_index]] = claims["asg"]
+    assert (assignment_id, quarters, renewable_until, sub_index) == (item["id"], 5, 0, 0)
+    assert assigned_at == int(parse_iso(item["assigned_at"]).timestamp())
+    assert valid_until == int((clock.now() + timedelta(days=30)).timestamp())
     detail = await tenant.get(f"/systems/{system['id']}")
     [shown] = detail["assignments"]
-    assert shown["downloaded"] is True and shown["valid_until"] == entry["valid_until"]
+    assert shown["downloaded"] is True and parse_iso(shown["valid_until"]).timestamp() == valid_until
 
 
 async def test_revoking_downloaded_credits_waits_for_the_revoke_key(cloud: TestClient, clock: VirtualClock) -> None:
@@ -67,7 +70,7 @@ async def test_revoking_downloaded_credits_waits_for_the_revoke_key(cloud: TestC
     assert_error(refused, "revoke_key_outdated")
 
     file = await tenant.download(system["id"])
-    assert [entry["id"] for entry in json.loads(_payload(file))["assignments"]] == [keep["id"]]
+    assert [row[0] for row in json.loads(_payload(file))["asg"]] == [keep["id"]]
     new_key = revoke_key(home, 2, (keep["id"],), clock)
     first = await tenant.post(f"/systems/{system['id']}/revoke-keys", {"revoke_key": new_key})
     assert first == {"returned": [gone["id"]], "credits_returned": 2}

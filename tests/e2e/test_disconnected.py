@@ -7,6 +7,7 @@ import json
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from home.appkeys import CONFIG_KEY
 from shared.tokens import CLOUD_ISSUER
 from tests.e2e.conftest import Home, World
 from tests.support import assert_error
@@ -44,7 +45,7 @@ async def test_file_round_trip_and_revoke_key(world: World) -> None:
     await world.check()
 
     newer = await world.tenant.download(van.system_id)
-    assert claims(newer)["assignments"] == []
+    assert claims(newer)["asg"] == []
     uploaded = await van.upload(newer)
     assert uploaded["result"] == "applied" and uploaded["credits"]["total"] == 0
     key = (await van.credits())["revoke_key"]
@@ -129,7 +130,7 @@ async def test_adversarial_uploads_are_refused_and_change_nothing(armed: tuple[W
     strangers_file = jwt.encode(payload, stranger, algorithm="EdDSA", headers={"typ": "flex-credits+jwt", "kid": key_id(stranger.public_key())})
     same_kid_forgery = jwt.encode(payload, stranger, algorithm="EdDSA", headers={"typ": "flex-credits+jwt", "kid": jwt.get_unverified_header(van_file)["kid"]})
     unsigned = reencode(van_file, payload, {"alg": "none", "typ": "flex-credits+jwt"}).rsplit(".", 1)[0] + "."
-    richer = reencode(van_file, {**payload, "assignments": [{**payload["assignments"][0], "credits": 400, "quarters": 1600}]})  # type: ignore[index]
+    richer = reencode(van_file, {**payload, "asg": [[*payload["asg"][0][:1], 1600, *payload["asg"][0][2:]]]})  # type: ignore[index]
     cases = [
         (strangers_file, 422, "bad_signature"),
         (same_kid_forgery, 422, "bad_signature"),
@@ -144,7 +145,7 @@ async def test_adversarial_uploads_are_refused_and_change_nothing(armed: tuple[W
         assert_error(await van.upload(bad, expect=status), code)
         assert await van.credits() == before
         await world.check()
-    huge = "x" * (2 * 1024 * 1024)
+    huge = "x" * (van.client.app[CONFIG_KEY].max_upload_bytes + 1)
     assert_error(await van.upload(huge, expect=413), "too_large")
     assert await van.credits() == before
     assert payload["iss"] == CLOUD_ISSUER

@@ -19,14 +19,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 
 from shared.keys import jwks
 from shared.licenses import PerpetualLicense, sign_perpetual
-from shared.tokens import (
-    Snapshot,
-    SnapshotEntry,
-    TokenError,
-    new_jti,
-    sign_snapshot,
-    verify_link_auth,
-)
+from shared.snapshot_claims import SnapshotEntry
+from shared.tokens import Snapshot, TokenError, new_jti, sign_snapshot, verify_link_auth
 
 START = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 DAY = timedelta(days=1)

@@ -4,6 +4,7 @@ import asyncio
 import base64
 import contextlib
 import json
+from pathlib import Path
 
 import aiohttp
 import jwt
@@ -12,6 +13,7 @@ from aiohttp.test_utils import TestClient
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from home.appkeys import NODE_KEY
+from home.config import Config as HomeConfig
 from shared.clock import VirtualClock
 from shared.tokens import verify_receipt
 from tests.home.home_testkit import (
@@ -25,6 +27,8 @@ from tests.home.home_testkit import (
     system_id,
     upload,
 )
+
+UPLOAD_LIMIT = HomeConfig(data_dir=Path(".")).max_upload_bytes  # the default: a credits file of the fullest system
 
 
 async def applied_view(home: TestClient, key: Ed25519PrivateKey) -> dict:
@@ -122,7 +126,7 @@ async def test_edited_payload_is_refused(home: TestClient, cloud_key: Ed25519Pri
     sid = await system_id(home)
     header, payload, signature = snapshot_token(cloud_key, sid, 4, (entry("a1", 4),)).split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
-    claims["assignments"][0]["quarters"] = 4000
+    claims["asg"][0][1] = 4000  # quarters
     edited = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
     await assert_refused(home, f"{header}.{edited}.{signature}", 422, "bad_signature", before)
 
@@ -191,7 +195,7 @@ async def test_other_token_types_are_refused(home: TestClient, cloud_key: Ed2551
 
 async def test_oversize_upload_is_refused_from_its_declared_length(home: TestClient, cloud_key: Ed25519PrivateKey) -> None:
     before = await applied_view(home, cloud_key)
-    await assert_refused(home, b"x" * (1_048_576 + 1), 413, "too_large", before)
+    await assert_refused(home, b"x" * (UPLOAD_LIMIT + 1), 413, "too_large", before)
 
 
 async def raw_post(home: TestClient, headers: str, body: bytes) -> bytes:
@@ -217,14 +221,14 @@ async def test_oversize_upload_is_refused_without_reading_it_all(
     assert head.startswith(b"HTTP/1.1 413")
     # A chunked body is refused as soon as the limit is passed, long before it ends.
     chunk = b"10000\r\n" + b"x" * 65536 + b"\r\n"
-    head = await raw_post(home, "Transfer-Encoding: chunked\r\n", chunk * 20)
+    head = await raw_post(home, "Transfer-Encoding: chunked\r\n", chunk * (UPLOAD_LIMIT // 65536 + 4))
     assert head.startswith(b"HTTP/1.1 413")
     assert await credits_view(home) == before
 
 
 async def test_oversize_multipart_file_is_refused(home: TestClient, cloud_key: Ed25519PrivateKey) -> None:
     before = await applied_view(home, cloud_key)
-    await assert_refused(home, b"x" * (1_048_576 + 10), 413, "too_large", before)
+    await assert_refused(home, b"x" * (UPLOAD_LIMIT + 10), 413, "too_large", before)
 
 
 async def test_form_without_a_file_field_is_refused(home: TestClient) -> None:

@@ -1,0 +1,75 @@
+"""A system holding the most assignments allowed receives them online, and one more is refused cleanly."""
+
+from typing import Any
+
+from cloud.appkeys import DB
+from cloud.ids import new_id
+from cloud.models import Assignment
+from shared import protocol
+from shared.snapshot_claims import MAX_ACTIVE_ASSIGNMENTS, MAX_SNAPSHOT_BYTES
+from tests.e2e.conftest import World
+from tests.pages.portal_kit import csrf_in
+from tests.support import assert_error
+
+PASSWORD = "correct horse"  # the world's tenant admin (tests.support.new_tenant)
+
+
+async def fill(world: World, system_id: str, sub_id: str, count: int) -> None:
+    """``count`` assignments of 0.25 credits put straight into the cloud's store (as many assigns would)."""
+    now = world.clock.now()
+    async with world.cloud.app[DB].transaction() as tx:
+        assert await tx.take_quarters(sub_id, count)
+        for _ in range(count):
+            item = Assignment(new_id("asg"), world.tenant.account_id, system_id, sub_id, 1, now, None, False, None, "active", None, None, None, None)
+            await tx.insert_assignment(item)
+            await tx.append_ledger(now, "assigned", "test", world.tenant.account_id, subscription_id=sub_id, system_id=system_id, assignment_id=item.id, quarters=1)
+        await tx.mark_dirty(system_id)
+
+
+async def portal_assign(world: World, system_id: str, sub_id: str) -> str:
+    """Sign in on the portal's pages and submit Add Credits; answers the page it lands on."""
+    client = world.cloud
+    form = await client.get("/signin", headers={"Accept": "text/html"})
+    signed = await client.post(
+        "/signin", data={"csrf": csrf_in(await form.text()), "email": "admin@acme.test", "password": PASSWORD, "next": "/"}, allow_redirects=False
+    )  # fmt: skip
+    assert signed.status == 303
+    base = f"/accounts/{world.tenant.account_id}/systems/{system_id}"
+    page = await client.get(f"{base}/add?step=2&subscription={sub_id}", headers={"Accept": "text/html"})
+    posted = await client.post(
+        f"{base}/assignments", data={"csrf": csrf_in(await page.text()), "subscription_id": sub_id, "credits": "0.25"}, allow_redirects=False
+    )  # fmt: skip
+    assert posted.status == 303
+    landing = await client.get(posted.headers["Location"], headers={"Accept": "text/html"})
+    return await landing.text()
+
+
+async def test_the_most_assignments_a_system_holds_reach_it_online_and_one_more_is_refused(world: World) -> None:
+    sub = await world.tenant.subscription(MAX_ACTIVE_ASSIGNMENTS, duration="annual")
+    van = await world.start_home("OB Van 3", offline=True)
+    await fill(world, van.system_id, sub["id"], MAX_ACTIVE_ASSIGNMENTS - 1)
+
+    await van.switch_link(True)  # the whole set arrives in the snapshot sent on connect
+    await van.link.wait_for_state("online", timeout=30)
+    await van.link.wait_for_seq(1, timeout=60)
+    last = await world.tenant.assign(van.system_id, sub["id"], 0.25)  # and the last one online, pushed at once
+    assert last["downloaded"] is True
+    await van.link.wait_for_seq(2, timeout=60)
+
+    held: dict[str, Any] = await van.credits()
+    assert held["seq"] == 2 and len(held["entries"]) == MAX_ACTIVE_ASSIGNMENTS and held["total"] == MAX_ACTIVE_ASSIGNMENTS / 4
+    assert van.link.state == "online" and van.link.last_error is None
+    latest = await world.cloud.app[DB].read.latest_snapshot(van.system_id)
+    assert latest is not None and len(latest.token) <= MAX_SNAPSHOT_BYTES < protocol.MAX_MESSAGE_BYTES
+
+    more = await world.tenant.subscription(1)
+    refused = await world.tenant.assign(van.system_id, more["id"], 0.25, expect=409)
+    assert_error(refused, "too_many_assignments")
+    assert f"{MAX_ACTIVE_ASSIGNMENTS:,} active assignments" in refused["error"]["message"]
+    page = await portal_assign(world, van.system_id, more["id"])
+    assert f"already holds {MAX_ACTIVE_ASSIGNMENTS:,} active assignments" in page
+
+    assert (await world.tenant.sub_state(more["id"]))["credits_available"] == 1
+    assert van.link.state == "online" and (await van.credits())["seq"] == 2
+    detail = await world.system(van.system_id)
+    assert detail["system"]["online"] is True
