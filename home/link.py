@@ -56,8 +56,10 @@ def backoff_delay(failures: int, minimum: float, maximum: float) -> float:
 
 
 class CloudLink:
-    def __init__(self, node: Node) -> None:
+    def __init__(self, node: Node, session: aiohttp.ClientSession | None = None) -> None:
+        """``session``: one shared by many links (a fleet); without it the link makes and closes its own."""
         self._node = node
+        self._own_session = session is None
         self._config = node.config
         self.url = link_url(node.config.cloud_url)
         self.enabled = False
@@ -65,7 +67,7 @@ class CloudLink:
         self.last_error: str | None = None
         self.receipts_sent = 0
         self.watch = Watch()
-        self._session: aiohttp.ClientSession | None = None
+        self._session: aiohttp.ClientSession | None = session
         self._task: asyncio.Task[None] | None = None
         self._ws: WebSocket | None = None
         self._stopping = False
@@ -80,7 +82,8 @@ class CloudLink:
     # --- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._session = aiohttp.ClientSession()
+        if self._own_session:
+            self._session = aiohttp.ClientSession()
         async with self._node.write() as tx:
             stored = await tx.meta(ENABLED_META)
             self.enabled = stored != "0" and not self._config.offline
@@ -92,7 +95,7 @@ class CloudLink:
     async def close(self) -> None:
         self.forget_future_copy()
         await self._halt()
-        if self._session is not None:
+        if self._own_session and self._session is not None:
             await self._session.close()
             self._session = None
 
@@ -107,6 +110,10 @@ class CloudLink:
             self._launch()
         else:
             self._wake.set()  # switched on while waiting to retry: try again now
+
+    def retry_now(self) -> None:
+        """Cut a wait between attempts short (e.g. right after the system was linked in the portal)."""
+        self._wake.set()
 
     def view(self) -> dict[str, Any]:
         return {"url": self._config.cloud_url, "enabled": self.enabled, "state": self.state, "last_error": self.last_error}
