@@ -36,7 +36,7 @@ async def authenticate(request: web.Request, *, cookie: bool = False) -> User:
     token = bearer_token(request) or (request.cookies.get(SESSION_COOKIE) if cookie else None)
     if not token:
         raise Unauthorized("Sign in first: send 'Authorization: Bearer <token>' from POST /api/v1/auth/token.")
-    user = await request.app[DB].read.user_for_session(token_digest(token))
+    user = await request.app[DB].read.users.for_session(token_digest(token))
     if user is None:
         raise Unauthorized("This token is not valid (signed out or never issued).", code="invalid_token")
     return user
@@ -46,7 +46,7 @@ async def caller(request: web.Request, *, admin: bool = False, cookie: bool = Fa
     """The caller as a member of the account in the URL; outsiders get 404, the wrong role 403."""
     user = await authenticate(request, cookie=cookie)
     account_id = request.match_info["acc"]
-    memberships = {item.account_id: item.role for item in await request.app[DB].read.memberships(user.id)}
+    memberships = {item.account_id: item.role for item in await request.app[DB].read.users.memberships(user.id)}
     role = memberships.get(account_id)
     if role is None:
         raise NotFound(f"There is no account {account_id}.")

@@ -22,15 +22,15 @@ UNKNOWN_USER_HASH = hash_password(new_token())
 async def sign_in(request: web.Request, email: str, password: str) -> tuple[str, list[dict[str, str]]]:
     """Check the password and open a session; shared by the API and the sign-in page."""
     db = request.app[DB]
-    user = await db.read.user_by_email(email)
+    user = await db.read.users.by_email(email)
     # scrypt takes tens of milliseconds: off the event loop, and as long for an unknown email as for a known one
     stored = user.password_hash if user is not None else UNKNOWN_USER_HASH
     if not await asyncio.to_thread(verify_password, password, stored) or user is None:
         raise Unauthorized("The email or password is not right.", code="bad_credentials")
     token = new_token()
     async with db.transaction() as tx:
-        await tx.create_session(token_digest(token), user.id, request.app[CLOCK].now())
-    return token, [membership_json(item) for item in await db.read.memberships(user.id)]
+        await tx.users.start_session(token_digest(token), user.id, request.app[CLOCK].now())
+    return token, [membership_json(item) for item in await db.read.users.memberships(user.id)]
 
 
 @routes.post("/api/v1/auth/token")
@@ -52,20 +52,20 @@ async def post_logout(request: web.Request) -> web.Response:
 async def sign_out(request: web.Request, token: str) -> None:
     """End a session; shared by the API and the portal's Sign out."""
     async with request.app[DB].transaction() as tx:
-        await tx.delete_session(token_digest(token))
+        await tx.users.end_session(token_digest(token))
 
 
 @routes.get("/api/v1/accounts")
 async def get_accounts(request: web.Request) -> web.Response:
     user = await authenticate(request)
-    memberships = await request.app[DB].read.memberships(user.id)
+    memberships = await request.app[DB].read.users.memberships(user.id)
     return json_response({"accounts": [membership_json(item) for item in memberships]})
 
 
 @routes.get("/api/v1/accounts/{acc}/users")
 async def get_users(request: web.Request) -> web.Response:
     who = await caller(request, admin=True)
-    members = await request.app[DB].read.members(who.account_id)
+    members = await request.app[DB].read.accounts.members(who.account_id)
     return json_response({"users": [member_json(item) for item in members]})
 
 
@@ -86,13 +86,13 @@ async def add_member_in(
         raise BadRequest("That is not an email address.", code="invalid_email")
     if password is not None and not isinstance(password, str):
         raise BadRequest("The field 'password' must be text.", code="wrong_type")
-    user = await tx.user_by_email(email)
+    user = await tx.users.by_email(email)
     if user is None:
         if not password or len(password) < 8:
             raise BadRequest("A new user needs a password of at least 8 characters.", code="invalid_password")
         hashed = hash_password(password, cheap=True) if cheap_hash else await asyncio.to_thread(hash_password, password)
-        user = await tx.create_user(new_id("usr"), email, hashed, now)
-    await tx.add_membership(account_id, user.id, role)
+        user = await tx.users.create(new_id("usr"), email, hashed, now)
+    await tx.accounts.add_member(account_id, user.id, role)
     return user.id
 
 
@@ -101,7 +101,7 @@ async def post_user(request: web.Request) -> web.Response:
     who = await caller(request, admin=True)
     body = await read_json(request)
     await add_member(request, who.account_id, require_text(body, "email", max_length=320), body.get("password"), require_text(body, "role"))
-    members = await request.app[DB].read.members(who.account_id)
+    members = await request.app[DB].read.accounts.members(who.account_id)
     return json_response({"users": [member_json(item) for item in members]}, status=201)
 
 
@@ -116,13 +116,13 @@ async def delete_user(request: web.Request) -> web.Response:
 async def remove_member(request: web.Request, account_id: str, user_id: str) -> None:
     """Take a user out of the account; the last admin stays. Shared by the API and the Users page."""
     async with request.app[DB].transaction() as tx:
-        members = await tx.members(account_id)
+        members = await tx.accounts.members(account_id)
         if user_id not in {item.user_id for item in members}:
             raise NotFound(f"There is no user {user_id} in this account.")
         admins = [item for item in members if item.role == "admin"]
         if [item.user_id for item in admins] == [user_id]:
             raise Conflict("An account keeps at least one admin.", code="last_admin")
-        await tx.remove_membership(account_id, user_id)
+        await tx.accounts.remove_member(account_id, user_id)
 
 
 @routes.get("/api/v1/accounts/{acc}/history")
@@ -132,5 +132,5 @@ async def get_history(request: web.Request) -> web.Response:
         limit = min(max(int(request.query.get("limit", "500")), 1), 5000)
     except ValueError:
         raise BadRequest("'limit' must be a whole number.", code="wrong_type") from None
-    events = await request.app[DB].read.history(who.account_id, limit)
+    events = await request.app[DB].read.ledger.history(who.account_id, limit)
     return json_response({"events": [event_json(item) for item in events]})

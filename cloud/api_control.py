@@ -6,7 +6,7 @@ from typing import Any
 from aiohttp import web
 
 from cloud.appkeys import CLOCK, CONFIG, DB, HUB, SCHEDULER, SIGNER
-from cloud.store_state import StateError
+from cloud.store.state import StateError
 from shared.clock import VirtualClock
 from shared.errors import ApiError, BadRequest, Conflict, NotFound
 from shared.keys import key_from_pem
@@ -33,9 +33,9 @@ async def post_reset(request: web.Request) -> web.Response:
         except ValueError:
             raise BadRequest("'now' must be an ISO 8601 time such as 2026-11-28T10:00:00Z.", code="wrong_type") from None
     async with request.app[DB].transaction() as tx:
-        await tx.empty_tables()
+        await tx.state.empty_tables()
         if target is not None:
-            await tx.set_meta(VIRTUAL_NOW_META, str(epoch(target)))
+            await tx.meta.set(VIRTUAL_NOW_META, str(epoch(target)))
     if isinstance(clock, VirtualClock) and target is not None:
         clock.rewind(target)
     await forget_links(request.app)
@@ -56,10 +56,10 @@ async def get_state(request: web.Request) -> web.Response:
             "format": STATE_FORMAT,
             "version": STATE_VERSION,
             "service": "cloud",
-            "schema_version": await tx.schema_version(),
+            "schema_version": await tx.state.schema_version(),
             "now": iso(request.app[CLOCK].now()),
             "keys": {"cloud_key": request.app[SIGNER].private_pem()},
-            "tables": await tx.dump_tables(),
+            "tables": await tx.state.dump_tables(),
         }
     return json_response(document)
 
@@ -83,7 +83,7 @@ def check_document(document: dict[str, Any], schema_version: int) -> dict[str, A
 async def put_state(request: web.Request) -> web.Response:
     document = await read_json(request)
     db, clock = request.app[DB], request.app[CLOCK]
-    tables = check_document(document, await db.read.schema_version())
+    tables = check_document(document, await db.read.state.schema_version())
     try:
         key = key_from_pem(document["keys"]["cloud_key"])
     except ValueError:
@@ -94,9 +94,9 @@ async def put_state(request: web.Request) -> web.Response:
         raise BadRequest("'now' must be the ISO 8601 time the document was saved at.", code="invalid_state") from None
     try:
         async with db.transaction() as tx:
-            await tx.load_tables(tables)
+            await tx.state.load_tables(tables)
             if isinstance(clock, VirtualClock):
-                await tx.set_meta(VIRTUAL_NOW_META, str(epoch(saved_now)))
+                await tx.meta.set(VIRTUAL_NOW_META, str(epoch(saved_now)))
     except StateError as exc:
         raise BadRequest(f"The state document does not fit: {exc}", code="invalid_state") from None
     request.app[SIGNER].replace(key, request.app[CONFIG].data_dir)
@@ -123,7 +123,7 @@ async def get_settled(request: web.Request) -> web.Response:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_param(request)
     while True:
-        system = await db.read.get_system(system_id)
+        system = await db.read.systems.get(system_id)
         if system is None:
             raise NotFound(f"There is no linked system {system_id}.")
         if not hub.is_online(system_id):

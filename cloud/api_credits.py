@@ -21,7 +21,7 @@ routes = web.RouteTableDef()
 
 
 async def assignment_body(request: web.Request, item: Assignment) -> dict[str, Any]:
-    sub = await request.app[DB].read.get_subscription(item.subscription_id)
+    sub = await request.app[DB].read.subscriptions.get(item.subscription_id)
     assert sub is not None
     return assignment_json(item, sub)
 
@@ -33,7 +33,7 @@ async def assignment_body(request: web.Request, item: Assignment) -> dict[str, A
 async def get_subscriptions(request: web.Request) -> web.Response:
     who = await caller(request)
     now = request.app[CLOCK].now()
-    subs = await request.app[DB].read.list_subscriptions(who.account_id)
+    subs = await request.app[DB].read.subscriptions.of_account(who.account_id)
     return json_response({"subscriptions": [subscription_json(sub, now) for sub in subs]})
 
 
@@ -59,8 +59,8 @@ async def get_systems(request: web.Request) -> web.Response:
     who = await caller(request)
     db = request.app[DB]
     online = request.app[HUB].online_ids()  # before reading: a system goes Offline only after last_seen is saved
-    assigned = await db.read.quarters_by_system(who.account_id)
-    systems = await db.read.list_systems(who.account_id)
+    assigned = await db.read.systems.quarters_held(who.account_id)
+    systems = await db.read.systems.of_account(who.account_id)
     now = request.app[CLOCK].now()
     return json_response({"systems": [system_json(item, item.id in online, now, assigned.get(item.id, 0)) for item in systems]})
 
@@ -74,13 +74,13 @@ async def link_system(request: web.Request, account_id: str, code: str, label: s
     db, now = request.app[DB], request.app[CLOCK].now()
     name = (label or registration.label or registration.system_id)[:100]
     async with db.transaction() as tx:
-        existing = await tx.get_system(registration.system_id)
+        existing = await tx.systems.get(registration.system_id)
         if existing is not None:
             where = "this account" if existing.account_id == account_id else "another account"
             raise Conflict(f"System {registration.system_id} is already linked to {where}.", code="already_linked")
-        await tx.insert_system(registration.system_id, account_id, name, raw_public(registration.public_key), now)
-        await tx.append_ledger(now, "system_linked", actor, account_id, system_id=registration.system_id, detail={"label": name})
-    system = await db.read.get_system(registration.system_id)
+        await tx.systems.insert(registration.system_id, account_id, name, raw_public(registration.public_key), now)
+        await tx.ledger.append(now, "system_linked", actor, account_id, system_id=registration.system_id, detail={"label": name})
+    system = await db.read.systems.get(registration.system_id)
     assert system is not None
     return system_json(system, request.app[HUB].is_online(system.id), now, 0)
 
@@ -101,10 +101,10 @@ async def get_system(request: web.Request) -> web.Response:
     who = await caller(request)
     db = request.app[DB]
     online = request.app[HUB].is_online(request.match_info["sys"])  # before reading, as in get_systems
-    system = await db.read.get_system(request.match_info["sys"])
+    system = await db.read.systems.get(request.match_info["sys"])
     if system is None or system.account_id != who.account_id:
         raise NotFound(f"There is no system {request.match_info['sys']} in this account.")
-    items = await db.read.assignments_for_system(system.id)
+    items = await db.read.assignments.on_system(system.id)
     return json_response(
         {
             "system": system_json(system, online, request.app[CLOCK].now()),
@@ -118,13 +118,13 @@ async def delete_system(request: web.Request) -> web.Response:
     who = await caller(request, admin=True)
     db, system_id = request.app[DB], request.match_info["sys"]
     async with db.transaction() as tx:
-        system = await tx.get_system(system_id)
+        system = await tx.systems.get(system_id)
         if system is None or system.account_id != who.account_id:
             raise NotFound(f"There is no system {system_id} in this account.")
-        if await tx.assignments_for_system(system_id, ("active", "revoke_pending")):
+        if await tx.assignments.on_system(system_id, ("active", "revoke_pending")):
             raise Conflict("Revoke every assignment of this system before unlinking it.", code="system_has_credits")
-        await tx.delete_system(system_id)
-        await tx.append_ledger(request.app[CLOCK].now(), "system_unlinked", who.actor, who.account_id, system_id=system_id)
+        await tx.systems.delete(system_id)
+        await tx.ledger.append(request.app[CLOCK].now(), "system_unlinked", who.actor, who.account_id, system_id=system_id)
     await request.app[HUB].disconnect(system_id)
     return json_response({"unlinked": system_id})
 
@@ -205,7 +205,7 @@ async def post_revoke_key(request: web.Request) -> web.Response:
 
 
 async def enter_revoke_key(request: web.Request, account_id: str, system_id: str, key: str, actor: str) -> dict[str, Any]:
-    system = await request.app[DB].read.get_system(system_id)
+    system = await request.app[DB].read.systems.get(system_id)
     if system is None or system.account_id != account_id:
         raise NotFound(f"There is no system {system_id} in this account.")
     try:

@@ -31,15 +31,15 @@ async def post_account(request: web.Request) -> web.Response:
     email = require_text(admin, "email", max_length=320)
     account_id, now, token = new_id("acc"), request.app[CLOCK].now(), new_token()
     async with request.app[DB].transaction() as tx:
-        await tx.create_account(account_id, name, now)
+        await tx.accounts.create(account_id, name, now)
         user_id = await add_member_in(tx, account_id, email, admin.get("password"), "admin", now, cheap_hash=request.app[CONFIG].cheap_passwords)
-        await tx.create_session(token_digest(token), user_id, now)
+        await tx.users.start_session(token_digest(token), user_id, now)
     return json_response({"account": {"id": account_id, "name": name}, "token": token}, status=201)
 
 
 async def existing_account(request: web.Request) -> str:
     account_id = request.match_info["acc"]
-    if await request.app[DB].read.get_account(account_id) is None:
+    if await request.app[DB].read.accounts.get(account_id) is None:
         raise NotFound(f"There is no account {account_id}.")
     return account_id
 
@@ -85,7 +85,7 @@ async def post_perpetual(request: web.Request) -> web.Response:
     if license_type not in LICENSE_TYPES:
         raise BadRequest(f"'license_type' must be one of: {', '.join(LICENSE_TYPES)}.", code="invalid_license_type")
     count = require_int(body, "count", minimum=1, maximum=10_000)
-    if await request.app[DB].read.get_system(system_id) is None:
+    if await request.app[DB].read.systems.get(system_id) is None:
         raise NotFound(f"There is no linked system {system_id}.")
     token = request.app[SIGNER].perpetual(PerpetualLicense(system_id, license_type, count, request.app[CLOCK].now(), new_jti()))
     slug = license_type.lower().replace(" ", "-")
@@ -117,5 +117,5 @@ async def post_clock(request: web.Request) -> web.Response:
 @routes.get("/_emulator/invariant")
 async def get_invariant(request: web.Request) -> web.Response:
     """Every subscription's available + held = total, re-derived from the tables and the ledger."""
-    violations = await request.app[DB].read.invariant_violations()
+    violations = await request.app[DB].read.ledger.invariant_violations()
     return json_response({"ok": not violations, "violations": violations})

@@ -18,7 +18,7 @@ from cloud.appkeys import (
     TRANSFERS,
 )
 from cloud.config import Config
-from cloud.db import Database
+from cloud.store import Database
 from cloud.demo import seed_demo
 from cloud.hub import LinkHub
 from cloud.lifecycle import Lifecycle
@@ -104,7 +104,7 @@ async def services(app: web.Application) -> AsyncIterator[None]:
 
 async def restore_virtual_time(db: Database, clock: Clock) -> None:
     """A virtual clock kept in memory resumes where it was, so a restart never moves time backwards."""
-    saved = await db.read.get_meta("virtual_now")
+    saved = await db.read.meta.get("virtual_now")
     if isinstance(clock, VirtualClock) and saved is not None and from_epoch(int(saved)) > clock.now():
         clock.set(from_epoch(int(saved)))
 

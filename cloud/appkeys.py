@@ -3,7 +3,7 @@
 from aiohttp import web
 
 from cloud.config import Config
-from cloud.db import Database
+from cloud.store import Database
 from cloud.hub import LinkHub
 from cloud.lifecycle import Lifecycle
 from cloud.scheduler import Scheduler

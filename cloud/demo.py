@@ -2,7 +2,7 @@
 
 import structlog
 
-from cloud.db import Database
+from cloud.store import Database
 from cloud.ids import new_id
 from cloud.passwords import hash_password
 from cloud.subscriptions import Subscriptions
@@ -23,22 +23,22 @@ DEMO_SUBSCRIPTIONS = (
 
 async def seed_demo(db: Database, subscriptions: Subscriptions, clock: Clock) -> str | None:
     """Seed once: a database that already has the demo account is left alone."""
-    if await db.read.get_meta("demo_account") is not None:
+    if await db.read.meta.get("demo_account") is not None:
         return None
     now = clock.now()
     account_id = new_id("acc")
     hashed = [(email, hash_password(password), role) for email, password, role in DEMO_USERS]
     # One transaction, marker included: a crash part-way leaves nothing, so the next start seeds it all.
     async with db.transaction() as tx:
-        await tx.create_account(account_id, DEMO_ACCOUNT, now)
+        await tx.accounts.create(account_id, DEMO_ACCOUNT, now)
         for email, password_hash, role in hashed:
-            user = await tx.create_user(new_id("usr"), email, password_hash, now)
-            await tx.add_membership(account_id, user.id, role)
+            user = await tx.users.create(new_id("usr"), email, password_hash, now)
+            await tx.accounts.add_member(account_id, user.id, role)
         for order_id, duration, credits, state in DEMO_SUBSCRIPTIONS:
             start = "inactive" if state == "inactive" else "active"
             sub = await subscriptions.insert(tx, account_id, duration, credits * 4, start, order_id, "demo", now)
             if state == "cancelled":
                 await subscriptions.cancel_in(tx, sub, now, "demo")  # no systems yet: nothing to send
-        await tx.set_meta("demo_account", account_id)
+        await tx.meta.set("demo_account", account_id)
     log.info("demo_seeded", account_id=account_id)
     return account_id

@@ -46,7 +46,7 @@ async def authenticate_link(request: web.Request, socket: web.WebSocketResponse)
         if message.type != protocol.AUTH:
             raise protocol.ProtocolError("auth_required", "The first message must be 'auth'.")
         system_id = message.text("system_id")
-        system = await request.app[DB].read.get_system(system_id)
+        system = await request.app[DB].read.systems.get(system_id)
         if system is None:
             raise protocol.ProtocolError("not_linked", f"System {system_id} is not linked to any account; add it in the portal.")
         verify_link_auth(message.text("token"), public_from_raw(system.public_key), system_id, nonce)
@@ -91,7 +91,7 @@ async def say_goodbye(request: web.Request, system_id: str, socket: web.WebSocke
     """Record last seen, then show the system Offline (in that order, so Offline comes with its time)."""
     try:
         async with request.app[DB].transaction() as tx:
-            await tx.touch_system(system_id, request.app[CLOCK].now())
+            await tx.systems.touch(system_id, request.app[CLOCK].now())
     except Exception:
         log.exception("last_seen_not_recorded", system_id=system_id)
     finally:

@@ -33,7 +33,7 @@ async def get_home(request: web.Request) -> web.Response:
         user = await authenticate(request, cookie=True)
     except Unauthorized:
         return see_other("/signin")
-    accounts = await request.app[DB].read.memberships(user.id)
+    accounts = await request.app[DB].read.users.memberships(user.id)
     if len(accounts) == 1:
         return see_other(f"/accounts/{accounts[0].account_id}/systems")
     return see_other("/accounts")

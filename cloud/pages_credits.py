@@ -31,7 +31,7 @@ async def get_add_credits(request: web.Request) -> web.Response:
     who = await page_caller(request)
     system = await owned_system(request, who)
     now = request.app[CLOCK].now()
-    subs = [subscription_view(sub, now) for sub in await request.app[DB].read.list_subscriptions(who.account_id)]
+    subs = [subscription_view(sub, now) for sub in await request.app[DB].read.subscriptions.of_account(who.account_id)]
     chosen = next((sub for sub in subs if sub.id == request.query.get("subscription")), None)
     second = request.query.get("step") == "2"
     problem = ""
@@ -74,7 +74,7 @@ async def post_assignment(request: web.Request) -> web.Response:
         item = await request.app[TRANSFERS].assign(who.account_id, system.id, subscription_id, quarters, auto_revoke_at, who.actor)
     except ApiError as exc:
         return redirect(request, back, "error", exc.message)
-    sub = await request.app[DB].read.get_subscription(item.subscription_id)
+    sub = await request.app[DB].read.subscriptions.get(item.subscription_id)
     order = sub.order_id if sub else ""
     if item.downloaded:
         message = f"{format_credits(item.quarters)} credits from {order} were sent to {system.label}."
@@ -87,7 +87,7 @@ async def post_assignment(request: web.Request) -> web.Response:
 
 
 async def owned_assignment(request: web.Request, system: System) -> Assignment:
-    item = await request.app[DB].read.get_assignment(request.match_info["id"])
+    item = await request.app[DB].read.assignments.get(request.match_info["id"])
     if item is None or item.system_id != system.id:
         raise NotFound(f"There is no assignment {request.match_info['id']} on this system.")
     return item
@@ -98,7 +98,7 @@ async def get_revoke(request: web.Request) -> web.Response:
     who = await page_caller(request)
     system = await owned_system(request, who)
     item = await owned_assignment(request, system)
-    sub = await request.app[DB].read.get_subscription(item.subscription_id)
+    sub = await request.app[DB].read.subscriptions.get(item.subscription_id)
     assert sub is not None
     context = {
         "system": system,
@@ -135,8 +135,8 @@ async def get_revoke_key(request: web.Request) -> web.Response:
     who = await page_caller(request)
     system = await owned_system(request, who)
     db = request.app[DB]
-    pending = await db.read.assignments_for_system(system.id, ("revoke_pending",))
-    subs = {sub.id: sub for sub in await db.read.list_subscriptions(who.account_id)}
+    pending = await db.read.assignments.on_system(system.id, ("revoke_pending",))
+    subs = {sub.id: sub for sub in await db.read.subscriptions.of_account(who.account_id)}
     context = {"system": system, "pending": [assignment_view(item, subs[item.subscription_id]) for item in pending]}
     return await render(request, "revoke_key.html", who, context, section="systems")
 

@@ -125,7 +125,7 @@ async def render(
     ``who`` is the member of the account in the URL; ``user`` alone is for pages outside an account.
     """
     user = who.user if who else user
-    accounts = await request.app[DB].read.memberships(user.id) if user else []
+    accounts = await request.app[DB].read.users.memberships(user.id) if user else []
     current = next((item for item in accounts if who and item.account_id == who.account_id), None)
     base = {
         "who": who,

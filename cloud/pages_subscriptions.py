@@ -14,7 +14,7 @@ routes = web.RouteTableDef()
 async def get_subscriptions(request: web.Request) -> web.Response:
     who = await page_caller(request)
     now = request.app[CLOCK].now()
-    subs = [subscription_view(sub, now) for sub in await request.app[DB].read.list_subscriptions(who.account_id)]
+    subs = [subscription_view(sub, now) for sub in await request.app[DB].read.subscriptions.of_account(who.account_id)]
     return await render(request, "subscriptions.html", who, {"subscriptions": subs}, section="subscriptions")
 
 

@@ -20,7 +20,7 @@ routes = web.RouteTableDef()
 
 
 async def owned_system(request: web.Request, who: Caller) -> System:
-    system = await request.app[DB].read.get_system(request.match_info["sys"])
+    system = await request.app[DB].read.systems.get(request.match_info["sys"])
     if system is None or system.account_id != who.account_id:
         raise NotFound(f"There is no system {request.match_info['sys']} in this account.")
     return system
@@ -42,12 +42,12 @@ async def get_systems(request: web.Request) -> web.Response:
     who = await page_caller(request)
     db = request.app[DB]
     online = request.app[HUB].online_ids()  # before reading: a system goes Offline only after last_seen is saved
-    assigned = await db.read.quarters_by_system(who.account_id)
+    assigned = await db.read.systems.quarters_held(who.account_id)
     now = request.app[CLOCK].now()
     rows = [
         {"system": item, "online": item.id in online, "last_seen": rules.last_seen(item, item.id in online, now),
          "credits": format_credits(assigned.get(item.id, 0))}
-        for item in await db.read.list_systems(who.account_id)
+        for item in await db.read.systems.of_account(who.account_id)
     ]  # fmt: skip
     return await render(request, "systems.html", who, {"systems": rows}, section="systems")
 
@@ -56,7 +56,7 @@ async def get_systems(request: web.Request) -> web.Response:
 async def get_presence(request: web.Request) -> web.Response:
     who = await page_caller(request)
     online = request.app[HUB].online_ids()
-    systems = await request.app[DB].read.list_systems(who.account_id)
+    systems = await request.app[DB].read.systems.of_account(who.account_id)
     now = request.app[CLOCK].now()
     return json_response({"systems": {item.id: presence(item, item.id in online, now) for item in systems}})
 
@@ -92,8 +92,8 @@ async def get_system(request: web.Request) -> web.Response:
     online = request.app[HUB].is_online(request.match_info["sys"])
     system = await owned_system(request, who)
     db = request.app[DB]
-    items = await db.read.assignments_for_system(system.id)
-    subs = {sub.id: sub for sub in await db.read.list_subscriptions(who.account_id)}
+    items = await db.read.assignments.on_system(system.id)
+    subs = {sub.id: sub for sub in await db.read.subscriptions.of_account(who.account_id)}
     views = [assignment_view(item, subs[item.subscription_id]) for item in items]
     context = {
         "system": system,
@@ -111,7 +111,7 @@ async def get_system_presence(request: web.Request) -> web.Response:
     who = await page_caller(request)
     online = request.app[HUB].is_online(request.match_info["sys"])
     system = await owned_system(request, who)
-    items = await request.app[DB].read.assignments_for_system(system.id)
+    items = await request.app[DB].read.assignments.on_system(system.id)
     return json_response({**presence(system, online, request.app[CLOCK].now()), "version": credits_version(system, items)})
 
 

@@ -17,7 +17,7 @@ HISTORY_LIMIT = 500
 @routes.get("/accounts/{acc}/users")
 async def get_users(request: web.Request) -> web.Response:
     who = await page_caller(request, admin=True)
-    members = await request.app[DB].read.members(who.account_id)
+    members = await request.app[DB].read.accounts.members(who.account_id)
     return await render(request, "users.html", who, {"members": members, "roles": rules.ROLES}, section="users")
 
 
@@ -43,7 +43,7 @@ async def remove_user(request: web.Request) -> web.Response:
     await read_form(request)
     who = await page_caller(request, admin=True)
     back = f"/accounts/{who.account_id}/users"
-    members = {item.user_id: item.email for item in await request.app[DB].read.members(who.account_id)}
+    members = {item.user_id: item.email for item in await request.app[DB].read.accounts.members(who.account_id)}
     try:
         await remove_member(request, who.account_id, request.match_info["user_id"])
     except ApiError as exc:
@@ -57,7 +57,7 @@ async def remove_user(request: web.Request) -> web.Response:
 async def get_history(request: web.Request) -> web.Response:
     who = await page_caller(request)
     db = request.app[DB]
-    systems = system_labels(await db.read.list_systems(who.account_id))
-    orders = {sub.id: sub.order_id for sub in await db.read.list_subscriptions(who.account_id)}
-    events = [event_view(item, systems, orders) for item in await db.read.history(who.account_id, HISTORY_LIMIT)]
+    systems = system_labels(await db.read.systems.of_account(who.account_id))
+    orders = {sub.id: sub.order_id for sub in await db.read.subscriptions.of_account(who.account_id)}
+    events = [event_view(item, systems, orders) for item in await db.read.ledger.history(who.account_id, HISTORY_LIMIT)]
     return await render(request, "history.html", who, {"events": events, "limit": HISTORY_LIMIT}, section="history")

@@ -12,9 +12,8 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from cloud.db import Database
+from cloud.store import Database, Queries
 from cloud.models import IssuedSnapshot, Job
-from cloud.store import Queries
 from shared.clock import Clock, VirtualClock
 from shared.timefmt import epoch
 
@@ -55,14 +54,14 @@ class Scheduler:
                 self.clock.set(target)
             handled += await self._run_until(target, step_clock=False)
             async with self.db.transaction() as tx:
-                await tx.set_meta("virtual_now", str(epoch(self.clock.now())))
+                await tx.meta.set("virtual_now", str(epoch(self.clock.now())))
         log.info("clock_advanced", now=str(self.clock.now()), handled=handled)
         return handled
 
     async def _run_until(self, until: datetime, step_clock: bool) -> int:
         handled = 0
         while True:
-            jobs = await self.db.read.due_jobs(until, BATCH)
+            jobs = await self.db.read.jobs.due(until, BATCH)
             if not jobs:
                 return handled
             handled += await self._run_batch(jobs, step_clock)
@@ -82,7 +81,7 @@ class Scheduler:
                     issued = await self._handle(tx, job)
                     position += 1
                     if position < len(jobs):
-                        first = await tx.next_due()
+                        first = await tx.jobs.next_due()
                         refetch = first is not None and first < jobs[position].due_at
             for snapshot in issued:
                 await self.deliver(snapshot)
@@ -95,7 +94,7 @@ class Scheduler:
         handler = self.handlers.get(job.kind)
         try:
             async with tx.savepoint():
-                await tx.unschedule(job.kind, job.ref)  # done once handled; a handler may schedule it again
+                await tx.jobs.unschedule(job.kind, job.ref)  # done once handled; a handler may schedule it again
                 if handler is None:
                     raise LookupError(f"no handler for job kind {job.kind}")
                 issued = await handler(tx, job.ref, now)
@@ -105,7 +104,7 @@ class Scheduler:
             self._failures[(job.kind, job.ref)] = failures
             retry_at = now + min(RETRY_AFTER * 2 ** min(failures - 1, 20), MAX_RETRY_AFTER)
             log.exception("job_failed", kind=job.kind, ref=job.ref, failures=failures, retry_at=retry_at.isoformat())
-            await tx.schedule(job.kind, job.ref, retry_at)
+            await tx.jobs.schedule(job.kind, job.ref, retry_at)
             return []
         self._failures.pop((job.kind, job.ref), None)
         return issued
@@ -119,7 +118,7 @@ class Scheduler:
             self._wake.clear()
             timeout = WALL_POLL_SECONDS
             if not self.clock.virtual:
-                due = await self.db.read.next_due()
+                due = await self.db.read.jobs.next_due()
                 if due is not None:
                     timeout = min(timeout, max(0.0, (due - self.clock.now()).total_seconds()))
             try:

@@ -5,11 +5,10 @@ from datetime import datetime
 import structlog
 
 from cloud import rules
-from cloud.db import Database
+from cloud.store import Database, Queries
 from cloud.errors import AssignmentConflict
 from cloud.ids import new_id
 from cloud.models import IssuedSnapshot, Subscription
-from cloud.store import Queries
 from cloud.transfers import Transfers
 from shared.clock import Clock
 from shared.errors import NotFound
@@ -39,13 +38,13 @@ class Subscriptions:
             new_id("sub"), account_id, order, duration, quarters, quarters, state, now,
             now if active else None, rules.term_end(now, duration) if active else None, None, now if active else None,
         )  # fmt: skip
-        await tx.insert_subscription(sub)
+        await tx.subscriptions.insert(sub)
         if active:
             assert sub.term_end is not None
-            await tx.schedule("term_end", sub.id, sub.term_end)
+            await tx.jobs.schedule("term_end", sub.id, sub.term_end)
         else:
-            await tx.schedule("auto_activate", sub.id, now + rules.AUTO_ACTIVATE_AFTER)
-        await tx.append_ledger(
+            await tx.jobs.schedule("auto_activate", sub.id, now + rules.AUTO_ACTIVATE_AFTER)
+        await tx.ledger.append(
             now, "subscription_created", actor, account_id, subscription_id=sub.id, quarters=quarters,
             detail={"order_id": order, "duration": duration, "state": state},
         )  # fmt: skip
@@ -73,11 +72,11 @@ class Subscriptions:
     async def cancel_in(self, tx: Queries, sub: Subscription, now: datetime, actor: str) -> list[IssuedSnapshot | None]:
         if sub.state != "active":
             raise AssignmentConflict(f"Subscription {sub.order_id} is {sub.state}; only an active one can be cancelled.", code="not_active")
-        await tx.set_subscription_state(sub.id, "cancelled", sub.term_start, sub.term_end, now)
-        await tx.append_ledger(now, "subscription_cancelled", actor, sub.account_id, subscription_id=sub.id, detail={"usable_until": iso(sub.term_end)})
+        await tx.subscriptions.set_state(sub.id, "cancelled", sub.term_start, sub.term_end, now)
+        await tx.ledger.append(now, "subscription_cancelled", actor, sub.account_id, subscription_id=sub.id, detail={"usable_until": iso(sub.term_end)})
         issued: list[IssuedSnapshot | None] = []
-        for system_id in sorted({item.system_id for item in await tx.open_assignments_for_subscription(sub.id)}):
-            system = await tx.get_system(system_id)
+        for system_id in sorted({item.system_id for item in await tx.assignments.open_for_subscription(sub.id)}):
+            system = await tx.systems.get(system_id)
             assert system is not None
             issued.append(await self.transfers.settle(tx, system, now, actor))
         return issued
@@ -85,7 +84,7 @@ class Subscriptions:
     # --- scheduled (inside the scheduler's transaction; see lifecycle.py) ----------------------
 
     async def auto_activate(self, tx: Queries, sub_id: str, now: datetime) -> list[IssuedSnapshot]:
-        sub = await tx.get_subscription(sub_id)
+        sub = await tx.subscriptions.get(sub_id)
         if sub is not None and sub.state == "inactive":
             await self._activate(tx, sub, now, "scheduler")
         return []
@@ -93,32 +92,32 @@ class Subscriptions:
     async def term_ended(self, tx: Queries, sub_id: str, now: datetime) -> list[IssuedSnapshot]:
         """Renew an active subscription; expire a cancelled one and end its assignments. One whose copy on
         HOME may outlast the term (issued before the cancel, never replaced) waits for proof or its end."""
-        sub = await tx.get_subscription(sub_id)
+        sub = await tx.subscriptions.get(sub_id)
         if sub is None or sub.term_end is None or sub.state not in ("active", "cancelled"):
             return []
         if sub.term_end > now:
-            await tx.schedule("term_end", sub_id, sub.term_end)
+            await tx.jobs.schedule("term_end", sub_id, sub.term_end)
             return []
         if sub.state == "active":
             start, end = sub.term_end, rules.next_term_end(sub.activated_at or sub.term_start or sub.term_end, sub.duration, sub.term_end)
-            await tx.set_subscription_state(sub.id, "active", start, end, None)
-            await tx.schedule("term_end", sub.id, end)
-            await tx.append_ledger(now, "subscription_renewed", "scheduler", sub.account_id, subscription_id=sub.id, detail={"term_end": iso(end)})
+            await tx.subscriptions.set_state(sub.id, "active", start, end, None)
+            await tx.jobs.schedule("term_end", sub.id, end)
+            await tx.ledger.append(now, "subscription_renewed", "scheduler", sub.account_id, subscription_id=sub.id, detail={"term_end": iso(end)})
             return []
-        await tx.set_subscription_state(sub.id, "expired", sub.term_start, sub.term_end, sub.cancelled_at)
-        await tx.append_ledger(now, "subscription_expired", "scheduler", sub.account_id, subscription_id=sub.id)
+        await tx.subscriptions.set_state(sub.id, "expired", sub.term_start, sub.term_end, sub.cancelled_at)
+        await tx.ledger.append(now, "subscription_expired", "scheduler", sub.account_id, subscription_id=sub.id)
         systems: set[str] = set()
-        for item in await tx.open_assignments_for_subscription(sub.id):
+        for item in await tx.assignments.open_for_subscription(sub.id):
             systems.add(item.system_id)
             if rules.may_return_now(item, sub, now):  # at the term end this covers every copy that ends with the term
                 await self.transfers.end(tx, item, "subscription_ended", now, "scheduler", "scheduler")
             elif item.state == "active":
-                system = await tx.get_system(item.system_id)
+                system = await tx.systems.get(item.system_id)
                 assert system is not None
                 await self.transfers.await_proof(tx, item, system, "subscription_ended", now, "scheduler")
         issued = []
         for system_id in sorted(systems):
-            system = await tx.get_system(system_id)
+            system = await tx.systems.get(system_id)
             assert system is not None
             snapshot = await self.transfers.settle(tx, system, now, "scheduler")
             if snapshot is not None:
@@ -130,24 +129,24 @@ class Subscriptions:
 
     async def _activate(self, tx: Queries, sub: Subscription, now: datetime, actor: str) -> None:
         end = rules.term_end(now, sub.duration)
-        await tx.set_subscription_state(sub.id, "active", now, end, None)
-        await tx.unschedule("auto_activate", sub.id)
-        await tx.schedule("term_end", sub.id, end)
-        await tx.append_ledger(now, "subscription_activated", actor, sub.account_id, subscription_id=sub.id, detail={"term_end": iso(end)})
+        await tx.subscriptions.set_state(sub.id, "active", now, end, None)
+        await tx.jobs.unschedule("auto_activate", sub.id)
+        await tx.jobs.schedule("term_end", sub.id, end)
+        await tx.ledger.append(now, "subscription_activated", actor, sub.account_id, subscription_id=sub.id, detail={"term_end": iso(end)})
         log.info("subscription_activated", subscription_id=sub.id, actor=actor)
 
     async def _owned(self, tx: Queries, account_id: str, sub_id: str) -> Subscription:
-        sub = await tx.get_subscription(sub_id)
+        sub = await tx.subscriptions.get(sub_id)
         if sub is None or sub.account_id != account_id:
             raise NotFound(f"There is no subscription {sub_id} in this account.")
         return sub
 
     async def _reread(self, sub_id: str) -> Subscription:
-        sub = await self.db.read.get_subscription(sub_id)
+        sub = await self.db.read.subscriptions.get(sub_id)
         assert sub is not None
         return sub
 
     async def _next_order_id(self, tx: Queries, now: datetime) -> str:
-        number = int(await tx.get_meta("order_counter") or "0") + 1
-        await tx.set_meta("order_counter", str(number))
+        number = int(await tx.meta.get("order_counter") or "0") + 1
+        await tx.meta.set("order_counter", str(number))
         return f"SO-{now.year}-{number:05d}"

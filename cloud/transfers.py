@@ -52,8 +52,8 @@ class Transfers:
         """Sign the system's complete current set of assignments as the next ``seq`` and record it."""
         entries: list[SnapshotEntry] = []
         validity: list[tuple[datetime, datetime | None]] = []
-        for item in await tx.assignments_for_system(system.id, ("active",)):
-            sub = await tx.get_subscription(item.subscription_id)
+        for item in await tx.assignments.on_system(system.id, ("active",)):
+            sub = await tx.subscriptions.get(item.subscription_id)
             assert sub is not None
             cap = rules.validity_cap(sub, item.auto_revoke_at)
             until = rules.copy_valid_until(now, cap)
@@ -63,19 +63,19 @@ class Transfers:
                 SnapshotEntry(item.id, item.quarters, item.assigned_at, until, cap, sub.id, sub.order_id, sub.duration, sub.state)
             )
             validity.append((until, cap))
-            await tx.mark_delivered(item.id, until)
-            await tx.schedule("validity_end", item.id, max(until, item.valid_until or until) + SKEW_TOLERANCE)
+            await tx.assignments.mark_delivered(item.id, until)
+            await tx.jobs.schedule("validity_end", item.id, max(until, item.valid_until or until) + SKEW_TOLERANCE)
         seq = max(system.seq, system.acked_seq, floor_seq) + 1
         snapshot = Snapshot(system.id, seq, now, now + COPY_VALIDITY, new_jti(), system.account_id, tuple(entries))
         check_in = rules.check_in_at(validity)
         issued = IssuedSnapshot(system.id, seq, now, snapshot.expires_at, check_in, self.signer.snapshot(snapshot))
-        await tx.insert_snapshot(issued)
-        await tx.set_system_seq(system.id, seq)
+        await tx.snapshots.insert(issued)
+        await tx.systems.set_seq(system.id, seq)
         if check_in is not None:
-            await tx.schedule("check_in", system.id, check_in)
+            await tx.jobs.schedule("check_in", system.id, check_in)
         else:
-            await tx.unschedule("check_in", system.id)
-        await tx.append_ledger(
+            await tx.jobs.unschedule("check_in", system.id)
+        await tx.ledger.append(
             now, "snapshot_issued", actor, system.account_id, system_id=system.id,
             detail={"seq": seq, "via": via, "assignments": [entry.assignment_id for entry in entries]},
         )  # fmt: skip
@@ -85,10 +85,10 @@ class Transfers:
     async def settle(self, tx: Queries, system: System, now: datetime, actor: str) -> IssuedSnapshot | None:
         """After a change to a system's credits: issue at once if it is online, else remember to."""
         if self.hub.is_online(system.id):
-            fresh = await tx.get_system(system.id)
+            fresh = await tx.systems.get(system.id)
             assert fresh is not None
             return await self.issue(tx, fresh, now, "link", actor)
-        await tx.mark_dirty(system.id)
+        await tx.systems.mark_dirty(system.id)
         return None
 
     async def push(self, issued: IssuedSnapshot | None, wait: bool = False) -> bool:
@@ -103,21 +103,21 @@ class Transfers:
 
     async def await_proof(self, tx: Queries, item: Assignment, system: System, reason: str, now: datetime, actor: str) -> None:
         """HOME may still hold the credits: they come back with its proof (a receipt or revoke key) or when its copy ends."""
-        await tx.set_revoke_pending(item.id, system.seq, reason)
+        await tx.assignments.set_revoke_pending(item.id, system.seq, reason)
         detail: dict[str, object] = {"after_seq": system.seq} | ({} if reason == "revoked" else {"reason": reason})
-        await tx.append_ledger(
+        await tx.ledger.append(
             now, "revoke_requested", actor, system.account_id, subscription_id=item.subscription_id, system_id=system.id,
             assignment_id=item.id, quarters=item.quarters, detail=detail,
         )  # fmt: skip
 
     async def end(self, tx: Queries, item: Assignment, reason: str, now: datetime, actor: str, via: str) -> bool:
         """End an assignment and give its credits back to the original subscription, exactly once."""
-        if not await tx.end_assignment(item.id, reason, now):
+        if not await tx.assignments.end(item.id, reason, now):
             return False
-        await tx.give_back_quarters(item.subscription_id, item.quarters)
-        await tx.unschedule("auto_revoke", item.id)
-        await tx.unschedule("validity_end", item.id)
-        await tx.append_ledger(
+        await tx.subscriptions.give_back_quarters(item.subscription_id, item.quarters)
+        await tx.jobs.unschedule("auto_revoke", item.id)
+        await tx.jobs.unschedule("validity_end", item.id)
+        await tx.ledger.append(
             now, "returned", actor, item.account_id, subscription_id=item.subscription_id, system_id=item.system_id,
             assignment_id=item.id, quarters=item.quarters, detail={"reason": reason, "via": via},
         )  # fmt: skip
@@ -134,13 +134,13 @@ class Transfers:
             raise AssignmentConflict("The Auto Revoke time must be in the future.", code="auto_revoke_in_past", status=400)
         async with self.db.transaction() as tx:
             system = await self._system(tx, account_id, system_id)
-            if await tx.count_active(system.id) >= MAX_ACTIVE_ASSIGNMENTS:
+            if await tx.assignments.count_active(system.id) >= MAX_ACTIVE_ASSIGNMENTS:
                 raise AssignmentConflict(
                     f"{system.label} already holds {MAX_ACTIVE_ASSIGNMENTS:,} active assignments, the most one system "
                     "can hold: revoke some before you assign more.",
                     code="too_many_assignments",
                 )
-            sub = await tx.get_subscription(subscription_id)
+            sub = await tx.subscriptions.get(subscription_id)
             if sub is None or sub.account_id != account_id:
                 raise NotFound(f"There is no subscription {subscription_id} in this account.")
             if not rules.is_selectable(sub, now):
@@ -148,7 +148,7 @@ class Transfers:
                     f"Subscription {sub.order_id} is {sub.state}; credits can only come from an active subscription.",
                     code="subscription_not_selectable",
                 )
-            if not await tx.take_quarters(sub.id, quarters):
+            if not await tx.subscriptions.take_quarters(sub.id, quarters):
                 raise AssignmentConflict(
                     f"Subscription {sub.order_id} has only {format_credits(sub.quarters_available)} credits available.",
                     code="insufficient_credits",
@@ -157,10 +157,10 @@ class Transfers:
                 new_id("asg"), account_id, system.id, sub.id, quarters, now, auto_revoke_at, False, None, "active",
                 None, None, None, None,
             )  # fmt: skip
-            await tx.insert_assignment(item)
+            await tx.assignments.insert(item)
             if auto_revoke_at is not None:
-                await tx.schedule("auto_revoke", item.id, auto_revoke_at)
-            await tx.append_ledger(
+                await tx.jobs.schedule("auto_revoke", item.id, auto_revoke_at)
+            await tx.ledger.append(
                 now, "assigned", actor, account_id, subscription_id=sub.id, system_id=system.id, assignment_id=item.id,
                 quarters=quarters, detail={"auto_revoke_at": iso(auto_revoke_at)},
             )  # fmt: skip
@@ -173,12 +173,12 @@ class Transfers:
         now = self.clock.now()
         async with self.db.transaction() as tx:
             system = await self._system(tx, account_id, system_id)
-            item = await tx.get_assignment(assignment_id)
+            item = await tx.assignments.get(assignment_id)
             if item is None or item.system_id != system.id:
                 raise NotFound(f"There is no assignment {assignment_id} on this system.")
             if item.state == "ended":
                 raise AssignmentConflict("This assignment has already ended.", code="already_ended")
-            sub = await tx.get_subscription(item.subscription_id)
+            sub = await tx.subscriptions.get(item.subscription_id)
             assert sub is not None
             issued = None
             if item.state == "active" and rules.may_return_now(item, sub, now):
@@ -200,23 +200,23 @@ class Transfers:
     # --- receipts (link acknowledgement or pasted revoke key) ----------------------------------------
 
     async def accept_receipt(self, system_id: str, token: object, via: str, actor: str) -> ReceiptOutcome:
-        system = await self.db.read.get_system(system_id)
+        system = await self.db.read.systems.get(system_id)
         if system is None:
             raise NotFound(f"There is no system {system_id}.")
         receipt = verify_receipt(token, system_id, public_from_raw(system.public_key))
         now = self.clock.now()
         async with self.db.transaction() as tx:
-            current = await tx.get_system(system_id)
+            current = await tx.systems.get(system_id)
             assert current is not None
             if receipt.seq > current.seq:
                 raise TokenError("bad_revoke_key", "This revoke key refers to a credits file the cloud never issued.")
             # No touch_system: a pasted key is a person's doing, not contact from HOME (the link records its own).
-            await tx.record_ack(system_id, receipt.seq)
+            await tx.systems.record_ack(system_id, receipt.seq)
             if receipt.seq == current.seq:
-                await tx.home_holds_latest_copy(system_id)
-            pending = await tx.assignments_for_system(system_id, ("revoke_pending",))
+                await tx.assignments.home_holds_latest_copy(system_id)
+            pending = await tx.assignments.on_system(system_id, ("revoke_pending",))
             proven = [item for item in pending if rules.receipt_proves_dropped(item, receipt.seq, receipt.held)]
-            repeated = via == "revoke_key" and await tx.revoke_key_entered_before(receipt.jti)
+            repeated = via == "revoke_key" and await tx.ledger.revoke_key_entered_before(receipt.jti)
             if via == "revoke_key" and pending and not proven and not repeated:
                 raise AssignmentConflict(
                     "This revoke key was made before the revoke: download the latest credits file, upload it into "
@@ -225,8 +225,8 @@ class Transfers:
                 )
             returned = [item for item in proven if await self.end(tx, item, item.pending_reason or "revoked", now, actor, via)]
             if via == "revoke_key" and (returned or not repeated):
-                await tx.record_revoke_key(receipt.jti, system_id, receipt.seq, now)
-                await tx.append_ledger(
+                await tx.ledger.record_revoke_key(receipt.jti, system_id, receipt.seq, now)
+                await tx.ledger.append(
                     now, "revoke_key_entered", actor, system.account_id, system_id=system_id,
                     quarters=sum(item.quarters for item in returned),
                     detail={"seq": receipt.seq, "returned": [item.id for item in returned]},
@@ -245,11 +245,11 @@ class Transfers:
         now = self.clock.now()
         issued = None
         async with self.db.transaction() as tx:
-            system = await tx.get_system(system_id)
+            system = await tx.systems.get(system_id)
             if system is None:
                 return
-            await tx.touch_system(system_id, now)
-            latest = await tx.latest_snapshot(system_id)
+            await tx.systems.touch(system_id, now)
+            latest = await tx.snapshots.latest(system_id)
             check_in_due = latest is not None and latest.check_in_at is not None and latest.check_in_at <= now
             if home_seq > system.seq:
                 log.warning("home_ahead_of_cloud", system_id=system_id, home_seq=home_seq, cloud_seq=system.seq)
@@ -260,12 +260,12 @@ class Transfers:
     # --- helpers -------------------------------------------------------------------------------------
 
     async def _system(self, tx: Queries, account_id: str, system_id: str) -> System:
-        system = await tx.get_system(system_id)
+        system = await tx.systems.get(system_id)
         if system is None or system.account_id != account_id:
             raise NotFound(f"There is no system {system_id} in this account.")
         return system
 
     async def _reread(self, assignment_id: str) -> Assignment:
-        item = await self.db.read.get_assignment(assignment_id)
+        item = await self.db.read.assignments.get(assignment_id)
         assert item is not None
         return item

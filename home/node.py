@@ -9,11 +9,11 @@ import structlog
 
 from home.config import DEFAULT_LABEL, Config
 from home.identity import Identity, load_identity
-from home.store import Store, Tx
+from home.store import Queries, Store
 from home.timekeeper import TimeKeeper
 from home.trust import TrustedKeys
 from shared.clock import Clock
-from shared.timefmt import iso, parse_iso
+from shared.timefmt import epoch, from_epoch
 
 log = structlog.get_logger()
 
@@ -70,7 +70,7 @@ class Node:
             mark = await tx.meta(TIME_MARK_META)
             self.applied_seq = await tx.applied_seq()
         if mark:
-            self.time.restore(parse_iso(mark))
+            self.time.restore(from_epoch(int(mark)))
         await self.trust.load()
         log.info("home_started", system_id=self.system_id, label=self.label, seq=self.applied_seq)
 
@@ -86,18 +86,18 @@ class Node:
         mark = self.time.due_for_persisting(force=force_persist)
         if mark is not None:
             async with self.store.transaction() as tx:
-                await tx.set_meta(TIME_MARK_META, iso(mark) or "")
+                await tx.set_meta(TIME_MARK_META, str(epoch(mark)))
             self.time.persisted(mark)
         return self.now()
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[Tx]:
+    async def write(self) -> AsyncIterator[Queries]:
         """A write transaction that also records the time high-water mark."""
         async with self.store.transaction() as tx:
             yield tx
             mark = self.time.due_for_persisting(force=True)
             if mark is not None:
-                await tx.set_meta(TIME_MARK_META, iso(mark) or "")
+                await tx.set_meta(TIME_MARK_META, str(epoch(mark)))
         if mark is not None:
             self.time.persisted(mark)
 

@@ -5,7 +5,7 @@ from typing import Any
 
 from home import credits
 from home.licensing import Applied, CreditsReport, PerpetualLine
-from home.store import Resource
+from home.models import Resource
 from shared.credits import to_credits
 from shared.snapshot_claims import SnapshotEntry
 from shared.timefmt import iso

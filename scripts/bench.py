@@ -71,7 +71,7 @@ async def bench_virtual_month(folder: Path, assignments: int) -> None:
         await call(cloud, "POST", "/_emulator/clock", json={"advance_seconds": 30 * 86400})
         durations.append(time.perf_counter() - began)
     total = (await call(homes[0], "GET", "/api/v1/licenses/credits"))["total"]
-    violations = await cloud.app[DB].read.invariant_violations()
+    violations = await cloud.app[DB].read.ledger.invariant_violations()
     report("virtual 30-day month", assignments=assignments, seconds_per_month=" / ".join(f"{value:.3f}" for value in durations),
            online_home_total=total, invariant="ok" if not violations else violations)  # fmt: skip
     for home in homes:
@@ -89,24 +89,24 @@ async def bench_scheduled_items(folder: Path, count: int) -> None:
     db = cloud.app[DB]
     began = time.perf_counter()
     async with db.transaction() as tx:
-        assert await tx.take_quarters(sub["id"], count * 4)
+        assert await tx.subscriptions.take_quarters(sub["id"], count * 4)
         for n in range(count):
             due = START + timedelta(seconds=60 + (n * 86400) // count)
             item = Assignment(new_id("asg"), tenant.account_id, system["id"], sub["id"], 4, START, due, False, None, "active", None, None, None, None)
-            await tx.insert_assignment(item)
-            await tx.append_ledger(START, "assigned", "bench", tenant.account_id, subscription_id=sub["id"], system_id=system["id"], assignment_id=item.id, quarters=4)
-            await tx.schedule("auto_revoke", item.id, due)
+            await tx.assignments.insert(item)
+            await tx.ledger.append(START, "assigned", "bench", tenant.account_id, subscription_id=sub["id"], system_id=system["id"], assignment_id=item.id, quarters=4)
+            await tx.jobs.schedule("auto_revoke", item.id, due)
     loaded = time.perf_counter() - began
-    assert await db.read.count_jobs() >= count
+    assert await db.read.jobs.count() >= count
     tracemalloc.start()
     began = time.perf_counter()
     await call(cloud, "POST", "/_emulator/clock", json={"advance_seconds": 2 * 86400})
     elapsed = time.perf_counter() - began
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    left = await db.read.count_jobs()
+    left = await db.read.jobs.count()
     available = (await tenant.sub_state(sub["id"]))["credits_available"]
-    violations = await db.read.invariant_violations()
+    violations = await db.read.ledger.invariant_violations()
     report("pending items, one advance", items=count, load_s=f"{loaded:.1f}", run_s=f"{elapsed:.1f}", per_second=int(count / elapsed),
            peak_python_mib=f"{peak / 2**20:.1f}", jobs_left=left, credits_back=available, invariant="ok" if not violations else "BROKEN")  # fmt: skip
     await cloud.close()

@@ -102,5 +102,5 @@ async def sign_in(client: TestClient, email: str, password: str) -> str:
 
 async def assert_invariant(app: web.Application) -> None:
     """available + held = total for every subscription, and the ledger agrees."""
-    violations = await app[DB].read.invariant_violations()
+    violations = await app[DB].read.ledger.invariant_violations()
     assert violations == [], violations

@@ -12,11 +12,11 @@ from aiohttp.test_utils import TestClient
 
 from cloud.app import create_app
 from cloud.config import Config
-from cloud.db import Database
+from cloud.store import Database
+from cloud.store.subscriptions import SubscriptionQueries
 from cloud.demo import seed_demo
 from cloud.hub import LinkHub
 from cloud.signer import Signer
-from cloud.store import Queries
 from cloud.subscriptions import Subscriptions
 from cloud.transfers import Transfers
 from shared import protocol
@@ -179,14 +179,14 @@ async def test_a_demo_seed_that_fails_part_way_is_seeded_whole_on_the_next_start
     db = Database(data / "cloud.sqlite3")
     await db.open()
     subscriptions = Subscriptions(db, Transfers(db, Signer.load(data), LinkHub(), clock, 1.0), clock)
-    real = Queries.set_subscription_state
+    real = SubscriptionQueries.set_state
 
-    async def crash_on_cancel(self: Queries, sub_id: str, state: str, *args: Any) -> None:
+    async def crash_on_cancel(self: SubscriptionQueries, sub_id: str, state: str, *args: Any) -> None:
         if state == "cancelled":
             raise RuntimeError("the process died here")
         await real(self, sub_id, state, *args)
 
-    monkeypatch.setattr(Queries, "set_subscription_state", crash_on_cancel)
+    monkeypatch.setattr(SubscriptionQueries, "set_state", crash_on_cancel)
     with pytest.raises(RuntimeError):
         await seed_demo(db, subscriptions, clock)
     monkeypatch.undo()

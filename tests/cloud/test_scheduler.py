@@ -4,10 +4,9 @@ from datetime import timedelta
 from itertools import pairwise
 from pathlib import Path
 
-from cloud.db import Database
+from cloud.store import Database, Queries
 from cloud.models import IssuedSnapshot
 from cloud.scheduler import RETRY_AFTER, Scheduler
-from cloud.store import Queries
 from shared.clock import VirtualClock
 from shared.timefmt import epoch
 from tests.conftest import START
@@ -20,7 +19,7 @@ async def test_items_run_in_due_order_each_at_its_own_time_and_a_failure_is_retr
     seen: list[tuple[str, int]] = []
 
     async def note(tx: Queries, ref: str, now: object) -> list[IssuedSnapshot]:
-        await tx.set_meta(f"ran:{ref}", "yes")
+        await tx.meta.set(f"ran:{ref}", "yes")
         seen.append((ref, epoch(clock.now())))
         return []
 
@@ -28,21 +27,21 @@ async def test_items_run_in_due_order_each_at_its_own_time_and_a_failure_is_retr
 
     async def explode(tx: Queries, ref: str, now: object) -> list[IssuedSnapshot]:
         tries.append(epoch(clock.now()))
-        await tx.set_meta(f"ran:{ref}", "half-done")
+        await tx.meta.set(f"ran:{ref}", "half-done")
         raise RuntimeError("boom")
 
     async with db.transaction() as tx:
         for n in (3, 1, 2):
-            await tx.schedule("note", f"item-{n}", START + timedelta(hours=n))
-        await tx.schedule("explode", "bad", START + timedelta(hours=1, minutes=30))
+            await tx.jobs.schedule("note", f"item-{n}", START + timedelta(hours=n))
+        await tx.jobs.schedule("explode", "bad", START + timedelta(hours=1, minutes=30))
     scheduler = Scheduler(db, clock, {"note": note, "explode": explode}, deliver=lambda snapshot: note(None, "", None))  # type: ignore[arg-type]
     handled = await scheduler.advance_to(START + timedelta(hours=5))
     assert handled >= 4
     assert [ref for ref, _ in seen] == ["item-1", "item-2", "item-3"]
     assert [at for _, at in seen] == [epoch(START + timedelta(hours=n)) for n in (1, 2, 3)]
-    assert await db.read.get_meta("ran:bad") is None  # its half-done write was rolled back alone
-    assert await db.read.get_meta("ran:item-2") == "yes"
-    due = await db.read.due_jobs(START + timedelta(days=1), 10)
+    assert await db.read.meta.get("ran:bad") is None  # its half-done write was rolled back alone
+    assert await db.read.meta.get("ran:item-2") == "yes"
+    due = await db.read.jobs.due(START + timedelta(days=1), 10)
     assert [(job.kind, job.ref) for job in due] == [("explode", "bad")]
     # retried after 1, 2, 4, 8 ... minutes: a failing item backs off instead of running every minute
     assert [later - earlier for earlier, later in pairwise(tries)] == [60 * 2**n for n in range(len(tries) - 1)]

@@ -17,7 +17,7 @@ from home.identity import Identity, load_identity
 from home.node import TIME_MARK_META
 from home.uploads import MAX_PARTS
 from shared.clock import VirtualClock
-from shared.timefmt import parse_iso
+from shared.timefmt import from_epoch
 from tests.home.home_testkit import (
     DAY,
     START,
@@ -110,7 +110,7 @@ async def test_a_form_over_the_total_byte_budget_is_refused_even_when_each_part_
 async def stored_mark(home: TestClient) -> datetime | None:
     async with home.app[NODE_KEY].store.read() as db:
         value = await db.meta(TIME_MARK_META)
-    return parse_iso(value) if value else None
+    return from_epoch(int(value)) if value else None
 
 
 async def test_an_idle_home_writes_its_time_mark_down_so_a_rewind_and_restart_bring_nothing_back(

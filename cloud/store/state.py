@@ -1,14 +1,14 @@
 """The cloud's SQL for the emulator's whole-state routes: empty every table, dump every table, load a dump.
 
 Generic over the tables SQLite reports, so a new or reshaped table is dumped and restored without
-changes here. ``Queries`` in store.py builds on these; use it, not this module, from services."""
+changes here. Reached as ``tx.state``."""
 
 import base64
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from cloud.store_ledger import SqlRunner
+from shared.sqlite import Sql
 
 TableDump = dict[str, Any]  # {"columns": [name, ...], "rows": [[value, ...], ...]}
 
@@ -36,23 +36,26 @@ def _decode(value: object) -> object:
     raise StateError("A cell must be text, a number, null or {\"base64\": ...}.")
 
 
-class StateQueries(SqlRunner):
+class StateQueries:
+    def __init__(self, sql: Sql) -> None:
+        self._sql = sql
+
     async def table_names(self) -> list[str]:
-        rows = await self._all("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        rows = await self._sql.all("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
         return [str(row[0]) for row in rows]
 
     async def schema_version(self) -> int:
-        row = await self._one("PRAGMA user_version")
+        row = await self._sql.one("PRAGMA user_version")
         return int(row[0]) if row else 0
 
     async def _columns(self, table: str) -> list[str]:
-        return [str(row[1]) for row in await self._all(f'PRAGMA table_info("{table}")')]
+        return [str(row[1]) for row in await self._sql.all(f'PRAGMA table_info("{table}")')]
 
     async def dump_tables(self) -> dict[str, TableDump]:
         tables: dict[str, TableDump] = {}
         for table in await self.table_names():
             columns = await self._columns(table)
-            rows = await self._all(f'SELECT * FROM "{table}" ORDER BY rowid' if table != "meta" else 'SELECT * FROM "meta" ORDER BY key')
+            rows = await self._sql.all(f'SELECT * FROM "{table}" ORDER BY rowid' if table != "meta" else 'SELECT * FROM "meta" ORDER BY key')
             tables[table] = {"columns": columns, "rows": [[_encode(cell) for cell in row] for row in rows]}
         return tables
 
@@ -60,18 +63,18 @@ class StateQueries(SqlRunner):
         """Delete every row of every table, append-only ones included (their guards step aside meanwhile)."""
         async with self._guards_lifted():
             for table in await self.table_names():
-                await self._run(f'DELETE FROM "{table}"')
+                await self._sql.run(f'DELETE FROM "{table}"')
 
     @asynccontextmanager
     async def _guards_lifted(self) -> AsyncIterator[None]:
         """Drop the triggers (the ledger's append-only guard) and make them again, inside the caller's transaction."""
-        triggers = await self._all("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name")
-        await self._run("PRAGMA defer_foreign_keys = ON")
+        triggers = await self._sql.all("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name")
+        await self._sql.run("PRAGMA defer_foreign_keys = ON")
         for name, _ in triggers:
-            await self._run(f'DROP TRIGGER "{name}"')
+            await self._sql.run(f'DROP TRIGGER "{name}"')
         yield
         for _, sql in triggers:
-            await self._run(str(sql))
+            await self._sql.run(str(sql))
 
     async def load_tables(self, tables: dict[str, Any]) -> None:
         """Replace every table's rows with ``tables`` (a ``dump_tables`` result); raises StateError on a mismatch."""
@@ -83,7 +86,7 @@ class StateQueries(SqlRunner):
 
     async def _load(self, tables: dict[str, Any], names: list[str]) -> None:
         for table in await self.table_names():
-            await self._run(f'DELETE FROM "{table}"')
+            await self._sql.run(f'DELETE FROM "{table}"')
         for table in names:
             dump = tables[table]
             if not isinstance(dump, dict) or not isinstance(dump.get("columns"), list) or not isinstance(dump.get("rows"), list):
@@ -95,7 +98,7 @@ class StateQueries(SqlRunner):
             for row in dump["rows"]:
                 if not isinstance(row, list) or len(row) != len(columns):
                     raise StateError(f"A row of table {table} does not have {len(columns)} cells.")
-                await self._run(sql, tuple(_decode(cell) for cell in row))
-        broken = await self._all("PRAGMA foreign_key_check")
+            await self._sql.many(sql, [tuple(_decode(cell) for cell in row) for row in dump["rows"]])
+        broken = await self._sql.all("PRAGMA foreign_key_check")
         if broken:
             raise StateError(f"Table {broken[0][0]} has a row that refers to a missing row of table {broken[0][2]}.")

@@ -1,4 +1,5 @@
-"""Numbered migrations, applied at start-up and tracked in PRAGMA user_version. Times are epoch seconds."""
+"""The cloud's schema as numbered migrations, applied at start-up and tracked in PRAGMA user_version.
+Times are epoch seconds (INTEGER), in both services: see docs/architecture.md, "The store"."""
 
 MIGRATIONS: list[str] = [
     """

@@ -1,0 +1,77 @@
+"""SQL for accounts, their members, users and sign-in sessions."""
+
+from datetime import datetime
+
+from cloud.models import Account, Member, Membership, User
+from shared.sqlite import Sql
+from shared.timefmt import epoch
+
+
+class AccountQueries:
+    def __init__(self, sql: Sql) -> None:
+        self._sql = sql
+
+    async def create(self, account_id: str, name: str, now: datetime) -> Account:
+        await self._sql.run("INSERT INTO accounts (id, name, created_at) VALUES (?, ?, ?)", (account_id, name, epoch(now)))
+        return Account(account_id, name)
+
+    async def get(self, account_id: str) -> Account | None:
+        row = await self._sql.one("SELECT id, name FROM accounts WHERE id = ?", (account_id,))
+        return None if row is None else Account(row["id"], row["name"])
+
+    async def add_member(self, account_id: str, user_id: str, role: str) -> None:
+        await self._sql.run(
+            "INSERT INTO memberships (account_id, user_id, role) VALUES (?, ?, ?) "
+            "ON CONFLICT(account_id, user_id) DO UPDATE SET role = excluded.role",
+            (account_id, user_id, role),
+        )
+
+    async def remove_member(self, account_id: str, user_id: str) -> bool:
+        return await self._sql.run("DELETE FROM memberships WHERE account_id = ? AND user_id = ?", (account_id, user_id)) > 0
+
+    async def members(self, account_id: str) -> list[Member]:
+        rows = await self._sql.all(
+            "SELECT u.id AS user_id, u.email, m.role FROM memberships m JOIN users u ON u.id = m.user_id "
+            "WHERE m.account_id = ? ORDER BY u.email",
+            (account_id,),
+        )
+        return [Member(row["user_id"], row["email"], row["role"]) for row in rows]
+
+
+class UserQueries:
+    def __init__(self, sql: Sql) -> None:
+        self._sql = sql
+
+    async def create(self, user_id: str, email: str, password_hash: str, now: datetime) -> User:
+        await self._sql.run(
+            "INSERT INTO users (id, email, password_hash, created_at) VALUES (?, ?, ?, ?)",
+            (user_id, email, password_hash, epoch(now)),
+        )
+        return User(user_id, email, password_hash)
+
+    async def by_email(self, email: str) -> User | None:
+        row = await self._sql.one("SELECT id, email, password_hash FROM users WHERE email = ?", (email,))
+        return None if row is None else User(row["id"], row["email"], row["password_hash"])
+
+    async def memberships(self, user_id: str) -> list[Membership]:
+        rows = await self._sql.all(
+            "SELECT a.id, a.name, m.role FROM memberships m JOIN accounts a ON a.id = m.account_id "
+            "WHERE m.user_id = ? ORDER BY a.name, a.id",
+            (user_id,),
+        )
+        return [Membership(row["id"], row["name"], row["role"]) for row in rows]
+
+    async def start_session(self, token_hash: str, user_id: str, now: datetime) -> None:
+        await self._sql.run(
+            "INSERT INTO sessions (token_hash, user_id, created_at) VALUES (?, ?, ?)", (token_hash, user_id, epoch(now))
+        )
+
+    async def for_session(self, token_hash: str) -> User | None:
+        row = await self._sql.one(
+            "SELECT u.id, u.email, u.password_hash FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?",
+            (token_hash,),
+        )
+        return None if row is None else User(row["id"], row["email"], row["password_hash"])
+
+    async def end_session(self, token_hash: str) -> None:
+        await self._sql.run("DELETE FROM sessions WHERE token_hash = ?", (token_hash,))

@@ -1,0 +1,45 @@
+"""The cloud's SQLite database: one writer connection behind a lock, one read-only reader, WAL, named rows."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiosqlite
+
+from cloud.store.migrations import MIGRATIONS
+from cloud.store.queries import Queries
+from shared.sqlite import Sql, connect, immediate, migrate
+
+
+class Database:
+    """Reads go through ``read`` (committed data only); every write through ``transaction()``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._writer: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    async def open(self) -> None:
+        self._writer = await connect(self.path)
+        await migrate(self._writer, MIGRATIONS, self.path)
+        self._reader = await connect(self.path, read_only=True)
+
+    async def close(self) -> None:
+        for conn in (self._reader, self._writer):
+            if conn is not None:
+                await conn.close()
+        self._reader = self._writer = None
+
+    @property
+    def read(self) -> Queries:
+        assert self._reader is not None, "database is not open"
+        return Queries(Sql(self._reader))
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Queries]:
+        """One writer at a time: an asyncio lock around BEGIN IMMEDIATE ... COMMIT."""
+        assert self._writer is not None, "database is not open"
+        async with self._lock, immediate(self._writer):
+            yield Queries(Sql(self._writer))

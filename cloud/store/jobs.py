@@ -1,0 +1,37 @@
+"""SQL for scheduled work: one row per pending item, keyed by (kind, ref), ordered by its due time."""
+
+from datetime import datetime
+
+from cloud.models import Job
+from cloud.store.records import job_row
+from shared.sqlite import Sql
+from shared.timefmt import epoch, from_epoch
+
+
+class JobQueries:
+    def __init__(self, sql: Sql) -> None:
+        self._sql = sql
+
+    async def schedule(self, kind: str, ref: str, due_at: datetime) -> None:
+        await self._sql.run(
+            "INSERT INTO jobs (kind, ref, due_at) VALUES (?, ?, ?) "
+            "ON CONFLICT(kind, ref) DO UPDATE SET due_at = excluded.due_at",
+            (kind, ref, epoch(due_at)),
+        )
+
+    async def unschedule(self, kind: str, ref: str) -> None:
+        await self._sql.run("DELETE FROM jobs WHERE kind = ? AND ref = ?", (kind, ref))
+
+    async def due(self, now: datetime, limit: int) -> list[Job]:
+        rows = await self._sql.all(
+            "SELECT kind, ref, due_at FROM jobs WHERE due_at <= ? ORDER BY due_at, kind, ref LIMIT ?", (epoch(now), limit)
+        )
+        return [job_row(row) for row in rows]
+
+    async def next_due(self) -> datetime | None:
+        row = await self._sql.one("SELECT MIN(due_at) AS due_at FROM jobs")
+        return None if row is None or row["due_at"] is None else from_epoch(row["due_at"])
+
+    async def count(self) -> int:
+        row = await self._sql.one("SELECT COUNT(*) AS n FROM jobs")
+        return int(row["n"]) if row else 0

@@ -1,0 +1,65 @@
+"""SQL for what is written once and never changed: the ledger, the revoke keys entered, and the audit."""
+
+import json
+from datetime import datetime
+
+from cloud.models import LedgerEvent
+from cloud.store.records import LEDGER_COLUMNS, ledger_row
+from shared.sqlite import Sql
+from shared.timefmt import epoch
+
+
+class LedgerQueries:
+    def __init__(self, sql: Sql) -> None:
+        self._sql = sql
+
+    async def append(
+        self,
+        at: datetime,
+        kind: str,
+        actor: str,
+        account_id: str,
+        *,
+        subscription_id: str | None = None,
+        system_id: str | None = None,
+        assignment_id: str | None = None,
+        quarters: int = 0,
+        detail: dict[str, object] | None = None,
+    ) -> None:
+        await self._sql.run(
+            "INSERT INTO ledger (at, kind, actor, account_id, subscription_id, system_id, assignment_id, quarters, detail) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (epoch(at), kind, actor, account_id, subscription_id, system_id, assignment_id, quarters, json.dumps(detail or {})),
+        )
+
+    async def history(self, account_id: str, limit: int) -> list[LedgerEvent]:
+        rows = await self._sql.all(
+            f"SELECT {LEDGER_COLUMNS} FROM ledger WHERE account_id = ? ORDER BY id DESC LIMIT ?", (account_id, limit)
+        )
+        return [ledger_row(row) for row in rows]
+
+    async def revoke_key_entered_before(self, jti: str) -> bool:
+        return await self._sql.one("SELECT 1 FROM revoke_keys WHERE jti = ?", (jti,)) is not None
+
+    async def record_revoke_key(self, jti: str, system_id: str, seq: int, now: datetime) -> None:
+        await self._sql.run(
+            "INSERT INTO revoke_keys (jti, system_id, seq, entered_at) VALUES (?, ?, ?, ?) ON CONFLICT(jti) DO NOTHING",
+            (jti, system_id, seq, epoch(now)),
+        )
+
+    async def invariant_violations(self) -> list[dict[str, object]]:
+        """Subscriptions where available + open assignments != total, or the ledger disagrees."""
+        rows = await self._sql.all(
+            "SELECT s.id, s.quarters_total AS total, s.quarters_available AS available, "
+            "COALESCE((SELECT SUM(quarters) FROM assignments a WHERE a.subscription_id = s.id AND a.state != 'ended'), 0) "
+            "  AS held, "
+            "COALESCE((SELECT SUM(CASE kind WHEN 'assigned' THEN quarters WHEN 'returned' THEN -quarters ELSE 0 END) "
+            "          FROM ledger l WHERE l.subscription_id = s.id), 0) AS ledger_held "
+            "FROM subscriptions s"
+        )
+        return [
+            {"subscription_id": row["id"], "total": row["total"], "available": row["available"], "held": row["held"],
+             "ledger_held": row["ledger_held"]}
+            for row in rows
+            if row["available"] + row["held"] != row["total"] or row["held"] != row["ledger_held"]
+        ]  # fmt: skip

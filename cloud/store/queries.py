@@ -1,0 +1,47 @@
+"""Everything the cloud asks of its database, grouped by what it is about: ``tx.systems.get(...)``.
+Bound to the read-only reader (``db.read``) or to the one writer inside ``db.transaction()``."""
+
+from contextlib import AbstractAsyncContextManager
+
+from cloud.store.accounts import AccountQueries, UserQueries
+from cloud.store.assignments import AssignmentQueries
+from cloud.store.jobs import JobQueries
+from cloud.store.ledger import LedgerQueries
+from cloud.store.snapshots import SnapshotQueries
+from cloud.store.state import StateQueries
+from shared.sqlite import Sql
+from cloud.store.subscriptions import SubscriptionQueries
+from cloud.store.systems import SystemQueries
+
+
+class MetaQueries:
+    def __init__(self, sql: Sql) -> None:
+        self._sql = sql
+
+    async def get(self, key: str) -> str | None:
+        row = await self._sql.one("SELECT value FROM meta WHERE key = ?", (key,))
+        return None if row is None else str(row["value"])
+
+    async def set(self, key: str, value: str) -> None:
+        await self._sql.run(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value)
+        )
+
+
+class Queries:
+    def __init__(self, sql: Sql) -> None:
+        self._sql = sql
+        self.meta = MetaQueries(sql)
+        self.accounts = AccountQueries(sql)
+        self.users = UserQueries(sql)
+        self.subscriptions = SubscriptionQueries(sql)
+        self.systems = SystemQueries(sql)
+        self.assignments = AssignmentQueries(sql)
+        self.snapshots = SnapshotQueries(sql)
+        self.ledger = LedgerQueries(sql)
+        self.jobs = JobQueries(sql)
+        self.state = StateQueries(sql)  # the emulator's whole-state routes
+
+    def savepoint(self) -> AbstractAsyncContextManager[None]:
+        """A nested step inside a transaction that can fail alone (one scheduled item of a batch)."""
+        return self._sql.savepoint()

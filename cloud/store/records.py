@@ -1,0 +1,124 @@
+"""How the cloud's table rows become domain records and back: column lists, and converters by column name."""
+
+import json
+import sqlite3
+from datetime import datetime
+
+from cloud.models import Assignment, IssuedSnapshot, Job, LedgerEvent, Subscription, System
+from shared.timefmt import epoch, from_epoch
+
+
+def ts(moment: datetime | None) -> int | None:
+    return None if moment is None else epoch(moment)
+
+
+def dt(value: int | None) -> datetime | None:
+    return None if value is None else from_epoch(value)
+
+
+SUBSCRIPTION_COLUMNS = (
+    "id, account_id, order_id, duration, quarters_total, quarters_available, state, created_at, "
+    "term_start, term_end, cancelled_at, activated_at"
+)
+SYSTEM_COLUMNS = "id, account_id, label, public_key, linked_at, last_seen, seq, acked_seq, dirty"
+ASSIGNMENT_COLUMNS = (
+    "id, account_id, system_id, subscription_id, quarters, assigned_at, auto_revoke_at, downloaded, "
+    "valid_until, state, end_reason, ended_at, pending_after_seq, pending_reason"
+)
+SNAPSHOT_COLUMNS = "system_id, seq, issued_at, expires_at, check_in_at, token"
+LEDGER_COLUMNS = "id, at, kind, actor, account_id, subscription_id, system_id, assignment_id, quarters, detail"
+
+
+def subscription_row(row: sqlite3.Row) -> Subscription:
+    return Subscription(
+        id=row["id"],
+        account_id=row["account_id"],
+        order_id=row["order_id"],
+        duration=row["duration"],
+        quarters_total=row["quarters_total"],
+        quarters_available=row["quarters_available"],
+        state=row["state"],
+        created_at=from_epoch(row["created_at"]),
+        term_start=dt(row["term_start"]),
+        term_end=dt(row["term_end"]),
+        cancelled_at=dt(row["cancelled_at"]),
+        activated_at=dt(row["activated_at"]),
+    )
+
+
+def subscription_values(sub: Subscription) -> tuple[object, ...]:
+    return (
+        sub.id, sub.account_id, sub.order_id, sub.duration, sub.quarters_total, sub.quarters_available, sub.state,
+        epoch(sub.created_at), ts(sub.term_start), ts(sub.term_end), ts(sub.cancelled_at), ts(sub.activated_at),
+    )  # fmt: skip
+
+
+def system_row(row: sqlite3.Row) -> System:
+    return System(
+        id=row["id"],
+        account_id=row["account_id"],
+        label=row["label"],
+        public_key=bytes(row["public_key"]),
+        linked_at=from_epoch(row["linked_at"]),
+        last_seen=dt(row["last_seen"]),
+        seq=row["seq"],
+        acked_seq=row["acked_seq"],
+        dirty=bool(row["dirty"]),
+    )
+
+
+def assignment_row(row: sqlite3.Row) -> Assignment:
+    return Assignment(
+        id=row["id"],
+        account_id=row["account_id"],
+        system_id=row["system_id"],
+        subscription_id=row["subscription_id"],
+        quarters=row["quarters"],
+        assigned_at=from_epoch(row["assigned_at"]),
+        auto_revoke_at=dt(row["auto_revoke_at"]),
+        downloaded=bool(row["downloaded"]),
+        valid_until=dt(row["valid_until"]),
+        state=row["state"],
+        end_reason=row["end_reason"],
+        ended_at=dt(row["ended_at"]),
+        pending_after_seq=row["pending_after_seq"],
+        pending_reason=row["pending_reason"],
+    )
+
+
+def assignment_values(item: Assignment) -> tuple[object, ...]:
+    return (
+        item.id, item.account_id, item.system_id, item.subscription_id, item.quarters, epoch(item.assigned_at),
+        ts(item.auto_revoke_at), int(item.downloaded), ts(item.valid_until), item.state, item.end_reason,
+        ts(item.ended_at), item.pending_after_seq, item.pending_reason,
+    )  # fmt: skip
+
+
+def snapshot_row(row: sqlite3.Row) -> IssuedSnapshot:
+    return IssuedSnapshot(
+        system_id=row["system_id"],
+        seq=row["seq"],
+        issued_at=from_epoch(row["issued_at"]),
+        expires_at=from_epoch(row["expires_at"]),
+        check_in_at=dt(row["check_in_at"]),
+        token=row["token"],
+    )
+
+
+def ledger_row(row: sqlite3.Row) -> LedgerEvent:
+    return LedgerEvent(
+        id=row["id"],
+        at=from_epoch(row["at"]),
+        kind=row["kind"],
+        actor=row["actor"],
+        account_id=row["account_id"],
+        subscription_id=row["subscription_id"],
+        system_id=row["system_id"],
+        assignment_id=row["assignment_id"],
+        quarters=row["quarters"],
+        detail=json.loads(row["detail"]),
+    )
+
+
+def job_row(row: sqlite3.Row) -> Job:
+    return Job(kind=row["kind"], ref=row["ref"], due_at=from_epoch(row["due_at"]))

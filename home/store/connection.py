@@ -1,0 +1,46 @@
+"""HOME's SQLite database: one connection, one writer at a time (reads wait for it too), WAL, named rows."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiosqlite
+
+from home.store.migrations import MIGRATIONS
+from home.store.queries import Queries
+from shared.sqlite import Sql, connect, immediate, migrate
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    async def open(self) -> None:
+        self._db = await connect(self.path)
+        await migrate(self._db, MIGRATIONS, self.path)
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    def _connection(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise RuntimeError("the store is not open")
+        return self._db
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Queries]:
+        # Reads share the writer's lock so they never see a transaction half done.
+        async with self._lock:
+            yield Queries(Sql(self._connection()))
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Queries]:
+        async with self._lock:
+            db = self._connection()
+            async with immediate(db):
+                yield Queries(Sql(db))

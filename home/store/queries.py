@@ -1,0 +1,123 @@
+"""Everything HOME asks of its database, as one ``Queries`` bound to the connection. Reads come through
+``Store.read()``, writes only inside ``Store.transaction()``."""
+
+from datetime import datetime
+
+from home.models import AppliedSnapshot, PerpetualGrant, Resource, StoredReceipt
+from home.store.records import applied_snapshot_row, entry_row, perpetual_row, receipt_row, resource_row
+from shared.licenses import PerpetualLicense
+from shared.sqlite import Sql
+from shared.timefmt import epoch
+from shared.snapshot_claims import SnapshotEntry
+from shared.tokens import Snapshot
+
+
+def _ts(moment: datetime | None) -> int | None:
+    return None if moment is None else epoch(moment)
+
+
+class Queries:
+    def __init__(self, sql: Sql) -> None:
+        self._sql = sql
+
+    # --- meta --------------------------------------------------------------------------------
+
+    async def meta(self, key: str) -> str | None:
+        row = await self._sql.one("SELECT value FROM meta WHERE key = ?", (key,))
+        return None if row is None else str(row["value"])
+
+    async def set_meta(self, key: str, value: str) -> None:
+        await self._sql.run(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    # --- the applied snapshot, its entries and its receipt ------------------------------------------
+
+    async def applied_snapshot(self) -> AppliedSnapshot | None:
+        row = await self._sql.one("SELECT * FROM snapshot WHERE id = 1")
+        return None if row is None else applied_snapshot_row(row)
+
+    async def applied_seq(self) -> int:
+        row = await self._sql.one("SELECT seq FROM snapshot WHERE id = 1")
+        return 0 if row is None else int(row["seq"])
+
+    async def entries(self) -> list[SnapshotEntry]:
+        return [entry_row(row) for row in await self._sql.all("SELECT * FROM entries ORDER BY position")]
+
+    async def latest_receipt(self) -> StoredReceipt | None:
+        row = await self._sql.one("SELECT * FROM receipt WHERE id = 1")
+        return None if row is None else receipt_row(row)
+
+    async def replace_snapshot(self, snapshot: Snapshot, token: str, applied_at: datetime, receipt: str) -> None:
+        """The snapshot replaces the whole entry set (four statements, whatever its size); its receipt
+        becomes the latest one."""
+        await self._sql.run(
+            """INSERT INTO snapshot (id, seq, token, jti, issued_at, expires_at, applied_at)
+               VALUES (1, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, token = excluded.token, jti = excluded.jti,
+                 issued_at = excluded.issued_at, expires_at = excluded.expires_at, applied_at = excluded.applied_at""",
+            (snapshot.seq, token, snapshot.jti, epoch(snapshot.issued_at), epoch(snapshot.expires_at), epoch(applied_at)),
+        )
+        await self._sql.run("DELETE FROM entries")
+        await self._sql.many(
+            """INSERT INTO entries (position, assignment_id, quarters, assigned_at, valid_until, renewable_until,
+                 subscription_id, order_id, duration, subscription_state)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [
+                (
+                    position, e.assignment_id, e.credits, epoch(e.assigned_at), epoch(e.valid_until),
+                    _ts(e.renewable_until), e.subscription_id, e.order_id, e.duration, e.subscription_state,
+                )  # fmt: skip
+                for position, e in enumerate(snapshot.entries)
+            ],
+        )
+        await self._sql.run(
+            """INSERT INTO receipt (id, seq, token, issued_at) VALUES (1, ?, ?, ?)
+               ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, token = excluded.token, issued_at = excluded.issued_at""",
+            (snapshot.seq, receipt, epoch(applied_at)),
+        )
+
+    # --- perpetual licenses ---------------------------------------------------------------------------
+
+    async def perpetual_grants(self) -> list[PerpetualGrant]:
+        return [perpetual_row(row) for row in await self._sql.all("SELECT * FROM perpetual ORDER BY applied_at, jti")]
+
+    async def has_perpetual(self, jti: str) -> bool:
+        return await self._sql.one("SELECT 1 FROM perpetual WHERE jti = ?", (jti,)) is not None
+
+    async def add_perpetual(self, license: PerpetualLicense, token: str, applied_at: datetime) -> None:
+        await self._sql.run(
+            "INSERT INTO perpetual (jti, license_type, count, token, applied_at) VALUES (?, ?, ?, ?, ?)",
+            (license.jti, license.license_type, license.count, token, epoch(applied_at)),
+        )
+
+    # --- resources ------------------------------------------------------------------------------------
+
+    async def resources(self) -> list[Resource]:
+        return [resource_row(row) for row in await self._sql.all("SELECT * FROM resources ORDER BY id")]
+
+    async def resource(self, resource_id: int) -> Resource | None:
+        row = await self._sql.one("SELECT * FROM resources WHERE id = ?", (resource_id,))
+        return None if row is None else resource_row(row)
+
+    async def add_resource(self, name: str, needed: str, count: int, license_type: str, now: datetime) -> Resource:
+        resource_id = await self._sql.insert(
+            """INSERT INTO resources (name, license_type_needed, count, license_type, status, created_at)
+               VALUES (?, ?, ?, ?, 'stopped', ?)""",
+            (name, needed, count, license_type, epoch(now)),
+        )
+        resource = await self.resource(resource_id)
+        assert resource is not None
+        return resource
+
+    async def forget_licenses(self) -> None:
+        """The emulator's reset: no credits, applied copy or seq, receipt, perpetual license or resource remains."""
+        for table in ("entries", "snapshot", "receipt", "perpetual", "resources"):
+            await self._sql.run(f"DELETE FROM {table}")
+
+    async def set_resource_usage(self, resource_id: int, status: str, perpetual: int, quarters: int) -> None:
+        await self._sql.run(
+            "UPDATE resources SET status = ?, perpetual_in_use = ?, credits_in_use = ? WHERE id = ?",
+            (status, perpetual, quarters, resource_id),
+        )
