@@ -18,12 +18,12 @@ async def fill(world: World, system_id: str, sub_id: str, count: int) -> None:
     """``count`` assignments of 0.25 credits put straight into the cloud's store (as many assigns would)."""
     now = world.clock.now()
     async with world.cloud.app[DB].transaction() as tx:
-        assert await tx.take_quarters(sub_id, count)
+        assert await tx.subscriptions.take_quarters(sub_id, count)
         for _ in range(count):
             item = Assignment(new_id("asg"), world.tenant.account_id, system_id, sub_id, 1, now, None, False, None, "active", None, None, None, None)
-            await tx.insert_assignment(item)
-            await tx.append_ledger(now, "assigned", "test", world.tenant.account_id, subscription_id=sub_id, system_id=system_id, assignment_id=item.id, quarters=1)
-        await tx.mark_dirty(system_id)
+            await tx.assignments.insert(item)
+            await tx.ledger.append(now, "assigned", "test", world.tenant.account_id, subscription_id=sub_id, system_id=system_id, assignment_id=item.id, quarters=1)
+        await tx.systems.mark_dirty(system_id)
 
 
 async def portal_assign(world: World, system_id: str, sub_id: str) -> str:
@@ -59,7 +59,7 @@ async def test_the_most_assignments_a_system_holds_reach_it_online_and_one_more_
     held: dict[str, Any] = await van.credits()
     assert held["seq"] == 2 and len(held["entries"]) == MAX_ACTIVE_ASSIGNMENTS and held["total"] == MAX_ACTIVE_ASSIGNMENTS / 4
     assert van.link.state == "online" and van.link.last_error is None
-    latest = await world.cloud.app[DB].read.latest_snapshot(van.system_id)
+    latest = await world.cloud.app[DB].read.snapshots.latest(van.system_id)
     assert latest is not None and len(latest.token) <= MAX_SNAPSHOT_BYTES < protocol.MAX_MESSAGE_BYTES
 
     more = await world.tenant.subscription(1)
