@@ -7,13 +7,12 @@ from datetime import datetime
 import structlog
 
 from cloud import rules
-from cloud.db import Database
 from cloud.errors import AssignmentConflict
 from cloud.hub import LinkHub
 from cloud.ids import new_id
 from cloud.models import Assignment, IssuedSnapshot, System
 from cloud.signer import Signer
-from cloud.store import Queries
+from cloud.store import Database, Queries
 from shared.clock import Clock
 from shared.credits import format_credits
 from shared.errors import Conflict, NotFound
