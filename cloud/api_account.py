@@ -1,6 +1,7 @@
 """Sign-in, accounts, users (admin) and the account's history."""
 
 import asyncio
+import functools
 from datetime import datetime
 
 from aiohttp import web
@@ -16,7 +17,12 @@ from shared.errors import BadRequest, Conflict, NotFound, Unauthorized
 from shared.web import json_response, read_json, require_text
 
 routes = web.RouteTableDef()
-UNKNOWN_USER_HASH = hash_password(new_token())
+
+
+@functools.cache
+def unknown_user_hash() -> str:
+    """Checked against when the email is unknown, so that takes as long; made on first use, not at import."""
+    return hash_password(new_token())
 
 
 async def sign_in(request: web.Request, email: str, password: str) -> tuple[str, list[dict[str, str]]]:
@@ -24,7 +30,7 @@ async def sign_in(request: web.Request, email: str, password: str) -> tuple[str,
     db = request.app[DB]
     user = await db.read.users.by_email(email)
     # scrypt takes tens of milliseconds: off the event loop, and as long for an unknown email as for a known one
-    stored = user.password_hash if user is not None else UNKNOWN_USER_HASH
+    stored = user.password_hash if user is not None else await asyncio.to_thread(unknown_user_hash)
     if not await asyncio.to_thread(verify_password, password, stored) or user is None:
         raise Unauthorized("The email or password is not right.", code="bad_credentials")
     token = new_token()

@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from cloud import api_account, api_control, api_credits, api_emulator, link, pages
+from cloud import api_account, api_control, api_credits, api_emulator, link, openapi, pages
 from cloud.appkeys import (
     CLOCK,
     CONFIG,
@@ -26,6 +26,7 @@ from cloud.scheduler import Scheduler
 from cloud.signer import Signer
 from cloud.subscriptions import Subscriptions
 from cloud.transfers import Transfers
+from shared import openapi as shared_openapi
 from shared.clock import Clock, VirtualClock, WallClock
 from shared.timefmt import from_epoch
 from shared.web import get_healthz, json_response, make_error_middleware
@@ -49,6 +50,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     app[HUB] = LinkHub()
     app.router.add_get("/healthz", get_healthz)
     app.router.add_get("/.well-known/jwks.json", get_jwks)
+    app.add_routes([shared_openapi.serve(openapi.build(config.emulator_api))])
     app.add_routes(api_account.routes)
     app.add_routes(api_credits.routes)
     app.add_routes(link.routes)

@@ -7,11 +7,12 @@ from collections.abc import AsyncIterator
 import structlog
 from aiohttp import web
 
-from home import api, csrf, emulator, page_views, pages
+from home import api, csrf, emulator, openapi, page_views, pages
 from home.appkeys import CLOCK_KEY, CONFIG_KEY, LINK_KEY, NODE_KEY
 from home.config import Config
 from home.link import CloudLink
 from home.node import Node
+from shared import openapi as shared_openapi
 from shared.clock import Clock, VirtualClock, WallClock
 from shared.web import get_healthz, make_error_middleware
 
@@ -70,6 +71,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     app.cleanup_ctx.append(time_mark_ctx)
     app.cleanup_ctx.append(link_ctx)
     app.router.add_get("/healthz", get_healthz)
+    app.add_routes([shared_openapi.serve(openapi.build(config.emulator_api))])
     app.add_routes(api.routes)
     if config.emulator_api:
         app.add_routes(emulator.routes)

@@ -31,6 +31,7 @@ from shared.clock import VirtualClock
 from shared.keys import key_id, system_id_for
 from shared.snapshot_claims import SnapshotEntry
 from shared.tokens import Snapshot, new_jti, sign_snapshot, verify_snapshot
+from scripts.bench_world import bench_world_start
 from tests.support import call, new_tenant
 
 START = datetime(2026, 11, 28, 10, tzinfo=UTC)
@@ -161,6 +162,7 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         bench_tokens(200 if quick else 2000)
+        report("world to first credits (median)", **await asyncio.to_thread(bench_world_start, 4 if quick else 10))
         await bench_api(folder / "api", 50 if quick else 300)
         await bench_virtual_month(folder / "month", 10 if quick else 100)
         await bench_scheduled_items(folder / "jobs", 2_000 if quick else 100_000)

@@ -1,0 +1,238 @@
+"""Typed clients for the cloud's and HOME's HTTP APIs, the emulator control routes included.
+
+Every method is one request; an answer with another status than expected raises ``ApiError``
+(its ``code`` is the contract's error code). Pass ``expect=`` to a method's ``call`` twin, or use
+``raw``, to look at refusals yourself.
+"""
+
+from typing import Any, cast
+from urllib.parse import urlencode
+
+from flex_emulator import transport as http
+from flex_emulator import types as t
+
+
+class _AsyncBase:
+    def __init__(self, url: str, *, token: str | None = None, transport: http.AsyncTransport | None = None) -> None:
+        self.url = url.rstrip("/")
+        self.token = token
+        self.transport = transport or http.AsyncTransport()
+
+    async def raw(self, method: str, path: str, *, json: Any = None, data: bytes | None = None, query: dict[str, Any] | None = None) -> http.Response:
+        """One request, whatever the answer (no status check)."""
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        if query:
+            path = f"{path}?{urlencode({key: value for key, value in query.items() if value is not None})}"
+        return await self.transport.request(method, self.url + path, json=json, data=data, headers=headers)
+
+    async def call(self, method: str, path: str, *, json: Any = None, data: bytes | None = None, query: dict[str, Any] | None = None, expect: int = 200) -> Any:
+        """One request whose status must be ``expect``; returns the JSON answer (or the text of any other answer)."""
+        answer = await self.raw(method, path, json=json, data=data, query=query)
+        body = answer.json() if answer.content_type == "application/json" else answer.body.decode()
+        if answer.status != expect:
+            error = body.get("error") if isinstance(body, dict) else None
+            code = str(error.get("code")) if isinstance(error, dict) else "unexpected_status"
+            message = str(error.get("message")) if isinstance(error, dict) else str(body)[:500]
+            raise http.ApiError(method, self.url + path, answer.status, code, message)
+        return body
+
+    async def healthz(self) -> dict[str, str]:
+        return cast(dict[str, str], await self.call("GET", "/healthz"))
+
+    async def openapi(self) -> dict[str, Any]:
+        """The service's OpenAPI 3.1 document."""
+        return cast(dict[str, Any], await self.call("GET", "/openapi.json"))
+
+    async def clock(self) -> t.Clock:
+        return cast(t.Clock, await self.call("GET", "/_emulator/clock"))
+
+    async def move_clock(self, *, advance_seconds: float | None = None, now: str | None = None) -> t.Clock:
+        """Move a virtual clock forward by ``advance_seconds`` or to ``now`` (ISO 8601)."""
+        body = {"advance_seconds": advance_seconds} if advance_seconds is not None else {"now": now}
+        return cast(t.Clock, await self.call("POST", "/_emulator/clock", json=body))
+
+    async def events(self, *, after: str | None = None, limit: int | None = None) -> t.Events:
+        """The emulator's event journal, oldest first, from just after the cursor ``after``."""
+        return cast(t.Events, await self.call("GET", "/_emulator/events", query={"after": after, "limit": limit}))
+
+    async def close(self) -> None:
+        await self.transport.close()
+
+
+class AsyncCloudClient(_AsyncBase):
+    """The licensing cloud: the account API (with ``token``) and the emulator control routes."""
+
+    def with_token(self, token: str | None) -> "AsyncCloudClient":
+        """The same cloud and connection, acting as another user."""
+        return AsyncCloudClient(self.url, token=token, transport=self.transport)
+
+    def _acc(self, account_id: str, rest: str = "") -> str:
+        return f"/api/v1/accounts/{account_id}{rest}"
+
+    # --- sign-in and accounts ------------------------------------------------------------------
+
+    async def jwks(self) -> dict[str, Any]:
+        return cast(dict[str, Any], await self.call("GET", "/.well-known/jwks.json"))
+
+    async def sign_in(self, email: str, password: str) -> dict[str, Any]:
+        """``{token, accounts}``; use ``with_token(answer["token"])`` to act as that user."""
+        return cast(dict[str, Any], await self.call("POST", "/api/v1/auth/token", json={"email": email, "password": password}))
+
+    async def sign_out(self) -> None:
+        await self.call("POST", "/api/v1/auth/logout")
+
+    async def accounts(self) -> list[t.Membership]:
+        return cast(list[t.Membership], (await self.call("GET", "/api/v1/accounts"))["accounts"])
+
+    async def users(self, account_id: str) -> list[dict[str, Any]]:
+        return cast(list[dict[str, Any]], (await self.call("GET", self._acc(account_id, "/users")))["users"])
+
+    async def add_user(self, account_id: str, email: str, role: t.Role, password: str | None = None) -> list[dict[str, Any]]:
+        body = {"email": email, "role": role} | ({"password": password} if password else {})
+        return cast(list[dict[str, Any]], (await self.call("POST", self._acc(account_id, "/users"), json=body, expect=201))["users"])
+
+    async def remove_user(self, account_id: str, user_id: str) -> None:
+        await self.call("DELETE", self._acc(account_id, f"/users/{user_id}"))
+
+    async def history(self, account_id: str, limit: int | None = None) -> list[dict[str, Any]]:
+        return cast(list[dict[str, Any]], (await self.call("GET", self._acc(account_id, "/history"), query={"limit": limit}))["events"])
+
+    # --- subscriptions -----------------------------------------------------------------------
+
+    async def subscriptions(self, account_id: str) -> list[t.Subscription]:
+        return cast(list[t.Subscription], (await self.call("GET", self._acc(account_id, "/subscriptions")))["subscriptions"])
+
+    async def subscription(self, account_id: str, subscription_id: str) -> t.Subscription:
+        return next(sub for sub in await self.subscriptions(account_id) if sub["id"] == subscription_id)
+
+    async def activate(self, account_id: str, subscription_id: str) -> t.Subscription:
+        path = self._acc(account_id, f"/subscriptions/{subscription_id}/activate")
+        return cast(t.Subscription, (await self.call("POST", path))["subscription"])
+
+    async def cancel(self, account_id: str, subscription_id: str) -> t.Subscription:
+        path = self._acc(account_id, f"/subscriptions/{subscription_id}/cancel")
+        return cast(t.Subscription, (await self.call("POST", path))["subscription"])
+
+    # --- systems and credits ------------------------------------------------------------------
+
+    async def systems(self, account_id: str) -> list[t.System]:
+        return cast(list[t.System], (await self.call("GET", self._acc(account_id, "/systems")))["systems"])
+
+    async def link_system(self, account_id: str, registration_code: str, label: str | None = None) -> t.System:
+        body = {"registration_code": registration_code} | ({"label": label} if label else {})
+        return cast(t.System, (await self.call("POST", self._acc(account_id, "/systems"), json=body, expect=201))["system"])
+
+    async def unlink_system(self, account_id: str, system_id: str) -> dict[str, Any]:
+        return cast(dict[str, Any], await self.call("DELETE", self._acc(account_id, f"/systems/{system_id}")))
+
+    async def system(self, account_id: str, system_id: str) -> t.SystemDetail:
+        return cast(t.SystemDetail, await self.call("GET", self._acc(account_id, f"/systems/{system_id}")))
+
+    async def assign(
+        self, account_id: str, system_id: str, subscription_id: str, credits: float | str, *, auto_revoke_at: str | None = None
+    ) -> t.Assignment:
+        body: dict[str, Any] = {"subscription_id": subscription_id, "credits": credits}
+        if auto_revoke_at is not None:
+            body["auto_revoke_at"] = auto_revoke_at
+        path = self._acc(account_id, f"/systems/{system_id}/assignments")
+        return cast(t.Assignment, (await self.call("POST", path, json=body, expect=201))["assignment"])
+
+    async def revoke(self, account_id: str, system_id: str, assignment_id: str) -> t.Assignment:
+        path = self._acc(account_id, f"/systems/{system_id}/assignments/{assignment_id}/revoke")
+        return cast(t.Assignment, (await self.call("POST", path, json={"confirm": "confirm"}))["assignment"])
+
+    async def download(self, account_id: str, system_id: str, *, fault: t.Fault | None = None) -> str:
+        """The credits file (a compact JWT). ``fault`` asks an emulator for a deliberately bad one."""
+        path = self._acc(account_id, f"/systems/{system_id}/credits-file")
+        return cast(str, await self.call("POST", path, query={"fault": fault}))
+
+    async def enter_revoke_key(self, account_id: str, system_id: str, revoke_key: str) -> t.RevokeKeyResult:
+        path = self._acc(account_id, f"/systems/{system_id}/revoke-keys")
+        return cast(t.RevokeKeyResult, await self.call("POST", path, json={"revoke_key": revoke_key}))
+
+    # --- emulator control ---------------------------------------------------------------------
+
+    async def create_account(self, name: str, email: str, password: str) -> dict[str, Any]:
+        """``{account: {id, name}, token}``: a new account and a bearer token of its admin."""
+        body = {"name": name, "admin": {"email": email, "password": password}}
+        return cast(dict[str, Any], await self.call("POST", "/_emulator/accounts", json=body, expect=201))
+
+    async def create_user(self, account_id: str, email: str, role: t.Role, password: str) -> dict[str, Any]:
+        body = {"email": email, "role": role, "password": password}
+        return cast(dict[str, Any], await self.call("POST", f"/_emulator/accounts/{account_id}/users", json=body, expect=201))
+
+    async def create_subscription(
+        self, account_id: str, credits: float | str, *, duration: t.Duration = "monthly", active: bool = True, order_id: str | None = None
+    ) -> t.Subscription:
+        body: dict[str, Any] = {"duration": duration, "credits": credits, "state": "active" if active else "inactive"}
+        if order_id is not None:
+            body["order_id"] = order_id
+        path = f"/_emulator/accounts/{account_id}/subscriptions"
+        return cast(t.Subscription, (await self.call("POST", path, json=body, expect=201))["subscription"])
+
+    async def perpetual_license(self, system_id: str, license_type: str, count: int = 1) -> str:
+        """A signed ``.lic`` file for that system."""
+        body = {"license_type": license_type, "count": count}
+        return cast(str, await self.call("POST", f"/_emulator/systems/{system_id}/perpetual-licenses", json=body))
+
+    async def invariant(self) -> t.Invariant:
+        return cast(t.Invariant, await self.call("GET", "/_emulator/invariant"))
+
+    async def reset(self, *, now: str | None = None) -> dict[str, Any]:
+        return cast(dict[str, Any], await self.call("POST", "/_emulator/reset", json={"now": now} if now else {}))
+
+    async def dump_state(self) -> dict[str, Any]:
+        return cast(dict[str, Any], await self.call("GET", "/_emulator/state"))
+
+    async def restore_state(self, document: dict[str, Any]) -> dict[str, Any]:
+        return cast(dict[str, Any], await self.call("PUT", "/_emulator/state", json=document))
+
+    async def settled(self, system_id: str, *, timeout: float = 5.0) -> t.Settled:
+        """Wait (in the cloud) until HOME acknowledged the latest copy issued to it."""
+        path = f"/_emulator/systems/{system_id}/settled"
+        return cast(t.Settled, await self.call("GET", path, query={"timeout": timeout}))
+
+    async def link_faults(self, system_id: str) -> dict[str, Any]:
+        return cast(dict[str, Any], (await self.call("GET", f"/_emulator/systems/{system_id}/link-faults"))["faults"])
+
+    async def set_link_faults(self, system_id: str, **faults: Any) -> dict[str, Any]:
+        """``cut``, ``latency_ms``, ``drop_next``, ``duplicate_next`` or ``clear`` (see docs/contract.md)."""
+        path = f"/_emulator/systems/{system_id}/link-faults"
+        return cast(dict[str, Any], (await self.call("POST", path, json=faults))["faults"])
+
+
+class AsyncHomeClient(_AsyncBase):
+    """One HOME node: its system, cloud link, licenses, resources and emulator routes."""
+
+    async def system(self) -> t.HomeSystem:
+        return cast(t.HomeSystem, await self.call("GET", "/api/v1/system"))
+
+    async def set_cloud_link(self, enabled: bool) -> t.CloudLink:
+        return cast(t.CloudLink, await self.call("PUT", "/api/v1/cloud-link", json={"enabled": enabled}))
+
+    async def upload(self, file: str | bytes, *, expect: int = 200) -> t.FileResult:
+        """Upload a credits file (``.jwt``) or a perpetual license (``.lic``) as the raw body."""
+        data = file.encode() if isinstance(file, str) else file
+        return cast(t.FileResult, await self.call("POST", "/api/v1/file-licenses", data=data, expect=expect))
+
+    async def credits(self) -> t.HomeCredits:
+        return cast(t.HomeCredits, await self.call("GET", "/api/v1/licenses/credits"))
+
+    async def perpetual(self) -> list[t.PerpetualLine]:
+        return cast(list[t.PerpetualLine], (await self.call("GET", "/api/v1/licenses/perpetual"))["licenses"])
+
+    async def resources(self) -> list[t.Resource]:
+        return cast(list[t.Resource], (await self.call("GET", "/api/v1/resources"))["resources"])
+
+    async def add_resource(self, name: str, license_type_needed: str, count: int = 1, license_type: str = "credits") -> t.Resource:
+        body = {"name": name, "license_type_needed": license_type_needed, "count": count, "license_type": license_type}
+        return cast(t.Resource, (await self.call("POST", "/api/v1/resources", json=body, expect=201))["resource"])
+
+    async def start_resource(self, resource_id: int) -> t.Resource:
+        return cast(t.Resource, (await self.call("POST", f"/api/v1/resources/{resource_id}/start"))["resource"])
+
+    async def stop_resource(self, resource_id: int) -> t.Resource:
+        return cast(t.Resource, (await self.call("POST", f"/api/v1/resources/{resource_id}/stop"))["resource"])
+
+    async def reset(self, *, identity: bool = False) -> dict[str, Any]:
+        return cast(dict[str, Any], await self.call("POST", "/_emulator/reset", json={"identity": identity}))

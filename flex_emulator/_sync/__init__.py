@@ -1,0 +1,1 @@
+"""The async face of flex_emulator (the source of the blocking one in ``_sync``)."""

@@ -1,0 +1,262 @@
+# Generated from flex_emulator/_async/world.py by scripts/unasync.py: edit that file, then run the script.
+"""A world: one cloud and any number of HOME nodes on one virtual clock, fresh for each test."""
+
+import time
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from flex_emulator import servers as launch
+from flex_emulator import transport as http
+from flex_emulator import types as t
+from flex_emulator._sync.client import CloudClient, HomeClient
+
+START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # a Monday morning; every world starts here unless told otherwise
+PASSWORD = "emulator-password"
+POLL_SECONDS = 0.01
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "home"
+
+
+@dataclass
+class Account:
+    """An account in the cloud with a signed-in admin; ``cloud`` is a client acting as that admin."""
+
+    world: "World" = field(repr=False)
+    id: str
+    name: str
+    email: str
+    token: str
+    cloud: CloudClient = field(repr=False)
+    subscriptions: list[t.Subscription] = field(default_factory=list)
+
+    def add_subscription(self, credits: float, *, duration: t.Duration = "monthly", active: bool = True) -> t.Subscription:
+        sub = self.world.cloud.create_subscription(self.id, credits, duration=duration, active=active)
+        self.subscriptions.append(sub)
+        return sub
+
+    def subscription(self, subscription: t.Subscription | str | None = None) -> t.Subscription:
+        """The subscription as the cloud shows it now (the first one when none is named)."""
+        return self.cloud.subscription(self.id, self._sub_id(subscription))
+
+    def _sub_id(self, subscription: t.Subscription | str | None) -> str:
+        if subscription is None:
+            if not self.subscriptions:
+                raise ValueError("This account has no subscription: create it with subscriptions=[...] or add_subscription().")
+            return self.subscriptions[0]["id"]
+        return subscription if isinstance(subscription, str) else subscription["id"]
+
+    def link(self, home: "Home") -> t.System:
+        """Link ``home`` to this account (as an admin pasting its registration code)."""
+        system = self.cloud.link_system(self.id, home.registration_code)
+        home.account = self
+        return system
+
+    def assign(
+        self, home: "Home", credits: float | str, *, subscription: t.Subscription | str | None = None, auto_revoke_at: datetime | None = None
+    ) -> t.Assignment:
+        """Assign credits from ``subscription`` (default: the first) to ``home``; an online HOME gets them pushed."""
+        when = iso(auto_revoke_at) if auto_revoke_at is not None else None
+        return self.cloud.assign(self.id, home.system_id, self._sub_id(subscription), credits, auto_revoke_at=when)
+
+    def revoke(self, home: "Home", assignment: t.Assignment | str) -> t.Assignment:
+        assignment_id = assignment if isinstance(assignment, str) else assignment["id"]
+        return self.cloud.revoke(self.id, home.system_id, assignment_id)
+
+    def download(self, home: "Home", *, fault: t.Fault | None = None) -> str:
+        """The system's credits file; ``fault`` gives a deliberately bad one that HOME must refuse."""
+        return self.cloud.download(self.id, home.system_id, fault=fault)
+
+    def enter_revoke_key(self, home: "Home", revoke_key: str) -> t.RevokeKeyResult:
+        return self.cloud.enter_revoke_key(self.id, home.system_id, revoke_key)
+
+    def system(self, home: "Home") -> t.SystemDetail:
+        return self.cloud.system(self.id, home.system_id)
+
+    def assignments(self, home: "Home") -> list[t.Assignment]:
+        return (self.system(home))["assignments"]
+
+
+@dataclass
+class Home:
+    """One running HOME node; ``client`` reaches its whole API."""
+
+    world: "World" = field(repr=False)
+    name: str
+    label: str
+    url: str
+    client: HomeClient = field(repr=False)
+    system_id: str
+    registration_code: str = field(repr=False)
+    account: Account | None = None
+    running: bool = True
+
+    def credits(self) -> t.HomeCredits:
+        return self.client.credits()
+
+    def upload(self, file: str | bytes, *, expect: int = 200) -> t.FileResult:
+        return self.client.upload(file, expect=expect)
+
+    def link_state(self) -> str:
+        return str((self.client.system())["cloud"]["state"])
+
+    def go_online(self, *, timeout: float = 10.0) -> None:
+        """Switch the cloud link on and wait until it is online."""
+        self.client.set_cloud_link(True)
+        self.wait_for_link("online", timeout=timeout)
+
+    def go_offline(self) -> None:
+        """Switch the cloud link off (HOME goes on using what it holds)."""
+        self.client.set_cloud_link(False)
+
+    def wait_for_link(self, state: t.LinkState, *, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while (current := self.link_state()) != state:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.label}: the cloud link is {current}, not {state}, after {timeout} s")
+            time.sleep(POLL_SECONDS)
+
+    def settle(self, *, timeout: float = 5.0) -> t.Settled:
+        """Wait until this (online) HOME has applied the latest copy the cloud issued to it."""
+        return self.world.cloud.settled(self.system_id, timeout=timeout)
+
+    def events(self, *, after: str | None = None) -> t.Events:
+        return self.client.events(after=after)
+
+    def set_link_faults(self, **faults: Any) -> dict[str, Any]:
+        """Faults on this system's link in the cloud: ``cut=True``, ``latency_ms=…``, ``drop_next="snapshot"``,
+        ``duplicate_next="receipt"``, ``clear=True`` (see docs/contract.md)."""
+        return self.world.cloud.set_link_faults(self.system_id, **faults)
+
+    def cut_link(self) -> dict[str, Any]:
+        return self.set_link_faults(cut=True)
+
+    def mend_link(self) -> dict[str, Any]:
+        return self.set_link_faults(clear=True)
+
+    def stop(self) -> None:
+        """Stop the service (its data stays; ``restart`` brings it back)."""
+        self.world._servers.stop_home(self.name)
+        self.running = False
+
+    def restart(self, *, online: bool = True) -> None:
+        self.stop()
+        self.url = self.world._servers.start_home(self.name, self.world.cloud.url, offline=True)
+        self.client = HomeClient(self.url, transport=self.world.transport)
+        self.running = True
+        if online:
+            self.go_online()
+
+
+class World:
+    """One cloud and any number of HOME nodes on one virtual clock. Start it with ``World.start(folder)``.
+
+    ``mode="inprocess"`` (default) runs every service in this process; ``mode="subprocess"`` runs each
+    as ``python -m cloud`` / ``python -m home`` on a free port. The interface is the same.
+    """
+
+    def __init__(self, servers: launch.Servers, cloud_url: str, transport: http.Transport, mode: launch.Mode) -> None:
+        self._servers = servers
+        self.transport = transport
+        self.mode = mode
+        self.cloud = CloudClient(cloud_url, transport=transport)
+        self.accounts: list[Account] = []
+        self.homes: list[Home] = []
+
+    @classmethod
+    @contextmanager
+    def start(cls, folder: Path, *, mode: launch.Mode = "inprocess", start: datetime = START, check: bool = True) -> Iterator["World"]:
+        """Run a fresh world with its data in ``folder``; on a clean exit ``check`` asserts the invariant."""
+        servers = launch.make_servers(mode, Path(folder), start)
+        transport = http.Transport()
+        try:
+            world = cls(servers, servers.start_cloud(), transport, mode)
+            yield world
+            if check:
+                world.check_invariant()
+        finally:
+            transport.close()
+            servers.close()
+
+    # --- accounts and HOMEs ----------------------------------------------------------------------
+
+    def create_account(
+        self, name: str = "Acme Broadcast", *, subscriptions: Sequence[float] = (8,), duration: t.Duration = "monthly", email: str | None = None
+    ) -> Account:
+        """A new account with an admin and one active subscription per entry of ``subscriptions`` (credits)."""
+        email = email or f"admin{len(self.accounts) + 1}@{_slug(name)}.test"
+        answer = self.cloud.create_account(name, email, PASSWORD)
+        account = Account(self, answer["account"]["id"], name, email, answer["token"], self.cloud.with_token(answer["token"]))
+        for credits in subscriptions:
+            account.add_subscription(credits, duration=duration)
+        self.accounts.append(account)
+        return account
+
+    def start_home(self, label: str = "Studio A", *, account: Account | None = None, online: bool = True) -> Home:
+        """Start a HOME node; with ``account`` it is linked to it, and with ``online`` (default) connected too."""
+        name = f"home-{len(self.homes) + 1}-{_slug(label)}"
+        url = self._servers.start_home(name, self.cloud.url, label=label, offline=True)
+        client = HomeClient(url, transport=self.transport)
+        system = client.system()
+        home = Home(self, name, label, url, client, system["system_id"], system["registration_code"])
+        self.homes.append(home)
+        if account is not None:
+            account.link(home)
+        if online and account is not None:
+            home.go_online()
+        return home
+
+    # --- time ----------------------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        return parse_iso((self.cloud.clock())["now"])
+
+    def advance(self, *, days: float = 0, hours: float = 0, minutes: float = 0, seconds: float = 0, settle: bool = True) -> datetime:
+        """Move the one clock forward; the cloud runs everything that fell due, in order. With ``settle``,
+        wait until every online HOME has applied what the cloud issued meanwhile."""
+        step = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds).total_seconds()
+        moved = self.cloud.move_clock(advance_seconds=step)
+        if settle:
+            self.settle()
+        return parse_iso(moved["now"])
+
+    def settle(self, *, timeout: float = 5.0) -> None:
+        """Wait until every running, linked and online HOME acknowledged the latest copy issued to it."""
+        for home in self.homes:
+            if home.running and home.account is not None and home.link_state() == "online":
+                home.settle(timeout=timeout)
+
+    # --- journal, invariant ------------------------------------------------------------------------
+
+    def events(self, *, after: str | None = None) -> t.Events:
+        """The cloud's event journal (each HOME has its own: ``home.events()``)."""
+        return self.cloud.events(after=after)
+
+    def check_invariant(self) -> None:
+        """Assert the one invariant: every balance adds up, and no HOME still uses credits the cloud gave back."""
+        verdict = self.cloud.invariant()
+        assert verdict["ok"], f"the cloud's balances do not add up: {verdict['violations']}"
+        for home in self.homes:
+            if not home.running or home.account is None:
+                continue
+            now = self.now()
+            held = {
+                entry["assignment_id"] for entry in (home.credits()).get("entries", [])
+                if not entry.get("expired") and parse_iso(entry["valid_until"]) > now
+            }  # fmt: skip
+            ended = {item["id"] for item in home.account.assignments(home) if item["state"] == "ended"}
+            assert not held & ended, f"{home.label} still uses credits the cloud gave back: {sorted(held & ended)}"

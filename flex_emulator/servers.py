@@ -1,0 +1,226 @@
+"""Starting a cloud and HOME nodes for a world: in this process (default) or as real subprocesses.
+
+Both ways give each service a free loopback port, a data folder of its own and one virtual clock
+for all of them: in-process one ``VirtualClock`` object, as subprocesses one clock file.
+"""
+
+import asyncio
+import concurrent.futures
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Coroutine
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal, Protocol, TypeVar
+
+from aiohttp import web
+
+Mode = Literal["inprocess", "subprocess"]
+T = TypeVar("T")
+READY_TIMEOUT_SECONDS = 30.0
+
+
+class AsyncServers(Protocol):
+    async def start_cloud(self) -> str: ...
+    async def start_home(self, name: str, cloud_url: str, *, label: str | None = None, offline: bool = True) -> str: ...
+    async def stop_home(self, name: str) -> None: ...
+    async def close(self) -> None: ...
+
+
+class Servers(Protocol):
+    def start_cloud(self) -> str: ...
+    def start_home(self, name: str, cloud_url: str, *, label: str | None = None, offline: bool = True) -> str: ...
+    def stop_home(self, name: str) -> None: ...
+    def close(self) -> None: ...
+
+
+# --- in this process --------------------------------------------------------------------------
+
+
+class AsyncInProcess:
+    """aiohttp apps in the running event loop, on real loopback sockets, sharing one ``VirtualClock``."""
+
+    def __init__(self, root: Path, start: datetime) -> None:
+        from shared.clock import VirtualClock
+
+        self.root = root
+        self.clock = VirtualClock(start=start)
+        self._runners: dict[str, web.AppRunner] = {}
+
+    async def _serve(self, name: str, app: web.Application) -> str:
+        runner = web.AppRunner(app, shutdown_timeout=2.0)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        self._runners[name] = runner
+        return f"http://127.0.0.1:{runner.addresses[0][1]}"
+
+    async def start_cloud(self) -> str:
+        from cloud.app import create_app
+        from cloud.config import Config
+
+        config = Config(data_dir=self.root / "cloud", emulator_api=True, virtual_clock=True, cheap_passwords=True)
+        return await self._serve("cloud", create_app(config, self.clock))
+
+    async def start_home(self, name: str, cloud_url: str, *, label: str | None = None, offline: bool = True) -> str:
+        from home.app import create_app
+        from home.config import Config
+
+        config = Config(
+            data_dir=self.root / name, cloud_url=cloud_url, label=label, offline=offline, emulator_api=True,
+            cloud_key_file=self.root / "cloud" / "jwks.json", reconnect_min_seconds=0.05, reconnect_max_seconds=0.5,
+        )  # fmt: skip
+        return await self._serve(name, create_app(config, self.clock))
+
+    async def stop_home(self, name: str) -> None:
+        runner = self._runners.pop(name, None)
+        if runner is not None:
+            await runner.cleanup()
+
+    async def close(self) -> None:
+        homes = [name for name in self._runners if name != "cloud"]
+        for name in homes:  # HOMEs first, so the cloud sees their links end cleanly
+            await self.stop_home(name)
+        await self.stop_home("cloud")
+
+
+class LoopThread:
+    """An event loop on a daemon thread, so blocking code can run coroutines on it."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="flex-emulator-world", daemon=True)
+        self._thread.start()
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        future: concurrent.futures.Future[T] = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+        return future.result()
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=10)
+        self.loop.close()
+
+
+class InProcess:
+    """``AsyncInProcess`` driven from blocking code: the services run on a loop thread of their own."""
+
+    def __init__(self, root: Path, start: datetime) -> None:
+        self._thread = LoopThread()
+        self._servers = self._thread.run(_make_in_loop(root, start))
+
+    @property
+    def clock(self) -> Any:
+        return self._servers.clock
+
+    def start_cloud(self) -> str:
+        return self._thread.run(self._servers.start_cloud())
+
+    def start_home(self, name: str, cloud_url: str, *, label: str | None = None, offline: bool = True) -> str:
+        return self._thread.run(self._servers.start_home(name, cloud_url, label=label, offline=offline))
+
+    def stop_home(self, name: str) -> None:
+        self._thread.run(self._servers.stop_home(name))
+
+    def close(self) -> None:
+        try:
+            self._thread.run(self._servers.close())
+        finally:
+            self._thread.stop()
+
+
+async def _make_in_loop(root: Path, start: datetime) -> AsyncInProcess:
+    return AsyncInProcess(root, start)
+
+
+# --- as subprocesses ----------------------------------------------------------------------------
+
+
+class Subprocesses:
+    """``python -m cloud`` and ``python -m home`` processes with ``--port 0 --ready-file``, one clock file."""
+
+    def __init__(self, root: Path, start: datetime) -> None:
+        self.root = root
+        self.clock_file = root / "clock"
+        root.mkdir(parents=True, exist_ok=True)
+        self.clock_file.write_text(str(int(start.timestamp())))
+        self._processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def _spawn(self, name: str, args: list[str]) -> str:
+        ready = self.root / f"{name}.ready.json"
+        ready.unlink(missing_ok=True)
+        log = (self.root / f"{name}.log").open("ab")
+        env = os.environ | {"PYTHONUNBUFFERED": "1"}
+        process = subprocess.Popen(
+            [sys.executable, *args, "--port", "0", "--ready-file", str(ready), "--log-level", "warning"],
+            stdout=log, stderr=subprocess.STDOUT, env=env,
+        )  # fmt: skip
+        log.close()
+        self._processes[name] = process
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while not ready.exists():
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} stopped during start-up (exit {process.returncode}); see {self.root / f'{name}.log'}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{name} was not ready within {READY_TIMEOUT_SECONDS:.0f} s; see {self.root / f'{name}.log'}")
+            time.sleep(0.005)
+        return str(json.loads(ready.read_text())["url"])
+
+    def start_cloud(self) -> str:
+        return self._spawn(
+            "cloud",
+            ["-m", "cloud", "--data", str(self.root / "cloud"), "--emulator-api", "--virtual-clock",
+             "--clock-file", str(self.clock_file), "--cheap-passwords"],
+        )  # fmt: skip
+
+    def start_home(self, name: str, cloud_url: str, *, label: str | None = None, offline: bool = True) -> str:
+        args = ["-m", "home", "--data", str(self.root / name), "--cloud-url", cloud_url, "--emulator-api",
+                "--clock-file", str(self.clock_file), "--cloud-key", str(self.root / "cloud" / "jwks.json")]  # fmt: skip
+        args += (["--label", label] if label else []) + (["--offline"] if offline else [])
+        return self._spawn(name, args)
+
+    def stop_home(self, name: str) -> None:
+        process = self._processes.pop(name, None)
+        if process is not None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def close(self) -> None:
+        for name in [name for name in self._processes if name != "cloud"]:
+            self.stop_home(name)
+        self.stop_home("cloud")
+
+
+class AsyncSubprocesses:
+    """``Subprocesses`` for async code: the blocking steps run on a worker thread."""
+
+    def __init__(self, root: Path, start: datetime) -> None:
+        self._servers = Subprocesses(root, start)
+
+    async def start_cloud(self) -> str:
+        return await asyncio.to_thread(self._servers.start_cloud)
+
+    async def start_home(self, name: str, cloud_url: str, *, label: str | None = None, offline: bool = True) -> str:
+        return await asyncio.to_thread(self._servers.start_home, name, cloud_url, label=label, offline=offline)
+
+    async def stop_home(self, name: str) -> None:
+        await asyncio.to_thread(self._servers.stop_home, name)
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._servers.close)
+
+
+def make_async_servers(mode: Mode, root: Path, start: datetime) -> AsyncServers:
+    return AsyncInProcess(root, start) if mode == "inprocess" else AsyncSubprocesses(root, start)
+
+
+def make_servers(mode: Mode, root: Path, start: datetime) -> Servers:
+    return InProcess(root, start) if mode == "inprocess" else Subprocesses(root, start)

@@ -1,0 +1,95 @@
+"""How the clients talk HTTP: ``AsyncTransport`` (aiohttp) and ``Transport`` (the standard library)."""
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    content_type: str
+    body: bytes
+    headers: dict[str, str]
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+class ApiError(AssertionError):
+    """A service answered with another status than the one expected; ``code`` is the contract's error code.
+
+    An ``AssertionError``, so pytest shows it as a failed expectation with the service's own sentence."""
+
+    def __init__(self, method: str, url: str, status: int, code: str, message: str) -> None:
+        super().__init__(f"{method} {url} answered {status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+Observer = Callable[[str, str, Response], None]
+
+
+def _encode(json_body: Any, data: bytes | None, headers: dict[str, str]) -> bytes | None:
+    if json_body is not None:
+        headers.setdefault("Content-Type", "application/json")
+        return json.dumps(json_body).encode()
+    return data
+
+
+class AsyncTransport:
+    """One aiohttp session, made on first use in the running event loop."""
+
+    def __init__(self, timeout: float = 60.0) -> None:
+        self._timeout = timeout
+        self._session: aiohttp.ClientSession | None = None
+        self.observers: list[Observer] = []  # each is called with (method, url, response) after every request
+
+    async def request(self, method: str, url: str, *, json: Any = None, data: bytes | None = None, headers: dict[str, str] | None = None) -> Response:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self._timeout))
+        headers = dict(headers or {})
+        body = _encode(json, data, headers)
+        async with self._session.request(method, url, data=body, headers=headers) as answer:
+            response = Response(answer.status, answer.content_type, await answer.read(), dict(answer.headers))
+        for observer in self.observers:
+            observer(method, url, response)
+        return response
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+class Transport:
+    """Blocking HTTP with ``urllib``: no event loop, usable from any thread."""
+
+    def __init__(self, timeout: float = 60.0) -> None:
+        self._timeout = timeout
+        self.observers: list[Observer] = []  # each is called with (method, url, response) after every request
+
+    def request(self, method: str, url: str, *, json: Any = None, data: bytes | None = None, headers: dict[str, str] | None = None) -> Response:
+        headers = dict(headers or {})
+        body = _encode(json, data, headers)
+        if body is None and method in ("POST", "PUT"):
+            body = b""
+        request = urllib.request.Request(url, data=body, headers=headers, method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout) as answer:
+                response = Response(answer.status, answer.headers.get_content_type(), answer.read(), dict(answer.headers))
+        except urllib.error.HTTPError as error:
+            with error:
+                response = Response(error.code, error.headers.get_content_type(), error.read(), dict(error.headers))
+        for observer in self.observers:
+            observer(method, url, response)
+        return response
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,69 @@
+"""Each service's /openapi.json is a valid OpenAPI 3.1 document, and real answers match it."""
+
+from pathlib import Path
+
+from jsonschema import Draft202012Validator
+
+from flex_emulator import ApiError, World
+from tests.harness.openapi_check import OpenApiChecker
+
+
+def test_answers_of_a_whole_session_match_each_services_openapi_document(tmp_path: Path) -> None:
+    with World.start(tmp_path) as world:
+        cloud_doc = world.cloud.openapi()
+        assert cloud_doc["openapi"] == "3.1.0"
+        for schema in cloud_doc["components"]["schemas"].values():
+            Draft202012Validator.check_schema(schema)
+        cloud = OpenApiChecker(cloud_doc)
+        account = world.create_account(subscriptions=[8, 4])
+        studio = world.start_home("Studio A", account=account)
+        home = OpenApiChecker(studio.client.openapi())
+
+        def observe(method: str, url: str, response: object) -> None:
+            checker = cloud if url.startswith(world.cloud.url) else home
+            checker.check(method, url, response)  # type: ignore[arg-type]
+
+        world.transport.observers.append(observe)
+        van = world.start_home("OB Van 3", account=account, online=False)
+        item = account.assign(studio, 2)
+        studio.settle()
+        studio.credits()
+        studio.client.perpetual()
+        resource = studio.client.add_resource("Multiviewer", "MV", 1, "credits")
+        studio.client.start_resource(resource["id"])
+        studio.client.stop_resource(resource["id"])
+        studio.client.resources()
+        studio.client.clock()
+        account.revoke(studio, item)
+        offline = account.assign(van, 1)
+        van.upload(account.download(van))
+        account.revoke(van, offline)
+        van.upload(account.download(van))
+        account.enter_revoke_key(van, van.credits()["revoke_key"] or "")
+        account.cloud.subscriptions(account.id)
+        account.cloud.systems(account.id)
+        account.cloud.accounts()
+        account.cloud.users(account.id)
+        account.cloud.add_user(account.id, "op@acme.test", "operator", "operator-password")
+        account.cloud.history(account.id)
+        account.cloud.cancel(account.id, account.subscriptions[1]["id"])
+        world.cloud.invariant()
+        world.cloud.create_user(account.id, "second@acme.test", "admin", "another-password")
+        world.advance(days=2)
+        world.cloud.settled(studio.system_id)
+        state = world.cloud.dump_state()
+        world.cloud.restore_state(state)
+        studio.wait_for_link("online")
+        signed = world.cloud.sign_in("op@acme.test", "operator-password")
+        world.cloud.with_token(signed["token"]).sign_out()
+        try:
+            account.cloud.assign(account.id, studio.system_id, account.subscriptions[0]["id"], 100)
+        except ApiError as refused:
+            assert refused.status == 409
+        studio.client.reset()
+        world.cloud.jwks()
+        world.cloud.healthz()
+    assert cloud.problems == [], cloud.problems
+    assert home.problems == [], home.problems
+    operations = {(method, template) for method, template, _ in cloud.seen | home.seen}
+    assert len(operations) >= 33, sorted(operations)
