@@ -27,11 +27,11 @@ from cloud.models import Assignment
 from home.app import create_app as create_home
 from home.appkeys import LINK_KEY
 from home.config import Config as HomeConfig
+from scripts.bench_world import bench_world_start
 from shared.clock import VirtualClock
 from shared.keys import key_id, system_id_for
 from shared.snapshot_claims import SnapshotEntry
 from shared.tokens import Snapshot, new_jti, sign_snapshot, verify_snapshot
-from scripts.bench_world import bench_world_start
 from tests.support import call, new_tenant
 
 START = datetime(2026, 11, 28, 10, tzinfo=UTC)
