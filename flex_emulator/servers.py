@@ -5,9 +5,12 @@ for all of them: in-process one ``VirtualClock`` object, as subprocesses one clo
 """
 
 import asyncio
+import atexit
 import concurrent.futures
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -140,26 +143,97 @@ async def _make_in_loop(root: Path, start: datetime) -> AsyncInProcess:
 # --- as subprocesses ----------------------------------------------------------------------------
 
 
-class Subprocesses:
-    """``python -m cloud`` and ``python -m home`` processes with ``--port 0 --ready-file``, one clock file."""
+class _Zygote:
+    """The session's one fork server (``flex_emulator._zygote``), started on first use."""
 
-    def __init__(self, root: Path, start: datetime) -> None:
+    _instance: "_Zygote | None" = None
+    _lock = threading.Lock()
+
+    def __init__(self) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "flex_emulator._zygote"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
+        )
+        assert self._process.stdout is not None
+        if self._process.stdout.readline().strip() != "ready":
+            raise RuntimeError("the service fork server did not start")
+
+    @classmethod
+    def spawn(cls, module: str, argv: list[str], log_path: Path) -> "_ZygoteChild":
+        with cls._lock:
+            if cls._instance is None or cls._instance._process.poll() is not None:
+                cls._instance = cls()
+                atexit.register(cls._instance.close)
+            zygote = cls._instance._process
+            assert zygote.stdin is not None and zygote.stdout is not None
+            zygote.stdin.write(json.dumps({"module": module, "argv": argv, "log": str(log_path)}) + "\n")
+            zygote.stdin.flush()
+            return _ZygoteChild(int(zygote.stdout.readline()))
+
+    def close(self) -> None:
+        if self._process.stdin is not None:
+            self._process.stdin.close()
+        self._process.wait(timeout=10)
+
+
+class _ZygoteChild:
+    """A process forked by the fork server, seen through the few ``Popen`` methods used here.
+    It is not this process's child, so its exit code is unknown: ``poll`` answers 1 once it is gone."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            self.returncode = 1 if self.returncode is None else self.returncode
+            return self.returncode
+        return None
+
+    def terminate(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGTERM)
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = time.monotonic() + (timeout if timeout is not None else 1e9)
+        while self.poll() is None:
+            if time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(f"service {self.pid}", timeout or 0)
+            time.sleep(0.01)
+        return self.returncode or 0
+
+
+class Subprocesses:
+    """The cloud and HOMEs as processes of their own (``python -m cloud`` / ``python -m home`` with
+    ``--port 0 --ready-file``), on one clock file. Where ``os.fork`` exists they are forked from a fork
+    server that imported both once (same ``main(argv)``, same options), so a world's processes start in
+    milliseconds; ``fork=False`` runs ``python -m`` every time."""
+
+    def __init__(self, root: Path, start: datetime, *, fork: bool = True) -> None:
         self.root = root
         self.clock_file = root / "clock"
+        self.fork = fork and hasattr(os, "fork")
         root.mkdir(parents=True, exist_ok=True)
         self.clock_file.write_text(str(int(start.timestamp())))
-        self._processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._processes: dict[str, subprocess.Popen[bytes] | _ZygoteChild] = {}
+
+    def _launch(self, name: str, args: list[str]) -> subprocess.Popen[bytes] | _ZygoteChild:
+        log_path = self.root / f"{name}.log"
+        if self.fork:
+            return _Zygote.spawn(args[1], args[2:], log_path)
+        with log_path.open("ab") as log:
+            env = os.environ | {"PYTHONUNBUFFERED": "1"}
+            return subprocess.Popen([sys.executable, *args], stdout=log, stderr=subprocess.STDOUT, env=env)
 
     def _spawn(self, name: str, args: list[str]) -> str:
         ready = self.root / f"{name}.ready.json"
         ready.unlink(missing_ok=True)
-        log = (self.root / f"{name}.log").open("ab")
-        env = os.environ | {"PYTHONUNBUFFERED": "1"}
-        process = subprocess.Popen(
-            [sys.executable, *args, "--port", "0", "--ready-file", str(ready), "--log-level", "warning"],
-            stdout=log, stderr=subprocess.STDOUT, env=env,
-        )  # fmt: skip
-        log.close()
+        process = self._launch(name, [*args, "--port", "0", "--ready-file", str(ready), "--log-level", "warning"])
         self._processes[name] = process
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
         while not ready.exists():

@@ -1,5 +1,7 @@
 """The pytest plugin as a user meets it: fixtures, modes, and the invariant checked at teardown."""
 
+from pathlib import Path
+
 import pytest
 
 pytest_plugins = ["pytester"]
@@ -37,3 +39,17 @@ def test_flex_mode_option_and_marker_choose_how_services_run(pytester: pytest.Py
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q", "--flex-mode=subprocess")
     result.assert_outcomes(passed=2)
+
+
+def test_subprocess_services_also_start_without_the_fork_server(tmp_path: Path) -> None:
+    from flex_emulator import CloudClient
+    from flex_emulator._async.world import START
+    from flex_emulator.servers import Subprocesses
+
+    servers = Subprocesses(tmp_path, START, fork=False)
+    try:
+        cloud = CloudClient(servers.start_cloud())
+        assert cloud.healthz() == {"status": "ok"}
+        assert cloud.clock()["now"] == "2026-01-05T09:00:00Z"
+    finally:
+        servers.close()

@@ -1,0 +1,58 @@
+"""A fork server for service processes: ``python -m flex_emulator._zygote``.
+
+It imports the cloud and HOME once, then forks one process per request read from stdin
+(``{"module", "argv", "log"}`` as a JSON line) and answers with the child's pid. Each child runs
+the service's own ``main(argv)``, exactly as ``python -m cloud|home ARGV`` would, without paying
+Python's and aiohttp's import time again. It stops when its stdin closes.
+"""
+
+import json
+import os
+import signal
+import sys
+import traceback
+
+import cloud.__main__
+import home.__main__
+
+MAINS = {"cloud": cloud.__main__.main, "home": home.__main__.main}
+
+
+def child(module: str, argv: list[str], log_path: str) -> None:
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+    os.close(null)
+    code = 0
+    try:
+        MAINS[module](argv)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(code)
+
+
+def serve() -> None:
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the children: no zombies
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
+    for line in sys.stdin:
+        request = json.loads(line)
+        pid = os.fork()
+        if pid == 0:
+            child(request["module"], request["argv"], request["log"])
+        sys.stdout.write(f"{pid}\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    serve()
