@@ -54,3 +54,7 @@ def test_readme_example_runs_green_from_a_wheel_in_a_new_virtualenv(tmp_path: Pa
     assert all(path.startswith(str(site)) for path in where.split()), where
     output = run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_from_readme.py"], project)
     assert "1 passed" in output, output
+
+
+def test_readme_example_is_the_quickstart_example_the_suite_runs() -> None:
+    assert readme_example() in (ROOT / "docs" / "examples" / "test_quickstart.py").read_text()
