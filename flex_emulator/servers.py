@@ -29,6 +29,7 @@ READY_TIMEOUT_SECONDS = 30.0
 
 class AsyncServers(Protocol):
     async def start_cloud(self) -> str: ...
+    async def restart_cloud(self, *, kill: bool = False) -> str: ...
     async def start_home(self, name: str, cloud_url: str, *, label: str | None = None, offline: bool = True) -> str: ...
     async def stop_home(self, name: str) -> None: ...
     async def close(self) -> None: ...
@@ -36,6 +37,7 @@ class AsyncServers(Protocol):
 
 class Servers(Protocol):
     def start_cloud(self) -> str: ...
+    def restart_cloud(self, *, kill: bool = False) -> str: ...
     def start_home(self, name: str, cloud_url: str, *, label: str | None = None, offline: bool = True) -> str: ...
     def stop_home(self, name: str) -> None: ...
     def close(self) -> None: ...
@@ -54,20 +56,26 @@ class AsyncInProcess:
         self.clock = VirtualClock(start=start)
         self._runners: dict[str, web.AppRunner] = {}
 
-    async def _serve(self, name: str, app: web.Application) -> str:
+    async def _serve(self, name: str, app: web.Application, port: int = 0) -> str:
         runner = web.AppRunner(app, shutdown_timeout=2.0)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
+        site = web.TCPSite(runner, "127.0.0.1", port)
         await site.start()
         self._runners[name] = runner
         return f"http://127.0.0.1:{runner.addresses[0][1]}"
 
-    async def start_cloud(self) -> str:
+    async def start_cloud(self, port: int = 0) -> str:
         from cloud.app import create_app
         from cloud.config import Config
 
         config = Config(data_dir=self.root / "cloud", emulator_api=True, virtual_clock=True, cheap_passwords=True)
-        return await self._serve("cloud", create_app(config, self.clock))
+        return await self._serve("cloud", create_app(config, self.clock), port)
+
+    async def restart_cloud(self, *, kill: bool = False) -> str:
+        """Stop the cloud (in-process always cleanly) and start it again on its data and port."""
+        port = self._runners["cloud"].addresses[0][1]
+        await self.stop_home("cloud")
+        return await self.start_cloud(port)
 
     async def start_home(self, name: str, cloud_url: str, *, label: str | None = None, offline: bool = True) -> str:
         from home.app import create_app
@@ -122,6 +130,9 @@ class InProcess:
 
     def start_cloud(self) -> str:
         return self._thread.run(self._servers.start_cloud())
+
+    def restart_cloud(self, *, kill: bool = False) -> str:
+        return self._thread.run(self._servers.restart_cloud(kill=kill))
 
     def start_home(self, name: str, cloud_url: str, *, label: str | None = None, offline: bool = True) -> str:
         return self._thread.run(self._servers.start_home(name, cloud_url, label=label, offline=offline))
@@ -230,10 +241,10 @@ class Subprocesses:
             env = os.environ | {"PYTHONUNBUFFERED": "1"}
             return subprocess.Popen([sys.executable, *args], stdout=log, stderr=subprocess.STDOUT, env=env)
 
-    def _spawn(self, name: str, args: list[str]) -> str:
+    def _spawn(self, name: str, args: list[str], port: int = 0) -> str:
         ready = self.root / f"{name}.ready.json"
         ready.unlink(missing_ok=True)
-        process = self._launch(name, [*args, "--port", "0", "--ready-file", str(ready), "--log-level", "warning"])
+        process = self._launch(name, [*args, "--port", str(port), "--ready-file", str(ready), "--log-level", "warning"])
         self._processes[name] = process
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
         while not ready.exists():
@@ -244,12 +255,26 @@ class Subprocesses:
             time.sleep(0.005)
         return str(json.loads(ready.read_text())["url"])
 
-    def start_cloud(self) -> str:
-        return self._spawn(
+    def start_cloud(self, port: int = 0) -> str:
+        self.cloud_url = self._spawn(
             "cloud",
             ["-m", "cloud", "--data", str(self.root / "cloud"), "--emulator-api", "--virtual-clock",
              "--clock-file", str(self.clock_file), "--cheap-passwords"],
+            port,
         )  # fmt: skip
+        return self.cloud_url
+
+    def restart_cloud(self, *, kill: bool = False) -> str:
+        """Stop the cloud (``kill``: SIGKILL, no goodbye) and start it again on its data and port."""
+        port = int(self.cloud_url.rsplit(":", 1)[1])
+        process = self._processes["cloud"]
+        if kill:
+            process.kill()
+            process.wait(timeout=10)
+            del self._processes["cloud"]
+        else:
+            self.stop_home("cloud")
+        return self.start_cloud(port)
 
     def start_home(self, name: str, cloud_url: str, *, label: str | None = None, offline: bool = True) -> str:
         args = ["-m", "home", "--data", str(self.root / name), "--cloud-url", cloud_url, "--emulator-api",
@@ -281,6 +306,9 @@ class AsyncSubprocesses:
 
     async def start_cloud(self) -> str:
         return await asyncio.to_thread(self._servers.start_cloud)
+
+    async def restart_cloud(self, *, kill: bool = False) -> str:
+        return await asyncio.to_thread(self._servers.restart_cloud, kill=kill)
 
     async def start_home(self, name: str, cloud_url: str, *, label: str | None = None, offline: bool = True) -> str:
         return await asyncio.to_thread(self._servers.start_home, name, cloud_url, label=label, offline=offline)

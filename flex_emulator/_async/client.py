@@ -228,6 +228,9 @@ class AsyncHomeClient(_AsyncBase):
         body = {"name": name, "license_type_needed": license_type_needed, "count": count, "license_type": license_type}
         return cast(t.Resource, (await self.call("POST", "/api/v1/resources", json=body, expect=201))["resource"])
 
+    async def resource(self, resource_id: int) -> t.Resource:
+        return cast(t.Resource, (await self.call("GET", f"/api/v1/resources/{resource_id}"))["resource"])
+
     async def start_resource(self, resource_id: int) -> t.Resource:
         return cast(t.Resource, (await self.call("POST", f"/api/v1/resources/{resource_id}/start"))["resource"])
 

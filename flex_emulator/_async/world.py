@@ -59,6 +59,12 @@ class AsyncAccount:
             return self.subscriptions[0]["id"]
         return subscription if isinstance(subscription, str) else subscription["id"]
 
+    async def add_member(self, email: str, role: t.Role = "operator") -> AsyncCloudClient:
+        """A new user in this account with ``role``, signed in: a client acting as them."""
+        await self.world.cloud.create_user(self.id, email, role, PASSWORD)
+        signed = await self.world.cloud.sign_in(email, PASSWORD)
+        return self.cloud.with_token(str(signed["token"]))
+
     async def link(self, home: "AsyncHome") -> t.System:
         """Link ``home`` to this account (as an admin pasting its registration code)."""
         system = await self.cloud.link_system(self.id, home.registration_code)
@@ -218,6 +224,12 @@ class AsyncWorld:
         if online and account is not None:
             await home.go_online()
         return home
+
+    async def restart_cloud(self, *, kill: bool = False) -> None:
+        """Stop the cloud and start it again on the same data and address; HOMEs reconnect by themselves.
+        ``kill=True`` (subprocess mode) stops it with SIGKILL, as a crash would."""
+        await self._servers.restart_cloud(kill=kill)
+        await self.cloud.healthz()
 
     # --- time ----------------------------------------------------------------------------------
 

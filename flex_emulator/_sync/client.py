@@ -229,6 +229,9 @@ class HomeClient(_Base):
         body = {"name": name, "license_type_needed": license_type_needed, "count": count, "license_type": license_type}
         return cast(t.Resource, (self.call("POST", "/api/v1/resources", json=body, expect=201))["resource"])
 
+    def resource(self, resource_id: int) -> t.Resource:
+        return cast(t.Resource, (self.call("GET", f"/api/v1/resources/{resource_id}"))["resource"])
+
     def start_resource(self, resource_id: int) -> t.Resource:
         return cast(t.Resource, (self.call("POST", f"/api/v1/resources/{resource_id}/start"))["resource"])
 

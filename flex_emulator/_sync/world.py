@@ -60,6 +60,12 @@ class Account:
             return self.subscriptions[0]["id"]
         return subscription if isinstance(subscription, str) else subscription["id"]
 
+    def add_member(self, email: str, role: t.Role = "operator") -> CloudClient:
+        """A new user in this account with ``role``, signed in: a client acting as them."""
+        self.world.cloud.create_user(self.id, email, role, PASSWORD)
+        signed = self.world.cloud.sign_in(email, PASSWORD)
+        return self.cloud.with_token(str(signed["token"]))
+
     def link(self, home: "Home") -> t.System:
         """Link ``home`` to this account (as an admin pasting its registration code)."""
         system = self.cloud.link_system(self.id, home.registration_code)
@@ -219,6 +225,12 @@ class World:
         if online and account is not None:
             home.go_online()
         return home
+
+    def restart_cloud(self, *, kill: bool = False) -> None:
+        """Stop the cloud and start it again on the same data and address; HOMEs reconnect by themselves.
+        ``kill=True`` (subprocess mode) stops it with SIGKILL, as a crash would."""
+        self._servers.restart_cloud(kill=kill)
+        self.cloud.healthz()
 
     # --- time ----------------------------------------------------------------------------------
 
