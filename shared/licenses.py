@@ -3,13 +3,12 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
 
-from shared.jws import TokenError, decode, read_header, sign
+from shared.jws import TokenError, decode, read_header, sign, unverified_header
 from shared.keys import key_id
 from shared.timefmt import epoch, from_epoch
 from shared.tokens import CLOUD_ISSUER
@@ -43,8 +42,8 @@ def token_type(token: object) -> str | None:
     if not isinstance(token, str):
         return None
     try:
-        typ = jwt.get_unverified_header(token.strip()).get("typ")
-    except jwt.PyJWTError:
+        typ = unverified_header(token).get("typ")
+    except ValueError:
         return None
     return typ if isinstance(typ, str) else None
 
