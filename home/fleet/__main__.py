@@ -1,23 +1,16 @@
 """``python -m home.fleet``: run many HOME nodes in one process, optionally linking them all to an account."""
 
 import argparse
-import asyncio
-import json
 import os
-import signal
 import sys
 from pathlib import Path
 
-import structlog
-from aiohttp import web
-
-from home.fleet.api import FLEET_KEY, create_fleet_app
+from home.fleet.api import create_fleet_app
 from home.fleet.config import FleetConfig
 from home.fleet.linking import LinkingError
 from shared.clock import Clock, VirtualClock, WallClock
 from shared.logging import configure_logging
-
-log = structlog.get_logger()
+from shared.serve import run
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[FleetConfig, Path | None]:
@@ -70,33 +63,11 @@ def make_clock(config: FleetConfig) -> Clock:
     return VirtualClock(path=config.clock_file) if config.virtual_clock else WallClock()
 
 
-async def serve(config: FleetConfig, ready_file: Path | None) -> None:
-    app = create_fleet_app(config, make_clock(config))
-    runner = web.AppRunner(app)
-    await runner.setup()  # opens, links and connects the fleet
-    try:
-        site = web.TCPSite(runner, config.host, config.port)
-        await site.start()
-        host, port = runner.addresses[0][:2]
-        url = f"http://{host}:{port}"
-        log.warning("listening", url=url, nodes=len(app[FLEET_KEY].nodes), links=app[FLEET_KEY].states())
-        if ready_file is not None:
-            ready_file.write_text(json.dumps({"url": url, "pid": os.getpid()}))
-        stop = asyncio.Event()
-        for signal_number in (signal.SIGINT, signal.SIGTERM):
-            asyncio.get_running_loop().add_signal_handler(signal_number, stop.set)
-        await stop.wait()
-    finally:
-        await runner.cleanup()
-
-
 def main(argv: list[str] | None = None) -> None:
     config, ready_file = parse_args(argv)
     configure_logging(config.log_level)
     try:
-        asyncio.run(serve(config, ready_file))
-    except KeyboardInterrupt:
-        pass
+        run(create_fleet_app(config, make_clock(config)), config.host, config.port, ready_file)
     except LinkingError as exc:
         sys.exit(f"flex fleet: {exc}")
 

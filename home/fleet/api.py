@@ -45,6 +45,15 @@ async def get_nodes(request: web.Request) -> web.Response:
     return json_response({"count": len(fleet.nodes), "states": fleet.states(), "nodes": [node_json(item, with_code) for item in fleet.nodes]})
 
 
+@routes.put("/api/v1/nodes/cloud-link")
+async def put_fleet_cloud_link(request: web.Request) -> web.Response:
+    """Switch every node's link on or off; on, they connect a bounded number at a time."""
+    fleet = request.app[FLEET_KEY]
+    enabled = require_bool(await read_json(request), "enabled")
+    await fleet.switch_links(enabled)
+    return json_response({"count": len(fleet.nodes), "states": fleet.states()})
+
+
 @routes.get("/api/v1/nodes/{sys}")
 async def get_node(request: web.Request) -> web.Response:
     return json_response(node_json(found(request), with_code=True))

@@ -106,11 +106,23 @@ class Fleet:
         async def start(item: FleetNode) -> None:
             await item.link.start()
             if item.link.enabled:
-                with contextlib.suppress(TimeoutError):
-                    await item.link.watch.wait_until(lambda: item.link.state != "connecting", self.config.heartbeat_seconds + 5)
+                await self._settled(item)
 
         await bounded(self.nodes, self.config.connect_concurrency, start)
         log.info("fleet_connected", **self.states())
+
+    async def switch_links(self, enabled: bool) -> None:
+        async def switch(item: FleetNode) -> None:
+            await item.link.set_enabled(enabled)
+            if enabled:
+                await self._settled(item)
+
+        await bounded(self.nodes, self.config.connect_concurrency, switch)
+
+    async def _settled(self, item: FleetNode) -> None:
+        """Wait (a while) until a starting link is through its handshake, or failed it."""
+        with contextlib.suppress(TimeoutError):
+            await item.link.watch.wait_until(lambda: item.link.state != "connecting", self.config.heartbeat_seconds + 5)
 
     async def close(self) -> None:
         if self._time_task is not None:
@@ -130,8 +142,8 @@ class Fleet:
     async def _cloud_keys(self) -> Path | None:
         """The cloud's key set, fetched once for the whole fleet; without it each node pins on first contact."""
         path = self.config.jwks_path
-        if path.exists() or self.config.offline:
-            return path if path.exists() else None
+        if path.exists():
+            return path
         url = self.config.cloud_url.rstrip("/") + "/.well-known/jwks.json"
         try:
             async with self.session.get(url, timeout=aiohttp.ClientTimeout(total=10)) as response:
