@@ -3,12 +3,12 @@ temporary folder, and prints one line of numbers. Sizes are bounded; everything 
 
 import argparse
 import asyncio
+import json
 import logging
 import statistics
 import sys
 import tempfile
 import time
-import tracemalloc
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,17 @@ from aiohttp.test_utils import TestClient, TestServer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench_links import live_links  # noqa: E402  (beside this script)
+from bench_online import (  # noqa: E402
+    assign_visible,
+    file_round_trip,
+    pair_start,
+    summary,
+    sustained_assigns,
+)
+from bench_primitives import measure_primitives  # noqa: E402
+from bench_services import machine  # noqa: E402
 
 from cloud.app import create_app as create_cloud
 from cloud.appkeys import DB
@@ -49,7 +60,7 @@ async def cloud_client(folder: Path, clock: VirtualClock) -> TestClient:
     return client
 
 
-async def bench_virtual_month(folder: Path, assignments: int) -> None:
+async def bench_virtual_month(folder: Path, assignments: int) -> float:
     """A 30-day month with an online and an offline HOME holding credits: check-ins, expiries, receipts."""
     clock = VirtualClock(start=START)
     cloud = await cloud_client(folder, clock)
@@ -78,9 +89,10 @@ async def bench_virtual_month(folder: Path, assignments: int) -> None:
     for home in homes:
         await home.close()
     await cloud.close()
+    return statistics.median(durations)
 
 
-async def bench_scheduled_items(folder: Path, count: int) -> None:
+async def bench_scheduled_items(folder: Path, count: int) -> float:
     """``count`` assignments with Auto Revoke times spread over a day, all handled by one clock advance."""
     clock = VirtualClock(start=START)
     cloud = await cloud_client(folder, clock)
@@ -99,17 +111,14 @@ async def bench_scheduled_items(folder: Path, count: int) -> None:
             await tx.jobs.schedule("auto_revoke", item.id, due)
     loaded = time.perf_counter() - began
     assert await db.read.jobs.count() >= count
-    tracemalloc.start()
     began = time.perf_counter()
     await call(cloud, "POST", "/_emulator/clock", json={"advance_seconds": 2 * 86400})
     elapsed = time.perf_counter() - began
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
     left = await db.read.jobs.count()
     available = (await tenant.sub_state(sub["id"]))["credits_available"]
     violations = await db.read.ledger.invariant_violations()
     report("pending items, one advance", items=count, load_s=f"{loaded:.1f}", run_s=f"{elapsed:.1f}", per_second=int(count / elapsed),
-           peak_python_mib=f"{peak / 2**20:.1f}", jobs_left=left, credits_back=available, invariant="ok" if not violations else "BROKEN")  # fmt: skip
+           jobs_left=left, credits_back=available, invariant="ok" if not violations else "BROKEN")  # fmt: skip
     await cloud.close()
 
 
@@ -155,17 +164,70 @@ def bench_tokens(count: int) -> None:
 
 async def main() -> None:
     parser = argparse.ArgumentParser(prog="scripts/bench")
-    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run (the figures are not the targets')")
+    parser.add_argument("--json", action="store_true", help="end with one JSON object holding every figure of this run")
+    parser.add_argument("--links", type=int, help="live links on one cloud process (default 10,000; --quick 300)")
+    parser.add_argument("--due-items", type=int, help="scheduled items due in one advance (default 100,000; --quick 2,000)")
+    parser.add_argument("--only", help="comma-separated parts: primitives,visible,sustained,file,month,due,world,pair,links,tokens,api")
     args = parser.parse_args()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
     quick = args.quick
+    parts = set(args.only.split(",")) if args.only else set(PARTS)
+    figures: dict[str, Any] = {"machine": machine(), "quick": quick}
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
-        bench_tokens(200 if quick else 2000)
-        report("world to first credits (median)", **await asyncio.to_thread(bench_world_start, 4 if quick else 10))
-        await bench_api(folder / "api", 50 if quick else 300)
-        await bench_virtual_month(folder / "month", 10 if quick else 100)
-        await bench_scheduled_items(folder / "jobs", 2_000 if quick else 100_000)
+        if "primitives" in parts:
+            figures |= await measure_primitives(folder / "primitives", quick)
+            report("primitives", **{key: value for key, value in figures.items() if key.endswith(("_us", "_ms"))})
+        if "tokens" in parts:
+            bench_tokens(200 if quick else 2000)
+        if "api" in parts:
+            await bench_api(folder / "api", 50 if quick else 300)
+        if "visible" in parts:
+            samples = 40 if quick else 300
+            small = await assign_visible(folder / "visible10", 10, samples)
+            large = await assign_visible(folder / "visible1000", 1000, samples // 3)
+            figures |= {
+                "assign_visible_p50_ms": summary(small)["p50"], "assign_visible_p99_ms": summary(small)["p99"],
+                "assign_visible_p50_ms_at_1000": summary(large)["p50"],
+                "assign_cost_ratio_1000_vs_10": round(summary(large)["p50"] / summary(small)["p50"], 2),
+            }  # fmt: skip
+            report("assign -> visible on HOME", samples=samples, at_10=summary(small), at_1000=summary(large))
+        if "sustained" in parts:
+            sustained = await sustained_assigns(folder / "sustained", 20 if quick else 100, 3 if quick else 10)
+            figures |= sustained | {"assigns_share_of_bare": round(sustained["assigns_per_s"] / sustained["raw_http_req_per_s"], 3)}
+            report("sustained assigns vs bare handler", **sustained)
+        if "file" in parts:
+            file_ms = await file_round_trip(folder / "file", 1000, 5 if quick else 9)
+            figures["file_1000_roundtrip_ms"] = round(statistics.median(file_ms), 1)
+            report("credits file, 1,000 entries", download_upload_applied_ms=[round(value, 1) for value in file_ms])
+        if "month" in parts:
+            figures["month_100_items_s"] = round(await bench_virtual_month(folder / "month", 10 if quick else 100), 3)
+        if "due" in parts:
+            due = args.due_items or (2_000 if quick else 100_000)
+            figures["due_items"] = due
+            figures["due_items_100k_s" if due == 100_000 else f"due_items_{due}_s"] = round(await bench_scheduled_items(folder / "jobs", due), 2)
+        if "pair" in parts:
+            starts = await pair_start(folder / "pair", 3)
+            figures["pair_processes_ready_ms"] = round(statistics.median(starts), 1)
+            report("python -m cloud + python -m home ready", ms=[round(value) for value in starts])
+        if "world" in parts:
+            world = await asyncio.to_thread(bench_world_start, 4 if quick else 10)
+            figures |= world
+            report("world to first credits (median)", **world)
+        if "links" in parts:
+            links = await live_links(folder / "links", args.links or (300 if quick else 10_000))
+            figures |= links
+            report("live links on one cloud process", **links)
+    if "primitive_bound_ms" in figures and "assign_visible_p50_ms" in figures:
+        bound = figures["primitive_bound_ms"]
+        figures["assign_visible_p50_x_bound"] = round(figures["assign_visible_p50_ms"] / bound, 1)
+        figures["assign_visible_p99_x_bound"] = round(figures["assign_visible_p99_ms"] / bound, 1)
+    if args.json:
+        sys.stdout.write(json.dumps(figures) + "\n")
+
+
+PARTS = ("primitives", "tokens", "api", "visible", "sustained", "file", "month", "due", "world", "pair", "links")
 
 
 if __name__ == "__main__":

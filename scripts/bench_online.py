@@ -1,0 +1,176 @@
+"""Online transfers end to end: assign → visible on HOME (and how it grows with the set), sustained assigns
+over 100 online HOMEs against a bare handler, the 1,000-entry credits file round trip, and starting a pair."""
+
+import io
+import statistics
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp.test_utils import TestClient, TestServer
+from bench_primitives import CONCURRENCY, request_rate
+from bench_services import (
+    Process,
+    api,
+    cloud_process,
+    fleet_process,
+    home_process,
+    new_account,
+)
+
+from cloud.app import create_app as create_cloud
+from cloud.appkeys import DB
+from cloud.config import Config as CloudConfig
+from cloud.ids import new_id
+from cloud.models import Assignment
+from home.app import create_app as create_home
+from home.appkeys import LINK_KEY, NODE_KEY
+from home.config import Config as HomeConfig
+from shared.clock import VirtualClock
+from tests.support import Tenant, call, new_tenant
+
+START = datetime(2026, 11, 28, 10, tzinfo=UTC)
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
+
+
+class Pair:
+    """An in-process cloud and one HOME on one virtual clock; the HOME starts with its link off."""
+
+    def __init__(self, cloud: TestClient, home: TestClient, tenant: Tenant, system_id: str, sub_id: str) -> None:
+        self.cloud, self.home, self.tenant, self.system_id, self.sub_id = cloud, home, tenant, system_id, sub_id
+
+    @classmethod
+    async def start(cls, folder: Path, credits: int) -> "Pair":
+        clock = VirtualClock(start=START)
+        config = CloudConfig(data_dir=folder / "cloud", emulator_api=True, virtual_clock=True, cheap_passwords=True)
+        cloud = TestClient(TestServer(create_cloud(config, clock), host="127.0.0.1"))
+        await cloud.start_server()
+        tenant = await new_tenant(cloud)
+        sub = await tenant.subscription(credits, duration="annual")
+        home_config = HomeConfig(
+            data_dir=folder / "home", cloud_url=str(cloud.make_url("")).rstrip("/"), offline=True, cloud_key_file=folder / "cloud" / "jwks.json"
+        )  # fmt: skip
+        home = TestClient(TestServer(create_home(home_config, clock), host="127.0.0.1"))
+        await home.start_server()
+        system = await tenant.link((await call(home, "GET", "/api/v1/system"))["registration_code"])
+        return cls(cloud, home, tenant, system["id"], sub["id"])
+
+    async def preload(self, count: int) -> None:
+        """``count`` assignments of 0.25 credits straight into the store, as ``count`` assigns would leave them."""
+        now = START
+        async with self.cloud.app[DB].transaction() as tx:
+            assert await tx.subscriptions.take_quarters(self.sub_id, count)
+            for _ in range(count):
+                item = Assignment(new_id("asg"), self.tenant.account_id, self.system_id, self.sub_id, 1, now, None, False, None, "active", None, None, None, None)
+                await tx.assignments.insert(item)
+                await tx.ledger.append(now, "assigned", "bench", self.tenant.account_id, subscription_id=self.sub_id, system_id=self.system_id, assignment_id=item.id, quarters=1)
+            await tx.systems.mark_dirty(self.system_id)
+
+    async def go_online(self) -> None:
+        await call(self.home, "PUT", "/api/v1/cloud-link", json={"enabled": True})
+        link = self.home.app[LINK_KEY]
+        await link.wait_for_state("online", timeout=60)
+        await link.wait_for_seq(1, timeout=60)
+
+    async def close(self) -> None:
+        await self.home.close()
+        await self.cloud.close()
+
+
+async def assign_visible(folder: Path, preload: int, samples: int) -> list[float]:
+    """Milliseconds from sending an assign to HOME having applied the snapshot that holds it. A revoke
+    (not timed) follows each, so every sample sees the same ``preload`` assignments on the system."""
+    pair = await Pair.start(folder, preload + samples + 10)
+    try:
+        await pair.preload(preload)
+        await pair.go_online()
+        node = pair.home.app[NODE_KEY]
+        timings = []
+        for _ in range(samples):
+            target = node.applied_seq + 1
+            began = time.perf_counter()
+            item = await pair.tenant.assign(pair.system_id, pair.sub_id, 0.25)
+            await node.wait_for_seq(target, timeout=30)
+            timings.append((time.perf_counter() - began) * 1000)
+            await pair.tenant.revoke(pair.system_id, item["id"])
+        return timings
+    finally:
+        await pair.close()
+
+
+async def file_round_trip(folder: Path, entries: int, rounds: int) -> list[float]:
+    """Milliseconds to download a credits file of ``entries`` assignments and upload it into HOME (applied)."""
+    pair = await Pair.start(folder, entries + 10)
+    try:
+        await pair.preload(entries)
+        timings = []
+        for _ in range(rounds):
+            began = time.perf_counter()
+            token = await pair.tenant.download(pair.system_id)
+            applied = await call(pair.home, "POST", "/api/v1/file-licenses", data=io.BytesIO(token.encode()))
+            timings.append((time.perf_counter() - began) * 1000)
+            assert applied["result"] == "applied" and len(token) > entries * 50
+        return timings
+    finally:
+        await pair.close()
+
+
+async def sustained_assigns(folder: Path, homes: int, seconds: float) -> dict[str, Any]:
+    """Assigns per second that ``CONCURRENCY`` client workers get from a cloud process whose ``homes``
+    systems are all online (a fleet process), next to what the same client gets from a bare handler."""
+    bare = Process("bare", [sys.executable, "scripts/bench_primitives.py"], folder / "bare")
+    cloud = cloud_process(folder / "cloud")
+    fleet = None
+    try:
+        url = await cloud.ready(60)
+        async with aiohttp.ClientSession() as session:
+            account, token, sub_id = await new_account(session, url, 10_000_000)
+            fleet = fleet_process(folder / "fleet", url, homes, token)
+            await fleet.ready(300)
+            systems = [item["id"] for item in (await api(session, "GET", f"{url}/api/v1/accounts/{account}/systems", token))["systems"]]
+            online = sum(1 for item in (await api(session, "GET", f"{url}/api/v1/accounts/{account}/systems", token))["systems"] if item["online"])
+        base = f"{url}/api/v1/accounts/{account}/systems"
+        headers = {"Authorization": f"Bearer {token}"}
+        rate, failed = await request_rate(
+            lambda n: (f"{base}/{systems[n % len(systems)]}/assignments", {"subscription_id": sub_id, "credits": 0.25}),
+            seconds, headers, expect=201,
+        )  # fmt: skip
+        bare_url = await bare.ready(30)
+        raw, raw_failed = await request_rate(lambda n: (f"{bare_url}/bare", {"subscription_id": "sub_x", "credits": 0.25}), seconds)
+    finally:
+        for process in (fleet, cloud, bare):
+            if process is not None:
+                process.stop()
+    return {"assigns_per_s": round(rate, 1), "assign_failures": failed, "homes_online": online,
+            "raw_http_req_per_s": round(raw, 1), "raw_failures": raw_failed, "concurrency": CONCURRENCY}  # fmt: skip
+
+
+async def pair_start(folder: Path, rounds: int) -> list[float]:
+    """Milliseconds from starting a cloud process until it and a HOME process are both ready."""
+    timings = []
+    for number in range(rounds):
+        began = time.perf_counter()
+        cloud = cloud_process(folder / f"pair{number}" / "cloud")
+        home = None
+        try:
+            url = await cloud.ready(60)
+            home = home_process(folder / f"pair{number}" / "home", url)
+            await home.ready(60)
+            timings.append((time.perf_counter() - began) * 1000)
+        finally:
+            for process in (home, cloud):
+                if process is not None:
+                    process.stop()
+    return timings
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    return {"p50": round(statistics.median(values), 2), "p99": round(percentile(values, 0.99), 2)}
+
