@@ -79,6 +79,14 @@ def decode_entries(claims: dict[str, Any]) -> tuple[SnapshotEntry, ...]:
         if not isinstance(sub, list) or len(sub) != 4 or not all(isinstance(value, str) for value in sub):
             raise ClaimsError("subs")
     entries: list[SnapshotEntry] = []
+    moments: dict[int, datetime] = {}  # most entries of one snapshot share their times
+
+    def moment(seconds: int) -> datetime:
+        found = moments.get(seconds)
+        if found is None:
+            found = moments[seconds] = from_epoch(seconds)
+        return found
+
     for row in rows:
         if not isinstance(row, list) or len(row) != 6:
             raise ClaimsError("asg")
@@ -86,22 +94,14 @@ def decode_entries(claims: dict[str, Any]) -> tuple[SnapshotEntry, ...]:
         if not isinstance(ident, str) or not ident:
             raise ClaimsError("id")
         for number in (quarters, assigned, until, renewable, position):
-            if not isinstance(number, int) or isinstance(number, bool) or number < 0:
+            if type(number) is not int or number < 0:
                 raise ClaimsError("number")
         if quarters <= 0 or position >= len(subs):
             raise ClaimsError("range")
         sub_id, order_id, duration, state = subs[position]
         entries.append(
             SnapshotEntry(
-                assignment_id=ident,
-                credits=quarters,
-                assigned_at=from_epoch(assigned),
-                valid_until=from_epoch(until),
-                renewable_until=from_epoch(renewable) if renewable else None,
-                subscription_id=sub_id,
-                order_id=order_id,
-                duration=duration,
-                subscription_state=state,
+                ident, quarters, moment(assigned), moment(until), moment(renewable) if renewable else None, sub_id, order_id, duration, state
             )
         )
     return tuple(entries)
