@@ -4,10 +4,7 @@ from typing import Any
 
 from aiohttp import web
 
-from cloud.api_account import add_member, add_member_in
-from cloud.appkeys import CLOCK, CONFIG, DB, SCHEDULER, SIGNER, SUBSCRIPTIONS
-from cloud.ids import new_id
-from cloud.passwords import new_token, token_digest
+from cloud.appkeys import ACCOUNTS, CLOCK, CONFIG, DB, SCHEDULER, SIGNER, SUBSCRIPTIONS
 from cloud.views import subscription_json
 from shared.catalog import LICENSE_TYPES
 from shared.clock import VirtualClock
@@ -16,7 +13,14 @@ from shared.errors import BadRequest, Conflict, NotFound
 from shared.licenses import PerpetualLicense
 from shared.timefmt import iso
 from shared.tokens import new_jti
-from shared.web import clock_target, json_response, optional_text, read_json, require_int, require_text
+from shared.web import (
+    clock_target,
+    json_response,
+    optional_text,
+    read_json,
+    require_int,
+    require_text,
+)
 
 routes = web.RouteTableDef()
 
@@ -29,11 +33,8 @@ async def post_account(request: web.Request) -> web.Response:
     if not isinstance(admin, dict):
         raise BadRequest("The field 'admin' must be an object {email, password}.", code="missing_field")
     email = require_text(admin, "email", max_length=320)
-    account_id, now, token = new_id("acc"), request.app[CLOCK].now(), new_token()
-    async with request.app[DB].transaction() as tx:
-        await tx.accounts.create(account_id, name, now)
-        user_id = await add_member_in(tx, account_id, email, admin.get("password"), "admin", now, cheap_hash=request.app[CONFIG].cheap_passwords)
-        await tx.users.start_session(token_digest(token), user_id, now)
+    cheap = request.app[CONFIG].cheap_passwords
+    account_id, token = await request.app[ACCOUNTS].create(name, email, admin.get("password"), cheap_hash=cheap)
     return json_response({"account": {"id": account_id, "name": name}, "token": token}, status=201)
 
 
@@ -48,10 +49,8 @@ async def existing_account(request: web.Request) -> str:
 async def post_account_user(request: web.Request) -> web.Response:
     account_id = await existing_account(request)
     body = await read_json(request)
-    await add_member(
-        request, account_id, require_text(body, "email", max_length=320), body.get("password"), require_text(body, "role"),
-        cheap_hash=request.app[CONFIG].cheap_passwords,
-    )  # fmt: skip
+    email, role = require_text(body, "email", max_length=320), require_text(body, "role")
+    await request.app[ACCOUNTS].add_member(account_id, email, body.get("password"), role, cheap_hash=request.app[CONFIG].cheap_passwords)
     return json_response({"account_id": account_id, "email": body["email"], "role": body["role"]}, status=201)
 
 
@@ -88,9 +87,9 @@ async def post_perpetual(request: web.Request) -> web.Response:
     if await request.app[DB].read.systems.get(system_id) is None:
         raise NotFound(f"There is no linked system {system_id}.")
     token = request.app[SIGNER].perpetual(PerpetualLicense(system_id, license_type, count, request.app[CLOCK].now(), new_jti()))
-    slug = license_type.lower().replace(" ", "-")
+    filename = license_type.lower().replace(" ", "-")
     return web.Response(
-        text=token, content_type="application/jwt", headers={"Content-Disposition": f'attachment; filename="{slug}.lic"'}
+        text=token, content_type="application/jwt", headers={"Content-Disposition": f'attachment; filename="{filename}.lic"'}
     )
 
 

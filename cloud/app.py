@@ -5,26 +5,43 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from cloud import api_account, api_control, api_credits, api_emulator, link, openapi, pages
+from cloud import (
+    api_account,
+    api_control,
+    api_credits,
+    api_emulator,
+    api_link,
+    openapi,
+    pages_auth,
+    pages_credits,
+    pages_subscriptions,
+    pages_systems,
+    pages_users,
+    site,
+)
+from cloud.accounts import Accounts
 from cloud.appkeys import (
+    ACCOUNTS,
     CLOCK,
     CONFIG,
     DB,
+    EXPIRY,
     HUB,
-    LIFECYCLE,
     SCHEDULER,
     SIGNER,
     SUBSCRIPTIONS,
+    SYSTEMS,
     TRANSFERS,
 )
 from cloud.config import Config
-from cloud.store import Database
 from cloud.demo import seed_demo
+from cloud.expiry import Expiry
 from cloud.hub import LinkHub
-from cloud.lifecycle import Lifecycle
 from cloud.scheduler import Scheduler
 from cloud.signer import Signer
+from cloud.store import Database
 from cloud.subscriptions import Subscriptions
+from cloud.systems import Systems
 from cloud.transfers import Transfers
 from shared import openapi as shared_openapi
 from shared.clock import Clock, VirtualClock, WallClock
@@ -43,21 +60,23 @@ async def get_jwks(request: web.Request) -> web.Response:
 
 
 def create_app(config: Config, clock: Clock | None = None) -> web.Application:
-    app = web.Application(middlewares=[make_error_middleware(render_html=pages.render_error_page)], client_max_size=config.max_body_bytes)
+    app = web.Application(middlewares=[make_error_middleware(render_html=site.render_error_page)], client_max_size=config.max_body_bytes)
     app[CONFIG] = config
     app[CLOCK] = clock or make_clock(config)
     app[DB] = Database(config.data_dir / "cloud.sqlite3")
     app[HUB] = LinkHub()
     app.router.add_get("/healthz", get_healthz)
-    app.router.add_get("/.well-known/jwks.json", get_jwks)
     app.add_routes([shared_openapi.serve(openapi.build(config.emulator_api))])
+    app.router.add_get("/.well-known/jwks.json", get_jwks)
     app.add_routes(api_account.routes)
     app.add_routes(api_credits.routes)
-    app.add_routes(link.routes)
+    app.add_routes(api_link.routes)
     if config.emulator_api:
         app.add_routes(api_emulator.routes)
         app.add_routes(api_control.routes)
-    pages.setup(app)
+    site.setup(app)
+    for module in (pages_auth, pages_subscriptions, pages_systems, pages_credits, pages_users):
+        app.add_routes(module.routes)
     app.cleanup_ctx.append(services)
     app.on_shutdown.append(close_links)
     return app
@@ -75,29 +94,27 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     app[SIGNER] = Signer.load(config.data_dir)
     transfers = Transfers(db, app[SIGNER], hub, clock, config.ack_wait_seconds)
     subscriptions = Subscriptions(db, transfers, clock)
-    lifecycle = Lifecycle(transfers)
+    expiry = Expiry(transfers)
     scheduler = Scheduler(
         db,
         clock,
         {
             "auto_activate": subscriptions.auto_activate,
             "term_end": subscriptions.term_ended,
-            "auto_revoke": lifecycle.auto_revoke,
-            "validity_end": lifecycle.validity_end,
-            "check_in": lifecycle.check_in,
+            "auto_revoke": expiry.auto_revoke,
+            "validity_end": expiry.validity_end,
+            "check_in": expiry.check_in,
         },
         deliver=lambda snapshot: transfers.push(snapshot, wait=True),
     )
-    app[TRANSFERS], app[SUBSCRIPTIONS], app[LIFECYCLE], app[SCHEDULER] = transfers, subscriptions, lifecycle, scheduler
+    app[TRANSFERS], app[SUBSCRIPTIONS], app[EXPIRY], app[SCHEDULER] = transfers, subscriptions, expiry, scheduler
+    app[SYSTEMS] = Systems(db, hub, transfers, clock)
+    app[ACCOUNTS] = Accounts(db, clock)
     await restore_virtual_time(db, clock)
     if config.demo:
         await seed_demo(db, subscriptions, clock)
-    if isinstance(clock, VirtualClock) and clock.driver is None:
-        clock.driver = scheduler.advance_to  # a HOME on this clock in this process moves time through the cloud
     task = asyncio.create_task(scheduler.run_forever(), name="cloud-scheduler")
     yield
-    if isinstance(clock, VirtualClock) and clock.driver == scheduler.advance_to:
-        clock.driver = None
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     await hub.close_all()

@@ -2,13 +2,15 @@
 
 from aiohttp import web
 
+from cloud.accounts import Accounts
 from cloud.config import Config
-from cloud.store import Database
+from cloud.expiry import Expiry
 from cloud.hub import LinkHub
-from cloud.lifecycle import Lifecycle
 from cloud.scheduler import Scheduler
 from cloud.signer import Signer
+from cloud.store import Database
 from cloud.subscriptions import Subscriptions
+from cloud.systems import Systems
 from cloud.transfers import Transfers
 from shared.clock import Clock
 
@@ -19,5 +21,7 @@ SIGNER = web.AppKey("signer", Signer)
 HUB = web.AppKey("hub", LinkHub)
 TRANSFERS = web.AppKey("transfers", Transfers)
 SUBSCRIPTIONS = web.AppKey("subscriptions", Subscriptions)
-LIFECYCLE = web.AppKey("lifecycle", Lifecycle)
+EXPIRY = web.AppKey("expiry", Expiry)
+SYSTEMS = web.AppKey("systems", Systems)
+ACCOUNTS = web.AppKey("accounts", Accounts)
 SCHEDULER = web.AppKey("scheduler", Scheduler)

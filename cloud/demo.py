@@ -2,9 +2,9 @@
 
 import structlog
 
-from cloud.store import Database
 from cloud.ids import new_id
 from cloud.passwords import hash_password
+from cloud.store import Database
 from cloud.subscriptions import Subscriptions
 from shared.clock import Clock
 

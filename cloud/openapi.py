@@ -2,7 +2,21 @@
 
 from typing import Any
 
-from shared.openapi import ANY_OBJECT, BOOL, INT, NUM, STR, TIME, array, document, enum, nullable, obj, op, ref
+from shared.openapi import (
+    ANY_OBJECT,
+    BOOL,
+    INT,
+    NUM,
+    STR,
+    TIME,
+    array,
+    document,
+    enum,
+    nullable,
+    obj,
+    op,
+    ref,
+)
 
 SCHEMAS = {
     "Membership": obj({"id": STR, "name": STR, "role": enum("admin", "operator")}),

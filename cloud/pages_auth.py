@@ -4,21 +4,19 @@ from aiohttp import web
 from yarl import URL
 
 from cloud.access import SESSION_COOKIE, authenticate
-from cloud.api_account import sign_in, sign_out
-from cloud.appkeys import DB
-from cloud.pages_session import (
+from cloud.appkeys import ACCOUNTS, DB
+from cloud.site import (
     PRESESSION_COOKIE,
     new_presession,
     page_caller,
     read_form,
     redirect,
     render,
-    safe_next,
-    see_other,
     signin_csrf,
     text_field,
 )
 from shared.errors import Forbidden, Unauthorized
+from shared.pagekit import safe_next, see_other
 
 routes = web.RouteTableDef()
 
@@ -76,12 +74,12 @@ async def post_signin(request: web.Request) -> web.Response:
     if not email or not password:
         return redirect(request, signin_url(target), "error", "Enter your email and password.")
     try:
-        token, _ = await sign_in(request, email, password)
+        token, _ = await request.app[ACCOUNTS].sign_in(email, password)
     except Unauthorized as exc:
         return redirect(request, signin_url(target), "error", exc.message)
     previous = request.cookies.get(SESSION_COOKIE)
     if previous:
-        await sign_out(request, previous)
+        await request.app[ACCOUNTS].sign_out(previous)
     response = see_other(target)
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Lax", path="/", secure=request.secure)
     response.del_cookie(PRESESSION_COOKIE, path="/")
@@ -91,7 +89,7 @@ async def post_signin(request: web.Request) -> web.Response:
 @routes.post("/signout")
 async def post_signout(request: web.Request) -> web.Response:
     await read_form(request)
-    await sign_out(request, request.cookies[SESSION_COOKIE])
+    await request.app[ACCOUNTS].sign_out(request.cookies[SESSION_COOKIE])
     response = redirect(request, "/signin", "info", "You are signed out.")
     response.del_cookie(SESSION_COOKIE, path="/")
     return response

@@ -3,12 +3,12 @@
 from aiohttp import web
 from yarl import URL
 
-from cloud.api_credits import REVOKE_STEPS, enter_revoke_key, parse_assignment
-from cloud.appkeys import CLOCK, DB, HUB, TRANSFERS
+from cloud import rules
+from cloud.appkeys import CLOCK, DB, HUB, SYSTEMS, TRANSFERS
+from cloud.display import assignment_view, subscription_view
+from cloud.inputs import parse_assignment
 from cloud.models import Assignment, System
-from cloud.pages_session import page_caller, read_form, redirect, render, text_field
-from cloud.pages_systems import owned_system
-from cloud.pages_views import assignment_view, subscription_view
+from cloud.site import page_caller, read_form, redirect, render, text_field
 from shared.credits import format_credits
 from shared.errors import ApiError, NotFound
 from shared.snapshot_claims import MAX_RECEIPT_BYTES
@@ -29,7 +29,7 @@ def add_url(system: System, subscription_id: str = "", credits: str = "") -> str
 async def get_add_credits(request: web.Request) -> web.Response:
     """Step 1 chooses a subscription (a GET form, so it works without script); step 2 the amount."""
     who = await page_caller(request)
-    system = await owned_system(request, who)
+    system = await request.app[SYSTEMS].owned(who.account_id, request.match_info["sys"])
     now = request.app[CLOCK].now()
     subs = [subscription_view(sub, now) for sub in await request.app[DB].read.subscriptions.of_account(who.account_id)]
     chosen = next((sub for sub in subs if sub.id == request.query.get("subscription")), None)
@@ -54,7 +54,7 @@ async def get_add_credits(request: web.Request) -> web.Response:
 async def post_assignment(request: web.Request) -> web.Response:
     form = await read_form(request)
     who = await page_caller(request)
-    system = await owned_system(request, who)
+    system = await request.app[SYSTEMS].owned(who.account_id, request.match_info["sys"])
     sub_id, credits = text_field(form, "subscription_id"), text_field(form, "credits")
     if not sub_id:
         return redirect(request, add_url(system), "error", "Choose a subscription first.")
@@ -96,7 +96,7 @@ async def owned_assignment(request: web.Request, system: System) -> Assignment:
 @routes.get("/accounts/{acc}/systems/{sys}/assignments/{id}/revoke")
 async def get_revoke(request: web.Request) -> web.Response:
     who = await page_caller(request)
-    system = await owned_system(request, who)
+    system = await request.app[SYSTEMS].owned(who.account_id, request.match_info["sys"])
     item = await owned_assignment(request, system)
     sub = await request.app[DB].read.subscriptions.get(item.subscription_id)
     assert sub is not None
@@ -104,7 +104,7 @@ async def get_revoke(request: web.Request) -> web.Response:
         "system": system,
         "online": request.app[HUB].is_online(system.id),
         "item": assignment_view(item, sub),
-        "steps": REVOKE_STEPS,
+        "steps": rules.REVOKE_STEPS,
     }
     return await render(request, "revoke.html", who, context, section="systems")
 
@@ -113,7 +113,7 @@ async def get_revoke(request: web.Request) -> web.Response:
 async def post_revoke(request: web.Request) -> web.Response:
     form = await read_form(request)
     who = await page_caller(request)
-    system = await owned_system(request, who)
+    system = await request.app[SYSTEMS].owned(who.account_id, request.match_info["sys"])
     item = await owned_assignment(request, system)
     here = f"{system_url(system)}/assignments/{item.id}/revoke"
     if text_field(form, "confirm").lower() != "confirm":
@@ -133,7 +133,7 @@ async def post_revoke(request: web.Request) -> web.Response:
 @routes.get("/accounts/{acc}/systems/{sys}/revoke-key")
 async def get_revoke_key(request: web.Request) -> web.Response:
     who = await page_caller(request)
-    system = await owned_system(request, who)
+    system = await request.app[SYSTEMS].owned(who.account_id, request.match_info["sys"])
     db = request.app[DB]
     pending = await db.read.assignments.on_system(system.id, ("revoke_pending",))
     subs = {sub.id: sub for sub in await db.read.subscriptions.of_account(who.account_id)}
@@ -145,7 +145,7 @@ async def get_revoke_key(request: web.Request) -> web.Response:
 async def post_revoke_key(request: web.Request) -> web.Response:
     form = await read_form(request)
     who = await page_caller(request)
-    system = await owned_system(request, who)
+    system = await request.app[SYSTEMS].owned(who.account_id, request.match_info["sys"])
     back = text_field(form, "return_to")
     if not back.startswith(system_url(system) + "/"):
         back = f"{system_url(system)}/revoke-key"
@@ -155,11 +155,11 @@ async def post_revoke_key(request: web.Request) -> web.Response:
     if len(key) > MAX_RECEIPT_BYTES:
         return redirect(request, back, "error", "That is far too long to be a revoke key.")
     try:
-        outcome = await enter_revoke_key(request, who.account_id, system.id, key, who.actor)
+        returned = await request.app[SYSTEMS].enter_revoke_key(who.account_id, system.id, key, who.actor)
     except ApiError as exc:
         return redirect(request, back, "error", f"The revoke key was refused: {exc.message}")
-    if outcome["returned"]:
-        count = len(outcome["returned"])
-        message = f"Revoke key accepted: {outcome['credits_returned']:g} credits came back ({count} assignment{'s' if count != 1 else ''})."
+    if returned:
+        count = len(returned)
+        message = f"Revoke key accepted: {format_credits(sum(item.quarters for item in returned))} credits came back ({count} assignment{'s' if count != 1 else ''})."
         return redirect(request, system_url(system), "success", message)
     return redirect(request, system_url(system), "info", "Revoke key accepted. No credits were waiting for it, so nothing changed.")

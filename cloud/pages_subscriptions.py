@@ -3,9 +3,10 @@
 from aiohttp import web
 
 from cloud.appkeys import CLOCK, DB, SUBSCRIPTIONS
-from cloud.pages_session import page_caller, read_form, redirect, render
-from cloud.pages_views import day, subscription_view
+from cloud.display import subscription_view
+from cloud.site import page_caller, read_form, redirect, render
 from shared.errors import ApiError
+from shared.pagekit import day
 
 routes = web.RouteTableDef()
 

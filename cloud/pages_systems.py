@@ -6,24 +6,17 @@ from datetime import datetime
 from aiohttp import web
 
 from cloud import rules
-from cloud.access import Caller
-from cloud.api_credits import credits_file_response, link_system
-from cloud.appkeys import CLOCK, DB, HUB, TRANSFERS
+from cloud.appkeys import CLOCK, DB, HUB, SYSTEMS, TRANSFERS
+from cloud.display import assignment_view
+from cloud.downloads import credits_file_response
 from cloud.models import Assignment, System
-from cloud.pages_session import page_caller, read_form, redirect, render, text_field
-from cloud.pages_views import assignment_view, iso_time, short, when
+from cloud.site import page_caller, read_form, redirect, render, text_field
 from shared.credits import format_credits
-from shared.errors import ApiError, NotFound
+from shared.errors import ApiError
+from shared.pagekit import iso_time, short, when
 from shared.web import json_response
 
 routes = web.RouteTableDef()
-
-
-async def owned_system(request: web.Request, who: Caller) -> System:
-    system = await request.app[DB].read.systems.get(request.match_info["sys"])
-    if system is None or system.account_id != who.account_id:
-        raise NotFound(f"There is no system {request.match_info['sys']} in this account.")
-    return system
 
 
 def credits_version(system: System, items: list[Assignment]) -> str:
@@ -77,12 +70,12 @@ async def post_system(request: web.Request) -> web.Response:
     if len(code) > 4096 or len(label) > 100:
         return redirect(request, f"/accounts/{who.account_id}/add-system", "error", "The registration code or label is too long.")
     try:
-        system = await link_system(request, who.account_id, code, label or None, who.actor)
+        system = await request.app[SYSTEMS].link(who.account_id, code, label or None, who.actor)
     except ApiError as exc:
         return redirect(request, f"/accounts/{who.account_id}/add-system", "error", exc.message)
     return redirect(
-        request, f"/accounts/{who.account_id}/systems/{system['id']}", "success",
-        f"System {system['label']} is linked to this account. It shows Online once HOME connects.",
+        request, f"/accounts/{who.account_id}/systems/{system.id}", "success",
+        f"System {system.label} is linked to this account. It shows Online once HOME connects.",
     )  # fmt: skip
 
 
@@ -90,7 +83,7 @@ async def post_system(request: web.Request) -> web.Response:
 async def get_system(request: web.Request) -> web.Response:
     who = await page_caller(request)
     online = request.app[HUB].is_online(request.match_info["sys"])
-    system = await owned_system(request, who)
+    system = await request.app[SYSTEMS].owned(who.account_id, request.match_info["sys"])
     db = request.app[DB]
     items = await db.read.assignments.on_system(system.id)
     subs = {sub.id: sub for sub in await db.read.subscriptions.of_account(who.account_id)}
@@ -110,7 +103,7 @@ async def get_system(request: web.Request) -> web.Response:
 async def get_system_presence(request: web.Request) -> web.Response:
     who = await page_caller(request)
     online = request.app[HUB].is_online(request.match_info["sys"])
-    system = await owned_system(request, who)
+    system = await request.app[SYSTEMS].owned(who.account_id, request.match_info["sys"])
     items = await request.app[DB].read.assignments.on_system(system.id)
     return json_response({**presence(system, online, request.app[CLOCK].now()), "version": credits_version(system, items)})
 

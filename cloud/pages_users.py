@@ -3,10 +3,9 @@
 from aiohttp import web
 
 from cloud import rules
-from cloud.api_account import add_member, remove_member
-from cloud.appkeys import DB
-from cloud.pages_session import page_caller, read_form, redirect, render, text_field
-from cloud.pages_views import event_view, system_labels
+from cloud.appkeys import ACCOUNTS, DB
+from cloud.display import event_view, system_labels
+from cloud.site import page_caller, read_form, redirect, render, text_field
 from shared.errors import ApiError
 
 routes = web.RouteTableDef()
@@ -32,7 +31,7 @@ async def post_user(request: web.Request) -> web.Response:
     if len(email) > 320 or len(password) > 1024:
         return redirect(request, back, "error", "The email or password is too long.")
     try:
-        await add_member(request, who.account_id, email, password or None, role)
+        await request.app[ACCOUNTS].add_member(who.account_id, email, password or None, role)
     except ApiError as exc:
         return redirect(request, back, "error", exc.message)
     return redirect(request, back, "success", f"{email} is now a member of this account as {role}.")
@@ -45,7 +44,7 @@ async def remove_user(request: web.Request) -> web.Response:
     back = f"/accounts/{who.account_id}/users"
     members = {item.user_id: item.email for item in await request.app[DB].read.accounts.members(who.account_id)}
     try:
-        await remove_member(request, who.account_id, request.match_info["user_id"])
+        await request.app[ACCOUNTS].remove_member(who.account_id, request.match_info["user_id"])
     except ApiError as exc:
         return redirect(request, back, "error", exc.message)
     removed = request.match_info["user_id"]

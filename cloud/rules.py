@@ -106,3 +106,11 @@ def receipt_proves_dropped(assignment: Assignment, receipt_seq: int, held: tuple
         and receipt_seq > assignment.pending_after_seq
         and assignment.id not in held
     )
+
+
+REVOKE_STEPS = [
+    "Download the latest credits file for this system.",
+    "Upload it into HOME on its FileLicenses page.",
+    "Copy the revoke key HOME then shows on Licenses → Credits.",
+    "Enter the revoke key here.",
+]

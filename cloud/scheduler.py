@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from cloud.store import Database, Queries
 from cloud.models import IssuedSnapshot, Job
+from cloud.store import Database, Queries
 from shared.clock import Clock, VirtualClock
 from shared.timefmt import epoch
 

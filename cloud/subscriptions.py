@@ -5,10 +5,10 @@ from datetime import datetime
 import structlog
 
 from cloud import rules
-from cloud.store import Database, Queries
 from cloud.errors import AssignmentConflict
 from cloud.ids import new_id
 from cloud.models import IssuedSnapshot, Subscription
+from cloud.store import Database, Queries
 from cloud.transfers import Transfers
 from shared.clock import Clock
 from shared.errors import NotFound
@@ -81,7 +81,7 @@ class Subscriptions:
             issued.append(await self.transfers.settle(tx, system, now, actor))
         return issued
 
-    # --- scheduled (inside the scheduler's transaction; see lifecycle.py) ----------------------
+    # --- scheduled (inside the scheduler's transaction; see expiry.py) ----------------------
 
     async def auto_activate(self, tx: Queries, sub_id: str, now: datetime) -> list[IssuedSnapshot]:
         sub = await tx.subscriptions.get(sub_id)

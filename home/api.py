@@ -5,7 +5,7 @@ from typing import Any
 from aiohttp import web
 
 from home import spending, views
-from home.appkeys import CONFIG_KEY, LINK_KEY, NODE_KEY
+from home.appkeys import CONFIG, LINK, NODE
 from home.licensing import REFUSAL_STATUS, credits_report, perpetual_report
 from home.uploads import apply_upload, read_upload
 from shared.catalog import LICENSE_TYPES
@@ -38,13 +38,13 @@ def choice(body: dict[str, Any], name: str, allowed: tuple[str, ...], default: s
 
 @routes.get("/api/v1/system")
 async def get_system(request: web.Request) -> web.Response:
-    node = request.app[NODE_KEY]
+    node = request.app[NODE]
     return json_response(
         {
             "system_id": node.system_id,
             "label": node.label,
             "registration_code": node.identity.registration_code(node.label),
-            "cloud": request.app[LINK_KEY].view(),
+            "cloud": request.app[LINK].view(),
         }
     )
 
@@ -52,16 +52,16 @@ async def get_system(request: web.Request) -> web.Response:
 @routes.put("/api/v1/cloud-link")
 async def put_cloud_link(request: web.Request) -> web.Response:
     enabled = require_bool(await read_json(request), "enabled")
-    link = request.app[LINK_KEY]
+    link = request.app[LINK]
     await link.set_enabled(enabled)
     return json_response(link.view())
 
 
 @routes.post("/api/v1/file-licenses")
 async def post_file_license(request: web.Request) -> web.Response:
-    node = request.app[NODE_KEY]
-    upload = await read_upload(request, request.app[CONFIG_KEY].max_upload_bytes)
-    link = request.app[LINK_KEY]
+    node = request.app[NODE]
+    upload = await read_upload(request, request.app[CONFIG].max_upload_bytes)
+    link = request.app[LINK]
     try:
         applied = await apply_upload(node, link, upload.data)
     except TokenError as exc:
@@ -72,18 +72,18 @@ async def post_file_license(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/licenses/credits")
 async def get_credits(request: web.Request) -> web.Response:
-    report = await credits_report(request.app[NODE_KEY], online=request.app[LINK_KEY].state == "online")
+    report = await credits_report(request.app[NODE], online=request.app[LINK].state == "online")
     return json_response(views.credits_json(report))
 
 
 @routes.get("/api/v1/licenses/perpetual")
 async def get_perpetual(request: web.Request) -> web.Response:
-    return json_response(views.perpetual_json(await perpetual_report(request.app[NODE_KEY])))
+    return json_response(views.perpetual_json(await perpetual_report(request.app[NODE])))
 
 
 @routes.get("/api/v1/resources")
 async def get_resources(request: web.Request) -> web.Response:
-    resources = await spending.list_resources(request.app[NODE_KEY])
+    resources = await spending.list_resources(request.app[NODE])
     return json_response({"resources": [views.resource_json(r) for r in resources]})
 
 
@@ -94,14 +94,14 @@ async def post_resource(request: web.Request) -> web.Response:
     needed = choice(body, "license_type_needed", LICENSE_TYPES)
     count = require_int(body, "count", minimum=1, maximum=10_000)
     setting = choice(body, "license_type", spending.LICENSE_SETTINGS, default="default")
-    resource = await spending.add_resource(request.app[NODE_KEY], name, needed, count, setting)
+    resource = await spending.add_resource(request.app[NODE], name, needed, count, setting)
     return json_response({"resource": views.resource_json(resource)}, status=201)
 
 
 @routes.get("/api/v1/resources/{id}")
 async def get_resource(request: web.Request) -> web.Response:
     wanted = resource_id(request)
-    for resource in await spending.list_resources(request.app[NODE_KEY]):
+    for resource in await spending.list_resources(request.app[NODE]):
         if resource.id == wanted:
             return json_response({"resource": views.resource_json(resource)})
     raise NotFound(f"There is no resource {wanted}.")
@@ -109,11 +109,11 @@ async def get_resource(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/resources/{id}/start")
 async def post_resource_start(request: web.Request) -> web.Response:
-    outcome = await spending.start_resource(request.app[NODE_KEY], resource_id(request))
+    outcome = await spending.start_resource(request.app[NODE], resource_id(request))
     return json_response({"resource": views.resource_json(outcome.resource), "message": outcome.message})
 
 
 @routes.post("/api/v1/resources/{id}/stop")
 async def post_resource_stop(request: web.Request) -> web.Response:
-    outcome = await spending.stop_resource(request.app[NODE_KEY], resource_id(request))
+    outcome = await spending.stop_resource(request.app[NODE], resource_id(request))
     return json_response({"resource": views.resource_json(outcome.resource), "message": outcome.message})

@@ -7,13 +7,22 @@ from collections.abc import AsyncIterator
 import structlog
 from aiohttp import web
 
-from home import api, csrf, emulator, openapi, page_views, pages
-from home.appkeys import CLOCK_KEY, CONFIG_KEY, LINK_KEY, NODE_KEY
+from home import (
+    api,
+    api_emulator,
+    openapi,
+    pages_licenses,
+    pages_resources,
+    pages_settings,
+    site,
+)
+from home.appkeys import CLOCK, CONFIG, LINK, NODE
 from home.config import Config
 from home.link import CloudLink
 from home.node import Node
 from shared import openapi as shared_openapi
 from shared.clock import Clock, VirtualClock, WallClock
+from shared.pagekit import api_origin_guard
 from shared.web import get_healthz, make_error_middleware
 
 log = structlog.get_logger()
@@ -27,7 +36,7 @@ def make_clock(config: Config) -> Clock:
 
 
 async def node_ctx(app: web.Application) -> AsyncIterator[None]:
-    node = app[NODE_KEY]
+    node = app[NODE]
     await node.start()
     yield
     await node.close()
@@ -44,7 +53,7 @@ async def keep_time_mark(node: Node, interval: float) -> None:
 
 
 async def time_mark_ctx(app: web.Application) -> AsyncIterator[None]:
-    task = asyncio.create_task(keep_time_mark(app[NODE_KEY], app[CONFIG_KEY].time_mark_seconds))
+    task = asyncio.create_task(keep_time_mark(app[NODE], app[CONFIG].time_mark_seconds))
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
@@ -52,7 +61,7 @@ async def time_mark_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def link_ctx(app: web.Application) -> AsyncIterator[None]:
-    link = app[LINK_KEY]
+    link = app[LINK]
     await link.start()
     yield
     await link.close()
@@ -61,12 +70,12 @@ async def link_ctx(app: web.Application) -> AsyncIterator[None]:
 def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     """The HOME web application. Tests pass a clock (e.g. one VirtualClock shared with a cloud)."""
     clock = clock if clock is not None else make_clock(config)
-    app = web.Application(middlewares=[make_error_middleware(pages.render_error_page), csrf.api_origin_guard])
+    app = web.Application(middlewares=[make_error_middleware(site.render_error_page), api_origin_guard])
     node = Node(config, clock)
-    app[CONFIG_KEY] = config
-    app[CLOCK_KEY] = clock
-    app[NODE_KEY] = node
-    app[LINK_KEY] = CloudLink(node)
+    app[CONFIG] = config
+    app[CLOCK] = clock
+    app[NODE] = node
+    app[LINK] = CloudLink(node)
     app.cleanup_ctx.append(node_ctx)
     app.cleanup_ctx.append(time_mark_ctx)
     app.cleanup_ctx.append(link_ctx)
@@ -74,7 +83,8 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     app.add_routes([shared_openapi.serve(openapi.build(config.emulator_api))])
     app.add_routes(api.routes)
     if config.emulator_api:
-        app.add_routes(emulator.routes)
-    pages.setup(app)
-    app.add_routes(page_views.routes)
+        app.add_routes(api_emulator.routes)
+    site.setup(app)
+    for module in (pages_licenses, pages_resources, pages_settings):
+        app.add_routes(module.routes)
     return app

@@ -7,7 +7,7 @@ from home.link import CloudLink
 from home.node import Node
 from shared.clock import Clock
 
-CONFIG_KEY = web.AppKey("config", Config)
-CLOCK_KEY = web.AppKey("clock", Clock)
-NODE_KEY = web.AppKey("node", Node)
-LINK_KEY = web.AppKey("link", CloudLink)
+CONFIG = web.AppKey("config", Config)
+CLOCK = web.AppKey("clock", Clock)
+NODE = web.AppKey("node", Node)
+LINK = web.AppKey("link", CloudLink)

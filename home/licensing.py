@@ -11,8 +11,8 @@ import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from home import credits
-from home.node import Node
 from home.models import PerpetualGrant, Resource
+from home.node import Node
 from shared.catalog import LICENSE_TYPES
 from shared.licenses import LICENSE_TYPE, token_type, verify_perpetual
 from shared.snapshot_claims import SnapshotEntry

@@ -2,7 +2,20 @@
 
 from typing import Any
 
-from shared.openapi import BOOL, INT, NUM, STR, TIME, array, document, enum, nullable, obj, op, ref
+from shared.openapi import (
+    BOOL,
+    INT,
+    NUM,
+    STR,
+    TIME,
+    array,
+    document,
+    enum,
+    nullable,
+    obj,
+    op,
+    ref,
+)
 
 TOTALS = obj({"total": NUM, "in_use": NUM, "remaining": NUM})
 SCHEMAS = {

@@ -6,8 +6,8 @@ import structlog
 
 from home import credits
 from home.licensing import credits_in_use
-from home.node import Node
 from home.models import Resource
+from home.node import Node
 from home.wording import agree, count_of, credits_agree, credits_of
 from shared.catalog import CREDIT_COST_QUARTERS
 from shared.errors import NotFound

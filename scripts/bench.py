@@ -36,7 +36,7 @@ from cloud.config import Config as CloudConfig
 from cloud.ids import new_id
 from cloud.models import Assignment
 from home.app import create_app as create_home
-from home.appkeys import LINK_KEY
+from home.appkeys import LINK
 from home.config import Config as HomeConfig
 from scripts.bench_world import bench_world_start
 from shared.clock import VirtualClock
@@ -73,7 +73,7 @@ async def bench_virtual_month(folder: Path, assignments: int) -> float:
         await home.start_server()
         await tenant.link((await call(home, "GET", "/api/v1/system"))["registration_code"])
         homes.append(home)
-    await homes[0].app[LINK_KEY].wait_for_state("online", timeout=10)
+    await homes[0].app[LINK].wait_for_state("online", timeout=10)
     ids = [(await call(home, "GET", "/api/v1/system"))["system_id"] for home in homes]
     for n in range(assignments):
         await tenant.assign(ids[n % 2], sub["id"], 1)

@@ -1,8 +1,8 @@
 """The one injectable clock: wall time in normal runs, a settable virtual time in emulator mode."""
 
 import os
-from datetime import UTC, datetime, timedelta
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 

@@ -9,9 +9,9 @@ from cloud.store.jobs import JobQueries
 from cloud.store.ledger import LedgerQueries
 from cloud.store.snapshots import SnapshotQueries
 from cloud.store.state import StateQueries
-from shared.sqlite import Sql
 from cloud.store.subscriptions import SubscriptionQueries
 from cloud.store.systems import SystemQueries
+from shared.sqlite import Sql
 
 
 class MetaQueries:

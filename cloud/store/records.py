@@ -4,7 +4,14 @@ import json
 import sqlite3
 from datetime import datetime
 
-from cloud.models import Assignment, IssuedSnapshot, Job, LedgerEvent, Subscription, System
+from cloud.models import (
+    Assignment,
+    IssuedSnapshot,
+    Job,
+    LedgerEvent,
+    Subscription,
+    System,
+)
 from shared.timefmt import epoch, from_epoch
 
 

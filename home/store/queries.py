@@ -4,11 +4,17 @@
 from datetime import datetime
 
 from home.models import AppliedSnapshot, PerpetualGrant, Resource, StoredReceipt
-from home.store.records import applied_snapshot_row, entry_row, perpetual_row, receipt_row, resource_row
+from home.store.records import (
+    applied_snapshot_row,
+    entry_row,
+    perpetual_row,
+    receipt_row,
+    resource_row,
+)
 from shared.licenses import PerpetualLicense
+from shared.snapshot_claims import SnapshotEntry
 from shared.sqlite import Sql
 from shared.timefmt import epoch
-from shared.snapshot_claims import SnapshotEntry
 from shared.tokens import Snapshot
 
 

@@ -3,8 +3,8 @@
 import sqlite3
 
 from home.models import AppliedSnapshot, PerpetualGrant, Resource, StoredReceipt
-from shared.timefmt import from_epoch
 from shared.snapshot_claims import SnapshotEntry
+from shared.timefmt import from_epoch
 
 
 def applied_snapshot_row(row: sqlite3.Row) -> AppliedSnapshot:

@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from cloud.app import create_app as create_cloud
 from cloud.config import Config as CloudConfig
 from home.app import create_app as create_home
-from home.appkeys import LINK_KEY
+from home.appkeys import LINK
 from home.config import Config as HomeConfig
 from home.link import CloudLink
 from shared.clock import Clock, VirtualClock
@@ -29,7 +29,7 @@ class Home:
 
     @property
     def link(self) -> CloudLink:
-        return self.client.app[LINK_KEY]
+        return self.client.app[LINK]
 
     async def credits(self) -> dict[str, Any]:
         return await call(self.client, "GET", "/api/v1/licenses/credits")

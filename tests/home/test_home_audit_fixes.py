@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from home import wording
-from home.appkeys import LINK_KEY, NODE_KEY
+from home.appkeys import LINK, NODE
 from home.identity import Identity, load_identity
 from home.node import TIME_MARK_META
 from home.uploads import MAX_PARTS
@@ -108,7 +108,7 @@ async def test_a_form_over_the_total_byte_budget_is_refused_even_when_each_part_
 
 
 async def stored_mark(home: TestClient) -> datetime | None:
-    async with home.app[NODE_KEY].store.read() as db:
+    async with home.app[NODE].store.read() as db:
         value = await db.meta(TIME_MARK_META)
     return from_epoch(int(value)) if value else None
 
@@ -180,7 +180,7 @@ async def start_online(start_home: HomeFactory, cloud_server: TestServer, fake_c
     identity = load_identity(data_dir / "home_key.pem")
     fake_cloud.linked[identity.system_id] = identity.public_key
     home = await start_home(cloud_url=str(cloud_server.make_url("")), offline=False)
-    await home.app[LINK_KEY].wait_for_state("online")
+    await home.app[LINK].wait_for_state("online")
     return home, identity
 
 
@@ -194,7 +194,7 @@ async def test_expired_credits_on_an_online_home_point_to_check_in_and_the_porta
 ) -> None:
     home, identity = await start_online(start_home, cloud_server, fake_cloud, data_dir)
     await fake_cloud.send("snapshot", token=snapshot_token(cloud_key, identity.system_id, 1, (entry("a1", 8, valid_until=START + DAY),)))
-    await home.app[LINK_KEY].wait_for_seq(1)
+    await home.app[LINK].wait_for_seq(1)
     clock.advance(2 * 86400)
     html = await page(home, "/licenses/credits")
     assert "have expired" in html and "renewed copy at check-in" in html and "assigned again in the portal" in html
@@ -233,7 +233,7 @@ async def test_a_cancelled_subscription_shows_when_it_ends(home: TestClient, clo
     row = row_html(await page(home, "/licenses/credits"), "a1")
     badge = re.search(r'<span class="badge badge-warning sub-ends"[^>]*>.*?</span>', row, re.DOTALL)
     assert badge
-    assert 'title="Cancelled: usable until 08 Dec 2026 10:00 UTC"' in badge.group(0)
+    assert 'title="Cancelled: usable until 08 Dec 2026, 10:00 UTC"' in badge.group(0)
     assert re.sub(r"<[^>]+>", "", badge.group(0)).strip() == "Ends 08 Dec 2026"
 
 
@@ -244,8 +244,8 @@ async def test_tooltips_on_the_credits_page_show_readable_times(home: TestClient
     html = await page(home, "/licenses/credits")
     titles = re.findall(r'title="([^"]*)"', html)
     assert titles and not [title for title in titles if RAW_ISO.search(title)]
-    assert 'title="Valid until 08 Dec 2026 10:00 UTC">Valid<' in row_html(html, "a1")
-    assert 'title="Expired on 29 Nov 2026 10:00 UTC">Expired<' in row_html(html, "a2")
+    assert 'title="Valid until 08 Dec 2026, 10:00 UTC">Valid<' in row_html(html, "a1")
+    assert 'title="Expired on 29 Nov 2026, 10:00 UTC">Expired<' in row_html(html, "a2")
 
 
 # --- 7. the cloud link switch is a switch -----------------------------------------------------------------

@@ -12,7 +12,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from home.appkeys import NODE_KEY
+from home.appkeys import NODE
 from home.config import Config as HomeConfig
 from shared.clock import VirtualClock
 from shared.tokens import verify_receipt
@@ -104,7 +104,7 @@ async def test_older_credits_file_is_refused_as_stale(home: TestClient, cloud_ke
 async def test_revoke_key_is_a_receipt_for_the_applied_snapshot(home: TestClient, cloud_key: Ed25519PrivateKey) -> None:
     assert (await credits_view(home))["revoke_key"] is None
     view = await applied_view(home, cloud_key)
-    node = home.app[NODE_KEY]
+    node = home.app[NODE]
     receipt = verify_receipt(view["revoke_key"], node.system_id, node.identity.public_key)
     assert receipt.seq == 3
     assert receipt.held == ("a1", "a2")

@@ -9,7 +9,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from home.appkeys import LINK_KEY, NODE_KEY
+from home.appkeys import LINK, NODE
 from home.identity import Identity, load_identity
 from home.link import CloudLink, backoff_delay, link_url
 from shared.tokens import verify_receipt
@@ -44,7 +44,7 @@ def start_linked(
 
 
 def link_of(home: TestClient) -> CloudLink:
-    return home.app[LINK_KEY]
+    return home.app[LINK]
 
 
 def test_link_url_follows_the_cloud_url() -> None:
@@ -213,7 +213,7 @@ async def test_cloud_keys_are_pinned_on_first_contact_and_kept(
     home = await start_linked(cloud_key_file=None)
     await link_of(home).wait_for_state("online")
     assert fake_cloud.jwks_requests == 1
-    assert home.app[NODE_KEY].trust.source == "pinned"
+    assert home.app[NODE].trust.source == "pinned"
     await home.close()
     # Offline now, the pinned key still checks an uploaded credits file.
     home = await start_linked(cloud_key_file=None, offline=True)

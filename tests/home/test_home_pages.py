@@ -9,7 +9,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from home.appkeys import LINK_KEY
+from home.appkeys import LINK
 from shared.clock import VirtualClock
 from tests.home.home_testkit import (
     DAY,
@@ -143,7 +143,7 @@ async def test_forms_without_a_valid_csrf_token_are_refused(home: TestClient, cl
         assert "security token" in html and "Nothing was changed" in html
     assert (await credits_view(home))["seq"] == 0
     assert (await (await home.get("/api/v1/resources")).json())["resources"] == []
-    assert home.app[LINK_KEY].enabled is False
+    assert home.app[LINK].enabled is False
 
 
 async def test_a_form_from_another_site_is_refused(home: TestClient) -> None:
@@ -171,8 +171,8 @@ async def test_two_homes_on_one_host_keep_their_own_form_tokens(start_home: Home
             studio.make_url("/settings/cloud"), data={"enabled": "on", "csrf_token": token.group(1)}, allow_redirects=False
         )
         assert response.status == 303
-    assert studio.app[LINK_KEY].enabled is True
-    assert van.app[LINK_KEY].enabled is False
+    assert studio.app[LINK].enabled is True
+    assert van.app[LINK].enabled is False
 
 
 async def test_credits_page_shows_totals_entries_graph_and_revoke_key(home: TestClient, cloud_key: Ed25519PrivateKey) -> None:
@@ -183,7 +183,7 @@ async def test_credits_page_shows_totals_entries_graph_and_revoke_key(home: Test
     assert re.search(r'id="credit-total">3.25<', html)
     assert re.search(r'id="credit-remaining">3.25<', html)
     assert 'id="entry-a1"' in html and "SO-9" in html
-    assert 'title="08 Dec 2026 10:00 UTC"' in html  # exact validity as a tooltip
+    assert 'title="08 Dec 2026, 10:00 UTC"' in html  # exact validity as a tooltip
     assert html.count('class="bar-valid"') == 11  # 28 Nov to 8 Dec: the days on which something is valid
     assert 'class="bar-renewable"' in html
     assert ">28/11</text>" in html and ">5/12</text>" in html  # day/month on the x axis
@@ -252,11 +252,11 @@ async def test_settings_page_switches_the_cloud_link(home: TestClient) -> None:
     token = await csrf_token(home, "/settings/cloud")
     response = await post_form(home, "/settings/cloud", {"enabled": "on"}, token)
     assert response.status == 303
-    assert home.app[LINK_KEY].enabled is True
+    assert home.app[LINK].enabled is True
     html = await page(home, "/settings/cloud")
     assert ">Disconnect</button>" in html and "Connecting" in html
     await post_form(home, "/settings/cloud", {"enabled": "off"}, token)
-    assert home.app[LINK_KEY].state == "disabled"
+    assert home.app[LINK].state == "disabled"
     assert ">Connect</button>" in await page(home, "/settings/cloud")
 
 
@@ -272,7 +272,7 @@ async def test_credits_page_warns_when_the_clock_was_set_back(home: TestClient, 
     await page(home, "/licenses/credits")
     clock.rewind(START)
     html = await page(home, "/licenses/credits")
-    assert 'id="clock-warning"' in html and "29 Nov 2026 10:00 UTC" in html
+    assert 'id="clock-warning"' in html and "29 Nov 2026, 10:00 UTC" in html
 
 
 async def test_a_form_opened_before_a_restart_is_still_accepted_after_it(start_home: HomeFactory, tmp_path: Path) -> None:
@@ -284,4 +284,4 @@ async def test_a_form_opened_before_a_restart_is_still_accepted_after_it(start_h
         after = await start_home(data_dir=tmp_path / "home")
         response = await browser.post(after.make_url("/settings/cloud"), data={"enabled": "on", "csrf_token": token.group(1)}, allow_redirects=False)
         assert response.status == 303
-    assert after.app[LINK_KEY].enabled is True
+    assert after.app[LINK].enabled is True

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 import structlog
 from aiohttp import WSMsgType, web
 
-from cloud.appkeys import CLOCK, DB, HUB, TRANSFERS
+from cloud.appkeys import DB, HUB, SYSTEMS, TRANSFERS
 from shared import protocol
 from shared.errors import ApiError
 from shared.keys import public_from_raw
@@ -90,8 +90,7 @@ async def get_link(request: web.Request) -> web.WebSocketResponse:
 async def say_goodbye(request: web.Request, system_id: str, socket: web.WebSocketResponse) -> None:
     """Record last seen, then show the system Offline (in that order, so Offline comes with its time)."""
     try:
-        async with request.app[DB].transaction() as tx:
-            await tx.systems.touch(system_id, request.app[CLOCK].now())
+        await request.app[SYSTEMS].seen(system_id)
     except Exception:
         log.exception("last_seen_not_recorded", system_id=system_id)
     finally:

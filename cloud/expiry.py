@@ -16,7 +16,7 @@ from cloud.transfers import Transfers
 log = structlog.get_logger()
 
 
-class Lifecycle:
+class Expiry:
     def __init__(self, transfers: Transfers) -> None:
         self.transfers = transfers
 

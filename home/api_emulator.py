@@ -2,7 +2,7 @@
 
 from aiohttp import web
 
-from home.appkeys import CLOCK_KEY, CONFIG_KEY, LINK_KEY, NODE_KEY
+from home.appkeys import CLOCK, CONFIG, LINK, NODE
 from shared.clock import ClockError, VirtualClock
 from shared.errors import Conflict
 from shared.timefmt import iso
@@ -12,8 +12,8 @@ routes = web.RouteTableDef()
 
 
 async def clock_json(request: web.Request) -> web.Response:
-    clock = request.app[CLOCK_KEY]
-    now = await request.app[NODE_KEY].current_time(force_persist=True)
+    clock = request.app[CLOCK]
+    now = await request.app[NODE].current_time(force_persist=True)
     # "now" is HOME's own time (never behind what it has seen); "clock" is the machine clock itself.
     return json_response({"now": iso(now), "virtual": clock.virtual, "clock": iso(clock.now())})
 
@@ -25,8 +25,8 @@ async def get_clock(request: web.Request) -> web.Response:
 
 @routes.post("/_emulator/clock")
 async def post_clock(request: web.Request) -> web.Response:
-    clock = request.app[CLOCK_KEY]
-    if request.app[CONFIG_KEY].clock_file is not None:
+    clock = request.app[CLOCK]
+    if request.app[CONFIG].clock_file is not None:
         # Moving a shared clock here would skip the cloud's due work (expiries, auto revokes) for the time passed.
         raise Conflict(
             "This HOME shares its clock file with the cloud: move the time with the cloud's POST /_emulator/clock, "
@@ -44,7 +44,7 @@ async def post_clock(request: web.Request) -> web.Response:
             clock.set(target)
     except ClockError as exc:
         raise Conflict(str(exc), code="clock_backwards") from None
-    await request.app[LINK_KEY].retry_future_copy()
+    await request.app[LINK].retry_future_copy()
     return await clock_json(request)
 
 
@@ -52,7 +52,7 @@ async def post_clock(request: web.Request) -> web.Response:
 async def post_reset(request: web.Request) -> web.Response:
     body = await read_json(request)
     new_identity = require_bool(body, "identity") if "identity" in body else False
-    link, node = request.app[LINK_KEY], request.app[NODE_KEY]
+    link, node = request.app[LINK], request.app[NODE]
     reconnect = link.enabled and new_identity
     if reconnect:
         await link.set_enabled(False)  # the link authenticates as the old system: start it again as the new one

@@ -1,12 +1,13 @@
 """What the portal's pages show, built from domain records: labels in words, warnings, times."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from cloud import rules
 from cloud.models import Assignment, LedgerEvent, Subscription, System
 from shared.credits import format_credits
-from shared.timefmt import iso, parse_iso
+from shared.pagekit import short
+from shared.timefmt import parse_iso
 
 TYPE_LABELS = {"monthly": "Monthly", "annual": "Annual"}
 LENGTHS = {"monthly": "1 month", "annual": "12 months"}
@@ -31,28 +32,6 @@ EVENT_WORDS = {
     "system_unlinked": "System unlinked",
 }
 SNAPSHOT_WORDS = {"file": "Credits file downloaded", "link": "Credits sent online", "check_in": "Online check-in"}
-
-
-def when(moment: datetime | None) -> str:
-    return "" if moment is None else moment.astimezone(UTC).strftime("%d %b %Y, %H:%M UTC")
-
-
-def short(moment: datetime | None) -> str:
-    """For table cells; the page footer says the times are UTC."""
-    return "" if moment is None else moment.astimezone(UTC).strftime("%d %b %Y %H:%M")
-
-
-def exact(moment: datetime | None) -> str:
-    """For tooltips: the exact time, to the second."""
-    return "" if moment is None else moment.astimezone(UTC).strftime("%A %d %B %Y, %H:%M:%S UTC")
-
-
-def day(moment: datetime | None) -> str:
-    return "" if moment is None else moment.astimezone(UTC).strftime("%d %b %Y")
-
-
-def iso_time(moment: datetime | None) -> str:
-    return iso(moment) or ""
 
 
 @dataclass(frozen=True)

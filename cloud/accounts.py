@@ -1,0 +1,82 @@
+"""Accounts and their people: sign-in and sign-out, members and roles, new accounts."""
+
+import asyncio
+from datetime import datetime
+
+from cloud import rules
+from cloud.ids import new_id
+from cloud.models import Membership
+from cloud.passwords import hash_password, new_token, token_digest, verify_password
+from cloud.store import Database, Queries
+from shared.clock import Clock
+from shared.errors import BadRequest, Conflict, NotFound, Unauthorized
+
+UNKNOWN_USER_HASH = hash_password(new_token())
+
+
+class Accounts:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    async def sign_in(self, email: str, password: str) -> tuple[str, list[Membership]]:
+        """Check the password and open a session: the session token and the user's accounts."""
+        user = await self.db.read.users.by_email(email)
+        # scrypt takes tens of milliseconds: off the event loop, and as long for an unknown email as for a known one
+        stored = user.password_hash if user is not None else UNKNOWN_USER_HASH
+        if not await asyncio.to_thread(verify_password, password, stored) or user is None:
+            raise Unauthorized("The email or password is not right.", code="bad_credentials")
+        token = new_token()
+        async with self.db.transaction() as tx:
+            await tx.users.start_session(token_digest(token), user.id, self.clock.now())
+        return token, await self.db.read.users.memberships(user.id)
+
+    async def sign_out(self, token: str) -> None:
+        async with self.db.transaction() as tx:
+            await tx.users.end_session(token_digest(token))
+
+    async def create(self, name: str, admin_email: str, admin_password: object, *, cheap_hash: bool = False) -> tuple[str, str]:
+        """A new account with its first admin, signed in, all or nothing: the account id and the admin's token."""
+        account_id, now, token = new_id("acc"), self.clock.now(), new_token()
+        async with self.db.transaction() as tx:
+            await tx.accounts.create(account_id, name, now)
+            user_id = await add_member_in(tx, account_id, admin_email, admin_password, "admin", now, cheap_hash=cheap_hash)
+            await tx.users.start_session(token_digest(token), user_id, now)
+        return account_id, token
+
+    async def add_member(self, account_id: str, email: str, password: object, role: str, *, cheap_hash: bool = False) -> None:
+        """Make ``email`` a member with ``role``, creating the user when new (then a password is needed)."""
+        async with self.db.transaction() as tx:
+            await add_member_in(tx, account_id, email, password, role, self.clock.now(), cheap_hash=cheap_hash)
+
+    async def remove_member(self, account_id: str, user_id: str) -> None:
+        """Take a user out of the account; the last admin stays."""
+        async with self.db.transaction() as tx:
+            members = await tx.accounts.members(account_id)
+            if user_id not in {item.user_id for item in members}:
+                raise NotFound(f"There is no user {user_id} in this account.")
+            admins = [item for item in members if item.role == "admin"]
+            if [item.user_id for item in admins] == [user_id]:
+                raise Conflict("An account keeps at least one admin.", code="last_admin")
+            await tx.accounts.remove_member(account_id, user_id)
+
+
+async def add_member_in(
+    tx: Queries, account_id: str, email: str, password: object, role: str, now: datetime, *, cheap_hash: bool = False
+) -> str:
+    """``add_member`` inside a caller's transaction: a refusal raises, so the caller's writes roll back too.
+    Returns the user's id; ``cheap_hash`` is for users the emulator API makes in test worlds (see passwords.py)."""
+    if role not in rules.ROLES:
+        raise BadRequest("The role must be 'admin' or 'operator'.", code="invalid_role")
+    if "@" not in email:
+        raise BadRequest("That is not an email address.", code="invalid_email")
+    if password is not None and not isinstance(password, str):
+        raise BadRequest("The field 'password' must be text.", code="wrong_type")
+    user = await tx.users.by_email(email)
+    if user is None:
+        if not password or len(password) < 8:
+            raise BadRequest("A new user needs a password of at least 8 characters.", code="invalid_password")
+        hashed = hash_password(password, cheap=True) if cheap_hash else await asyncio.to_thread(hash_password, password)
+        user = await tx.users.create(new_id("usr"), email, hashed, now)
+    await tx.accounts.add_member(account_id, user.id, role)
+    return user.id

@@ -1,0 +1,182 @@
+"""The page kit of both services: signed cookies, flash messages, redirects, CSRF checks, time filters, page headers."""
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+from yarl import URL
+
+from shared.errors import Forbidden
+from shared.timefmt import iso
+from shared.web import API_PREFIXES, Handler
+
+CSRF_SECRET = web.AppKey("csrf_secret", bytes)
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+FLASH_SECONDS = 120
+SHARED_STATIC = Path(__file__).parent / "static"
+
+# Everything a page loads is its own: no inline script, no third-party origin.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+
+
+# --- signing -------------------------------------------------------------------------------------
+
+
+def sign(request: web.Request, purpose: str, value: str) -> str:
+    """An HMAC of ``value`` under this service's page secret; ``purpose`` keeps one use from passing for another."""
+    return hmac.new(request.app[CSRF_SECRET], f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def matches(sent: object, expected: str) -> bool:
+    return isinstance(sent, str) and bool(sent) and hmac.compare_digest(sent, expected)
+
+
+def seal(request: web.Request, purpose: str, data: object) -> str:
+    """``data`` as JSON in a cookie value the browser can carry but not change."""
+    payload = base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+    return f"{payload}.{sign(request, purpose, payload)}"
+
+
+def unseal(request: web.Request, purpose: str, raw: str | None) -> Any:
+    """What ``seal`` wrapped, or None for a missing, changed or unreadable value."""
+    if not raw or raw.count(".") != 1:
+        return None
+    payload, mac = raw.split(".")
+    if not hmac.compare_digest(mac, sign(request, purpose, payload)):
+        return None
+    try:
+        return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (ValueError, binascii.Error, TypeError):
+        return None
+
+
+# --- flash messages and redirects ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Flash:
+    kind: str  # success | info | warning | error
+    title: str  # may be empty
+    message: str
+
+
+def set_flash(request: web.Request, response: web.StreamResponse, cookie: str, flash: Flash) -> None:
+    """Show ``flash`` once, on the page the browser is sent to next."""
+    value = seal(request, "flash", asdict(flash))
+    response.set_cookie(cookie, value, max_age=FLASH_SECONDS, httponly=True, samesite="Lax", path="/")
+
+
+def read_flash(request: web.Request, cookie: str) -> Flash | None:
+    fields = unseal(request, "flash", request.cookies.get(cookie))
+    if not isinstance(fields, dict):
+        return None
+    return Flash(str(fields.get("kind", "info")), str(fields.get("title", "")), str(fields.get("message", "")))
+
+
+def see_other(location: str) -> web.Response:
+    """POST-redirect-GET: a 303 to ``location``."""
+    return web.Response(status=303, headers={"Location": location})
+
+
+def redirect(request: web.Request, location: str, cookie: str, flash: Flash | None = None) -> web.Response:
+    response = see_other(location)
+    if flash is not None:
+        set_flash(request, response, cookie, flash)
+    return response
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site (never ``//host`` or a full URL) is followed after a form."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+# --- cross-site requests ---------------------------------------------------------------------------
+
+
+def same_origin(request: web.Request) -> bool:
+    """False when a browser says the request comes from another site's page (no Origin: not a browser form)."""
+    origin = request.headers.get("Origin")
+    if not origin or origin == "null":
+        return True
+    return URL(origin).host_port_subcomponent == request.url.host_port_subcomponent
+
+
+@web.middleware
+async def api_origin_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """An API without a token check refuses a write from another site's page (a cross-site form)."""
+    if request.method not in SAFE_METHODS and request.path.startswith(("/api/", "/_emulator/")) and not same_origin(request):
+        raise Forbidden("Requests from another site's pages are not accepted.", code="cross_origin")
+    return await handler(request)
+
+
+# --- time in words ------------------------------------------------------------------------------
+
+
+def when(moment: datetime | None) -> str:
+    return "" if moment is None else moment.astimezone(UTC).strftime("%d %b %Y, %H:%M UTC")
+
+
+def short(moment: datetime | None) -> str:
+    """For table cells; the page footer says the times are UTC."""
+    return "" if moment is None else moment.astimezone(UTC).strftime("%d %b %Y %H:%M")
+
+
+def exact(moment: datetime | None) -> str:
+    """For tooltips: the exact time, to the second."""
+    return "" if moment is None else moment.astimezone(UTC).strftime("%A %d %B %Y, %H:%M:%S UTC")
+
+
+def day(moment: datetime | None) -> str:
+    return "" if moment is None else moment.astimezone(UTC).strftime("%d %b %Y")
+
+
+def iso_time(moment: datetime | None) -> str:
+    return iso(moment) or ""
+
+
+TIME_FILTERS: dict[str, Callable[[datetime | None], str]] = {
+    "when": when,
+    "short": short,
+    "exact": exact,
+    "day": day,
+    "iso": iso_time,
+}
+
+
+# --- set-up -----------------------------------------------------------------------------------------
+
+
+def setup_templates(app: web.Application, templates: Path, filters: dict[str, Callable[..., Any]], **options: Any) -> jinja2.Environment:
+    """Jinja with autoescape and strict undefined names, the time filters and the service's own filters."""
+    env = aiohttp_jinja2.setup(
+        app, loader=jinja2.FileSystemLoader(str(templates)), autoescape=True, undefined=jinja2.StrictUndefined, **options
+    )
+    env.filters.update(TIME_FILTERS)
+    env.filters.update(filters)
+    return env
+
+
+async def protect_page(request: web.Request, response: web.StreamResponse) -> None:
+    """Security headers on every page response (the JSON APIs answer without them)."""
+    if request.path.startswith(API_PREFIXES):
+        return
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if response.content_type in ("text/html", "application/json", "application/jwt"):
+        response.headers.setdefault("Cache-Control", "no-store")
