@@ -113,8 +113,12 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     await restore_virtual_time(db, clock)
     if config.demo:
         await seed_demo(db, subscriptions, clock)
+    if isinstance(clock, VirtualClock) and clock.driver is None:
+        clock.driver = scheduler.advance_to  # a HOME on this clock in this process moves time through the cloud
     task = asyncio.create_task(scheduler.run_forever(), name="cloud-scheduler")
     yield
+    if isinstance(clock, VirtualClock) and clock.driver == scheduler.advance_to:
+        clock.driver = None
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     await hub.close_all()
