@@ -7,7 +7,7 @@ import json
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from home.appkeys import CONFIG_KEY
+from home.appkeys import CONFIG
 from shared.tokens import CLOUD_ISSUER
 from tests.e2e.conftest import Home, World
 from tests.support import assert_error
@@ -145,7 +145,7 @@ async def test_adversarial_uploads_are_refused_and_change_nothing(armed: tuple[W
         assert_error(await van.upload(bad, expect=status), code)
         assert await van.credits() == before
         await world.check()
-    huge = "x" * (van.client.app[CONFIG_KEY].max_upload_bytes + 1)
+    huge = "x" * (van.client.app[CONFIG].max_upload_bytes + 1)
     assert_error(await van.upload(huge, expect=413), "too_large")
     assert await van.credits() == before
     assert payload["iss"] == CLOUD_ISSUER
