@@ -27,7 +27,7 @@ from cloud.config import Config as CloudConfig
 from cloud.ids import new_id
 from cloud.models import Assignment
 from home.app import create_app as create_home
-from home.appkeys import LINK_KEY, NODE_KEY
+from home.appkeys import LINK, NODE
 from home.config import Config as HomeConfig
 from shared.clock import VirtualClock
 from tests.support import Tenant, call, new_tenant
@@ -75,7 +75,7 @@ class Pair:
 
     async def go_online(self) -> None:
         await call(self.home, "PUT", "/api/v1/cloud-link", json={"enabled": True})
-        link = self.home.app[LINK_KEY]
+        link = self.home.app[LINK]
         await link.wait_for_state("online", timeout=60)
         await link.wait_for_seq(1, timeout=60)
 
@@ -91,7 +91,7 @@ async def assign_visible(folder: Path, preload: int, samples: int) -> list[float
     try:
         await pair.preload(preload)
         await pair.go_online()
-        node = pair.home.app[NODE_KEY]
+        node = pair.home.app[NODE]
         timings = []
         for _ in range(samples):
             target = node.applied_seq + 1
