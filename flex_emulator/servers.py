@@ -30,6 +30,7 @@ READY_TIMEOUT_SECONDS = 30.0
 class AsyncServers(Protocol):
     async def start_cloud(self) -> str: ...
     async def restart_cloud(self, *, kill: bool = False) -> str: ...
+    def app(self, name: str) -> web.Application: ...
     async def start_home(self, name: str, cloud_url: str, *, label: str | None = None, offline: bool = True) -> str: ...
     async def stop_home(self, name: str) -> None: ...
     async def close(self) -> None: ...
@@ -38,6 +39,7 @@ class AsyncServers(Protocol):
 class Servers(Protocol):
     def start_cloud(self) -> str: ...
     def restart_cloud(self, *, kill: bool = False) -> str: ...
+    def app(self, name: str) -> web.Application: ...
     def start_home(self, name: str, cloud_url: str, *, label: str | None = None, offline: bool = True) -> str: ...
     def stop_home(self, name: str) -> None: ...
     def close(self) -> None: ...
@@ -63,6 +65,9 @@ class AsyncInProcess:
         await site.start()
         self._runners[name] = runner
         return f"http://127.0.0.1:{runner.addresses[0][1]}"
+
+    def app(self, name: str) -> web.Application:
+        return self._runners[name].app
 
     async def start_cloud(self, port: int = 0) -> str:
         from cloud.app import create_app
@@ -133,6 +138,10 @@ class InProcess:
 
     def restart_cloud(self, *, kill: bool = False) -> str:
         return self._thread.run(self._servers.restart_cloud(kill=kill))
+
+    def app(self, name: str) -> web.Application:
+        """The running application; it lives on the world's loop thread, so only read it from here."""
+        return self._servers.app(name)
 
     def start_home(self, name: str, cloud_url: str, *, label: str | None = None, offline: bool = True) -> str:
         return self._thread.run(self._servers.start_home(name, cloud_url, label=label, offline=offline))
@@ -264,6 +273,9 @@ class Subprocesses:
         )  # fmt: skip
         return self.cloud_url
 
+    def app(self, name: str) -> web.Application:
+        raise RuntimeError("A subprocess world has no application objects in this process; use mode='inprocess'.")
+
     def restart_cloud(self, *, kill: bool = False) -> str:
         """Stop the cloud (``kill``: SIGKILL, no goodbye) and start it again on its data and port."""
         port = int(self.cloud_url.rsplit(":", 1)[1])
@@ -309,6 +321,9 @@ class AsyncSubprocesses:
 
     async def restart_cloud(self, *, kill: bool = False) -> str:
         return await asyncio.to_thread(self._servers.restart_cloud, kill=kill)
+
+    def app(self, name: str) -> web.Application:
+        return self._servers.app(name)
 
     async def start_home(self, name: str, cloud_url: str, *, label: str | None = None, offline: bool = True) -> str:
         return await asyncio.to_thread(self._servers.start_home, name, cloud_url, label=label, offline=offline)

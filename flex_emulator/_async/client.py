@@ -1,8 +1,9 @@
 """Typed clients for the cloud's and HOME's HTTP APIs, the emulator control routes included.
 
 Every method is one request; an answer with another status than expected raises ``ApiError``
-(its ``code`` is the contract's error code). Pass ``expect=`` to a method's ``call`` twin, or use
-``raw``, to look at refusals yourself.
+(its ``status``, ``code`` and ``message`` are the service's). ``call(method, path, expect=...)``
+sends any request and checks any status; ``raw`` returns the ``Response`` whatever it is.
+A client needs only a URL: in a pytest-aiohttp test, ``AsyncCloudClient(str(client.make_url("/")))``.
 """
 
 from typing import Any, cast

@@ -11,6 +11,8 @@ from typing import Any
 
 from flex_emulator import servers as launch
 from flex_emulator import transport as http
+from aiohttp import web
+
 from flex_emulator import types as t
 from flex_emulator._async.client import AsyncCloudClient, AsyncHomeClient
 
@@ -224,6 +226,10 @@ class AsyncWorld:
         if online and account is not None:
             await home.go_online()
         return home
+
+    def app(self, home: AsyncHome | None = None) -> web.Application:
+        """The aiohttp application of the cloud (or of ``home``), for white-box checks in in-process worlds."""
+        return self._servers.app("cloud" if home is None else home.name)
 
     async def restart_cloud(self, *, kill: bool = False) -> None:
         """Stop the cloud and start it again on the same data and address; HOMEs reconnect by themselves.

@@ -12,6 +12,8 @@ from typing import Any
 
 from flex_emulator import servers as launch
 from flex_emulator import transport as http
+from aiohttp import web
+
 from flex_emulator import types as t
 from flex_emulator._sync.client import CloudClient, HomeClient
 
@@ -225,6 +227,10 @@ class World:
         if online and account is not None:
             home.go_online()
         return home
+
+    def app(self, home: Home | None = None) -> web.Application:
+        """The aiohttp application of the cloud (or of ``home``), for white-box checks in in-process worlds."""
+        return self._servers.app("cloud" if home is None else home.name)
 
     def restart_cloud(self, *, kill: bool = False) -> None:
         """Stop the cloud and start it again on the same data and address; HOMEs reconnect by themselves.
