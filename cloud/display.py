@@ -31,6 +31,7 @@ EVENT_WORDS = {
     "system_linked": "System linked",
     "system_unlinked": "System unlinked",
 }
+RETURN_PROOF = {"link": ", HOME confirmed online", "revoke_key": ", proved by revoke key"}
 SNAPSHOT_WORDS = {"file": "Credits file downloaded", "link": "Credits sent online", "check_in": "Online check-in"}
 
 
@@ -84,6 +85,7 @@ class AssignmentView:
     order_id: str
     sub_type: str
     sub_state: str
+    sub_ends: datetime | None  # the yellow flag: its subscription is cancelled and ends then
 
     @property
     def state_label(self) -> str:
@@ -97,6 +99,7 @@ def assignment_view(item: Assignment, sub: Subscription) -> AssignmentView:
         returns_at=rules.returns_at(item, sub), ended_at=item.ended_at,
         end_reason=END_REASONS.get(item.end_reason or "", item.end_reason or ""), order_id=sub.order_id,
         sub_type=TYPE_LABELS.get(sub.duration, sub.duration), sub_state=STATE_LABELS.get(sub.state, sub.state),
+        sub_ends=sub.term_end if sub.state == "cancelled" else None,
     )  # fmt: skip
 
 
@@ -120,6 +123,7 @@ def event_view(event: LedgerEvent, systems: dict[str, str], orders: dict[str, st
         detail = f"sequence {event.detail.get('seq')}"
     elif event.kind == "returned":
         detail = END_REASONS.get(str(event.detail.get("reason")), str(event.detail.get("reason", "")))
+        detail += RETURN_PROOF.get(str(event.detail.get("via")), "")
     elif event.kind == "assigned" and event.detail.get("auto_revoke_at"):
         detail = f"Auto Revoke {_detail_time(event.detail['auto_revoke_at'])}"
     elif event.kind == "subscription_cancelled" and event.detail.get("usable_until"):

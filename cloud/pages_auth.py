@@ -1,7 +1,6 @@
 """Portal pages: sign in, sign out, and choosing an account."""
 
 from aiohttp import web
-from yarl import URL
 
 from cloud.access import SESSION_COOKIE, authenticate
 from cloud.appkeys import ACCOUNTS, DB
@@ -19,10 +18,6 @@ from shared.errors import Forbidden, Unauthorized
 from shared.pagekit import safe_next, see_other
 
 routes = web.RouteTableDef()
-
-
-def signin_url(target: str) -> str:
-    return "/signin" if target == "/" else str(URL("/signin").with_query(next=target))
 
 
 @routes.get("/")
@@ -57,8 +52,14 @@ async def get_signin(request: web.Request) -> web.Response:
         return see_other(target)
     except Unauthorized:
         pass
+    return await signin_page(request, target)
+
+
+async def signin_page(request: web.Request, target: str, *, email: str = "", problem: str = "", status: int = 200) -> web.Response:
+    """The sign-in form; after a refusal, again with the problem and the email as typed (never the password)."""
     presession = request.cookies.get(PRESESSION_COOKIE) or new_presession()
-    response = await render(request, "signin.html", None, {"signin_csrf": signin_csrf(request, presession), "next": target})
+    context = {"signin_csrf": signin_csrf(request, presession), "next": target, "email": email, "problem": problem}
+    response = await render(request, "signin.html", None, context, status=status)
     response.set_cookie(PRESESSION_COOKIE, presession, httponly=True, samesite="Lax", path="/", secure=request.secure)
     return response
 
@@ -72,11 +73,11 @@ async def post_signin(request: web.Request) -> web.Response:
     target = safe_next(text_field(form, "next"))
     email, password = text_field(form, "email"), text_field(form, "password")
     if not email or not password:
-        return redirect(request, signin_url(target), "error", "Enter your email and password.")
+        return await signin_page(request, target, email=email[:320], problem="Enter your email and password.", status=400)
     try:
         token, _ = await request.app[ACCOUNTS].sign_in(email, password)
     except Unauthorized as exc:
-        return redirect(request, signin_url(target), "error", exc.message)
+        return await signin_page(request, target, email=email[:320], problem=exc.message, status=401)
     previous = request.cookies.get(SESSION_COOKIE)
     if previous:
         await request.app[ACCOUNTS].sign_out(previous)

@@ -1,9 +1,9 @@
 """Portal pages: the Add Credits steps, Revoke (with the four steps for a disconnected system) and revoke keys."""
 
 from aiohttp import web
-from yarl import URL
 
 from cloud import rules
+from cloud.access import Caller
 from cloud.appkeys import CLOCK, DB, HUB, SYSTEMS, TRANSFERS
 from cloud.display import assignment_view, subscription_view
 from cloud.inputs import parse_assignment
@@ -20,34 +20,45 @@ def system_url(system: System) -> str:
     return f"/accounts/{system.account_id}/systems/{system.id}"
 
 
-def add_url(system: System, subscription_id: str = "", credits: str = "") -> str:
-    url = URL(f"{system_url(system)}/add")
-    return str(url.with_query(step="2", subscription=subscription_id, credits=credits) if subscription_id else url)
-
-
 @routes.get("/accounts/{acc}/systems/{sys}/add")
 async def get_add_credits(request: web.Request) -> web.Response:
     """Step 1 chooses a subscription (a GET form, so it works without script); step 2 the amount."""
     who = await page_caller(request)
     system = await request.app[SYSTEMS].owned(who.account_id, request.match_info["sys"])
+    query = request.query
+    return await add_credits_page(request, who, system, query.get("subscription", ""), second=query.get("step") == "2", credits=query.get("credits", ""))
+
+
+async def add_credits_page(
+    request: web.Request,
+    who: Caller,
+    system: System,
+    subscription_id: str,
+    *,
+    second: bool,
+    credits: str = "",
+    problem: str = "",
+    auto_revoke: tuple[str, str] | None = None,
+    status: int = 200,
+) -> web.Response:
+    """The Add Credits dialog at its step; a refused POST shows it again with the problem and what was typed."""
     now = request.app[CLOCK].now()
     subs = [subscription_view(sub, now) for sub in await request.app[DB].read.subscriptions.of_account(who.account_id)]
-    chosen = next((sub for sub in subs if sub.id == request.query.get("subscription")), None)
-    second = request.query.get("step") == "2"
-    problem = ""
+    chosen = next((sub for sub in subs if sub.id == subscription_id), None)
     if second and (chosen is None or not chosen.selectable):
         problem = "Choose an active subscription." if chosen is None else f"Subscription {chosen.order_id} cannot supply credits."
-    step = 2 if second and not problem else 1
+        second = False
     context = {
         "system": system,
         "subscriptions": subs,
         "chosen": chosen,
-        "step": step,
+        "step": 2 if second else 1,
         "problem": problem,
-        "credits": request.query.get("credits") or (format_credits(min(4, chosen.quarters_available)) if chosen else "1"),
+        "credits": credits or (format_credits(min(4, chosen.quarters_available)) if chosen else "1"),
+        "auto_revoke": auto_revoke,
         "today": now.date().isoformat(),
     }
-    return await render(request, "add_credits.html", who, context, section="systems")
+    return await render(request, "add_credits.html", who, context, section="systems", status=status)
 
 
 @routes.post("/accounts/{acc}/systems/{sys}/assignments")
@@ -56,24 +67,25 @@ async def post_assignment(request: web.Request) -> web.Response:
     who = await page_caller(request)
     system = await request.app[SYSTEMS].owned(who.account_id, request.match_info["sys"])
     sub_id, credits = text_field(form, "subscription_id"), text_field(form, "credits")
+    date, time = text_field(form, "auto_revoke_date"), text_field(form, "auto_revoke_time") or "00:00"
+    kept = (date, time) if form.get("auto_revoke") else None
+
+    async def again(problem: str, status: int = 400) -> web.Response:
+        return await add_credits_page(request, who, system, sub_id, second=True, credits=credits, problem=problem, auto_revoke=kept, status=status)
+
     if not sub_id:
-        return redirect(request, add_url(system), "error", "Choose a subscription first.")
-    back = add_url(system, sub_id, credits)
+        return await add_credits_page(request, who, system, "", second=False, problem="Choose a subscription first.", status=400)
     if not credits:
-        return redirect(request, back, "error", "Enter the number of credits to assign.")
-    auto_revoke = None
-    if form.get("auto_revoke"):
-        date, time = text_field(form, "auto_revoke_date"), text_field(form, "auto_revoke_time") or "00:00"
-        if not date:
-            return redirect(request, back, "error", "Choose the date (and time) for Auto Revoke, or switch Auto Revoke off.")
-        auto_revoke = f"{date}T{time}"
+        return await again("Enter the number of credits to assign.")
+    if kept is not None and not date:
+        return await again("Choose the date (and time) for Auto Revoke, or switch Auto Revoke off.")
     try:
         subscription_id, quarters, auto_revoke_at = parse_assignment(
-            {"subscription_id": sub_id, "credits": credits, "auto_revoke_at": auto_revoke}
+            {"subscription_id": sub_id, "credits": credits, "auto_revoke_at": f"{date}T{time}" if kept else None}
         )
         item = await request.app[TRANSFERS].assign(who.account_id, system.id, subscription_id, quarters, auto_revoke_at, who.actor)
     except ApiError as exc:
-        return redirect(request, back, "error", exc.message)
+        return await again(exc.message, exc.status)
     sub = await request.app[DB].read.subscriptions.get(item.subscription_id)
     order = sub.order_id if sub else ""
     if item.downloaded:
@@ -97,7 +109,13 @@ async def owned_assignment(request: web.Request, system: System) -> Assignment:
 async def get_revoke(request: web.Request) -> web.Response:
     who = await page_caller(request)
     system = await request.app[SYSTEMS].owned(who.account_id, request.match_info["sys"])
-    item = await owned_assignment(request, system)
+    return await revoke_page(request, who, system, await owned_assignment(request, system))
+
+
+async def revoke_page(
+    request: web.Request, who: Caller, system: System, item: Assignment, *, problem: str = "", revoke_key: str = "", status: int = 200
+) -> web.Response:
+    """The Revoke dialog: confirm, or for a revoke that waits for HOME's proof the four steps (a refusal shown in it)."""
     sub = await request.app[DB].read.subscriptions.get(item.subscription_id)
     assert sub is not None
     context = {
@@ -105,8 +123,10 @@ async def get_revoke(request: web.Request) -> web.Response:
         "online": request.app[HUB].is_online(system.id),
         "item": assignment_view(item, sub),
         "steps": rules.REVOKE_STEPS,
+        "problem": problem,
+        "revoke_key": revoke_key,
     }
-    return await render(request, "revoke.html", who, context, section="systems")
+    return await render(request, "revoke.html", who, context, section="systems", status=status)
 
 
 @routes.post("/accounts/{acc}/systems/{sys}/assignments/{id}/revoke")
@@ -116,12 +136,12 @@ async def post_revoke(request: web.Request) -> web.Response:
     system = await request.app[SYSTEMS].owned(who.account_id, request.match_info["sys"])
     item = await owned_assignment(request, system)
     here = f"{system_url(system)}/assignments/{item.id}/revoke"
-    if text_field(form, "confirm").lower() != "confirm":
-        return redirect(request, here, "error", "Type the word confirm to revoke.")
+    if not rules.revoke_confirmed(form.get("confirm")):
+        return await revoke_page(request, who, system, item, problem="Type the word confirm (exactly, in small letters) to revoke.", status=400)
     try:
         item = await request.app[TRANSFERS].revoke(who.account_id, system.id, item.id, who.actor)
     except ApiError as exc:
-        return redirect(request, system_url(system), "error", exc.message)
+        return await revoke_page(request, who, system, item, problem=exc.message, status=exc.status)
     if item.state == "revoke_pending":
         return redirect(
             request, here, "info",
@@ -133,12 +153,22 @@ async def post_revoke(request: web.Request) -> web.Response:
 @routes.get("/accounts/{acc}/systems/{sys}/revoke-key")
 async def get_revoke_key(request: web.Request) -> web.Response:
     who = await page_caller(request)
-    system = await request.app[SYSTEMS].owned(who.account_id, request.match_info["sys"])
+    return await revoke_key_page(request, who, await request.app[SYSTEMS].owned(who.account_id, request.match_info["sys"]))
+
+
+async def revoke_key_page(
+    request: web.Request, who: Caller, system: System, *, problem: str = "", revoke_key: str = "", status: int = 200
+) -> web.Response:
     db = request.app[DB]
     pending = await db.read.assignments.on_system(system.id, ("revoke_pending",))
     subs = {sub.id: sub for sub in await db.read.subscriptions.of_account(who.account_id)}
-    context = {"system": system, "pending": [assignment_view(item, subs[item.subscription_id]) for item in pending]}
-    return await render(request, "revoke_key.html", who, context, section="systems")
+    context = {
+        "system": system,
+        "pending": [assignment_view(item, subs[item.subscription_id]) for item in pending],
+        "problem": problem,
+        "revoke_key": revoke_key,
+    }
+    return await render(request, "revoke_key.html", who, context, section="systems", status=status)
 
 
 @routes.post("/accounts/{acc}/systems/{sys}/revoke-key")
@@ -146,18 +176,25 @@ async def post_revoke_key(request: web.Request) -> web.Response:
     form = await read_form(request)
     who = await page_caller(request)
     system = await request.app[SYSTEMS].owned(who.account_id, request.match_info["sys"])
-    back = text_field(form, "return_to")
-    if not back.startswith(system_url(system) + "/"):
-        back = f"{system_url(system)}/revoke-key"
     key = text_field(form, "revoke_key")
+    pending_id = text_field(form, "assignment_id")  # sent by the four steps of a pending revoke
+
+    async def again(problem: str, status: int = 400) -> web.Response:
+        """The same dialog again, with the problem and the key as pasted (unless it is far too long to show)."""
+        kept = key if len(key) <= MAX_RECEIPT_BYTES else ""
+        item = await request.app[DB].read.assignments.get(pending_id) if pending_id else None
+        if item is not None and item.system_id == system.id:
+            return await revoke_page(request, who, system, item, problem=problem, revoke_key=kept, status=status)
+        return await revoke_key_page(request, who, system, problem=problem, revoke_key=kept, status=status)
+
     if not key:
-        return redirect(request, back, "error", "Paste the revoke key HOME shows on Licenses → Credits.")
+        return await again("Paste the revoke key HOME shows on Licenses → Credits.")
     if len(key) > MAX_RECEIPT_BYTES:
-        return redirect(request, back, "error", "That is far too long to be a revoke key.")
+        return await again("That is far too long to be a revoke key.")
     try:
         returned = await request.app[SYSTEMS].enter_revoke_key(who.account_id, system.id, key, who.actor)
     except ApiError as exc:
-        return redirect(request, back, "error", f"The revoke key was refused: {exc.message}")
+        return await again(f"The revoke key was refused: {exc.message}", exc.status)
     if returned:
         count = len(returned)
         message = f"Revoke key accepted: {format_credits(sum(item.quarters for item in returned))} credits came back ({count} assignment{'s' if count != 1 else ''})."

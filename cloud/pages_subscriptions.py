@@ -1,14 +1,18 @@
-"""Portal pages: the account's subscriptions, with Activate and Cancel for admins."""
+"""Portal pages: the account's subscriptions, with Activate and Cancel for admins (each confirmed in a dialog)."""
 
 from aiohttp import web
 
+from cloud import rules
+from cloud.access import Caller
 from cloud.appkeys import CLOCK, DB, SUBSCRIPTIONS
 from cloud.display import subscription_view
 from cloud.site import page_caller, read_form, redirect, render
-from shared.errors import ApiError
+from shared.errors import ApiError, NotFound
 from shared.pagekit import day
 
 routes = web.RouteTableDef()
+
+CHANGES = ("activate", "cancel")
 
 
 @routes.get("/accounts/{acc}/subscriptions")
@@ -19,27 +23,40 @@ async def get_subscriptions(request: web.Request) -> web.Response:
     return await render(request, "subscriptions.html", who, {"subscriptions": subs}, section="subscriptions")
 
 
-@routes.post("/accounts/{acc}/subscriptions/{sub}/activate")
-async def activate_subscription(request: web.Request) -> web.Response:
-    await read_form(request)
-    who = await page_caller(request, admin=True)
-    back = f"/accounts/{who.account_id}/subscriptions"
-    try:
-        sub = await request.app[SUBSCRIPTIONS].activate(who.account_id, request.match_info["sub"], who.actor)
-    except ApiError as exc:
-        return redirect(request, back, "error", exc.message)
-    return redirect(request, back, "success", f"Subscription {sub.order_id} is active; its term ends {day(sub.term_end)}.")
+async def change_page(request: web.Request, who: Caller, change: str, *, problem: str = "", status: int = 200) -> web.Response:
+    """The dialog that confirms Activate or Cancel: what happens, then one button."""
+    sub = await request.app[DB].read.subscriptions.get(request.match_info["sub"])
+    if sub is None or sub.account_id != who.account_id:
+        raise NotFound(f"There is no subscription {request.match_info['sub']} in this account.")
+    now = request.app[CLOCK].now()
+    context = {
+        "sub": subscription_view(sub, now),
+        "change": change,
+        "term_end_if_activated": rules.term_end(now, sub.duration),
+        "problem": problem,
+    }
+    return await render(request, "subscription_change.html", who, context, section="subscriptions", status=status)
 
 
-@routes.post("/accounts/{acc}/subscriptions/{sub}/cancel")
-async def cancel_subscription(request: web.Request) -> web.Response:
+@routes.get("/accounts/{acc}/subscriptions/{sub}/{change:activate|cancel}")
+async def get_change(request: web.Request) -> web.Response:
+    who = await page_caller(request, admin=True)
+    return await change_page(request, who, request.match_info["change"])
+
+
+@routes.post("/accounts/{acc}/subscriptions/{sub}/{change:activate|cancel}")
+async def post_change(request: web.Request) -> web.Response:
     await read_form(request)
     who = await page_caller(request, admin=True)
-    back = f"/accounts/{who.account_id}/subscriptions"
+    change = request.match_info["change"]
+    service = request.app[SUBSCRIPTIONS]
     try:
-        sub = await request.app[SUBSCRIPTIONS].cancel(who.account_id, request.match_info["sub"], who.actor)
+        if change == "activate":
+            sub = await service.activate(who.account_id, request.match_info["sub"], who.actor)
+            message = f"Subscription {sub.order_id} is active; its term ends {day(sub.term_end)}."
+        else:
+            sub = await service.cancel(who.account_id, request.match_info["sub"], who.actor)
+            message = f"Subscription {sub.order_id} is cancelled. Its credits stay usable until {day(sub.term_end)}."
     except ApiError as exc:
-        return redirect(request, back, "error", exc.message)
-    return redirect(
-        request, back, "success", f"Subscription {sub.order_id} is cancelled. Its credits stay usable until {day(sub.term_end)}."
-    )
+        return await change_page(request, who, change, problem=exc.message, status=exc.status)
+    return redirect(request, f"/accounts/{who.account_id}/subscriptions", "success", message)

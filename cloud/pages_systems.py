@@ -57,7 +57,7 @@ async def get_presence(request: web.Request) -> web.Response:
 @routes.get("/accounts/{acc}/add-system")
 async def get_add_system(request: web.Request) -> web.Response:
     who = await page_caller(request, admin=True)
-    return await render(request, "add_system.html", who, {}, section="systems")
+    return await render(request, "add_system.html", who, {"problem": "", "code": "", "label": ""}, section="systems")
 
 
 @routes.post("/accounts/{acc}/systems")
@@ -65,14 +65,20 @@ async def post_system(request: web.Request) -> web.Response:
     form = await read_form(request)
     who = await page_caller(request, admin=True)
     code, label = text_field(form, "registration_code"), text_field(form, "label")
+
+    async def again(problem: str, status: int = 400) -> web.Response:
+        """The Add system dialog again, with the problem and what was pasted (unless far too long to show)."""
+        kept = {"code": code if len(code) <= 4096 else "", "label": label[:100]}
+        return await render(request, "add_system.html", who, {"problem": problem, **kept}, section="systems", status=status)
+
     if not code:
-        return redirect(request, f"/accounts/{who.account_id}/add-system", "error", "Paste the registration code HOME shows on Settings → Licensing cloud.")
+        return await again("Paste the registration code HOME shows on Settings → Licensing cloud.")
     if len(code) > 4096 or len(label) > 100:
-        return redirect(request, f"/accounts/{who.account_id}/add-system", "error", "The registration code or label is too long.")
+        return await again("The registration code or label is too long.")
     try:
         system = await request.app[SYSTEMS].link(who.account_id, code, label or None, who.actor)
     except ApiError as exc:
-        return redirect(request, f"/accounts/{who.account_id}/add-system", "error", exc.message)
+        return await again(exc.message, exc.status)
     return redirect(
         request, f"/accounts/{who.account_id}/systems/{system.id}", "success",
         f"System {system.label} is linked to this account. It shows Online once HOME connects.",

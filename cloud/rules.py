@@ -10,6 +10,7 @@ AUTO_ACTIVATE_AFTER = timedelta(weeks=3)
 CHECK_IN_BEFORE = timedelta(hours=24)
 DURATIONS = {"monthly": 1, "annual": 12}
 ROLES = ("admin", "operator")
+CONFIRM_WORD = "confirm"
 
 
 def add_months(moment: datetime, months: int) -> datetime:
@@ -114,3 +115,8 @@ REVOKE_STEPS = [
     "Copy the revoke key HOME then shows on Licenses → Credits.",
     "Enter the revoke key here.",
 ]
+
+
+def revoke_confirmed(typed: object) -> bool:
+    """Revoke needs the word typed exactly: not ``Confirm``, not ``confirm `` (the seed's rule, for the API and the page)."""
+    return typed == CONFIRM_WORD

@@ -22,6 +22,7 @@ from shared import pagekit
 from shared.errors import ApiError, Forbidden, Unauthorized
 from shared.keys import load_or_create_secret
 from shared.pagekit import Flash, safe_next
+from shared.web import json_response
 
 log = structlog.get_logger()
 
@@ -100,9 +101,23 @@ async def page_caller(request: web.Request, *, admin: bool = False) -> Caller:
 # --- flash, redirect, render --------------------------------------------------------------------------
 
 
+DIALOG_HEADER = "X-Flex-Dialog"
+
+
+def from_dialog(request: web.Request) -> bool:
+    """A form posted by portal.js from inside a dialog: errors answer the dialog again, with what was typed."""
+    return request.headers.get(DIALOG_HEADER) == "1"
+
+
 def redirect(request: web.Request, location: str, kind: str | None = None, text: str | None = None) -> web.Response:
-    """A 303 to ``location`` with an optional one-time message (``success``, ``error`` or ``info``)."""
+    """A 303 to ``location`` with an optional one-time message (``success``, ``error`` or ``info``); to a dialog's
+    script ``{"location"}`` instead, so the page it opens next shows the message."""
     flash = Flash(kind or "success", "", text) if text else None
+    if request.method == "POST" and from_dialog(request):
+        response = json_response({"location": location})
+        if flash is not None:
+            pagekit.set_flash(request, response, FLASH_COOKIE, flash)
+        return response
     return pagekit.redirect(request, location, FLASH_COOKIE, flash)
 
 
@@ -120,6 +135,9 @@ async def render(
 
     ``who`` is the member of the account in the URL; ``user`` alone is for pages outside an account.
     """
+    if status >= 400 and from_dialog(request) and request.method == "POST":
+        # to the dialog's script a refusal is the dialog again, its answer: not a failed request in the browser's console
+        status = 200
     user = who.user if who else user
     accounts = await request.app[DB].read.users.memberships(user.id) if user else []
     current = next((item for item in accounts if who and item.account_id == who.account_id), None)

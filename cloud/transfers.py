@@ -222,7 +222,13 @@ class Transfers:
                     "HOME, and copy the revoke key HOME shows then.",
                     code="revoke_key_outdated",
                 )
-            returned = [item for item in proven if await self.end(tx, item, item.pending_reason or "revoked", now, actor, via)]
+            returned = []
+            for item in proven:
+                reason = item.pending_reason or "revoked"
+                # HOME's receipt over the link only completes a person's revoke: the history names that person
+                by = (await tx.ledger.revoke_requester(item.id) or actor) if via == "link" and reason == "revoked" else actor
+                if await self.end(tx, item, reason, now, by, via):
+                    returned.append(item)
             if via == "revoke_key" and (returned or not repeated):
                 await tx.ledger.record_revoke_key(receipt.jti, system_id, receipt.seq, now)
                 await tx.ledger.append(

@@ -50,8 +50,14 @@ def totals(entries: Sequence[SnapshotEntry], in_use: int, now: datetime) -> Tota
     return Totals(total=total, in_use=in_use, remaining=max(0, total - in_use))
 
 
-def status(entries: Sequence[SnapshotEntry], now: datetime, online: bool) -> Status:
-    """The validity of what HOME holds and how to refresh it."""
+def status(entries: Sequence[SnapshotEntry], now: datetime, online: bool, seq: int = 0) -> Status:
+    """The validity of what HOME holds and how to refresh it; ``seq`` is the credits file applied last (0: none yet)."""
+    if not entries and seq:
+        return Status(
+            "none", None,
+            f"This HOME holds no credits now: the latest credits (file number {seq}) have none, because they were revoked "
+            "or returned. " + _how_to_get(online),
+        )  # fmt: skip
     if not entries:
         return Status("none", None, "This HOME holds no credits yet. " + _how_to_get(online))
     valid = valid_entries(entries, now)

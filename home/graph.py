@@ -44,6 +44,7 @@ class Graph:
     bars: list[Bar]
     ticks: list[Tick]
     summary: str
+    empty: bool  # no day has credits: the page says so instead of drawing an empty axis
 
 
 def _nice_ceiling(quarters: int) -> int:
@@ -90,4 +91,5 @@ def bar_graph(days: list[Day]) -> Graph:
         if first and last
         else "No days to show."
     )
-    return Graph(WIDTH, HEIGHT, LEFT, TOP, base_y, plot_width, bars, ticks, summary)
+    empty = not any(day.valid or day.renewable for day in days)
+    return Graph(WIDTH, HEIGHT, LEFT, TOP, base_y, plot_width, bars, ticks, summary, empty)

@@ -159,7 +159,7 @@ async def credits_report(node: Node, online: bool) -> CreditsReport:
         revoke_key=receipt.token if receipt else None,
         entries=entries,
         totals=credits.totals(entries, credits_in_use(resources), now),
-        status=credits.status(entries, now, online),
+        status=credits.status(entries, now, online, seq),
         timeline=credits.timeline(entries, now),
     )
 

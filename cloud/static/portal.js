@@ -13,7 +13,7 @@
       const button = document.getElementById(input.dataset.enables);
       if (!button) return;
       const update = function () {
-        button.disabled = input.value.trim().toLowerCase() !== input.dataset.confirmWord;
+        button.disabled = input.value !== input.dataset.confirmWord; // exactly the word, as the server wants it
       };
       input.addEventListener("input", update);
       update();
@@ -35,16 +35,16 @@
 
   document.addEventListener("submit", function (event) {
     const form = event.target;
-    if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+    if (form.hasAttribute("data-download")) {
       event.preventDefault();
+      download(form);
       return;
     }
-    if (modalBody && modalBody.contains(form) && form.hasAttribute("data-dialog-post")) {
+    if (!modalBody || !modalBody.contains(form)) return;
+    if (form.method === "post") {
       event.preventDefault();
       postInModal(form);
-      return;
-    }
-    if (modalBody && modalBody.contains(form) && form.hasAttribute("data-dialog-step")) {
+    } else if (form.hasAttribute("data-dialog-step")) {
       event.preventDefault();
       const url = new URL(form.action, window.location.href);
       new FormData(form).forEach(function (value, name) {
@@ -54,15 +54,74 @@
     }
   });
 
+  // --- Download: the credits file is saved and the page says which file it was ----------------------
+
+  const DOWNLOAD_NOTE = "flex-download-note:" + window.location.pathname;
+
+  function noteFor(form) {
+    const holder = form.closest("li, .toolbar, [data-dialog-content]") || document;
+    return holder.querySelector("[data-download-status]");
+  }
+
+  async function download(form) {
+    const note = noteFor(form);
+    let response = null;
+    try {
+      response = await fetch(form.action, {
+        method: "POST",
+        body: new URLSearchParams(new FormData(form)),
+        headers: { Accept: "application/jwt", "X-Flex-Dialog": "1" },
+        credentials: "same-origin",
+      });
+    } catch (error) {
+      if (note) note.textContent = "The download failed: the portal could not be reached.";
+      return;
+    }
+    const type = response.headers.get("Content-Type") || "";
+    if (!response.ok || !type.startsWith("application/jwt")) {
+      if (type.startsWith("application/json")) {
+        window.location.assign((await response.json()).location); // e.g. the session ended: sign in
+        return;
+      }
+      const doc = new DOMParser().parseFromString(await response.text(), "text/html");
+      const message = doc.querySelector(".error-message");
+      if (note) note.textContent = "The download failed: " + (message ? message.textContent.trim() : response.status);
+      return;
+    }
+    const match = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
+    const name = match ? match[1] : "credits.jwt";
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(await response.blob());
+    link.download = name;
+    document.body.append(link);
+    link.click();
+    link.remove();
+    window.setTimeout(function () { URL.revokeObjectURL(link.href); }, 10000);
+    const text = "Downloaded " + name + ". Copy it to the HOME server and upload it on HOME's FileLicenses page.";
+    if (note) note.textContent = text;
+    // the details page reloads itself to show the Downloaded tick: keep the note for that next view
+    if (!(modal && modal.open)) window.sessionStorage.setItem(DOWNLOAD_NOTE, text);
+  }
+
+  function restoreDownloadNote() {
+    const text = window.sessionStorage.getItem(DOWNLOAD_NOTE);
+    if (!text) return;
+    window.sessionStorage.removeItem(DOWNLOAD_NOTE);
+    const note = document.querySelector(".toolbar [data-download-status]");
+    if (note) note.textContent = text;
+  }
+
   // --- dialogs: a page's [data-dialog-content] shown in the <dialog>; without script it is a page ----
 
   async function showInModal(href) {
     let content = null;
+    let flash = null;
     try {
       const response = await fetch(href, { headers: { Accept: "text/html" }, credentials: "same-origin" });
       if (response.ok && !response.redirected) {
         const doc = new DOMParser().parseFromString(await response.text(), "text/html");
         content = doc.querySelector("[data-dialog-content]");
+        flash = doc.getElementById("flash");
       }
     } catch (error) {
       content = null;
@@ -71,27 +130,37 @@
       window.location.assign(href); // errors, sign-in and anything unexpected show as a normal page
       return;
     }
-    display(content, null);
+    display(content, flash);
   }
 
-  // A POST whose answer is the next step of the same dialog (Revoke, then its four steps).
+  // A form inside a dialog: a refusal comes back as the same dialog with the problem and what was typed;
+  // success answers {"location"}: back to the same dialog page means its next step, anywhere else a page.
   async function postInModal(form) {
     let response = null;
+    const buttons = form.querySelectorAll("button[type=submit]");
+    buttons.forEach(function (button) { button.disabled = true; });
     try {
       response = await fetch(form.action, {
         method: "POST",
         body: new URLSearchParams(new FormData(form)),
-        headers: { Accept: "text/html" },
+        headers: { Accept: "text/html", "X-Flex-Dialog": "1" },
         credentials: "same-origin",
       });
     } catch (error) {
       form.submit(); // the network failed before an answer: post it the plain way
       return;
     }
+    const type = response.headers.get("Content-Type") || "";
+    if (type.startsWith("application/json")) {
+      const target = new URL((await response.json()).location, window.location.href);
+      if (target.pathname === new URL(form.action, window.location.href).pathname) showInModal(target.href);
+      else window.location.assign(target.href);
+      return;
+    }
     const doc = new DOMParser().parseFromString(await response.text(), "text/html");
-    const content = response.ok ? doc.querySelector("[data-dialog-content]") : null;
+    const content = doc.querySelector("[data-dialog-content]") || doc.querySelector(".error-card");
     if (!content) {
-      window.location.assign(response.url);
+      window.location.assign(window.location.href);
       return;
     }
     display(content, doc.getElementById("flash"));
@@ -99,25 +168,27 @@
 
   function display(content, flash) {
     modalBody.replaceChildren(document.importNode(content, true));
+    const heading = modalBody.querySelector("h1, h2");
     if (flash) {
       const old = document.getElementById("flash");
       if (old) old.remove();
-      modalBody.prepend(document.importNode(flash, true));
+      const copy = document.importNode(flash, true);
+      if (heading) heading.after(copy); // below the heading, clear of the close button
+      else modalBody.prepend(copy);
     }
-    const heading = modalBody.querySelector("h1, h2");
     if (heading) {
       heading.id = heading.id || "modal-title";
       modal.setAttribute("aria-labelledby", heading.id);
     }
     enhance(modalBody);
     if (!modal.open) modal.showModal();
-    if (flash && heading) {
+    if (flash && heading && !modalBody.querySelector("[data-problem]")) {
       heading.tabIndex = -1; // a next step starts at its heading, not at a field further down
       heading.focus();
       return;
     }
     const first = modalBody.querySelector(
-      "input:not([type=hidden]):not([disabled]), textarea:not([disabled]), select:not([disabled])"
+      "input:not([type=hidden]):not([disabled]):not([type=radio]), input[type=radio]:checked, input[type=radio]:not([disabled]), textarea:not([disabled]), select:not([disabled])"
     ) || modalBody.querySelector("button:not([disabled]), a[href]");
     if (first) first.focus();
   }
@@ -166,10 +237,14 @@
     });
   });
 
-  // --- live online status --------------------------------------------------------------------------
+  // --- live online status (the words match macros.html) --------------------------------------------------------------------------
+
+  const ONLINE_TITLE = "Linked to the licensing cloud right now: credits arrive at once";
+  const OFFLINE_TITLE = "No live link to the licensing cloud right now: credits reach it by file";
 
   function setBadge(badge, online) {
     if (!badge) return;
+    badge.title = online ? ONLINE_TITLE : OFFLINE_TITLE;
     badge.classList.toggle("badge-online", online);
     badge.classList.toggle("badge-offline", !online);
     const text = badge.querySelector("[data-status-text]");
@@ -198,6 +273,8 @@
       const data = await poll(live.dataset.presenceUrl);
       if (!data) return;
       setBadge(live.querySelector(".badge"), data.online);
+      const files = document.querySelector("[data-file-toolbar]");
+      if (files) files.classList.toggle("is-online", data.online);
       const seen = document.querySelector("[data-last-seen]");
       if (seen) seen.textContent = data.last_seen_text || "never";
       if (data.version !== version) {
@@ -222,4 +299,5 @@
   }
 
   enhance(document);
+  restoreDownloadNote();
 })();

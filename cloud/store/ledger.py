@@ -32,11 +32,37 @@ class LedgerQueries:
             (epoch(at), kind, actor, account_id, subscription_id, system_id, assignment_id, quarters, json.dumps(detail or {})),
         )
 
-    async def history(self, account_id: str, limit: int) -> list[LedgerEvent]:
+    async def history(
+        self,
+        account_id: str,
+        limit: int,
+        *,
+        before_id: int | None = None,
+        system_id: str | None = None,
+        kinds: tuple[str, ...] = (),
+    ) -> list[LedgerEvent]:
+        """The newest events first; ``before_id`` pages back, ``system_id`` and ``kinds`` narrow it."""
+        where, params = ["account_id = ?"], [account_id]
+        if before_id is not None:
+            where.append("id < ?")
+            params.append(before_id)
+        if system_id is not None:
+            where.append("system_id = ?")
+            params.append(system_id)
+        if kinds:
+            where.append(f"kind IN ({', '.join('?' for _ in kinds)})")
+            params.extend(kinds)
         rows = await self._sql.all(
-            f"SELECT {LEDGER_COLUMNS} FROM ledger WHERE account_id = ? ORDER BY id DESC LIMIT ?", (account_id, limit)
+            f"SELECT {LEDGER_COLUMNS} FROM ledger WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?", (*params, limit)
         )
         return [ledger_row(row) for row in rows]
+
+    async def revoke_requester(self, assignment_id: str) -> str | None:
+        """Who asked for the revoke an assignment waits on (HOME's proof then completes that person's revoke)."""
+        row = await self._sql.one(
+            "SELECT actor FROM ledger WHERE assignment_id = ? AND kind = 'revoke_requested' ORDER BY id DESC LIMIT 1", (assignment_id,)
+        )
+        return None if row is None else str(row["actor"])
 
     async def revoke_key_entered_before(self, jti: str) -> bool:
         return await self._sql.one("SELECT 1 FROM revoke_keys WHERE jti = ?", (jti,)) is not None

@@ -132,7 +132,8 @@ def test_admin_links_a_home_with_the_registration_code_copied_from_home(page: Pa
 
     van = home_page("OB Van 3")
     van.goto("/settings/cloud")
-    expect(van.locator("#cloud-state")).to_have_text("Disconnected")
+    expect(van.locator("#cloud-state")).to_have_text("Offline")  # as the portal says: no live link
+    expect(van.locator("#cloud-disconnected")).to_contain_text("Disconnected: the link is switched off here")
     expect(van.locator("#cloud-link-switch")).to_have_text("Connect")
 
 
@@ -214,7 +215,7 @@ def test_disconnected_download_upload_and_revoke_key_round_trip(page: Page, link
 
     van = home_page("OB Van 3")
     van.goto("/file-licenses")
-    expect(van.locator("#link-state")).to_contain_text("Disconnected")
+    expect(van.locator("#link-state")).to_contain_text("Offline")
     upload(van, first)
     open_home_credits(van)
     expect(van.locator("#credit-total")).to_have_text("2")

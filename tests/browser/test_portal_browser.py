@@ -41,7 +41,7 @@ def test_admin_signs_in_opens_systems_and_sees_the_yellow_warning(page: Page, cl
     expect(warning).to_contain_text("Cancelled: usable until")
     red, green, blue = map(int, re.findall(r"\d+", warning.evaluate("el => getComputedStyle(el).backgroundColor"))[:3])
     assert red > 230 and green > 200 and blue < red - 30, "the warning is not yellow"
-    expect(page.get_by_role("row").filter(has_text="SO-2026-00045").get_by_role("button", name=re.compile("^Activate"))).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text="SO-2026-00045").get_by_role("link", name=re.compile("^Activate"))).to_be_visible()
     shoot("subscriptions")
 
 

@@ -40,7 +40,8 @@ async def test_revoke_needs_the_word_confirm(cloud: TestClient) -> None:
     system, _ = await tenant.link_new_system()
     item = await tenant.assign(system["id"], sub["id"], 1)
     path = f"/systems/{system['id']}/assignments/{item['id']}/revoke"
-    assert_error(await tenant.post(path, {"confirm": "yes"}, expect=400), "confirmation_required")
+    for typed in ("yes", "Confirm", "confirm ", " confirm", "CONFIRM"):  # exactly the word, as the seed says
+        assert_error(await tenant.post(path, {"confirm": typed}, expect=400), "confirmation_required")
     assert_error(await tenant.post(path, {}, expect=400), "missing_field")
     detail = await tenant.get(f"/systems/{system['id']}")
     assert detail["assignments"][0]["state"] == "active"

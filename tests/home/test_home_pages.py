@@ -63,7 +63,7 @@ async def test_every_page_renders_in_the_layout(home: TestClient) -> None:
         html = await page(home, path)
         assert heading in html
         assert 'id="system-label"' in html and ">HOME<" in html
-        assert 'id="link-state"' in html and "Disconnected" in html
+        assert re.search(r'id="link-state" href="/settings/cloud"\s+title="[^"]*disconnected: switched off here[^"]*">.*Offline</a>', html)
         assert '<nav class="mainnav" aria-label="Main">' in html
         assert 'aria-current="page"' in html
         assert "http://" not in html.split("<main")[0].replace('href="http', "")  # no asset from elsewhere
@@ -191,6 +191,38 @@ async def test_credits_page_shows_totals_entries_graph_and_revoke_key(home: Test
     assert body["revoke_key"] in html
     assert 'data-copy-target="revoke-key"' in html
     assert 'aria-current="page">Credits</a>' in html
+
+
+async def test_credits_page_before_any_credits_says_none_yet_and_shows_no_empty_graph(home: TestClient) -> None:
+    html = await page(home, "/licenses/credits")
+    assert "No credits have been delivered to this HOME yet." in html and "holds no credits yet" in html
+    assert 'id="graph-empty"' in html and 'id="credits-graph"' not in html  # a message, not an empty 0–1 axis
+
+
+async def test_credits_page_after_every_credit_was_revoked_does_not_say_none_yet(home: TestClient, cloud_key: Ed25519PrivateKey) -> None:
+    sid = await system_id(home)
+    await upload(home, snapshot_token(cloud_key, sid, 1, (entry("a1", 8, valid_until=START + 10 * DAY),)))
+    await upload(home, snapshot_token(cloud_key, sid, 2, ()))  # the cloud's next file: the credits were revoked
+    html = await page(home, "/licenses/credits")
+    assert "yet" not in html.split('id="credit-status"')[1].split("</div>")[0]
+    assert "holds no credits now: the latest credits (file number 2) have none, because they were revoked or returned" in html
+    assert "No credits have been delivered" not in html and "the latest credits (file number 2) have none" in html
+    assert 'id="graph-empty"' in html and "this HOME holds no credits now" in html and 'id="credits-graph"' not in html
+    assert (await credits_view(home))["status"]["message"].startswith("This HOME holds no credits now")
+
+
+async def test_credits_page_with_only_expired_credits_says_so_instead_of_an_empty_graph(home: TestClient, cloud_key: Ed25519PrivateKey, clock: VirtualClock) -> None:
+    sid = await system_id(home)
+    await upload(home, snapshot_token(cloud_key, sid, 1, (entry("a1", 8, valid_until=START + DAY),)))
+    clock.advance(3 * 86400)
+    html = await page(home, "/licenses/credits")
+    assert 'id="graph-empty"' in html and "the credits this HOME holds have expired" in html
+
+
+async def test_settings_use_offline_for_no_link_and_disconnected_for_switched_off(home: TestClient) -> None:
+    html = await page(home, "/settings/cloud")
+    assert re.search(r'id="cloud-state" data-state="disabled">Offline<', html)
+    assert 'id="cloud-disconnected">Disconnected: the link is switched off here, so the portal shows this system Offline too.' in html
 
 
 async def test_perpetual_page_sorts_by_any_column(home: TestClient, cloud_key: Ed25519PrivateKey) -> None:

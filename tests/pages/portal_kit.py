@@ -139,6 +139,18 @@ class Portal:
         assert response.status == 303, f"{path}: {response.status}\n{(await response.text())[:2000]}"
         return await self.follow(response.headers["Location"])
 
+    async def post_refused(self, path: str, data: dict[str, str] | None = None, *, status: int = 400, **kwargs: Any) -> str:
+        """Post a form the portal refuses: it answers the same form again (a dialog, or its page), not a redirect."""
+        response = await self.post(path, data, **kwargs)
+        html = await response.text()
+        assert response.status == status, f"{path}: {response.status}\n{html[:2000]}"
+        return html
+
+    async def post_from_dialog(self, path: str, data: dict[str, str] | None = None, *, form_page: str) -> Any:
+        """Post as portal.js does from inside a dialog (it marks the request so success answers where to go next)."""
+        csrf = csrf_in(await self.page(form_page))
+        return await self.client.post(path, data={"csrf": csrf, **(data or {})}, headers={"X-Flex-Dialog": "1"}, allow_redirects=False)
+
     async def api(self, method: str, path: str, token: str, body: dict[str, Any] | None = None) -> Any:
         response = await self.client.request(method, path, json=body, headers={"Authorization": f"Bearer {token}", "Accept": "application/json"})
         return response.status, await response.json()

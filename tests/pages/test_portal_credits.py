@@ -101,10 +101,18 @@ async def test_bad_amounts_and_missing_auto_revoke_dates_are_refused_and_change_
         ("1", {"auto_revoke": "on"}, "Choose the date (and time) for Auto Revoke"),
         ("1", {"auto_revoke": "on", "auto_revoke_date": "2020-01-01"}, "The Auto Revoke time must be in the future."),
     ]
+    form = f"{system_path(admin, studio)}/add?step=2&subscription={sub}"
     for credits, extra, message in cases:
-        path, html = await add_credits(admin, studio, sub, credits, **extra)
-        assert "step=2" in path and f"subscription={sub}" in path, credits
-        assert message in html and 'class="error flash"' in html, (credits, message)
+        status = 409 if credits == "41" else 400
+        data = {"subscription_id": sub, "credits": credits, **extra}
+        html = await admin.post_refused(f"{system_path(admin, studio)}/assignments", data, status=status, form_page=form)
+        assert "Step 2 of 2" in html and "data-dialog-content" in html, credits
+        assert message in html and '<p class="error" role="alert">' in html, (credits, message)
+        field = re.search(r'<input id="credits"[^>]*>', html)
+        assert field is not None and f'value="{credits or 1}"' in field.group(0), "what was typed is kept"
+        if extra.get("auto_revoke_date"):
+            assert 'name="auto_revoke" type="checkbox" value="on" data-reveal="auto-revoke-when" checked' in html
+            assert 'value="2020-01-01"' in html
     assert await assignments(admin, token, studio) == []
 
 
@@ -130,9 +138,9 @@ async def test_revoke_requires_typing_confirm(admin: Portal, studio: Home, subs:
     assert "Revoke credits" in html and "never downloaded" in html
     assert '<label for="confirm">Type <strong>confirm</strong> to enable Revoke</label>' in html
     assert 'data-confirm-word="confirm"' in html
-    for typed in ("", "yes", "confirmed"):
-        path, html = await admin.post_and_follow(page, {"confirm": typed}, form_page=page)
-        assert path == page and "Type the word confirm to revoke." in html
+    for typed in ("", "yes", "confirmed", "Confirm", "confirm ", " confirm", "CONFIRM"):
+        html = await admin.post_refused(page, {"confirm": typed}, form_page=page)
+        assert "Type the word confirm (exactly, in small letters) to revoke." in html and "Revoke credits" in html, typed
     assert (await assignments(admin, token, studio))[0]["state"] == "active"
     path, html = await admin.post_and_follow(page, {"confirm": "confirm"}, form_page=page)
     assert path == system_path(admin, studio) and "Revoked: 3 credits are back in their subscription." in html
@@ -174,23 +182,30 @@ async def test_revoking_downloaded_credits_offline_shows_the_four_steps_and_take
     assert "holds a downloaded copy" in await admin.page(page)
     path, html = await admin.post_and_follow(page, {"confirm": "confirm"}, form_page=page)
     assert path == page and "Follow the four steps below." in html
-    assert "Revoke pending – returns by" in html and "at the latest" in html
+    assert "Revoke pending" in html and "Returns by" in html and "at the latest" in html
     for step in ("Download the latest credits file", "FileLicenses", "Copy the revoke key", "Enter the revoke key here."):
         assert step in html
     assert f'action="{system_path(admin, studio)}/credits-file"' in html and 'name="revoke_key"' in html
     details = await admin.page(system_path(admin, studio))
-    assert ">Revoke pending</span> <span class=\"pending-when\">– returns by" in details and "Finish revoke" in details
+    assert '<span class="pending-tag">Revoke pending</span>' in details and "returns by" in details
+    finish = re.search(r'<a class="btn btn-small" href="([^"]+)" data-dialog>Finish revoke', details)
+    assert finish is not None and finish.group(1) == page, "Finish revoke opens the same dialog as Revoke"
+    assert 'data-download' in html and 'data-download-status' in html
 
     outdated = studio.revoke_key(1, (item["id"],))
-    path, html = await admin.post_and_follow(f"{system_path(admin, studio)}/revoke-key", {"revoke_key": outdated, "return_to": page}, form_page=page)
-    assert path == page and "The revoke key was refused: This revoke key was made before the revoke" in html
-    _, html = await admin.post_and_follow(f"{system_path(admin, studio)}/revoke-key", {"revoke_key": "garbage"}, form_page=page)
-    assert "The revoke key was refused:" in html
+    html = await admin.post_refused(
+        f"{system_path(admin, studio)}/revoke-key", {"revoke_key": outdated, "assignment_id": item["id"]}, status=409, form_page=page
+    )
+    assert "Revoke pending" in html and "The revoke key was refused: This revoke key was made before the revoke" in html
+    assert f">{outdated}</textarea>" in html, "the pasted key stays in the box"
+    html = await admin.post_refused(f"{system_path(admin, studio)}/revoke-key", {"revoke_key": "garbage"}, form_page=page)
+    assert "The revoke key was refused:" in html and "<h1 id=\"revoke-key-title\">Enter revoke key</h1>" in html
+    assert ">garbage</textarea>" in html
 
     latest = await admin.post(f"{system_path(admin, studio)}/credits-file")
     assert latest.status == 200
     path, html = await admin.post_and_follow(
-        f"{system_path(admin, studio)}/revoke-key", {"revoke_key": studio.revoke_key(2), "return_to": page}, form_page=page
+        f"{system_path(admin, studio)}/revoke-key", {"revoke_key": studio.revoke_key(2), "assignment_id": item["id"]}, form_page=page
     )
     assert path == system_path(admin, studio) and "Revoke key accepted: 4 credits came back (1 assignment)." in html
     assert (await assignments(admin, token, studio))[0]["state"] == "ended"
@@ -202,8 +217,8 @@ async def test_the_revoke_key_page_lists_what_is_pending(admin: Portal, studio: 
     html = await admin.page(f"{system_path(admin, studio)}/revoke-key")
     assert "Enter revoke key" in html and '<label for="revoke_key_input">Revoke key</label>' in html
     assert "No revoke is pending on this system right now." in html
-    path, html = await admin.post_and_follow(f"{system_path(admin, studio)}/revoke-key", {"revoke_key": ""})
-    assert path.endswith("/revoke-key") and "Paste the revoke key" in html
+    html = await admin.post_refused(f"{system_path(admin, studio)}/revoke-key", {"revoke_key": ""})
+    assert "Enter revoke key" in html and "Paste the revoke key" in html
 
 
 async def test_online_system_gets_credits_at_once_and_revoke_is_immediate(

@@ -1,5 +1,6 @@
 """Signing in and out, the session cookie, CSRF, the account menu and the error pages."""
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -48,10 +49,17 @@ async def test_sign_in_follows_next_but_never_off_site(client: Client) -> None:
 
 async def test_a_wrong_password_shows_a_clear_error_and_no_session(client: Client) -> None:
     html = await (await client.get("/signin")).text()
-    response = await client.post("/signin", data={"csrf": csrf_in(html), "email": "admin@example.com", "password": "nope"})
-    assert response.url.path == "/signin"
-    assert "The email or password is not right." in await response.text()
+    response = await client.post("/signin", data={"csrf": csrf_in(html), "email": "admin@example.com", "password": "nope"}, allow_redirects=False)
+    assert response.status == 401 and response.url.path == "/signin"
+    html = await response.text()
+    assert '<p class="error" role="alert" id="signin-problem">The email or password is not right.</p>' in html
+    email = re.search(r'<input id="email"[^>]*>', html)
+    password = re.search(r'<input id="password"[^>]*>', html)
+    assert email is not None and 'value="admin@example.com"' in email.group(0), "the email typed stays in its field"
+    assert password is not None and "value=" not in password.group(0) and "autofocus" in password.group(0)
     assert SESSION_COOKIE not in {cookie.key for cookie in client.session.cookie_jar}
+    retry = await client.post("/signin", data={"csrf": csrf_in(html), "email": "admin@example.com", "password": "flex-admin"}, allow_redirects=False)
+    assert retry.status == 303, "the form shown again signs in"
 
 
 async def test_sign_in_without_the_csrf_token_is_refused(client: Client) -> None:

@@ -26,11 +26,12 @@ async def test_admin_links_a_system_by_pasting_its_registration_code(admin: Port
 
 
 async def test_a_bad_or_already_linked_code_is_refused_clearly(admin: Portal, studio: Home) -> None:
-    path, html = await admin.post_and_follow(f"{admin.base}/systems", {"registration_code": "not-a-code"})
-    assert path == f"{admin.base}/add-system" and 'class="error flash"' in html
-    _, html = await admin.post_and_follow(f"{admin.base}/systems", {"registration_code": studio.registration_code})
+    html = await admin.post_refused(f"{admin.base}/systems", {"registration_code": "not-a-code", "label": "Van"})
+    assert '<p class="error" role="alert" data-problem>' in html and "data-dialog-content" in html
+    assert ">not-a-code</textarea>" in html and 'value="Van"' in html  # what was pasted stays
+    html = await admin.post_refused(f"{admin.base}/systems", {"registration_code": studio.registration_code}, status=409)
     assert f"System {studio.system_id} is already linked to this account." in html
-    _, html = await admin.post_and_follow(f"{admin.base}/systems", {"registration_code": "  "})
+    html = await admin.post_refused(f"{admin.base}/systems", {"registration_code": "  "})
     assert "Paste the registration code" in html
 
 

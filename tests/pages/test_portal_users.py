@@ -37,11 +37,15 @@ async def test_adding_a_member_checks_the_input(admin: Portal) -> None:
 async def test_admin_removes_a_member_but_the_last_admin_stays(admin: Portal, client: Client, token: str) -> None:
     _, body = await admin.api("GET", f"/api/v1/accounts/{admin.account_id}/users", token)
     ids = {item["email"]: item["user_id"] for item in body["users"]}
-    _, html = await admin.post_and_follow(f"{admin.base}/users/{ids['operator@example.com']}/remove")
+    users = await admin.page(f"{admin.base}/users")
+    dialog = f"{admin.base}/users/{ids['operator@example.com']}/remove"
+    assert f'href="{dialog}" data-dialog>' in users and "data-confirm=" not in users  # a dialog, not the browser's confirm()
+    assert "Remove operator@example.com?</h1>" in await admin.page(dialog)
+    _, html = await admin.post_and_follow(dialog, form_page=dialog)
     assert "operator@example.com was removed from this account." in html
     assert "operator@example.com" not in html.split("<tbody>")[1].split("</tbody>")[0]
-    _, html = await admin.post_and_follow(f"{admin.base}/users/{ids['admin@example.com']}/remove")
-    assert "An account keeps at least one admin." in html
+    html = await admin.post_refused(f"{admin.base}/users/{ids['admin@example.com']}/remove", status=409)
+    assert "An account keeps at least one admin." in html and "Remove admin@example.com?</h1>" in html
 
 
 async def test_operator_has_no_users_page_and_cannot_change_members(sign_in: SignIn) -> None:
