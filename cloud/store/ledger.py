@@ -42,7 +42,8 @@ class LedgerQueries:
         kinds: tuple[str, ...] = (),
     ) -> list[LedgerEvent]:
         """The newest events first; ``before_id`` pages back, ``system_id`` and ``kinds`` narrow it."""
-        where, params = ["account_id = ?"], [account_id]
+        where: list[str] = ["account_id = ?"]
+        params: list[object] = [account_id]
         if before_id is not None:
             where.append("id < ?")
             params.append(before_id)

@@ -7,14 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Browser, Dialog, FloatRect, Locator, Page, ViewportSize, expect
 
 from tests.browser.browser_kit import Stack, sign_in
 from tests.browser.conftest import watch
 
 pytestmark = pytest.mark.browser
 
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 @pytest.fixture
@@ -27,13 +27,13 @@ def phone(browser: Browser) -> Iterator[Page]:
     assert not problems, problems
 
 
-def box(locator: Locator) -> dict[str, float]:
+def box(locator: Locator) -> FloatRect:
     found = locator.bounding_box()
     assert found is not None, f"{locator} is not shown"
     return found
 
 
-def overlaps(one: dict[str, float], other: dict[str, float]) -> bool:
+def overlaps(one: FloatRect, other: FloatRect) -> bool:
     return not (
         one["x"] + one["width"] <= other["x"] or other["x"] + other["width"] <= one["x"]
         or one["y"] + one["height"] <= other["y"] or other["y"] + other["height"] <= one["y"]
@@ -175,7 +175,12 @@ def test_revoke_is_enabled_only_by_exactly_confirm(linked: Stack, page: Page) ->
 
 def test_activate_and_cancel_ask_in_the_portal_dialog_never_the_browser_popup(linked: Stack, page: Page) -> None:
     popups: list[str] = []
-    page.on("dialog", lambda popup: (popups.append(popup.message), popup.dismiss()))
+
+    def note(popup: Dialog) -> None:
+        popups.append(popup.message)
+        popup.dismiss()
+
+    page.on("dialog", note)
     sign_in(page, linked.cloud_url)
     page.get_by_role("navigation", name="Portal sections").get_by_role("link", name="Subscriptions").click()
     dialog = page.locator("dialog#modal")

@@ -19,7 +19,7 @@ ADDRESSES = "CLOUD=http://127.0.0.1:8700 STUDIO=http://127.0.0.1:8801 OBVAN=http
 
 
 def shell_blocks() -> list[str]:
-    return re.findall(r"^```sh\n(.*?)^```", README.read_text(), re.S | re.M)
+    return re.findall(r"^```sh\n(.*?)^```", README.read_text(), re.DOTALL | re.MULTILINE)
 
 
 @contextmanager
