@@ -5,12 +5,13 @@
 Starts its own cloud (demo data) and two HOME nodes ("Studio A" online, "OB Van 3" with its cloud link off) in a
 temporary folder, all three on one virtual clock (so the pictures show the same dates on every run), assigns some
 demo credits over a few virtual days (online, by file, and a revoke waiting for its revoke key), and saves PNGs of
-the pages a user sees in a 1280x800 window (two pages run taller, to show their bar graph and the revoke steps).
+the pages a user sees in a 1280x800 window (HOME's credits runs taller, to show its bar graph), and two at a phone's 390 px.
 """
 
 import argparse
 import asyncio
 import json
+import re
 import sys
 import tempfile
 import threading
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from playwright.sync_api import Locator, Page, expect, sync_playwright
+from playwright.sync_api import Locator, Page, ViewportSize, expect, sync_playwright
 
 from cloud.app import create_app as create_cloud
 from cloud.config import Config as CloudConfig
@@ -36,7 +37,8 @@ from shared.timefmt import iso
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN = ("admin@example.com", "flex-admin")
 START = datetime(2026, 11, 2, 8, 30, tzinfo=UTC)
-SIZE = {"width": 1280, "height": 800}
+SIZE: ViewportSize = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-sync"]
 
 
@@ -185,7 +187,8 @@ def take(page: Page, folder: Path, name: str, down_to: Locator | None = None) ->
     if down_to is not None:
         box = down_to.bounding_box()
         assert box is not None
-        clip = {"x": 0, "y": 0, "width": SIZE["width"], "height": max(SIZE["height"], box["y"] + box["height"] + 12)}
+        size = page.viewport_size or SIZE
+        clip = {"x": 0, "y": 0, "width": size["width"], "height": max(size["height"], box["y"] + box["height"] + 12)}
     page.screenshot(path=str(path), full_page=clip is not None, clip=clip, animations="disabled", caret="hide")
     print(f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}  {path.stat().st_size // 1024} KB")
 
@@ -212,9 +215,11 @@ def shoot(demo: Demo, chromium: str, out: Path, scratch: Path) -> None:
         take(portal, out, "portal-add-credits.png")
         portal.keyboard.press("Escape")
 
-        portal.goto(f"{base}/systems/{demo.ids['OB Van 3']}/assignments/{demo.pending}/revoke")
-        expect(portal.get_by_role("heading", name="Revoke pending")).to_be_visible()
-        take(portal, out, "portal-revoke-pending.png", down_to=portal.locator("section.dialog-card"))
+        portal.goto(f"{base}/systems/{demo.ids['OB Van 3']}")
+        portal.get_by_role("link", name=re.compile("^Finish revoke")).click()
+        expect(portal.locator("dialog#modal").get_by_role("heading", name="Revoke pending")).to_be_visible()
+        take(portal, out, "portal-revoke-pending.png")
+        portal.keyboard.press("Escape")
 
         portal.goto(f"{base}/history")
         take(portal, out, "portal-history.png")
@@ -236,6 +241,16 @@ def shoot(demo: Demo, chromium: str, out: Path, scratch: Path) -> None:
         home.goto(demo.homes["Studio A"] + "/settings/cloud")
         expect(home.locator("#cloud-state")).to_have_text("Online")
         take(home, out, "home-settings.png")
+
+        # a phone (390 px wide): the portal's system details and HOME's credits
+        phone = browser.new_context(viewport=PHONE, device_scale_factor=1).new_page()
+        sign_in(phone, demo.cloud)
+        phone.goto(f"{base}/systems/{demo.ids['OB Van 3']}")
+        expect(phone.locator("[data-live-status]")).to_have_text("Offline")
+        take(phone, out, "portal-phone.png")
+        phone.goto(demo.homes["Studio A"] + "/licenses/credits")
+        expect(phone.locator("#credit-total")).to_have_text("18.5")
+        take(phone, out, "home-phone-credits.png")
         browser.close()
 
 
