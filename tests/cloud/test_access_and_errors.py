@@ -112,3 +112,12 @@ async def test_users_admin_adds_and_removes_members_but_keeps_one_admin(cloud: T
     assert_error(await call(cloud, "DELETE", tenant.path(f"/users/{admin['user_id']}"), token=tenant.token, expect=409), "last_admin")
     await call(cloud, "DELETE", tenant.path(f"/users/{newcomer['user_id']}"), token=tenant.token)
     assert_error(await tenant.post("/users", {"email": "x@acme.test", "role": "owner"}, expect=400), "invalid_role")
+
+
+async def test_every_json_answer_ends_with_a_newline(cloud: TestClient) -> None:
+    """So curl outputs in a row stay on lines of their own (the README's examples)."""
+    for path, status in (("/healthz", 200), ("/api/v1/accounts", 401), ("/api/v1/nowhere", 404)):
+        response = await cloud.get(path)
+        body = await response.read()
+        assert response.status == status and response.content_type == "application/json"
+        assert body.endswith(b"}\n") and body.count(b"\n") == 1, body

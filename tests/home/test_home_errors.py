@@ -79,3 +79,11 @@ async def test_api_writes_from_another_sites_page_are_refused(home: TestClient) 
     same_site = await home.post("/api/v1/resources", json=body, headers={"Origin": str(home.make_url("")).rstrip("/")})
     assert same_site.status == 201
     assert (await home.get("/api/v1/system", headers={"Origin": "http://evil.example"})).status == 200
+
+
+async def test_every_json_answer_ends_with_a_newline(home: TestClient) -> None:
+    for path, status in (("/api/v1/system", 200), ("/api/v1/licenses/credits", 200), ("/api/v1/nowhere", 404)):
+        response = await home.get(path)
+        body = await response.read()
+        assert response.status == status and response.content_type == "application/json"
+        assert body.endswith(b"}\n") and body.count(b"\n") == 1, body
