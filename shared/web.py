@@ -75,6 +75,10 @@ def make_error_middleware(render_html: HtmlErrorRenderer | None = None) -> Any:
                 413: "The request body is too large for this service.",
             }.get(exc.status, exc.reason)
             return await answer(request, exc.status, code, message)
+        except ConnectionResetError:
+            # The client left before its answer (e.g. a HOME whose link handshake timed out): nothing broke here.
+            log.info("client_gone", method=request.method, path=request.path)
+            return error_json(499, "client_gone", "The client closed the connection before the answer.")
         except Exception:
             log.exception("request_failed", method=request.method, path=request.path)
             return await answer(request, 500, "internal_error", "Something went wrong on our side; the change was not made.")
