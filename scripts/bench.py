@@ -120,6 +120,7 @@ async def bench_scheduled_items(folder: Path, count: int) -> float:
     report("pending items, one advance", items=count, load_s=f"{loaded:.1f}", run_s=f"{elapsed:.1f}", per_second=int(count / elapsed),
            jobs_left=left, credits_back=available, invariant="ok" if not violations else "BROKEN")  # fmt: skip
     await cloud.close()
+    return elapsed
 
 
 async def bench_api(folder: Path, requests: int) -> None:
