@@ -87,3 +87,13 @@ def test_scripts_run_refuses_state_made_with_the_other_clock(tmp_path: Path) -> 
     )  # fmt: skip
     assert done.returncode != 0
     assert "made with --virtual-clock" in done.stderr and "--fresh" in done.stderr
+
+
+def test_everything_the_readme_cites_is_inside_the_repo() -> None:
+    text = README.read_text()
+    cited = re.findall(r"\]\(([^)#]+)\)", text) + re.findall(r'src="([^"]+)"', text)
+    assert cited
+    for target in cited:
+        assert "://" not in target and not target.startswith(("/", "..")), target
+        path = (ROOT / target).resolve()
+        assert path.is_relative_to(ROOT) and path.exists(), f"the README cites {target}, which is not in the repo"
