@@ -67,5 +67,11 @@ async def get_history(request: web.Request) -> web.Response:
         limit = min(max(int(request.query.get("limit", "500")), 1), 5000)
     except ValueError:
         raise BadRequest("'limit' must be a whole number.", code="wrong_type") from None
-    events = await request.app[DB].read.ledger.history(who.account_id, limit)
+    before = request.query.get("before")
+    if before is not None and not before.isdigit():
+        raise BadRequest("'before' must be an event id (a whole number).", code="wrong_type")
+    events = await request.app[DB].read.ledger.history(
+        who.account_id, limit, before_id=int(before) if before else None,
+        system_id=request.query.get("system") or None, kinds=tuple(request.query.getall("kind", [])),
+    )  # fmt: skip
     return json_response({"events": [event_json(item) for item in events]})

@@ -61,7 +61,7 @@ PATHS: dict[str, dict[str, Any]] = {
                    body=obj({"email": STR, "role": enum("admin", "operator"), "password": STR}, optional=("password",))),
     },  # fmt: skip
     ACC + "/users/{user_id}": {"delete": op("Remove a member (admin)", {200: obj({"removed": STR})}, auth=True)},
-    ACC + "/history": {"get": op("The account's ledger", {200: obj({"events": array(ref("Event"))})}, query={"limit": INT}, auth=True)},
+    ACC + "/history": {"get": op("The account's ledger", {200: obj({"events": array(ref("Event"))})}, query={"limit": INT, "before": INT, "system": STR, "kind": STR}, auth=True)},
     ACC + "/subscriptions": {"get": op("Subscriptions", {200: obj({"subscriptions": array(ref("Subscription"))})}, auth=True)},
     ACC + "/subscriptions/{sub}/activate": {"post": op("Activate (admin)", {200: SUBSCRIPTION}, auth=True)},
     ACC + "/subscriptions/{sub}/cancel": {"post": op("Cancel (admin)", {200: SUBSCRIPTION}, auth=True)},

@@ -114,3 +114,15 @@ async def test_history_pages_back_fifty_at_a_time_and_filters_by_kind_and_system
     assert rows_html.count("<tr>") == 1 and "System linked" in rows_html and "OB Van 3" in rows_html
     html = await admin.page(f"{admin.base}/history?what=credits&system={other.system_id}")
     assert "No events match this filter." in html
+
+
+async def test_the_history_api_pages_and_filters_like_the_page(admin: Portal, studio: Home, token: str) -> None:
+    base = f"/api/v1/accounts/{admin.account_id}/history"
+    _, everything = await admin.api("GET", base, token)
+    newest, *rest = everything["events"]
+    _, older = await admin.api("GET", f"{base}?before={newest['id']}", token)
+    assert older["events"] == rest
+    _, linked = await admin.api("GET", f"{base}?system={studio.system_id}&kind=system_linked&kind=system_unlinked", token)
+    assert [event["kind"] for event in linked["events"]] == ["system_linked"]
+    status, refused = await admin.api("GET", f"{base}?before=yesterday", token)
+    assert status == 400 and refused["error"]["code"] == "wrong_type"
