@@ -26,9 +26,16 @@ HISTORY_FILTERS: dict[str, tuple[str, tuple[str, ...]]] = {
 
 @routes.get("/accounts/{acc}/users")
 async def get_users(request: web.Request) -> web.Response:
-    who = await page_caller(request, admin=True)
+    return await users_page(request, await page_caller(request, admin=True))
+
+
+async def users_page(
+    request: web.Request, who: Caller, *, problem: str = "", email: str = "", role: str = "operator", status: int = 200
+) -> web.Response:
+    """The members and the Add a member form; after a refusal, with the problem and the email and role as chosen."""
     members = await request.app[DB].read.accounts.members(who.account_id)
-    return await render(request, "users.html", who, {"members": members, "roles": rules.ROLES}, section="users")
+    context = {"members": members, "roles": rules.ROLES, "problem": problem, "email": email, "role": role}
+    return await render(request, "users.html", who, context, section="users", status=status)
 
 
 @routes.post("/accounts/{acc}/users")
@@ -37,14 +44,18 @@ async def post_user(request: web.Request) -> web.Response:
     who = await page_caller(request, admin=True)
     back = f"/accounts/{who.account_id}/users"
     email, role, password = text_field(form, "email"), text_field(form, "role"), text_field(form, "password")
+
+    async def again(problem: str, status: int = 400) -> web.Response:
+        return await users_page(request, who, problem=problem, email=email[:320], role=role, status=status)
+
     if not email:
-        return redirect(request, back, "error", "Enter the email address of the user to add.")
+        return await again("Enter the email address of the user to add.")
     if len(email) > 320 or len(password) > 1024:
-        return redirect(request, back, "error", "The email or password is too long.")
+        return await again("The email or password is too long.")
     try:
         await request.app[ACCOUNTS].add_member(who.account_id, email, password or None, role)
     except ApiError as exc:
-        return redirect(request, back, "error", exc.message)
+        return await again(exc.message, exc.status)
     return redirect(request, back, "success", f"{email} is now a member of this account as {role}.")
 
 

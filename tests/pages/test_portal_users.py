@@ -29,8 +29,9 @@ async def test_adding_a_member_checks_the_input(admin: Portal) -> None:
         ({"email": "not-an-email", "role": "operator", "password": "long-enough"}, "That is not an email address."),
         ({"email": "", "role": "operator"}, "Enter the email address"),
     ):
-        _, html = await admin.post_and_follow(f"{admin.base}/users", data)
-        assert message in html and 'class="error flash"' in html
+        html = await admin.post_refused(f"{admin.base}/users", data)
+        assert message in html and '<p class="error" role="alert" id="add-member-problem">' in html
+        assert f'name="email" type="email" required autocomplete="off" value="{data["email"]}"' in html, "the email typed stays"
     assert "nopassword@example.com" not in await admin.page(f"{admin.base}/users")
 
 
