@@ -6,8 +6,18 @@ from aiohttp import web
 
 from cloud import rules
 from cloud.access import caller
-from cloud.appkeys import CLOCK, DB, HUB, SUBSCRIPTIONS, SYSTEMS, TRANSFERS
+from cloud.appkeys import (
+    CLOCK,
+    CONFIG,
+    DB,
+    HUB,
+    SIGNER,
+    SUBSCRIPTIONS,
+    SYSTEMS,
+    TRANSFERS,
+)
 from cloud.downloads import credits_file_response
+from cloud.file_faults import faulty_credits_file
 from cloud.inputs import parse_assignment
 from cloud.models import Assignment
 from cloud.views import assignment_json, subscription_json, system_json
@@ -126,6 +136,13 @@ async def revoke_assignment(request: web.Request) -> web.Response:
 @routes.post("/api/v1/accounts/{acc}/systems/{sys}/credits-file")
 async def post_credits_file(request: web.Request) -> web.Response:
     who = await caller(request)
+    fault = request.query.get("fault")
+    if fault is not None:
+        if not request.app[CONFIG].emulator_api:
+            raise BadRequest("Bad credits files on demand need the emulator API (--emulator-api).", code="emulator_api_disabled")
+        app = request.app
+        system, seq, token = await faulty_credits_file(app[DB], app[SIGNER], app[CLOCK].now(), who.account_id, request.match_info["sys"], fault)
+        return credits_file_response(system.label, seq, token)
     system, issued = await request.app[TRANSFERS].download(who.account_id, request.match_info["sys"], who.actor)
     return credits_file_response(system.label, issued.seq, issued.token)
 

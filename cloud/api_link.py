@@ -8,8 +8,10 @@ import structlog
 from aiohttp import WSMsgType, web
 
 from cloud.appkeys import DB, HUB, SYSTEMS, TRANSFERS
+from cloud.hub import LinkHub
 from shared import protocol
 from shared.errors import ApiError
+from shared.jws import unverified_claims
 from shared.keys import public_from_raw
 from shared.tokens import TokenError, verify_link_auth
 
@@ -67,7 +69,11 @@ async def get_link(request: web.Request) -> web.WebSocketResponse:
         return socket
     system_id, home_seq, receipt = answered
     hub, transfers = request.app[HUB], request.app[TRANSFERS]
+    if hub.faults.is_cut(system_id):
+        await refuse_cut_link(hub, system_id, socket)
+        return socket
     await hub.register(system_id, socket)
+    hub.journal.note("link_up", system_id, home_seq=home_seq)
     log.info("link_connected", system_id=system_id)
     try:
         await socket.send_str(protocol.encode(protocol.WELCOME, system_id=system_id))
@@ -76,7 +82,7 @@ async def get_link(request: web.Request) -> web.WebSocketResponse:
         async for raw in socket:
             if raw.type != WSMsgType.TEXT:
                 continue
-            await dispatch(socket, handlers, raw.data)
+            await receive(hub, system_id, socket, handlers, raw.data)
     except (protocol.ProtocolError, asyncio.CancelledError, ConnectionError) as exc:
         if isinstance(exc, asyncio.CancelledError):
             raise
@@ -87,6 +93,40 @@ async def get_link(request: web.Request) -> web.WebSocketResponse:
     return socket
 
 
+async def refuse_cut_link(hub: LinkHub, system_id: str, socket: web.WebSocketResponse) -> None:
+    code = "link_cut"
+    await socket.send_str(protocol.error(code, "The link to this system is cut (a fault injected through the emulator API).", None))
+    await socket.close(message=code.encode())
+    hub.journal.note("link_refused", system_id, code=code)
+    log.info("link_refused", system_id=system_id, code=code)
+
+
+async def receive(hub: LinkHub, system_id: str, socket: web.WebSocketResponse, handlers: dict[str, "MessageHandler"], data: str) -> None:
+    """One message from HOME, through the system's link faults: delayed, lost or delivered twice."""
+    delay = hub.faults.latency_seconds(system_id)
+    if delay:
+        await asyncio.sleep(delay)
+    copies = hub.faults.copies(system_id, "receipt", receipt_seq(data)) if is_receipt(data) else 1
+    for _ in range(copies):
+        await dispatch(socket, handlers, data)
+
+
+def is_receipt(data: str) -> bool:
+    try:
+        return protocol.decode(data).type == protocol.RECEIPT
+    except protocol.ProtocolError:
+        return False
+
+
+def receipt_seq(data: str) -> int | None:
+    try:
+        claims = unverified_claims(protocol.decode(data).text("token"))
+    except (protocol.ProtocolError, TokenError):
+        return None
+    seq = claims.get("seq")
+    return seq if isinstance(seq, int) else None
+
+
 async def say_goodbye(request: web.Request, system_id: str, socket: web.WebSocketResponse) -> None:
     """Record last seen, then show the system Offline (in that order, so Offline comes with its time)."""
     try:
@@ -95,6 +135,7 @@ async def say_goodbye(request: web.Request, system_id: str, socket: web.WebSocke
         log.exception("last_seen_not_recorded", system_id=system_id)
     finally:
         await request.app[HUB].unregister(system_id, socket)
+        request.app[HUB].journal.note("link_down", system_id)
         log.info("link_disconnected", system_id=system_id)
 
 
@@ -113,7 +154,9 @@ def message_handlers(request: web.Request, system_id: str) -> dict[str, MessageH
             "home_reported_error", system_id=system_id, code=str(message.body.get("code"))[:64],
             message=str(message.body.get("message"))[:500], reply_to=reply_to,
         )  # fmt: skip
-        await request.app[HUB].refused(system_id, reply_to)
+        hub = request.app[HUB]
+        seq = await hub.refused(system_id, reply_to)
+        hub.journal.note("home_refused", system_id, code=str(message.body.get("code"))[:64], seq=seq or None)
 
     return {protocol.RECEIPT: handle_receipt, protocol.ERROR: handle_error}
 

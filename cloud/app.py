@@ -10,6 +10,7 @@ from cloud import (
     api_control,
     api_credits,
     api_emulator,
+    api_faults,
     api_link,
     openapi,
     pages_auth,
@@ -45,6 +46,7 @@ from cloud.systems import Systems
 from cloud.transfers import Transfers
 from shared import openapi as shared_openapi
 from shared.clock import Clock, VirtualClock, WallClock
+from shared.journal import Journal, keep_written
 from shared.timefmt import from_epoch
 from shared.web import get_healthz, json_response, make_error_middleware
 
@@ -63,8 +65,9 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     app = web.Application(middlewares=[make_error_middleware(render_html=site.render_error_page)], client_max_size=config.max_body_bytes)
     app[CONFIG] = config
     app[CLOCK] = clock or make_clock(config)
-    app[DB] = Database(config.data_dir / "cloud.sqlite3")
-    app[HUB] = LinkHub()
+    journal = Journal(app[CLOCK].now)
+    app[DB] = Database(config.data_dir / "cloud.sqlite3", journal)
+    app[HUB] = LinkHub(journal, config.resend_seconds)
     app.router.add_get("/healthz", get_healthz)
     app.add_routes([shared_openapi.serve(openapi.build(config.emulator_api))])
     app.router.add_get("/.well-known/jwks.json", get_jwks)
@@ -74,6 +77,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     if config.emulator_api:
         app.add_routes(api_emulator.routes)
         app.add_routes(api_control.routes)
+        app.add_routes(api_faults.routes)
     site.setup(app)
     for module in (pages_auth, pages_subscriptions, pages_systems, pages_credits, pages_users):
         app.add_routes(module.routes)
@@ -116,12 +120,16 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     if isinstance(clock, VirtualClock) and clock.driver is None:
         clock.driver = scheduler.advance_to  # a HOME on this clock in this process moves time through the cloud
     task = asyncio.create_task(scheduler.run_forever(), name="cloud-scheduler")
+    journal_task = asyncio.create_task(keep_written(db.journal, db.write_journal), name="cloud-journal")
     yield
     if isinstance(clock, VirtualClock) and clock.driver == scheduler.advance_to:
         clock.driver = None
     task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    async with db.transaction():  # writes what is pending; holding the writer, the task is not inside one
+        journal_task.cancel()
+    await asyncio.gather(task, journal_task, return_exceptions=True)
     await hub.close_all()
+    await db.write_journal()
     await db.close()
 
 

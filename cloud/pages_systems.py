@@ -19,9 +19,10 @@ from shared.web import json_response
 routes = web.RouteTableDef()
 
 
-def credits_version(system: System, items: list[Assignment]) -> str:
+def credits_version(system: System, items: list[Assignment], faults: list[str] | None = None) -> str:
     """A short fingerprint of what the details page shows, so an open page knows when to refresh."""
     parts = [str(system.seq)] + [f"{item.id}:{item.state}:{item.downloaded}:{iso_time(item.valid_until)}" for item in items]
+    parts += faults or []
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
@@ -94,13 +95,15 @@ async def get_system(request: web.Request) -> web.Response:
     items = await db.read.assignments.on_system(system.id)
     subs = {sub.id: sub for sub in await db.read.subscriptions.of_account(who.account_id)}
     views = [assignment_view(item, subs[item.subscription_id]) for item in items]
+    faults = request.app[HUB].faults.of(system.id).labels()  # only ever set through the emulator API
     context = {
         "system": system,
         "online": online,
         "last_seen": rules.last_seen(system, online, request.app[CLOCK].now()),
         "open": [view for view in views if view.state != "ended"],
         "ended": sorted((view for view in views if view.state == "ended"), key=lambda view: view.ended_at or view.assigned_at, reverse=True),
-        "version": credits_version(system, items),
+        "version": credits_version(system, items, faults),
+        "faults": faults,
     }
     return await render(request, "system.html", who, context, section="systems")
 
@@ -111,7 +114,8 @@ async def get_system_presence(request: web.Request) -> web.Response:
     online = request.app[HUB].is_online(request.match_info["sys"])
     system = await request.app[SYSTEMS].owned(who.account_id, request.match_info["sys"])
     items = await request.app[DB].read.assignments.on_system(system.id)
-    return json_response({**presence(system, online, request.app[CLOCK].now()), "version": credits_version(system, items)})
+    faults = request.app[HUB].faults.of(system.id).labels()
+    return json_response({**presence(system, online, request.app[CLOCK].now()), "version": credits_version(system, items, faults)})
 
 
 @routes.post("/accounts/{acc}/systems/{sys}/credits-file")

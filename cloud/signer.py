@@ -7,10 +7,11 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from cloud.errors import AssignmentConflict
+from shared.jws import sign
 from shared.keys import jwks, key_id, load_or_create_key, private_pem, write_private_key
 from shared.licenses import PerpetualLicense, sign_perpetual
 from shared.snapshot_claims import MAX_SNAPSHOT_BYTES
-from shared.tokens import Snapshot, sign_snapshot
+from shared.tokens import SNAPSHOT_TYPE, Snapshot, sign_snapshot
 
 
 class Signer:
@@ -50,6 +51,10 @@ class Signer:
                 code="too_many_assignments",
             )
         return token
+
+    def sign_claims(self, claims: dict[str, Any]) -> str:
+        """Sign raw credits-file claims: only for the deliberately bad files of ``file_faults``."""
+        return sign(claims, self._key, SNAPSHOT_TYPE, self.kid)
 
     def perpetual(self, license: PerpetualLicense) -> str:
         return sign_perpetual(license, self._key)

@@ -236,6 +236,7 @@ class Transfers:
                     quarters=sum(item.quarters for item in returned),
                     detail={"seq": receipt.seq, "returned": [item.id for item in returned]},
                 )  # fmt: skip
+        self.db.journal.note("receipt_accepted", system_id, seq=receipt.seq, via=via, returned=[item.id for item in returned])
         await self.hub.acknowledged(system_id, receipt.seq)
         log.info("receipt_accepted", system_id=system_id, seq=receipt.seq, via=via, returned=len(returned))
         return ReceiptOutcome(receipt.seq, returned)

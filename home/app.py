@@ -10,6 +10,7 @@ from aiohttp import web
 from home import (
     api,
     api_emulator,
+    api_journal,
     openapi,
     pages_licenses,
     pages_resources,
@@ -84,6 +85,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     app.add_routes(api.routes)
     if config.emulator_api:
         app.add_routes(api_emulator.routes)
+        app.add_routes(api_journal.routes)
     site.setup(app)
     for module in (pages_licenses, pages_resources, pages_settings):
         app.add_routes(module.routes)

@@ -101,11 +101,13 @@ async def apply_snapshot(node: Node, token: str, source: str) -> Applied:
         else:
             receipt = sign_receipt(Receipt(node.system_id, snapshot.seq, held, now, new_jti()), node.identity.key)
             await tx.replace_snapshot(snapshot, token.strip(), now, receipt)
+            node.journal.note("snapshot_applied", seq=snapshot.seq, source=source, entries=len(held))
             result = "applied"
     if result == "applied":
         node.seq_applied(snapshot.seq)
         log.info("snapshot_applied", seq=snapshot.seq, entries=len(held), source=source)
     else:
+        node.journal.note("snapshot_unchanged", seq=snapshot.seq, source=source)
         log.info("snapshot_unchanged", seq=snapshot.seq, source=source)
     return Applied("credits", result, snapshot.seq, receipt)
 
@@ -153,6 +155,8 @@ async def credits_report(node: Node, online: bool) -> CreditsReport:
         resources = await db.resources()
         receipt = await db.latest_receipt()
         seq = await db.applied_seq()
+    if receipt is not None:
+        node.revoke_key_shown(receipt.seq)
     return CreditsReport(
         now=now,
         seq=seq,

@@ -132,6 +132,7 @@ class CloudLink:
     def _set_state(self, state: str, error: str | None = None) -> None:
         if state != self.state:
             log.info("cloud_link_state", state=state, error=error)
+            self._node.journal.note("link_state", state=state, error=error)
         self.state = state
         self.last_error = error
         self.watch.changed()
@@ -286,6 +287,7 @@ class CloudLink:
             return False
         self.receipts_sent += 1
         self.watch.changed()
+        self._node.journal.note("receipt_sent", seq=seq, source="file")
         log.info("receipt_sent", seq=seq, result="file")
         return True
 
@@ -297,6 +299,7 @@ class CloudLink:
             token = message.text("token")
             applied = await apply_snapshot(self._node, token, source="link")
         except (ProtocolError, TokenError) as exc:
+            self._node.journal.note("snapshot_refused", code=exc.code, source="link")
             log.warning("pushed_snapshot_refused", code=exc.code, message=exc.message)
             await ws.send_str(protocol.error(exc.code, exc.message, message.id))
             if exc.code == "clock_skew" and token is not None:
@@ -311,6 +314,7 @@ class CloudLink:
             await ws.send_str(protocol.encode(protocol.RECEIPT, token=receipt))
             self.receipts_sent += 1
             self.watch.changed()
+            self._node.journal.note("receipt_sent", seq=seq, source="link")
             log.info("receipt_sent", seq=seq, result=result)
 
     # --- a copy from HOME's future ---------------------------------------------------------------

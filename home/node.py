@@ -13,6 +13,7 @@ from home.store import Queries, Store
 from home.timekeeper import TimeKeeper
 from home.trust import TrustedKeys
 from shared.clock import Clock
+from shared.journal import Journal
 from shared.timefmt import epoch, from_epoch
 
 log = structlog.get_logger()
@@ -40,8 +41,10 @@ class Watch:
 class Node:
     def __init__(self, config: Config, clock: Clock) -> None:
         self.config = config
-        self.store = Store(config.database_path)
         self.time = TimeKeeper(clock)
+        self.journal = Journal(self.now)
+        self.store = Store(config.database_path, self.journal)
+        self._key_shown_seq = 0
         self.trust = TrustedKeys(self.store, config.cloud_key_file)
         self._identity: Identity | None = None
         self.label = config.label or DEFAULT_LABEL
@@ -75,6 +78,7 @@ class Node:
         log.info("home_started", system_id=self.system_id, label=self.label, seq=self.applied_seq)
 
     async def close(self) -> None:
+        await self.store.write_journal()
         await self.store.close()
 
     def now(self) -> datetime:
@@ -109,7 +113,15 @@ class Node:
             self.config.key_path.unlink(missing_ok=True)
             self._identity = load_identity(self.config.key_path)
         self.seq_applied(0)
+        self._key_shown_seq = 0
+        self.journal.note("reset", identity=new_identity)
         log.info("home_reset", system_id=self.system_id, new_identity=new_identity)
+
+    def revoke_key_shown(self, seq: int) -> None:
+        """Journal the first time the revoke key of ``seq`` is shown (upload answer, Credits page or API)."""
+        if seq > self._key_shown_seq:
+            self._key_shown_seq = seq
+            self.journal.note("revoke_key_shown", seq=seq)
 
     def seq_applied(self, seq: int) -> None:
         self.applied_seq = seq

@@ -101,9 +101,13 @@ async def start_resource(node: Node, resource_id: int) -> StartOutcome:
         if plan is None:
             await tx.set_resource_usage(resource.id, "unlicensed", 0, 0)
             message = shortfall(resource, licenses, quarters)
+            node.journal.note("resource_unlicensed", resource_id=resource.id, name=resource.name)
         else:
             await tx.set_resource_usage(resource.id, "running", plan.perpetual, plan.quarters)
             message = usage(plan)
+            node.journal.note(
+                "resource_started", resource_id=resource.id, name=resource.name, licenses=plan.perpetual, credits=plan.quarters / 4
+            )
         updated = await tx.resource(resource.id)
     assert updated is not None
     log.info("resource_started" if plan else "resource_unlicensed", resource_id=resource.id, status=updated.status)
@@ -114,6 +118,7 @@ async def stop_resource(node: Node, resource_id: int) -> StartOutcome:
     async with node.write() as tx:
         resource = _existing(await tx.resource(resource_id), resource_id)
         await tx.set_resource_usage(resource.id, "stopped", 0, 0)
+        node.journal.note("resource_stopped", resource_id=resource.id, name=resource.name)
         updated = await tx.resource(resource.id)
     assert updated is not None
     log.info("resource_stopped", resource_id=resource.id)

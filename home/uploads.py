@@ -8,6 +8,7 @@ from home.licensing import Applied, accept_file
 from home.link import CloudLink
 from home.node import Node
 from shared.errors import BadRequest, PayloadTooLarge
+from shared.jws import TokenError
 
 CHUNK = 64 * 1024
 MULTIPART_OVERHEAD = 16 * 1024  # boundaries, headers and small form fields around the file
@@ -24,7 +25,12 @@ class Upload:
 
 async def apply_upload(node: Node, link: CloudLink, data: bytes) -> Applied:
     """Apply an uploaded file; a credits file applied while online is acknowledged to the cloud at once."""
-    applied = await accept_file(node, data)
+    try:
+        applied = await accept_file(node, data)
+    except TokenError as exc:
+        node.journal.note("upload_refused", code=exc.code)
+        raise
+    node.journal.note("upload_applied", file=applied.kind, result=applied.result, seq=applied.seq)
     if applied.kind == "credits" and applied.result == "applied" and applied.receipt:
         await link.send_receipt(applied.receipt, applied.seq)
     return applied

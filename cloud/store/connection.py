@@ -9,14 +9,16 @@ import aiosqlite
 
 from cloud.store.migrations import MIGRATIONS
 from cloud.store.queries import Queries
+from shared.journal import Journal, written_with
 from shared.sqlite import Sql, connect, immediate, migrate
 
 
 class Database:
     """Reads go through ``read`` (committed data only); every write through ``transaction()``."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, journal: Journal | None = None) -> None:
         self.path = path
+        self.journal = journal or Journal()
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
@@ -39,7 +41,13 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Queries]:
-        """One writer at a time: an asyncio lock around BEGIN IMMEDIATE ... COMMIT."""
+        """One writer at a time: an asyncio lock around BEGIN IMMEDIATE ... COMMIT, with pending journal facts."""
         assert self._writer is not None, "database is not open"
-        async with self._lock, immediate(self._writer):
+        async with self._lock, immediate(self._writer), written_with(self.journal, self._writer):
             yield Queries(Sql(self._writer))
+
+    async def write_journal(self) -> None:
+        """Write pending journal facts now (they are otherwise written by the next transaction)."""
+        if self.journal.pending and self._writer is not None:
+            async with self.transaction():
+                pass

@@ -116,4 +116,19 @@ MIGRATIONS: list[str] = [
     ALTER TABLE subscriptions ADD COLUMN activated_at INTEGER;
     UPDATE subscriptions SET activated_at = term_start WHERE term_start IS NOT NULL;
     """,
+    """
+    -- The event journal (GET /_emulator/events): every ledger row, by trigger, in the same transaction,
+    -- plus link facts and fault injections; one id sequence orders them all.
+    CREATE TABLE journal (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        system_id TEXT,
+        ledger_id INTEGER,
+        detail TEXT NOT NULL DEFAULT '{}'
+    );
+    INSERT INTO journal (at, kind, system_id, ledger_id) SELECT at, kind, system_id, id FROM ledger ORDER BY id;
+    CREATE TRIGGER ledger_journal AFTER INSERT ON ledger
+        BEGIN INSERT INTO journal (at, kind, system_id, ledger_id) VALUES (NEW.at, NEW.kind, NEW.system_id, NEW.id); END;
+    """,
 ]

@@ -6,6 +6,7 @@ from contextlib import AbstractAsyncContextManager
 from cloud.store.accounts import AccountQueries, UserQueries
 from cloud.store.assignments import AssignmentQueries
 from cloud.store.jobs import JobQueries
+from cloud.store.journal import JournalQueries
 from cloud.store.ledger import LedgerQueries
 from cloud.store.snapshots import SnapshotQueries
 from cloud.store.state import StateQueries
@@ -40,6 +41,7 @@ class Queries:
         self.snapshots = SnapshotQueries(sql)
         self.ledger = LedgerQueries(sql)
         self.jobs = JobQueries(sql)
+        self.journal = JournalQueries(sql)  # the emulator's event journal
         self.state = StateQueries(sql)  # the emulator's whole-state routes
 
     def savepoint(self) -> AbstractAsyncContextManager[None]:

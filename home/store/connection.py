@@ -9,12 +9,14 @@ import aiosqlite
 
 from home.store.migrations import MIGRATIONS
 from home.store.queries import Queries
+from shared.journal import Journal, written_with
 from shared.sqlite import Sql, connect, immediate, migrate
 
 
 class Store:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, journal: Journal | None = None) -> None:
         self.path = path
+        self.journal = journal or Journal()
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
 
@@ -40,7 +42,14 @@ class Store:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Queries]:
+        """One writer at a time, with pending journal facts (see shared/journal.py)."""
         async with self._lock:
             db = self._connection()
-            async with immediate(db):
+            async with immediate(db), written_with(self.journal, db):
                 yield Queries(Sql(db))
+
+    async def write_journal(self) -> None:
+        """Write pending journal facts now (they are otherwise written by the next transaction)."""
+        if self.journal.pending and self._db is not None:
+            async with self.transaction():
+                pass

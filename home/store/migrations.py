@@ -116,4 +116,13 @@ MIGRATIONS: list[str] = [
 
     UPDATE meta SET value = strftime('%s', value) WHERE key = 'time_mark' AND strftime('%s', value) IS NOT NULL;
     """,
+    """
+    -- The event journal (GET /_emulator/events); times are epoch seconds, as everywhere.
+    CREATE TABLE journal (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        system_id TEXT,
+        detail TEXT NOT NULL DEFAULT '{}');
+    """,
 ]

@@ -1,7 +1,9 @@
 """Everything HOME asks of its database, as one ``Queries`` bound to the connection. Reads come through
 ``Store.read()``, writes only inside ``Store.transaction()``."""
 
+import json
 from datetime import datetime
+from typing import Any
 
 from home.models import AppliedSnapshot, PerpetualGrant, Resource, StoredReceipt
 from home.store.records import (
@@ -11,10 +13,11 @@ from home.store.records import (
     receipt_row,
     resource_row,
 )
+from shared.journal import event_json
 from shared.licenses import PerpetualLicense
 from shared.snapshot_claims import SnapshotEntry
 from shared.sqlite import Sql
-from shared.timefmt import epoch
+from shared.timefmt import epoch, from_epoch
 from shared.tokens import Snapshot
 
 
@@ -127,3 +130,12 @@ class Queries:
             "UPDATE resources SET status = ?, perpetual_in_use = ?, credits_in_use = ? WHERE id = ?",
             (status, perpetual, quarters, resource_id),
         )
+
+    # --- the event journal (shared.journal writes it) ------------------------------------------
+
+    async def journal_after(self, cursor: int, limit: int) -> list[dict[str, Any]]:
+        rows = await self._sql.all("SELECT * FROM journal WHERE id > ? ORDER BY id LIMIT ?", (cursor, limit))
+        return [
+            event_json(row["id"], from_epoch(row["at"]), row["kind"], {"system_id": row["system_id"]} | json.loads(row["detail"]))
+            for row in rows
+        ]

@@ -41,12 +41,16 @@ def scripts_run(data: Path, *extra: str) -> Iterator[str]:
         launcher.communicate(timeout=30)
 
 
+FAULTS_MARK = "--- bad files from here ---"
+
+
 def run_in_one_shell(script: str, folder: Path) -> str:
-    done = subprocess.run(["bash", "-c", script], cwd=folder, capture_output=True, text=True, timeout=120, check=False)
+    """Run ``script``; no answer may be an error, except after FAULTS_MARK (the bad files HOME must refuse)."""
+    done = subprocess.run(["bash", "-c", script], cwd=folder, capture_output=True, text=True, timeout=180, check=False)
     assert done.returncode == 0, done.stderr
-    output = done.stdout + done.stderr
-    assert '"error"' not in output, output
-    return output
+    output = done.stdout
+    assert '"error"' not in output.split(FAULTS_MARK)[0] + done.stderr, output + done.stderr
+    return output + done.stderr
 
 
 def test_every_readme_shell_block_uses_the_addresses_of_the_first_line() -> None:
@@ -59,17 +63,24 @@ def test_every_readme_shell_block_uses_the_addresses_of_the_first_line() -> None
 
 def test_readme_shell_blocks_run_as_written_against_scripts_run(tmp_path: Path) -> None:
     blocks = shell_blocks()
-    walk = [block for block in blocks if "_emulator/clock" not in block]
+    walk = [block for block in blocks if "_emulator/clock" not in block and "credits-file?fault" not in block]
     clock = [block for block in blocks if "_emulator/clock" in block]
+    [bad_files] = [block for block in blocks if "credits-file?fault" in block]
     assert len(walk) >= 3 and len(clock) == 1
 
     with scripts_run(tmp_path / "run") as addresses:
-        output = run_in_one_shell("set -eu\n" + "\n".join(walk).replace(ADDRESSES, addresses, 1), tmp_path)
+        script = "\n".join([*walk, f"echo '{FAULTS_MARK}'", bad_files]).replace(ADDRESSES, addresses, 1)
+        output = run_in_one_shell("set -eu\n" + script, tmp_path)
     assert '"end_reason": "revoked"' in output  # the online revoke ended at once
     assert '"state": "revoke_pending"' in output and '"steps": [' in output
     assert '"credits_returned": 1.5' in output and '"credits_returned": 0' in output
     assert '"enabled": false, "state": "disabled"' in output and '"enabled": true' in output
-    assert output.count('"result": "applied"') == 2
+    link_faults, refusals = output.split(FAULTS_MARK)
+    assert link_faults.count('"result": "applied"') == 2
+    assert '"kind": "fault_dropped"' in link_faults and '"kind": "fault_duplicated"' in link_faults
+    assert '"kind": "link_refused"' in link_faults or '"kind": "link_down"' in link_faults
+    codes = re.findall(r'"error": {"code": "(\w+)"', refusals)
+    assert codes == ["expired", "clock_skew", "stale", "bad_signature", "wrong_system", "bad_signature", "bad_signature", "malformed"]
 
     with scripts_run(tmp_path / "virtual", "--virtual-clock") as addresses:
         output = run_in_one_shell("set -eu\n" + addresses + "\n" + clock[0], tmp_path)

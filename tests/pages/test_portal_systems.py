@@ -90,3 +90,16 @@ async def test_the_online_status_updates_live_when_home_connects_and_leaves(admi
             break
         await asyncio.sleep(0.02)
     assert after["online"] is False and after["last_seen"].endswith("Z")
+
+
+async def test_system_details_show_an_injected_link_fault_as_a_badge(admin: Portal, studio: Home) -> None:
+    page = f"{admin.base}/systems/{studio.system_id}"
+    assert "data-link-fault" not in await admin.page(page)
+    before = json.loads(await admin.page(f"{page}/presence"))["version"]
+    response = await admin.client.post(f"/_emulator/systems/{studio.system_id}/link-faults", json={"cut": True, "drop_next": "receipt"})
+    assert response.status == 200
+    html = await admin.page(page)
+    assert "data-link-fault" in html and "Fault: link cut, drop next receipt" in html
+    assert json.loads(await admin.page(f"{page}/presence"))["version"] != before  # an open page refreshes to show it
+    await admin.client.post(f"/_emulator/systems/{studio.system_id}/link-faults", json={"clear": True})
+    assert "data-link-fault" not in await admin.page(page)

@@ -1,0 +1,34 @@
+"""SQL for the event journal (``GET /_emulator/events``): a trigger copies every ledger row into it, and
+``shared.journal`` writes the link facts; one id sequence orders both."""
+
+import json
+from typing import Any
+
+from shared.journal import event_json
+from shared.sqlite import Sql
+from shared.timefmt import from_epoch
+
+
+class JournalQueries:
+    def __init__(self, sql: Sql) -> None:
+        self._sql = sql
+
+    async def after(self, cursor: int, limit: int) -> list[dict[str, Any]]:
+        """Events after ``cursor``, oldest first; a ledger row's fields come from the ledger."""
+        rows = await self._sql.all(
+            "SELECT j.id, j.at, j.kind, j.system_id, j.detail, l.actor, l.account_id, l.subscription_id, "
+            "l.assignment_id, l.quarters, l.detail AS ledger_detail "
+            "FROM journal j LEFT JOIN ledger l ON l.id = j.ledger_id WHERE j.id > ? ORDER BY j.id LIMIT ?",
+            (cursor, limit),
+        )
+        events = []
+        for row in rows:
+            fields: dict[str, Any] = {"system_id": row["system_id"]}
+            if row["actor"] is not None:
+                fields |= {
+                    "account_id": row["account_id"], "actor": row["actor"], "subscription_id": row["subscription_id"],
+                    "assignment_id": row["assignment_id"], "credits": row["quarters"] / 4 if row["quarters"] else None,
+                }  # fmt: skip
+                fields |= json.loads(row["ledger_detail"])
+            events.append(event_json(row["id"], from_epoch(row["at"]), row["kind"], fields | json.loads(row["detail"])))
+        return events

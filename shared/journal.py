@@ -1,0 +1,133 @@
+"""The event journal both services keep for tests and demos (``GET /_emulator/events``).
+
+Facts are noted in memory the moment they happen and written by the service's next write
+transaction, right after ``BEGIN`` and again before ``COMMIT`` (one ``executemany`` each, only when
+something is pending). Under the one writer lock that keeps the journal in the order things
+happened, costs no transaction of its own, and a fact noted inside a transaction commits with it.
+"""
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import structlog
+
+from shared.errors import BadRequest
+from shared.timefmt import epoch, iso
+
+log = structlog.get_logger()
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+FLUSH_DELAY_SECONDS = 0.1
+
+INSERT_FACTS = "INSERT INTO journal (at, kind, system_id, detail) VALUES (?, ?, ?, ?)"
+
+
+@dataclass(frozen=True)
+class Fact:
+    at: datetime
+    kind: str
+    system_id: str | None
+    detail: dict[str, Any]
+
+    def row(self) -> tuple[int, str, str | None, str]:
+        return epoch(self.at), self.kind, self.system_id, json.dumps(self.detail)
+
+
+class Connection(Protocol):
+    async def executemany(self, sql: str, parameters: Any) -> Any: ...
+
+
+def wall_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Journal:
+    def __init__(self, now: Callable[[], datetime] = wall_now) -> None:
+        self._now = now
+        self._pending: list[Fact] = []
+        self._noted = asyncio.Event()
+
+    def note(self, kind: str, system_id: str | None = None, **detail: Any) -> None:
+        self._pending.append(Fact(self._now(), kind, system_id, detail))
+        self._noted.set()
+
+    @property
+    def pending(self) -> bool:
+        return bool(self._pending)
+
+    async def write(self, conn: Connection) -> list[Fact]:
+        """Insert every pending fact; returns them, so a rolled-back transaction can put them back."""
+        facts, self._pending = self._pending, []
+        if facts:
+            try:
+                await conn.executemany(INSERT_FACTS, [fact.row() for fact in facts])
+            except BaseException:
+                self.put_back(facts)
+                raise
+        return facts
+
+    def put_back(self, facts: list[Fact]) -> None:
+        self._pending[:0] = facts
+
+    async def wait_noted(self) -> None:
+        await self._noted.wait()
+        self._noted.clear()
+
+
+@asynccontextmanager
+async def written_with(journal: Journal, conn: Connection) -> AsyncIterator[None]:
+    """Inside a transaction: the facts noted before it first, those noted during it last (they commit with it)."""
+    earlier = await journal.write(conn)
+    try:
+        yield
+        await journal.write(conn)
+    except BaseException:
+        journal.put_back(earlier)
+        raise
+
+
+async def keep_written(journal: Journal, flush: Callable[[], Awaitable[None]]) -> None:
+    """Write facts down soon even when no other write follows (``flush`` opens an empty transaction)."""
+    while True:
+        await journal.wait_noted()
+        await asyncio.sleep(FLUSH_DELAY_SECONDS)
+        if journal.pending:
+            try:
+                await flush()
+            except Exception:  # a full disk must not end the task: the next fact tries again
+                log.exception("journal_not_written")
+
+
+def parse_cursor(raw: str | None) -> int:
+    """Cursors are opaque to clients; here they are the journal row id, as text."""
+    if raw is None or raw == "":
+        return 0
+    if not raw.isdigit() or len(raw) > 18:
+        raise BadRequest(
+            "'after' must be a cursor from an earlier answer's 'next' or an event's 'cursor'.", code="invalid_cursor"
+        )
+    return int(raw)
+
+
+def parse_limit(raw: str | None) -> int:
+    if raw is None or raw == "":
+        return DEFAULT_LIMIT
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise BadRequest(f"'limit' must be a whole number from 1 to {MAX_LIMIT}.", code="invalid_limit")
+    return int(raw)
+
+
+def event_json(cursor: int, at: datetime, kind: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """``{cursor, at, kind, ...}``: the named fields first; a detail never overrides them."""
+    base: dict[str, Any] = {"cursor": str(cursor), "at": iso(at), "kind": kind}
+    return base | {key: value for key, value in fields.items() if key not in base and value is not None}
+
+
+def page_json(events: list[dict[str, Any]], after: int) -> dict[str, Any]:
+    return {"events": events, "next": events[-1]["cursor"] if events else str(after)}
