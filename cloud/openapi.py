@@ -40,7 +40,11 @@ SCHEMAS = {
     "Clock": obj({"now": TIME, "virtual": BOOL, "handled": INT}, optional=("handled",)),
     "State": obj({"format": enum("flex-emulator/state"), "version": INT, "service": STR, "schema_version": INT, "now": TIME,
                   "keys": obj({"cloud_key": STR}), "tables": ANY_OBJECT}),  # fmt: skip
-    "LinkFaults": obj({"faults": ANY_OBJECT}),
+    "LinkFaults": obj({
+        "system_id": STR,
+        "faults": obj({"cut": BOOL, "latency_ms": INT, "drop_next": array(enum("snapshot", "receipt")),
+                       "duplicate_next": array(enum("snapshot", "receipt")), "active": BOOL}),
+    }),  # fmt: skip
 }
 
 ACC = "/api/v1/accounts/{acc}"
@@ -132,7 +136,10 @@ EMULATOR_PATHS: dict[str, dict[str, Any]] = {
     },  # fmt: skip
     "/_emulator/systems/{sys}/link-faults": {
         "get": op("Faults on a system's link", {200: ref("LinkFaults")}, tag="emulator"),
-        "post": op("Set faults on a system's link", {200: ref("LinkFaults")}, body=ANY_OBJECT, tag="emulator"),
+        "post": op("Set faults on a system's link", {200: ref("LinkFaults")}, tag="emulator", body=obj(
+            {"cut": BOOL, "latency_ms": INT, "drop_next": enum("snapshot", "receipt"),
+             "duplicate_next": enum("snapshot", "receipt"), "clear": BOOL},
+            optional=("cut", "latency_ms", "drop_next", "duplicate_next", "clear"))),
     },
 }
 
