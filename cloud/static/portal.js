@@ -63,6 +63,12 @@
     return holder.querySelector("[data-download-status]");
   }
 
+  function say(note, text, failed) {
+    if (!note) return;
+    note.textContent = text;
+    note.classList.toggle("is-failed", failed);
+  }
+
   async function download(form) {
     const note = noteFor(form);
     let response = null;
@@ -70,22 +76,28 @@
       response = await fetch(form.action, {
         method: "POST",
         body: new URLSearchParams(new FormData(form)),
-        headers: { Accept: "application/jwt", "X-Flex-Dialog": "1" },
+        headers: { Accept: "application/jwt, text/html;q=0.9", "X-Flex-Dialog": "1" },
         credentials: "same-origin",
       });
     } catch (error) {
-      if (note) note.textContent = "The download failed: the portal could not be reached.";
+      say(note, "The download failed: the portal could not be reached.", true);
       return;
     }
     const type = response.headers.get("Content-Type") || "";
     if (!response.ok || !type.startsWith("application/jwt")) {
+      let reason = String(response.status);
       if (type.startsWith("application/json")) {
-        window.location.assign((await response.json()).location); // e.g. the session ended: sign in
-        return;
+        const answer = await response.json();
+        if (answer.location) {
+          window.location.assign(answer.location); // e.g. the session ended: sign in
+          return;
+        }
+        if (answer.error) reason = answer.error.message;
+      } else {
+        const message = new DOMParser().parseFromString(await response.text(), "text/html").querySelector(".error-message");
+        if (message) reason = message.textContent.trim();
       }
-      const doc = new DOMParser().parseFromString(await response.text(), "text/html");
-      const message = doc.querySelector(".error-message");
-      if (note) note.textContent = "The download failed: " + (message ? message.textContent.trim() : response.status);
+      say(note, "The download failed: " + reason, true);
       return;
     }
     const match = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
@@ -98,7 +110,7 @@
     link.remove();
     window.setTimeout(function () { URL.revokeObjectURL(link.href); }, 10000);
     const text = "Downloaded " + name + ". Copy it to the HOME server and upload it on HOME's FileLicenses page.";
-    if (note) note.textContent = text;
+    say(note, text, false);
     // the details page reloads itself to show the Downloaded tick: keep the note for that next view
     if (!(modal && modal.open)) window.sessionStorage.setItem(DOWNLOAD_NOTE, text);
   }

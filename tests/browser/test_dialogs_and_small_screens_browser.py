@@ -272,3 +272,17 @@ def test_at_phone_width_home_navigation_fits_and_the_bar_graph_labels_are_readab
         assert home.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], "the page scrolls sideways"
     finally:
         context.close()
+
+
+def test_a_refused_download_says_why_instead_of_saving_a_file(linked: Stack, page: Page) -> None:
+    sign_in(page, linked.cloud_url)
+    open_system(page, "OB Van 3")
+    toolbar = page.get_by_role("group", name="Credits actions")
+    toolbar.locator("input[name=csrf]").evaluate("el => { el.value = 'forged'; }")
+    downloads: list[str] = []
+    page.on("download", lambda started: downloads.append(started.suggested_filename))
+    toolbar.get_by_role("button", name="Download").click()
+    note = toolbar.locator("[data-download-status]")
+    expect(note).to_have_text(re.compile(r"^The download failed: This form has expired"))
+    expect(note).to_have_class(re.compile("is-failed"))
+    assert downloads == []
