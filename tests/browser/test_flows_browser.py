@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Download, Locator, Page, expect
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.browser.browser_kit import Stack, sign_in
 
@@ -85,7 +86,10 @@ def expect_after_reload(page: Page, locator: Locator, text: str, seconds: float 
         except AssertionError:
             if time.monotonic() > deadline:
                 raise
-            page.reload()
+            try:
+                page.reload()
+            except PlaywrightError:  # the page reloaded itself meanwhile (HOME's Credits page follows changes)
+                page.wait_for_load_state()
 
 
 def assignment_rows(page: Page) -> Locator:
