@@ -60,10 +60,20 @@ def test_answers_of_a_whole_session_match_each_services_openapi_document(tmp_pat
             account.cloud.assign(account.id, studio.system_id, account.subscriptions[0]["id"], 100)
         except ApiError as refused:
             assert refused.status == 409
+        page = world.events()
+        world.cloud.events(after=page["next"], limit=5)
+        studio.events()
+        studio.set_link_faults(latency_ms=1)
+        world.cloud.link_faults(studio.system_id)
+        studio.mend_link()
+        try:
+            van.upload(account.download(van, fault="expired"))
+        except ApiError as refused:
+            assert refused.code == "expired"
         studio.client.reset()
         world.cloud.jwks()
         world.cloud.healthz()
     assert cloud.problems == [], cloud.problems
     assert home.problems == [], home.problems
     operations = {(method, template) for method, template, _ in cloud.seen | home.seen}
-    assert len(operations) >= 33, sorted(operations)
+    assert len(operations) >= 36, sorted(operations)
