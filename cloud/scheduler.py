@@ -1,14 +1,20 @@
 """Runs work whose due time (stored in the jobs table) has come, in due order, in batches.
 
-One background task serves every pending item. Items share a transaction (each in its own
-savepoint, so one failing item is retried alone) until one issues a snapshot: then the batch
-commits and the snapshot is delivered before the next item runs. A virtual clock is advanced
-through ``advance_to``, which steps time to each item's due time so everything happens in order.
+One background task serves every pending item. Due items are fetched a batch at a time and handed to
+their kind's handler as runs of the same kind, in due order, inside one transaction: a handler loads
+what its run needs in a fixed number of statements, applies the rules in memory and writes the
+outcome set-based. A handler stops early after an item that issued a snapshot (the batch commits and
+the snapshot is delivered before anything later runs) or that scheduled something due before the
+next item. A virtual clock is advanced through ``advance_to``, which steps time to each item's due
+time so everything happens in order. If a batch fails, it is rolled back and its items run one at a
+time, so one failing item is retried alone (with back-off) and cannot hold the others up.
 """
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import groupby
 
 import structlog
 
@@ -19,9 +25,29 @@ from shared.timefmt import epoch
 
 log = structlog.get_logger()
 
-JobHandler = Callable[[Queries, str, datetime], Awaitable[list[IssuedSnapshot]]]
+
+@dataclass(frozen=True)
+class Due:
+    """One due item as its handler sees it: what it is about, and the time it runs at."""
+
+    ref: str
+    now: datetime
+
+
+@dataclass
+class Handled:
+    """How many items of the run (from its front) a handler handled, and the snapshots they issued."""
+
+    count: int
+    issued: list[IssuedSnapshot] = field(default_factory=list)
+
+
+JobHandler = Callable[[Queries, list[Due]], Awaitable[Handled]]
 Deliver = Callable[[IssuedSnapshot], Awaitable[object]]
-BATCH = 500
+# A batch grows while whole batches run (fewer statements, and each index page rewritten once per batch
+# rather than once per item) and falls back when a snapshot or an earlier item cuts it short.
+SMALLEST_BATCH = 250
+LARGEST_BATCH = 10_000
 WALL_POLL_SECONDS = 1.0
 RETRY_AFTER = timedelta(minutes=1)
 MAX_RETRY_AFTER = timedelta(days=1)
@@ -59,55 +85,102 @@ class Scheduler:
         return handled
 
     async def _run_until(self, until: datetime, step_clock: bool) -> int:
-        handled = 0
+        handled, size = 0, SMALLEST_BATCH
         while True:
-            jobs = await self.db.read.jobs.due(until, BATCH)
+            jobs = await self.db.read.jobs.due(until, size)
             if not jobs:
                 return handled
-            handled += await self._run_batch(jobs, step_clock)
+            due = self._due(jobs, step_clock)
+            try:
+                ran = await self._run_batch(jobs, due, step_clock)
+            except Exception:
+                log.warning("job_batch_failed", jobs=len(jobs), exc_info=True)
+                ran = await self._run_each(jobs, due, step_clock)
+            handled += ran
+            size = min(size * 2, LARGEST_BATCH) if ran == len(jobs) else SMALLEST_BATCH
 
-    async def _run_batch(self, jobs: list[Job], step_clock: bool) -> int:
-        """Run ``jobs`` in order; stop early when a handler scheduled something before the next one."""
+    def _due(self, jobs: list[Job], step_clock: bool) -> list[Due]:
+        """Each item runs at its due time when stepping a virtual clock, else at the clock's time; never earlier."""
+        now = self.clock.now()
+        due = []
+        for job in jobs:
+            if step_clock and job.due_at > now:
+                now = job.due_at
+            due.append(Due(job.ref, now))
+        return due
+
+    async def _run_batch(self, jobs: list[Job], due: list[Due], step_clock: bool) -> int:
+        """Run ``jobs`` in order in one transaction, a run of one kind at a time, until a run stops early."""
         position = 0
-        while position < len(jobs):
-            issued: list[IssuedSnapshot] = []
-            refetch = False
-            async with self.db.transaction() as tx:
-                while position < len(jobs) and not issued and not refetch:
-                    job = jobs[position]
-                    if step_clock and job.due_at > self.clock.now():
-                        assert isinstance(self.clock, VirtualClock)
-                        self.clock.set(job.due_at)
-                    issued = await self._handle(tx, job)
-                    position += 1
-                    if position < len(jobs):
-                        first = await tx.jobs.next_due()
-                        refetch = first is not None and first < jobs[position].due_at
-            for snapshot in issued:
-                await self.deliver(snapshot)
-            if refetch:
-                break
+        issued: list[IssuedSnapshot] = []
+        async with self.db.transaction() as tx:
+            for kind, group in groupby(jobs, key=lambda job: job.kind):
+                run = list(group)
+                handler = self.handlers.get(kind)
+                if handler is None:
+                    raise LookupError(f"no handler for job kind {kind}")
+                # Done once handled (a handler may schedule it again); what the handler leaves is put back.
+                await tx.jobs.unschedule_many([(kind, job.ref) for job in run])
+                outcome = await handler(tx, due[position : position + len(run)])
+                if not 1 <= outcome.count <= len(run):
+                    raise RuntimeError(f"the {kind} handler handled {outcome.count} of {len(run)} items")
+                if outcome.count < len(run):
+                    await tx.jobs.schedule_many([(kind, job.ref, job.due_at) for job in run[outcome.count :]], replace=False)
+                position += outcome.count
+                issued = outcome.issued
+                if issued or outcome.count < len(run) or position == len(jobs):
+                    break
+                first = await tx.jobs.next_due()
+                if first is not None and first < jobs[position].due_at:
+                    break  # something is now due before the rest of this batch: fetch again
+        if step_clock:
+            self._step_to(due[position - 1].now)
+        if self._failures:
+            for job in jobs[:position]:
+                self._failures.pop((job.kind, job.ref), None)
+        for snapshot in issued:
+            await self.deliver(snapshot)
         return position
 
-    async def _handle(self, tx: Queries, job: Job) -> list[IssuedSnapshot]:
-        now = self.clock.now()
+    async def _run_each(self, jobs: list[Job], due: list[Due], step_clock: bool) -> int:
+        """After a failed batch (rolled back whole): its items one at a time, so the failing one fails alone."""
+        for position, job in enumerate(jobs):
+            await self._run_alone(job, due[position], step_clock)
+            if position + 1 < len(jobs):
+                first = await self.db.read.jobs.next_due()
+                if first is not None and first < jobs[position + 1].due_at:
+                    return position + 1
+        return len(jobs)
+
+    async def _run_alone(self, job: Job, due: Due, step_clock: bool) -> None:
+        """One item in its own savepoint; if it fails it backs off (1 min, 2, 4, ... up to a day), so an item
+        that keeps failing cannot stall the others or a long clock advance."""
+        if step_clock:
+            self._step_to(due.now)
         handler = self.handlers.get(job.kind)
-        try:
-            async with tx.savepoint():
-                await tx.jobs.unschedule(job.kind, job.ref)  # done once handled; a handler may schedule it again
-                if handler is None:
-                    raise LookupError(f"no handler for job kind {job.kind}")
-                issued = await handler(tx, job.ref, now)
-        except Exception:
-            # back off (1 min, 2, 4, ... up to a day), so a job that keeps failing cannot stall a long clock advance
-            failures = self._failures.get((job.kind, job.ref), 0) + 1
-            self._failures[(job.kind, job.ref)] = failures
-            retry_at = now + min(RETRY_AFTER * 2 ** min(failures - 1, 20), MAX_RETRY_AFTER)
-            log.exception("job_failed", kind=job.kind, ref=job.ref, failures=failures, retry_at=retry_at.isoformat())
-            await tx.jobs.schedule(job.kind, job.ref, retry_at)
-            return []
-        self._failures.pop((job.kind, job.ref), None)
-        return issued
+        issued: list[IssuedSnapshot] = []
+        async with self.db.transaction() as tx:
+            try:
+                async with tx.savepoint():
+                    await tx.jobs.unschedule(job.kind, job.ref)
+                    if handler is None:
+                        raise LookupError(f"no handler for job kind {job.kind}")
+                    issued = (await handler(tx, [due])).issued
+            except Exception:
+                failures = self._failures.get((job.kind, job.ref), 0) + 1
+                self._failures[(job.kind, job.ref)] = failures
+                retry_at = due.now + min(RETRY_AFTER * 2 ** min(failures - 1, 20), MAX_RETRY_AFTER)
+                log.exception("job_failed", kind=job.kind, ref=job.ref, failures=failures, retry_at=retry_at.isoformat())
+                await tx.jobs.schedule(job.kind, job.ref, retry_at)
+            else:
+                self._failures.pop((job.kind, job.ref), None)
+        for snapshot in issued:
+            await self.deliver(snapshot)
+
+    def _step_to(self, moment: datetime) -> None:
+        if moment > self.clock.now():
+            assert isinstance(self.clock, VirtualClock)
+            self.clock.set(moment)
 
     async def run_forever(self) -> None:
         while True:

@@ -5,10 +5,13 @@ from datetime import datetime
 import structlog
 
 from cloud import rules
-from cloud.errors import AssignmentConflict
-from cloud.ids import new_id
-from cloud.models import IssuedSnapshot, Subscription
 from cloud.store import Database, Queries
+from cloud.store.ledger import LedgerEntry
+from cloud.errors import AssignmentConflict
+from cloud.changes import Changes
+from cloud.ids import new_id
+from cloud.models import Assignment, IssuedSnapshot, Subscription, System
+from cloud.scheduler import Due, Handled
 from cloud.transfers import Transfers
 from shared.clock import Clock
 from shared.errors import NotFound
@@ -57,7 +60,9 @@ class Subscriptions:
             sub = await self._owned(tx, account_id, sub_id)
             if sub.state != "inactive":
                 raise AssignmentConflict(f"Subscription {sub.order_id} is {sub.state}; only an inactive one can be activated.", code="not_inactive")
-            await self._activate(tx, sub, now, actor)
+            changes = Changes()
+            self._activate(changes, sub, now, actor)
+            await changes.write(tx)
         return await self._reread(sub_id)
 
     async def cancel(self, account_id: str, sub_id: str, actor: str) -> Subscription:
@@ -74,65 +79,86 @@ class Subscriptions:
             raise AssignmentConflict(f"Subscription {sub.order_id} is {sub.state}; only an active one can be cancelled.", code="not_active")
         await tx.subscriptions.set_state(sub.id, "cancelled", sub.term_start, sub.term_end, now)
         await tx.ledger.append(now, "subscription_cancelled", actor, sub.account_id, subscription_id=sub.id, detail={"usable_until": iso(sub.term_end)})
-        issued: list[IssuedSnapshot | None] = []
-        for system_id in sorted({item.system_id for item in await tx.assignments.open_for_subscription(sub.id)}):
-            system = await tx.systems.get(system_id)
-            assert system is not None
-            issued.append(await self.transfers.settle(tx, system, now, actor))
-        return issued
+        systems = await tx.systems.get_many([item.system_id for item in await tx.assignments.open_for_subscription(sub.id)])
+        return [await self.transfers.settle(tx, systems[system_id], now, actor) for system_id in sorted(systems)]
 
     # --- scheduled (inside the scheduler's transaction; see expiry.py) ----------------------
 
-    async def auto_activate(self, tx: Queries, sub_id: str, now: datetime) -> list[IssuedSnapshot]:
-        sub = await tx.subscriptions.get(sub_id)
-        if sub is not None and sub.state == "inactive":
-            await self._activate(tx, sub, now, "scheduler")
-        return []
+    async def auto_activate(self, tx: Queries, due: list[Due]) -> Handled:
+        subs = await tx.subscriptions.get_many([d.ref for d in due])
+        changes = Changes()
+        for position, d in enumerate(due):
+            if changes.due_before(d.now):
+                await changes.write(tx)
+                return Handled(position)
+            sub = subs.get(d.ref)
+            if sub is not None and sub.state == "inactive":
+                self._activate(changes, sub, d.now, "scheduler")
+        await changes.write(tx)
+        return Handled(len(due))
 
-    async def term_ended(self, tx: Queries, sub_id: str, now: datetime) -> list[IssuedSnapshot]:
+    async def term_ended(self, tx: Queries, due: list[Due]) -> Handled:
         """Renew an active subscription; expire a cancelled one and end its assignments. One whose copy on
         HOME may outlast the term (issued before the cancel, never replaced) waits for proof or its end."""
-        sub = await tx.subscriptions.get(sub_id)
-        if sub is None or sub.term_end is None or sub.state not in ("active", "cancelled"):
-            return []
-        if sub.term_end > now:
-            await tx.jobs.schedule("term_end", sub_id, sub.term_end)
-            return []
-        if sub.state == "active":
-            start, end = sub.term_end, rules.next_term_end(sub.activated_at or sub.term_start or sub.term_end, sub.duration, sub.term_end)
-            await tx.subscriptions.set_state(sub.id, "active", start, end, None)
-            await tx.jobs.schedule("term_end", sub.id, end)
-            await tx.ledger.append(now, "subscription_renewed", "scheduler", sub.account_id, subscription_id=sub.id, detail={"term_end": iso(end)})
-            return []
-        await tx.subscriptions.set_state(sub.id, "expired", sub.term_start, sub.term_end, sub.cancelled_at)
-        await tx.ledger.append(now, "subscription_expired", "scheduler", sub.account_id, subscription_id=sub.id)
-        systems: set[str] = set()
-        for item in await tx.assignments.open_for_subscription(sub.id):
-            systems.add(item.system_id)
+        subs = await tx.subscriptions.get_many([d.ref for d in due])
+        expiring = [sub.id for sub in subs.values() if sub.state == "cancelled"]
+        held = await tx.assignments.open_for_subscriptions(expiring)
+        systems = await tx.systems.get_many([item.system_id for item in held])
+        changes = Changes()
+        for position, d in enumerate(due):
+            if changes.due_before(d.now):
+                await changes.write(tx)
+                return Handled(position)
+            sub = subs.get(d.ref)
+            if sub is None or sub.term_end is None or sub.state not in ("active", "cancelled"):
+                continue
+            if sub.term_end > d.now:
+                changes.schedule("term_end", sub.id, sub.term_end)
+                continue
+            if sub.state == "active":
+                start = sub.term_end
+                end = rules.next_term_end(sub.activated_at or sub.term_start or sub.term_end, sub.duration, sub.term_end)
+                changes.set_state(sub.id, "active", start, end, None)
+                changes.schedule("term_end", sub.id, end)
+                changes.record(LedgerEntry(d.now, "subscription_renewed", "scheduler", sub.account_id, sub.id, detail={"term_end": iso(end)}))
+                continue
+            issued = await self._expire(tx, changes, sub, [item for item in held if item.subscription_id == sub.id], systems, d.now)
+            if issued:
+                return Handled(position + 1, issued)
+        await changes.write(tx)
+        return Handled(len(due))
+
+    async def _expire(
+        self, tx: Queries, changes: Changes, sub: Subscription, held: list[Assignment], systems: dict[str, System], now: datetime
+    ) -> list[IssuedSnapshot]:
+        """A cancelled subscription's last term ended: credits no copy outlasts come back now, the others on proof."""
+        changes.set_state(sub.id, "expired", sub.term_start, sub.term_end, sub.cancelled_at)
+        changes.record(LedgerEntry(now, "subscription_expired", "scheduler", sub.account_id, sub.id))
+        for item in held:
             if rules.may_return_now(item, sub, now):  # at the term end this covers every copy that ends with the term
-                await self.transfers.end(tx, item, "subscription_ended", now, "scheduler", "scheduler")
+                changes.end(item, "subscription_ended", now, "scheduler", "scheduler")
             elif item.state == "active":
-                system = await tx.systems.get(item.system_id)
-                assert system is not None
-                await self.transfers.await_proof(tx, item, system, "subscription_ended", now, "scheduler")
-        issued = []
-        for system_id in sorted(systems):
-            system = await tx.systems.get(system_id)
-            assert system is not None
-            snapshot = await self.transfers.settle(tx, system, now, "scheduler")
-            if snapshot is not None:
-                issued.append(snapshot)
-        log.info("subscription_expired", subscription_id=sub_id, systems=len(systems))
-        return issued
+                changes.await_proof(item, systems[item.system_id].seq, "subscription_ended", now, "scheduler")
+        touched = sorted({item.system_id for item in held})
+        online = [system_id for system_id in touched if self.transfers.hub.is_online(system_id)]
+        for system_id in touched:
+            if system_id not in online:
+                changes.mark_dirty(system_id)
+        log.info("subscription_expired", subscription_id=sub.id, systems=len(touched))
+        if not online:
+            return []
+        await changes.write(tx)
+        fresh = await tx.systems.get_many(online)
+        return [await self.transfers.issue(tx, fresh[system_id], now, "link", "scheduler") for system_id in online]
 
     # --- helpers ---------------------------------------------------------------------------------
 
-    async def _activate(self, tx: Queries, sub: Subscription, now: datetime, actor: str) -> None:
+    def _activate(self, changes: Changes, sub: Subscription, now: datetime, actor: str) -> None:
         end = rules.term_end(now, sub.duration)
-        await tx.subscriptions.set_state(sub.id, "active", now, end, None)
-        await tx.jobs.unschedule("auto_activate", sub.id)
-        await tx.jobs.schedule("term_end", sub.id, end)
-        await tx.ledger.append(now, "subscription_activated", actor, sub.account_id, subscription_id=sub.id, detail={"term_end": iso(end)})
+        changes.set_state(sub.id, "active", now, end, None)
+        changes.unschedule("auto_activate", sub.id)
+        changes.schedule("term_end", sub.id, end)
+        changes.record(LedgerEntry(now, "subscription_activated", actor, sub.account_id, sub.id, detail={"term_end": iso(end)}))
         log.info("subscription_activated", subscription_id=sub.id, actor=actor)
 
     async def _owned(self, tx: Queries, account_id: str, sub_id: str) -> Subscription:

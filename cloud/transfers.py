@@ -7,6 +7,7 @@ from datetime import datetime
 import structlog
 
 from cloud import rules
+from cloud.changes import Changes
 from cloud.errors import AssignmentConflict
 from cloud.hub import LinkHub
 from cloud.ids import new_id
@@ -48,12 +49,16 @@ class Transfers:
     # --- snapshots ------------------------------------------------------------------------
 
     async def issue(self, tx: Queries, system: System, now: datetime, via: str, actor: str, floor_seq: int = 0) -> IssuedSnapshot:
-        """Sign the system's complete current set of assignments as the next ``seq`` and record it."""
+        """Sign the system's complete current set of assignments as the next ``seq`` and record it
+        (a fixed number of statements, whatever the number of assignments)."""
+        items = await tx.assignments.on_system(system.id, ("active",))
+        subs = await tx.subscriptions.get_many([item.subscription_id for item in items])
         entries: list[SnapshotEntry] = []
         validity: list[tuple[datetime, datetime | None]] = []
-        for item in await tx.assignments.on_system(system.id, ("active",)):
-            sub = await tx.subscriptions.get(item.subscription_id)
-            assert sub is not None
+        delivered: list[tuple[str, datetime]] = []
+        ends: list[tuple[str, str, datetime]] = []
+        for item in items:
+            sub = subs[item.subscription_id]
             cap = rules.validity_cap(sub, item.auto_revoke_at)
             until = rules.copy_valid_until(now, cap)
             if until <= now:
@@ -62,8 +67,10 @@ class Transfers:
                 SnapshotEntry(item.id, item.quarters, item.assigned_at, until, cap, sub.id, sub.order_id, sub.duration, sub.state)
             )
             validity.append((until, cap))
-            await tx.assignments.mark_delivered(item.id, until)
-            await tx.jobs.schedule("validity_end", item.id, max(until, item.valid_until or until) + SKEW_TOLERANCE)
+            delivered.append((item.id, until))
+            ends.append(("validity_end", item.id, max(until, item.valid_until or until) + SKEW_TOLERANCE))
+        await tx.assignments.mark_delivered(delivered)
+        await tx.jobs.schedule_many(ends)
         seq = max(system.seq, system.acked_seq, floor_seq) + 1
         snapshot = Snapshot(system.id, seq, now, now + COPY_VALIDITY, new_jti(), system.account_id, tuple(entries))
         check_in = rules.check_in_at(validity)
@@ -87,7 +94,7 @@ class Transfers:
             fresh = await tx.systems.get(system.id)
             assert fresh is not None
             return await self.issue(tx, fresh, now, "link", actor)
-        await tx.systems.mark_dirty(system.id)
+        await tx.systems.mark_dirty([system.id])
         return None
 
     async def push(self, issued: IssuedSnapshot | None, wait: bool = False) -> bool:
@@ -100,28 +107,11 @@ class Transfers:
 
     # --- returning credits ----------------------------------------------------------------------
 
-    async def await_proof(self, tx: Queries, item: Assignment, system: System, reason: str, now: datetime, actor: str) -> None:
-        """HOME may still hold the credits: they come back with its proof (a receipt or revoke key) or when its copy ends."""
-        await tx.assignments.set_revoke_pending(item.id, system.seq, reason)
-        detail: dict[str, object] = {"after_seq": system.seq} | ({} if reason == "revoked" else {"reason": reason})
-        await tx.ledger.append(
-            now, "revoke_requested", actor, system.account_id, subscription_id=item.subscription_id, system_id=system.id,
-            assignment_id=item.id, quarters=item.quarters, detail=detail,
-        )  # fmt: skip
-
-    async def end(self, tx: Queries, item: Assignment, reason: str, now: datetime, actor: str, via: str) -> bool:
-        """End an assignment and give its credits back to the original subscription, exactly once."""
-        if not await tx.assignments.end(item.id, reason, now):
-            return False
-        await tx.subscriptions.give_back_quarters(item.subscription_id, item.quarters)
-        await tx.jobs.unschedule("auto_revoke", item.id)
-        await tx.jobs.unschedule("validity_end", item.id)
-        await tx.ledger.append(
-            now, "returned", actor, item.account_id, subscription_id=item.subscription_id, system_id=item.system_id,
-            assignment_id=item.id, quarters=item.quarters, detail={"reason": reason, "via": via},
-        )  # fmt: skip
-        log.info("credits_returned", assignment_id=item.id, system_id=item.system_id, quarters=item.quarters, reason=reason, via=via)
-        return True
+    async def end(self, tx: Queries, item: Assignment, reason: str, now: datetime, actor: str, via: str) -> None:
+        """End one open assignment and give its credits back to the original subscription, exactly once."""
+        changes = Changes()
+        changes.end(item, reason, now, actor, via)
+        await changes.write(tx)
 
     # --- user actions -----------------------------------------------------------------------------
 
@@ -183,7 +173,9 @@ class Transfers:
             if item.state == "active" and rules.may_return_now(item, sub, now):
                 await self.end(tx, item, "revoked", now, actor, "portal")
             elif item.state == "active":
-                await self.await_proof(tx, item, system, "revoked", now, actor)
+                changes = Changes()
+                changes.await_proof(item, system.seq, "revoked", now, actor)
+                await changes.write(tx)
                 issued = await self.settle(tx, system, now, actor)
         await self.push(issued, wait=True)
         return await self._reread(assignment_id)
@@ -222,13 +214,14 @@ class Transfers:
                     "HOME, and copy the revoke key HOME shows then.",
                     code="revoke_key_outdated",
                 )
-            returned = []
+            # HOME's receipt over the link only completes a person's revoke: the history names that person
+            requesters = await tx.ledger.revoke_requesters([item.id for item in proven]) if via == "link" else {}
+            changes = Changes()
             for item in proven:
                 reason = item.pending_reason or "revoked"
-                # HOME's receipt over the link only completes a person's revoke: the history names that person
-                by = (await tx.ledger.revoke_requester(item.id) or actor) if via == "link" and reason == "revoked" else actor
-                if await self.end(tx, item, reason, now, by, via):
-                    returned.append(item)
+                by = (requesters.get(item.id) or actor) if reason == "revoked" else actor
+                changes.end(item, reason, now, by, via)
+            returned = await changes.write(tx)
             if via == "revoke_key" and (returned or not repeated):
                 await tx.ledger.record_revoke_key(receipt.jti, system_id, receipt.seq, now)
                 await tx.ledger.append(

@@ -35,6 +35,7 @@ from cloud.appkeys import DB
 from cloud.config import Config as CloudConfig
 from cloud.ids import new_id
 from cloud.models import Assignment
+from cloud.store.ledger import LedgerEntry
 from home.app import create_app as create_home
 from home.appkeys import LINK
 from home.config import Config as HomeConfig
@@ -101,14 +102,18 @@ async def bench_scheduled_items(folder: Path, count: int) -> float:
     system, _ = await tenant.link_new_system()
     db = cloud.app[DB]
     began = time.perf_counter()
+    items = [
+        Assignment(new_id("asg"), tenant.account_id, system["id"], sub["id"], 4, START, START + timedelta(seconds=60 + (n * 86400) // count),
+                   False, None, "active", None, None, None, None)
+        for n in range(count)
+    ]  # fmt: skip
     async with db.transaction() as tx:
         assert await tx.subscriptions.take_quarters(sub["id"], count * 4)
-        for n in range(count):
-            due = START + timedelta(seconds=60 + (n * 86400) // count)
-            item = Assignment(new_id("asg"), tenant.account_id, system["id"], sub["id"], 4, START, due, False, None, "active", None, None, None, None)
-            await tx.assignments.insert(item)
-            await tx.ledger.append(START, "assigned", "bench", tenant.account_id, subscription_id=sub["id"], system_id=system["id"], assignment_id=item.id, quarters=4)
-            await tx.jobs.schedule("auto_revoke", item.id, due)
+        await tx.assignments.insert_many(items)
+        await tx.ledger.append_many(
+            [LedgerEntry(START, "assigned", "bench", tenant.account_id, sub["id"], system["id"], item.id, 4) for item in items]
+        )
+        await tx.jobs.schedule_many([("auto_revoke", item.id, item.auto_revoke_at) for item in items if item.auto_revoke_at])
     loaded = time.perf_counter() - began
     assert await db.read.jobs.count() >= count
     began = time.perf_counter()

@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from cloud.models import Assignment
-from cloud.store.records import ASSIGNMENT_COLUMNS, assignment_row, assignment_values
+from cloud.store.records import prefixed, ASSIGNMENT_COLUMNS, assignment_row, assignment_values, id_list
 from shared.sqlite import Sql
 from shared.timefmt import epoch
 
@@ -15,8 +15,11 @@ class AssignmentQueries:
         self._sql = sql
 
     async def insert(self, item: Assignment) -> None:
+        await self.insert_many([item])
+
+    async def insert_many(self, items: list[Assignment]) -> None:
         marks = ", ".join("?" * len(ASSIGNMENT_COLUMNS.split(",")))
-        await self._sql.run(f"INSERT INTO assignments ({ASSIGNMENT_COLUMNS}) VALUES ({marks})", assignment_values(item))
+        await self._sql.many(f"INSERT INTO assignments ({ASSIGNMENT_COLUMNS}) VALUES ({marks})", [assignment_values(item) for item in items])
 
     async def count_active(self, system_id: str) -> int:
         row = await self._sql.one("SELECT COUNT(*) AS n FROM assignments WHERE system_id = ? AND state = 'active'", (system_id,))
@@ -25,6 +28,12 @@ class AssignmentQueries:
     async def get(self, assignment_id: str) -> Assignment | None:
         row = await self._sql.one(f"SELECT {ASSIGNMENT_COLUMNS} FROM assignments WHERE id = ?", (assignment_id,))
         return None if row is None else assignment_row(row)
+
+    async def get_many(self, ids: list[str]) -> dict[str, Assignment]:
+        rows = await self._sql.all(
+            f"SELECT {prefixed(ASSIGNMENT_COLUMNS, 't')} FROM json_each(?) j JOIN assignments t ON t.id = j.value", (id_list(ids),)
+        )
+        return {row["id"]: assignment_row(row) for row in rows}
 
     async def on_system(self, system_id: str, states: tuple[str, ...] = ALL_STATES) -> list[Assignment]:
         marks = ", ".join("?" for _ in states)
@@ -36,18 +45,23 @@ class AssignmentQueries:
         return [assignment_row(row) for row in rows]
 
     async def open_for_subscription(self, sub_id: str) -> list[Assignment]:
+        return await self.open_for_subscriptions([sub_id])
+
+    async def open_for_subscriptions(self, sub_ids: list[str]) -> list[Assignment]:
         rows = await self._sql.all(
-            f"SELECT {ASSIGNMENT_COLUMNS} FROM assignments WHERE subscription_id = ? AND state != 'ended' ORDER BY id",
-            (sub_id,),
+            f"SELECT {ASSIGNMENT_COLUMNS} FROM assignments "
+            "WHERE subscription_id IN (SELECT value FROM json_each(?)) AND state != 'ended' ORDER BY id",
+            (id_list(sub_ids),),
         )
         return [assignment_row(row) for row in rows]
 
-    async def mark_delivered(self, assignment_id: str, valid_until: datetime) -> None:
-        """Record a copy issued: HOME may hold it as well as any earlier copy it has not yet replaced."""
-        await self._sql.run(
+    async def mark_delivered(self, copies: list[tuple[str, datetime]]) -> None:
+        """Record copies issued, (assignment id, valid until) for each: HOME may hold each as well as any
+        earlier copy it has not yet replaced."""
+        await self._sql.many(
             "UPDATE assignments SET downloaded = 1, valid_until = MAX(COALESCE(valid_until, 0), ?), issued_until = ? "
             "WHERE id = ?",
-            (epoch(valid_until), epoch(valid_until), assignment_id),
+            [(epoch(until), epoch(until), assignment_id) for assignment_id, until in copies],
         )
 
     async def home_holds_latest_copy(self, system_id: str) -> None:
@@ -58,17 +72,18 @@ class AssignmentQueries:
             (system_id,),
         )
 
-    async def set_revoke_pending(self, assignment_id: str, after_seq: int, reason: str) -> None:
-        await self._sql.run(
+    async def set_revoke_pending(self, pending: list[tuple[str, int, str]]) -> None:
+        """(assignment id, the seq after which a snapshot leaves it out, reason) for each active one."""
+        await self._sql.many(
             "UPDATE assignments SET state = 'revoke_pending', pending_after_seq = ?, pending_reason = ? "
             "WHERE id = ? AND state = 'active'",
-            (after_seq, reason, assignment_id),
+            [(after_seq, reason, assignment_id) for assignment_id, after_seq, reason in pending],
         )
 
-    async def end(self, assignment_id: str, reason: str, now: datetime) -> bool:
-        """End an open assignment; False when it had already ended (so nothing is returned twice)."""
-        changed = await self._sql.run(
+    async def end(self, endings: list[tuple[str, str, datetime]]) -> int:
+        """End open assignments, (id, reason, at) for each; returns how many were open (an ended one is never
+        ended again, so nothing is returned twice)."""
+        return await self._sql.many(
             "UPDATE assignments SET state = 'ended', end_reason = ?, ended_at = ? WHERE id = ? AND state != 'ended'",
-            (reason, epoch(now), assignment_id),
+            [(reason, epoch(at), assignment_id) for assignment_id, reason, at in endings],
         )
-        return changed == 1

@@ -19,8 +19,21 @@ class JobQueries:
             (kind, ref, epoch(due_at)),
         )
 
+    async def schedule_many(self, items: list[tuple[str, str, datetime]], replace: bool = True) -> None:
+        """(kind, ref, due_at) for each; with ``replace=False`` an item already scheduled keeps its time."""
+        if items:
+            on_conflict = "DO UPDATE SET due_at = excluded.due_at" if replace else "DO NOTHING"
+            await self._sql.many(
+                f"INSERT INTO jobs (kind, ref, due_at) VALUES (?, ?, ?) ON CONFLICT(kind, ref) {on_conflict}",
+                [(kind, ref, epoch(due_at)) for kind, ref, due_at in items],
+            )
+
     async def unschedule(self, kind: str, ref: str) -> None:
         await self._sql.run("DELETE FROM jobs WHERE kind = ? AND ref = ?", (kind, ref))
+
+    async def unschedule_many(self, items: list[tuple[str, str]]) -> None:
+        if items:
+            await self._sql.many("DELETE FROM jobs WHERE kind = ? AND ref = ?", items)
 
     async def due(self, now: datetime, limit: int) -> list[Job]:
         rows = await self._sql.all(

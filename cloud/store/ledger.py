@@ -1,12 +1,26 @@
 """SQL for what is written once and never changed: the ledger, the revoke keys entered, and the audit."""
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 
 from cloud.models import LedgerEvent
-from cloud.store.records import LEDGER_COLUMNS, ledger_row
+from cloud.store.records import LEDGER_COLUMNS, id_list, ledger_row
 from shared.sqlite import Sql
 from shared.timefmt import epoch
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    at: datetime
+    kind: str
+    actor: str
+    account_id: str
+    subscription_id: str | None = None
+    system_id: str | None = None
+    assignment_id: str | None = None
+    quarters: int = 0
+    detail: dict[str, object] | str | None = None  # a str is the detail already as JSON text
 
 
 class LedgerQueries:
@@ -26,11 +40,20 @@ class LedgerQueries:
         quarters: int = 0,
         detail: dict[str, object] | None = None,
     ) -> None:
-        await self._sql.run(
+        await self.append_many(
+            [LedgerEntry(at, kind, actor, account_id, subscription_id, system_id, assignment_id, quarters, detail)]
+        )
+
+    async def append_many(self, entries: list[LedgerEntry]) -> None:
+        await self._sql.many(
             "INSERT INTO ledger (at, kind, actor, account_id, subscription_id, system_id, assignment_id, quarters, detail) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (epoch(at), kind, actor, account_id, subscription_id, system_id, assignment_id, quarters, json.dumps(detail or {})),
-        )
+            [
+                (epoch(e.at), e.kind, e.actor, e.account_id, e.subscription_id, e.system_id, e.assignment_id, e.quarters,
+                 e.detail if isinstance(e.detail, str) else json.dumps(e.detail or {}))
+                for e in entries
+            ],
+        )  # fmt: skip
 
     async def history(
         self,
@@ -58,12 +81,17 @@ class LedgerQueries:
         )
         return [ledger_row(row) for row in rows]
 
-    async def revoke_requester(self, assignment_id: str) -> str | None:
-        """Who asked for the revoke an assignment waits on (HOME's proof then completes that person's revoke)."""
-        row = await self._sql.one(
-            "SELECT actor FROM ledger WHERE assignment_id = ? AND kind = 'revoke_requested' ORDER BY id DESC LIMIT 1", (assignment_id,)
+    async def revoke_requesters(self, assignment_ids: list[str]) -> dict[str, str]:
+        """Who asked for the revoke each assignment waits on (HOME's proof then completes that person's revoke)."""
+        if not assignment_ids:
+            return {}
+        rows = await self._sql.all(
+            "SELECT l.assignment_id, l.actor FROM ledger l JOIN "
+            "  (SELECT assignment_id, MAX(ledger.id) AS id FROM json_each(?) j JOIN ledger ON ledger.assignment_id = j.value "
+            "   WHERE kind = 'revoke_requested' GROUP BY assignment_id) latest ON latest.id = l.id",
+            (id_list(assignment_ids),),
         )
-        return None if row is None else str(row["actor"])
+        return {row["assignment_id"]: str(row["actor"]) for row in rows}
 
     async def revoke_key_entered_before(self, jti: str) -> bool:
         return await self._sql.one("SELECT 1 FROM revoke_keys WHERE jti = ?", (jti,)) is not None

@@ -131,4 +131,12 @@ MIGRATIONS: list[str] = [
     CREATE TRIGGER ledger_journal AFTER INSERT ON ledger
         BEGIN INSERT INTO journal (at, kind, system_id, ledger_id) VALUES (NEW.at, NEW.kind, NEW.system_id, NEW.id); END;
     """,
+    """
+    -- Due items are read in (due_at, kind, ref) order a batch at a time: an index in that order lets each
+    -- batch read just its rows instead of sorting everything due.
+    CREATE INDEX jobs_due_order ON jobs(due_at, kind, ref);
+    DROP INDEX jobs_due;
+    -- Who asked for a revoke is looked up by assignment, for many assignments at once.
+    CREATE INDEX ledger_assignment ON ledger(assignment_id);
+    """,
 ]

@@ -2,6 +2,7 @@
 
 import json
 import sqlite3
+from collections.abc import Iterable
 from datetime import datetime
 
 from cloud.models import (
@@ -34,6 +35,16 @@ ASSIGNMENT_COLUMNS = (
 )
 SNAPSHOT_COLUMNS = "system_id, seq, issued_at, expires_at, check_in_at, token"
 LEDGER_COLUMNS = "id, at, kind, actor, account_id, subscription_id, system_id, assignment_id, quarters, detail"
+
+
+def id_list(ids: Iterable[str]) -> str:
+    """Many ids as one parameter: ``FROM json_each(?) j JOIN t ON t.id = j.value`` is one statement for any number."""
+    return json.dumps(sorted(set(ids)))
+
+
+def prefixed(columns: str, table: str) -> str:
+    """``a, b`` -> ``t.a, t.b``, for a column list in a join."""
+    return ", ".join(f"{table}.{name.strip()}" for name in columns.split(","))
 
 
 def subscription_row(row: sqlite3.Row) -> Subscription:

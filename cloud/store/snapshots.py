@@ -1,7 +1,7 @@
 """SQL for the snapshots issued to each system (the signed copies of its credits)."""
 
 from cloud.models import IssuedSnapshot
-from cloud.store.records import SNAPSHOT_COLUMNS, snapshot_row, ts
+from cloud.store.records import SNAPSHOT_COLUMNS, id_list, snapshot_row, ts
 from shared.sqlite import Sql
 from shared.timefmt import epoch
 
@@ -21,3 +21,11 @@ class SnapshotQueries:
             f"SELECT {SNAPSHOT_COLUMNS} FROM snapshots WHERE system_id = ? ORDER BY seq DESC LIMIT 1", (system_id,)
         )
         return None if row is None else snapshot_row(row)
+
+    async def latest_many(self, system_ids: list[str]) -> dict[str, IssuedSnapshot]:
+        rows = await self._sql.all(
+            f"SELECT {SNAPSHOT_COLUMNS} FROM snapshots WHERE (system_id, seq) IN "
+            "(SELECT system_id, MAX(seq) FROM snapshots WHERE system_id IN (SELECT value FROM json_each(?)) GROUP BY system_id)",
+            (id_list(system_ids),),
+        )
+        return {row["system_id"]: snapshot_row(row) for row in rows}

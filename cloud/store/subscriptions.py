@@ -3,12 +3,7 @@
 from datetime import datetime
 
 from cloud.models import Subscription
-from cloud.store.records import (
-    SUBSCRIPTION_COLUMNS,
-    subscription_row,
-    subscription_values,
-    ts,
-)
+from cloud.store.records import SUBSCRIPTION_COLUMNS, id_list, prefixed, subscription_row, subscription_values, ts
 from shared.sqlite import Sql
 
 
@@ -24,6 +19,13 @@ class SubscriptionQueries:
         row = await self._sql.one(f"SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE id = ?", (sub_id,))
         return None if row is None else subscription_row(row)
 
+    async def get_many(self, ids: list[str]) -> dict[str, Subscription]:
+        rows = await self._sql.all(
+            f"SELECT {prefixed(SUBSCRIPTION_COLUMNS, 't')} FROM json_each(?) j JOIN subscriptions t ON t.id = j.value",
+            (id_list(ids),),
+        )
+        return {row["id"]: subscription_row(row) for row in rows}
+
     async def of_account(self, account_id: str) -> list[Subscription]:
         rows = await self._sql.all(
             f"SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE account_id = ? ORDER BY created_at, order_id",
@@ -34,11 +36,15 @@ class SubscriptionQueries:
     async def set_state(
         self, sub_id: str, state: str, term_start: datetime | None, term_end: datetime | None, cancelled_at: datetime | None
     ) -> None:
+        await self.set_states([(sub_id, state, term_start, term_end, cancelled_at)])
+
+    async def set_states(self, changes: list[tuple[str, str, datetime | None, datetime | None, datetime | None]]) -> None:
+        """(id, state, term start, term end, cancelled at) for each subscription."""
         # The first term's start is kept as activated_at: every later term end is counted from it.
-        await self._sql.run(
+        await self._sql.many(
             "UPDATE subscriptions SET state = ?, term_start = ?, term_end = ?, cancelled_at = ?, "
             "activated_at = COALESCE(activated_at, ?) WHERE id = ?",
-            (state, ts(term_start), ts(term_end), ts(cancelled_at), ts(term_start), sub_id),
+            [(state, ts(start), ts(end), ts(cancelled), ts(start), sub_id) for sub_id, state, start, end, cancelled in changes],
         )
 
     async def take_quarters(self, sub_id: str, quarters: int) -> bool:
@@ -49,7 +55,9 @@ class SubscriptionQueries:
         )
         return changed == 1
 
-    async def give_back_quarters(self, sub_id: str, quarters: int) -> None:
-        await self._sql.run(
-            "UPDATE subscriptions SET quarters_available = quarters_available + ? WHERE id = ?", (quarters, sub_id)
+    async def give_back_quarters(self, quarters: dict[str, int]) -> None:
+        """Credits back into each subscription (id -> quarters)."""
+        await self._sql.many(
+            "UPDATE subscriptions SET quarters_available = quarters_available + ? WHERE id = ?",
+            [(count, sub_id) for sub_id, count in quarters.items()],
         )

@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from cloud.models import System
-from cloud.store.records import SYSTEM_COLUMNS, system_row
+from cloud.store.records import prefixed, SYSTEM_COLUMNS, id_list, system_row
 from shared.sqlite import Sql
 from shared.timefmt import epoch
 
@@ -22,6 +22,12 @@ class SystemQueries:
     async def get(self, system_id: str) -> System | None:
         row = await self._sql.one(f"SELECT {SYSTEM_COLUMNS} FROM systems WHERE id = ?", (system_id,))
         return None if row is None else system_row(row)
+
+    async def get_many(self, ids: list[str]) -> dict[str, System]:
+        rows = await self._sql.all(
+            f"SELECT {prefixed(SYSTEM_COLUMNS, 't')} FROM json_each(?) j JOIN systems t ON t.id = j.value", (id_list(ids),)
+        )
+        return {row["id"]: system_row(row) for row in rows}
 
     async def of_account(self, account_id: str) -> list[System]:
         rows = await self._sql.all(
@@ -52,8 +58,9 @@ class SystemQueries:
     async def record_ack(self, system_id: str, seq: int) -> None:
         await self._sql.run("UPDATE systems SET acked_seq = MAX(acked_seq, ?) WHERE id = ?", (seq, system_id))
 
-    async def mark_dirty(self, system_id: str) -> None:
-        await self._sql.run("UPDATE systems SET dirty = 1 WHERE id = ?", (system_id,))
+    async def mark_dirty(self, system_ids: list[str]) -> None:
+        """These systems' credits changed while no snapshot was issued: the next contact issues one."""
+        await self._sql.run("UPDATE systems SET dirty = 1 WHERE id IN (SELECT value FROM json_each(?))", (id_list(system_ids),))
 
     async def quarters_held(self, account_id: str) -> dict[str, int]:
         """Credits (in quarters) not yet returned, per system of the account."""
