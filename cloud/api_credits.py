@@ -88,11 +88,13 @@ async def get_system(request: web.Request) -> web.Response:
     who = await caller(request)
     online = request.app[HUB].is_online(request.match_info["sys"])  # before reading, as in get_systems
     system = await request.app[SYSTEMS].owned(who.account_id, request.match_info["sys"])
-    items = await request.app[DB].read.assignments.on_system(system.id)
+    db = request.app[DB]
+    items = await db.read.assignments.on_system(system.id)
+    subs = await db.read.subscriptions.get_many([item.subscription_id for item in items])  # one read, not one per row
     return json_response(
         {
             "system": system_json(system, online, request.app[CLOCK].now()),
-            "assignments": [await assignment_body(request, item) for item in items],
+            "assignments": [assignment_json(item, subs[item.subscription_id]) for item in items],
         }
     )
 

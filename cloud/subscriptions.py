@@ -5,13 +5,13 @@ from datetime import datetime
 import structlog
 
 from cloud import rules
-from cloud.store import Database, Queries
-from cloud.store.ledger import LedgerEntry
-from cloud.errors import AssignmentConflict
 from cloud.changes import Changes
+from cloud.errors import AssignmentConflict
 from cloud.ids import new_id
 from cloud.models import Assignment, IssuedSnapshot, Subscription, System
 from cloud.scheduler import Due, Handled
+from cloud.store import Database, Queries
+from cloud.store.ledger import LedgerEntry
 from cloud.transfers import Transfers
 from shared.clock import Clock
 from shared.errors import NotFound

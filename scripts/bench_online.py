@@ -26,6 +26,7 @@ from cloud.appkeys import DB
 from cloud.config import Config as CloudConfig
 from cloud.ids import new_id
 from cloud.models import Assignment
+from cloud.store.ledger import LedgerEntry
 from home.app import create_app as create_home
 from home.appkeys import LINK, NODE
 from home.config import Config as HomeConfig
@@ -67,11 +68,15 @@ class Pair:
         now = START
         async with self.cloud.app[DB].transaction() as tx:
             assert await tx.subscriptions.take_quarters(self.sub_id, count)
-            for _ in range(count):
-                item = Assignment(new_id("asg"), self.tenant.account_id, self.system_id, self.sub_id, 1, now, None, False, None, "active", None, None, None, None)
-                await tx.assignments.insert(item)
-                await tx.ledger.append(now, "assigned", "bench", self.tenant.account_id, subscription_id=self.sub_id, system_id=self.system_id, assignment_id=item.id, quarters=1)
-            await tx.systems.mark_dirty(self.system_id)
+            items = [
+                Assignment(new_id("asg"), self.tenant.account_id, self.system_id, self.sub_id, 1, now, None, False, None, "active", None, None, None, None)
+                for _ in range(count)
+            ]
+            await tx.assignments.insert_many(items)
+            await tx.ledger.append_many(
+                [LedgerEntry(now, "assigned", "bench", self.tenant.account_id, self.sub_id, self.system_id, item.id, 1) for item in items]
+            )
+            await tx.systems.mark_dirty([self.system_id])
 
     async def go_online(self) -> None:
         await call(self.home, "PUT", "/api/v1/cloud-link", json={"enabled": True})

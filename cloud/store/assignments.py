@@ -3,7 +3,13 @@
 from datetime import datetime
 
 from cloud.models import Assignment
-from cloud.store.records import prefixed, ASSIGNMENT_COLUMNS, assignment_row, assignment_values, id_list
+from cloud.store.records import (
+    ASSIGNMENT_COLUMNS,
+    assignment_row,
+    assignment_values,
+    id_list,
+    prefixed,
+)
 from shared.sqlite import Sql
 from shared.timefmt import epoch
 

@@ -3,7 +3,14 @@
 from datetime import datetime
 
 from cloud.models import Subscription
-from cloud.store.records import SUBSCRIPTION_COLUMNS, id_list, prefixed, subscription_row, subscription_values, ts
+from cloud.store.records import (
+    SUBSCRIPTION_COLUMNS,
+    id_list,
+    prefixed,
+    subscription_row,
+    subscription_values,
+    ts,
+)
 from shared.sqlite import Sql
 
 

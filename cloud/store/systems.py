@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from cloud.models import System
-from cloud.store.records import prefixed, SYSTEM_COLUMNS, id_list, system_row
+from cloud.store.records import SYSTEM_COLUMNS, id_list, prefixed, system_row
 from shared.sqlite import Sql
 from shared.timefmt import epoch
 

@@ -74,10 +74,8 @@ class Queries:
                  subscription_id, order_id, duration, subscription_state)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [
-                (
-                    position, e.assignment_id, e.credits, epoch(e.assigned_at), epoch(e.valid_until),
-                    _ts(e.renewable_until), e.subscription_id, e.order_id, e.duration, e.subscription_state,
-                )  # fmt: skip
+                (position, e.assignment_id, e.credits, epoch(e.assigned_at), epoch(e.valid_until), _ts(e.renewable_until),
+                 e.subscription_id, e.order_id, e.duration, e.subscription_state)
                 for position, e in enumerate(snapshot.entries)
             ],
         )

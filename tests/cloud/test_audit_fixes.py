@@ -12,11 +12,11 @@ from aiohttp.test_utils import TestClient
 
 from cloud.app import create_app
 from cloud.config import Config
-from cloud.store import Database
-from cloud.store.subscriptions import SubscriptionQueries
 from cloud.demo import seed_demo
 from cloud.hub import LinkHub
 from cloud.signer import Signer
+from cloud.store import Database
+from cloud.store.subscriptions import SubscriptionQueries
 from cloud.subscriptions import Subscriptions
 from cloud.transfers import Transfers
 from shared import protocol

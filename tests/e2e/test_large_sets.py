@@ -5,6 +5,7 @@ from typing import Any
 from cloud.appkeys import DB
 from cloud.ids import new_id
 from cloud.models import Assignment
+from cloud.store.ledger import LedgerEntry
 from shared import protocol
 from shared.snapshot_claims import MAX_ACTIVE_ASSIGNMENTS, MAX_SNAPSHOT_BYTES
 from tests.e2e.conftest import World
@@ -19,11 +20,13 @@ async def fill(world: World, system_id: str, sub_id: str, count: int) -> None:
     now = world.clock.now()
     async with world.cloud.app[DB].transaction() as tx:
         assert await tx.subscriptions.take_quarters(sub_id, count)
-        for _ in range(count):
-            item = Assignment(new_id("asg"), world.tenant.account_id, system_id, sub_id, 1, now, None, False, None, "active", None, None, None, None)
-            await tx.assignments.insert(item)
-            await tx.ledger.append(now, "assigned", "test", world.tenant.account_id, subscription_id=sub_id, system_id=system_id, assignment_id=item.id, quarters=1)
-        await tx.systems.mark_dirty(system_id)
+        items = [
+            Assignment(new_id("asg"), world.tenant.account_id, system_id, sub_id, 1, now, None, False, None, "active", None, None, None, None)
+            for _ in range(count)
+        ]
+        await tx.assignments.insert_many(items)
+        await tx.ledger.append_many([LedgerEntry(now, "assigned", "test", world.tenant.account_id, sub_id, system_id, item.id, 1) for item in items])
+        await tx.systems.mark_dirty([system_id])
 
 
 async def portal_assign(world: World, system_id: str, sub_id: str) -> str:

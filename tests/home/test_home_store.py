@@ -7,8 +7,8 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from home.store.migrations import MIGRATIONS
 from home.store import Store
+from home.store.migrations import MIGRATIONS
 
 
 async def test_migrations_run_once_and_the_database_uses_wal(tmp_path: Path) -> None:
