@@ -11,7 +11,6 @@ from cloud.appkeys import DB, HUB, SYSTEMS, TRANSFERS
 from cloud.hub import LinkHub
 from shared import protocol
 from shared.errors import ApiError
-from shared.jws import unverified_claims
 from shared.keys import public_from_raw
 from shared.tokens import TokenError, verify_link_auth
 
@@ -106,25 +105,8 @@ async def receive(hub: LinkHub, system_id: str, socket: web.WebSocketResponse, h
     delay = hub.faults.latency_seconds(system_id)
     if delay:
         await asyncio.sleep(delay)
-    copies = hub.faults.copies(system_id, "receipt", receipt_seq(data)) if is_receipt(data) else 1
-    for _ in range(copies):
+    for _ in range(hub.faults.incoming_copies(system_id, data)):
         await dispatch(socket, handlers, data)
-
-
-def is_receipt(data: str) -> bool:
-    try:
-        return protocol.decode(data).type == protocol.RECEIPT
-    except protocol.ProtocolError:
-        return False
-
-
-def receipt_seq(data: str) -> int | None:
-    try:
-        claims = unverified_claims(protocol.decode(data).text("token"))
-    except (protocol.ProtocolError, TokenError):
-        return None
-    seq = claims.get("seq")
-    return seq if isinstance(seq, int) else None
 
 
 async def say_goodbye(request: web.Request, system_id: str, socket: web.WebSocketResponse) -> None:

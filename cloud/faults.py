@@ -5,8 +5,10 @@ receives), on real messages, and each one that fires is noted in the journal."""
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared import protocol
 from shared.errors import BadRequest
 from shared.journal import Journal
+from shared.jws import TokenError, unverified_claims
 
 MESSAGES = ("snapshot", "receipt")
 MAX_LATENCY_MS = 60_000
@@ -114,6 +116,19 @@ class LinkFaults:
 
     def latency_seconds(self, system_id: str) -> float:
         return self.of(system_id).latency_ms / 1000
+
+    def incoming_copies(self, system_id: str, data: str) -> int:
+        """How many times a message from HOME arrives: only receipts are ever dropped or duplicated."""
+        if system_id not in self._systems:
+            return 1
+        try:
+            message = protocol.decode(data)
+            if message.type != protocol.RECEIPT:
+                return 1
+            seq = unverified_claims(message.text("token")).get("seq")
+        except (protocol.ProtocolError, TokenError):
+            return 1  # not a receipt anyone could use: the link answers it as usual
+        return self.copies(system_id, "receipt", seq if isinstance(seq, int) else None)
 
     def copies(self, system_id: str, message: str, seq: int | None = None) -> int:
         """How many times the next ``message`` arrives: 0 (dropped), 1, or 2 (duplicated); a fault fires once."""

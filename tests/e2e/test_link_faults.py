@@ -253,3 +253,23 @@ async def test_home_journal_records_link_states_snapshots_receipts_keys_and_reso
     assert applied["seq"] == 1 and applied["source"] == "link" and applied["at"].endswith("Z")
     assert [int(event["cursor"]) for event in journal] == sorted(int(event["cursor"]) for event in journal)
     await call(home.client, "GET", "/_emulator/events?after=-1", expect=400)
+
+
+async def test_a_check_in_lost_while_the_clock_runs_is_delivered_again(world: World) -> None:
+    sub = await world.tenant.subscription(8, duration="annual")
+    home = await world.online_home("Studio A")
+    item = await world.tenant.assign(home.system_id, sub["id"], 2)
+    await settled(world, home)
+    first_until = (await home.credits())["entries"][0]["valid_until"]
+    await faults(world, home, drop_next="snapshot")
+    await world.advance(29 * 86400 + 3600)  # past the check-in, 24 hours before the copy ends: its renewal is lost
+    await world.check()
+    assert "fault_dropped" in await kinds(world, home.system_id)
+    await settled(world, home)  # pushed again: HOME holds the renewed copy
+    await world.check()
+    [entry] = (await home.credits())["entries"]
+    assert entry["assignment_id"] == item["id"] and entry["valid_until"] > first_until
+    await world.advance(2 * 86400)  # past the first copy's end: still held, nothing came back
+    await world.check()
+    assert await home.held_ids() == {item["id"]}
+    assert (await world.tenant.sub_state(sub["id"]))["credits_available"] == 6
