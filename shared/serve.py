@@ -29,13 +29,14 @@ async def serve(app: web.Application, host: str, port: int, ready_file: Path | N
         await site.start()
         bound = runner.addresses[0]
         url = f"http://{host if ':' not in host else f'[{host}]'}:{bound[1]}"
-        if ready_file is not None:
-            write_ready_file(ready_file, url)
-        log.info("listening", url=url, pid=os.getpid())
+        # Before the ready file: whoever reads it may send SIGTERM at once, and it must stop us cleanly.
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
+        if ready_file is not None:
+            write_ready_file(ready_file, url)
+        log.info("listening", url=url, pid=os.getpid())
         await stop.wait()
     finally:
         await runner.cleanup()

@@ -41,3 +41,15 @@ def test_a_bad_file_is_refused_and_the_current_one_still_applies(flex_world: Wor
     assert refused.value.code == "expired"
     van.upload(account.download(van))
     assert van.credits()["total"] == 1
+
+
+@pytest.mark.flex_world(mode="subprocess")
+def test_faults_work_the_same_on_real_processes(flex_world: World) -> None:
+    account = flex_world.create_account(subscriptions=[8])
+    studio = flex_world.start_home("Studio A", account=account)
+    studio.set_link_faults(duplicate_next="snapshot")
+    account.assign(studio, 2)
+    studio.settle()
+    assert studio.credits()["total"] == 2
+    applied = [event["kind"] for event in studio.events()["events"] if event["kind"].startswith("snapshot_")]
+    assert applied == ["snapshot_applied", "snapshot_unchanged"]  # the second copy changed nothing
