@@ -6,6 +6,8 @@ the service's own ``main(argv)``, exactly as ``python -m cloud|home ARGV`` would
 Python's and aiohttp's import time again. It stops when its stdin closes.
 """
 
+import contextlib
+import ctypes
 import json
 import os
 import signal
@@ -15,11 +17,21 @@ import traceback
 import cloud.__main__
 import home.__main__
 
+PR_SET_PDEATHSIG = 1
 MAINS = {"cloud": cloud.__main__.main, "home": home.__main__.main}
+
+
+def end_with_parent() -> None:
+    """Linux: a service stops (SIGTERM) when the fork server ends, which it does when the test run
+    that started it ends, even one killed outright; so no service outlives its test run."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def child(module: str, argv: list[str], log_path: str) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    end_with_parent()
     log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
