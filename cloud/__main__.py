@@ -15,24 +15,33 @@ def parse_args(argv: list[str] | None = None) -> Config:
     parser = argparse.ArgumentParser(prog="python -m cloud", description="Lawo Flex style licensing cloud emulator.")
     parser.add_argument("--port", type=int, default=8700, help="0 picks a free port (see --ready-file)")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--data", type=Path, required=True, help="folder for the database and keys (created when missing)")
+    parser.add_argument(
+        "--data", type=Path, required=True, help="folder for the database and keys (created when missing)"
+    )
     parser.add_argument("--demo", action="store_true", help="seed a demo account into a new database")
     parser.add_argument("--emulator-api", action="store_true", help="enable the /_emulator/ control routes")
     parser.add_argument("--virtual-clock", action="store_true", help="time moves only through /_emulator/clock")
     parser.add_argument("--clock-file", type=Path, help="keep the virtual clock in this file, shared with HOME nodes")
     parser.add_argument("--ready-file", type=Path, help='once listening, write {"url", "pid"} to this file')
     parser.add_argument(
-        "--cheap-passwords", action="store_true",
+        "--cheap-passwords",
+        action="store_true",
         help="users made through /_emulator/ get a cheap password hash (fast test worlds; never for real passwords)",
-    )  # fmt: skip
+    )
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     configure_logging(args.log_level)
     return Config(
-        data_dir=args.data, host=args.host, port=args.port, demo=args.demo, emulator_api=args.emulator_api,
-        virtual_clock=args.virtual_clock, clock_file=args.clock_file, ready_file=args.ready_file,
+        data_dir=args.data,
+        host=args.host,
+        port=args.port,
+        demo=args.demo,
+        emulator_api=args.emulator_api,
+        virtual_clock=args.virtual_clock,
+        clock_file=args.clock_file,
+        ready_file=args.ready_file,
         cheap_passwords=args.cheap_passwords,
-    )  # fmt: skip
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

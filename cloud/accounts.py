@@ -35,16 +35,22 @@ class Accounts:
         async with self.db.transaction() as tx:
             await tx.users.end_session(token_digest(token))
 
-    async def create(self, name: str, admin_email: str, admin_password: object, *, cheap_hash: bool = False) -> tuple[str, str]:
+    async def create(
+        self, name: str, admin_email: str, admin_password: object, *, cheap_hash: bool = False
+    ) -> tuple[str, str]:
         """A new account with its first admin, signed in, all or nothing: the account id and the admin's token."""
         account_id, now, token = new_id("acc"), self.clock.now(), new_token()
         async with self.db.transaction() as tx:
             await tx.accounts.create(account_id, name, now)
-            user_id = await add_member_in(tx, account_id, admin_email, admin_password, "admin", now, cheap_hash=cheap_hash)
+            user_id = await add_member_in(
+                tx, account_id, admin_email, admin_password, "admin", now, cheap_hash=cheap_hash
+            )
             await tx.users.start_session(token_digest(token), user_id, now)
         return account_id, token
 
-    async def add_member(self, account_id: str, email: str, password: object, role: str, *, cheap_hash: bool = False) -> None:
+    async def add_member(
+        self, account_id: str, email: str, password: object, role: str, *, cheap_hash: bool = False
+    ) -> None:
         """Make ``email`` a member with ``role``, creating the user when new (then a password is needed)."""
         async with self.db.transaction() as tx:
             await add_member_in(tx, account_id, email, password, role, self.clock.now(), cheap_hash=cheap_hash)

@@ -73,5 +73,5 @@ async def get_history(request: web.Request) -> web.Response:
     events = await request.app[DB].read.ledger.history(
         who.account_id, limit, before_id=int(before) if before else None,
         system_id=request.query.get("system") or None, kinds=tuple(request.query.getall("kind", [])),
-    )  # fmt: skip
+    )
     return json_response({"events": [event_json(item) for item in events]})

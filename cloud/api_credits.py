@@ -19,7 +19,7 @@ from cloud.appkeys import (
 from cloud.downloads import credits_file_response
 from cloud.file_faults import faulty_credits_file
 from cloud.inputs import parse_assignment
-from cloud.models import Assignment
+from cloud.models import Assignment, AssignmentState
 from cloud.views import assignment_json, subscription_json, system_json
 from shared.credits import to_credits
 from shared.errors import BadRequest
@@ -71,7 +71,9 @@ async def get_systems(request: web.Request) -> web.Response:
     assigned = await db.read.systems.quarters_held(who.account_id)
     systems = await db.read.systems.of_account(who.account_id)
     now = request.app[CLOCK].now()
-    return json_response({"systems": [system_json(item, item.id in online, now, assigned.get(item.id, 0)) for item in systems]})
+    return json_response(
+        {"systems": [system_json(item, item.id in online, now, assigned.get(item.id, 0)) for item in systems]}
+    )
 
 
 @routes.post("/api/v1/accounts/{acc}/systems")
@@ -79,8 +81,12 @@ async def post_system(request: web.Request) -> web.Response:
     who = await caller(request, admin=True)
     body = await read_json(request)
     code = require_text(body, "registration_code", max_length=4096)
-    system = await request.app[SYSTEMS].link(who.account_id, code, optional_text(body, "label", max_length=100), who.actor)
-    return json_response({"system": system_json(system, request.app[HUB].is_online(system.id), request.app[CLOCK].now(), 0)}, status=201)
+    system = await request.app[SYSTEMS].link(
+        who.account_id, code, optional_text(body, "label", max_length=100), who.actor
+    )
+    return json_response(
+        {"system": system_json(system, request.app[HUB].is_online(system.id), request.app[CLOCK].now(), 0)}, status=201
+    )
 
 
 @routes.get("/api/v1/accounts/{acc}/systems/{sys}")
@@ -127,9 +133,11 @@ async def revoke_assignment(request: web.Request) -> web.Response:
     require_text(body, "confirm", max_length=32)  # missing, empty or not text: its own 400
     if not rules.revoke_confirmed(body["confirm"]):
         raise BadRequest("Type the word confirm (exactly, in small letters) to revoke.", code="confirmation_required")
-    item = await request.app[TRANSFERS].revoke(who.account_id, request.match_info["sys"], request.match_info["id"], who.actor)
+    item = await request.app[TRANSFERS].revoke(
+        who.account_id, request.match_info["sys"], request.match_info["id"], who.actor
+    )
     answer: dict[str, Any] = {"assignment": await assignment_body(request, item)}
-    if item.state == "revoke_pending":
+    if item.state == AssignmentState.REVOKE_PENDING:
         answer["steps"] = rules.REVOKE_STEPS
         answer["returns_at"] = answer["assignment"]["returns_at"]
     return json_response(answer)
@@ -141,9 +149,13 @@ async def post_credits_file(request: web.Request) -> web.Response:
     fault = request.query.get("fault")
     if fault is not None:
         if not request.app[CONFIG].emulator_api:
-            raise BadRequest("Bad credits files on demand need the emulator API (--emulator-api).", code="emulator_api_disabled")
+            raise BadRequest(
+                "Bad credits files on demand need the emulator API (--emulator-api).", code="emulator_api_disabled"
+            )
         app = request.app
-        system, seq, token = await faulty_credits_file(app[DB], app[SIGNER], app[CLOCK].now(), who.account_id, request.match_info["sys"], fault)
+        system, seq, token = await faulty_credits_file(
+            app[DB], app[SIGNER], app[CLOCK].now(), who.account_id, request.match_info["sys"], fault
+        )
         return credits_file_response(system.label, seq, token)
     system, issued = await request.app[TRANSFERS].download(who.account_id, request.match_info["sys"], who.actor)
     return credits_file_response(system.label, issued.seq, issued.token)
@@ -156,5 +168,8 @@ async def post_revoke_key(request: web.Request) -> web.Response:
     key = require_text(body, "revoke_key", max_length=MAX_RECEIPT_BYTES)
     returned = await request.app[SYSTEMS].enter_revoke_key(who.account_id, request.match_info["sys"], key, who.actor)
     return json_response(
-        {"returned": [item.id for item in returned], "credits_returned": to_credits(sum(item.quarters for item in returned))}
+        {
+            "returned": [item.id for item in returned],
+            "credits_returned": to_credits(sum(item.quarters for item in returned)),
+        }
     )

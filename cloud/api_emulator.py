@@ -5,6 +5,7 @@ from typing import Any
 from aiohttp import web
 
 from cloud.appkeys import ACCOUNTS, CLOCK, CONFIG, DB, SCHEDULER, SIGNER, SUBSCRIPTIONS
+from cloud.models import SubscriptionState
 from cloud.views import subscription_json
 from shared.catalog import LICENSE_TYPES
 from shared.clock import VirtualClock
@@ -50,7 +51,9 @@ async def post_account_user(request: web.Request) -> web.Response:
     account_id = await existing_account(request)
     body = await read_json(request)
     email, role = require_text(body, "email", max_length=320), require_text(body, "role")
-    await request.app[ACCOUNTS].add_member(account_id, email, body.get("password"), role, cheap_hash=request.app[CONFIG].cheap_passwords)
+    await request.app[ACCOUNTS].add_member(
+        account_id, email, body.get("password"), role, cheap_hash=request.app[CONFIG].cheap_passwords
+    )
     return json_response({"account_id": account_id, "email": body["email"], "role": body["role"]}, status=201)
 
 
@@ -61,8 +64,8 @@ async def post_subscription(request: web.Request) -> web.Response:
     duration = require_text(body, "duration")
     if duration not in ("monthly", "annual"):
         raise BadRequest("'duration' must be 'monthly' or 'annual'.", code="invalid_duration")
-    state = optional_text(body, "state") or "inactive"
-    if state not in ("inactive", "active"):
+    state = optional_text(body, "state") or SubscriptionState.INACTIVE
+    if state not in (SubscriptionState.INACTIVE, SubscriptionState.ACTIVE):
         raise BadRequest("'state' must be 'inactive' or 'active'.", code="invalid_state")
     if body.get("credits") is None:
         raise BadRequest("The field 'credits' is missing.", code="missing_field")
@@ -86,10 +89,14 @@ async def post_perpetual(request: web.Request) -> web.Response:
     count = require_int(body, "count", minimum=1, maximum=10_000)
     if await request.app[DB].read.systems.get(system_id) is None:
         raise NotFound(f"There is no linked system {system_id}.")
-    token = request.app[SIGNER].perpetual(PerpetualLicense(system_id, license_type, count, request.app[CLOCK].now(), new_jti()))
+    token = request.app[SIGNER].perpetual(
+        PerpetualLicense(system_id, license_type, count, request.app[CLOCK].now(), new_jti())
+    )
     filename = license_type.lower().replace(" ", "-")
     return web.Response(
-        text=token, content_type="application/jwt", headers={"Content-Disposition": f'attachment; filename="{filename}.lic"'}
+        text=token,
+        content_type="application/jwt",
+        headers={"Content-Disposition": f'attachment; filename="{filename}.lic"'},
     )
 
 
@@ -107,7 +114,9 @@ async def get_clock(request: web.Request) -> web.Response:
 async def post_clock(request: web.Request) -> web.Response:
     clock = request.app[CLOCK]
     if not isinstance(clock, VirtualClock):
-        raise Conflict("The clock is the wall clock; start the cloud with --virtual-clock to set it.", code="clock_not_virtual")
+        raise Conflict(
+            "The clock is the wall clock; start the cloud with --virtual-clock to set it.", code="clock_not_virtual"
+        )
     target = clock_target(await read_json(request), clock.now())
     handled = await request.app[SCHEDULER].advance_to(target)
     return json_response({**clock_json(request), "handled": handled})

@@ -10,9 +10,9 @@ from aiohttp import WSMsgType, web
 from cloud.appkeys import DB, HUB, SYSTEMS, TRANSFERS
 from cloud.hub import LinkHub
 from shared import protocol
-from shared.errors import ApiError
+from shared.errors import ApiError, ProtocolError
 from shared.keys import public_from_raw
-from shared.tokens import TokenError, verify_link_auth
+from shared.tokens import verify_link_auth
 
 log = structlog.get_logger()
 routes = web.RouteTableDef()
@@ -27,7 +27,7 @@ MAX_SEQ = 2**53 - 1
 def hello_seq(message: protocol.Message) -> int:
     seq = message.integer("seq")
     if seq > MAX_SEQ:
-        raise protocol.ProtocolError("invalid_message", f"The auth message's 'seq' must be at most {MAX_SEQ}.")
+        raise ProtocolError("invalid_message", f"The auth message's 'seq' must be at most {MAX_SEQ}.")
     return seq
 
 
@@ -45,14 +45,14 @@ async def authenticate_link(request: web.Request, socket: web.WebSocketResponse)
     try:
         message = protocol.decode(raw.data)
         if message.type != protocol.AUTH:
-            raise protocol.ProtocolError("auth_required", "The first message must be 'auth'.")
+            raise ProtocolError("auth_required", "The first message must be 'auth'.")
         system_id = message.text("system_id")
         system = await request.app[DB].read.systems.get(system_id)
         if system is None:
-            raise protocol.ProtocolError("not_linked", f"System {system_id} is not linked to any account; add it in the portal.")
+            raise ProtocolError("not_linked", f"System {system_id} is not linked to any account; add it in the portal.")
         verify_link_auth(message.text("token"), public_from_raw(system.public_key), system_id, nonce)
         return system_id, hello_seq(message), message.optional_text("receipt")
-    except (protocol.ProtocolError, TokenError) as exc:
+    except ApiError as exc:  # a bad message or a refused token
         await socket.send_str(protocol.error(exc.code, exc.message, None))
         await socket.close(message=exc.code.encode())
         log.info("link_refused", code=exc.code)
@@ -61,7 +61,9 @@ async def authenticate_link(request: web.Request, socket: web.WebSocketResponse)
 
 @routes.get("/api/v1/link")
 async def get_link(request: web.Request) -> web.WebSocketResponse:
-    socket = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=protocol.MAX_MESSAGE_BYTES, timeout=CLOSE_TIMEOUT_SECONDS)
+    socket = web.WebSocketResponse(
+        heartbeat=HEARTBEAT_SECONDS, max_msg_size=protocol.MAX_MESSAGE_BYTES, timeout=CLOSE_TIMEOUT_SECONDS
+    )
     await socket.prepare(request)
     answered = await authenticate_link(request, socket)
     if answered is None:
@@ -82,7 +84,7 @@ async def get_link(request: web.Request) -> web.WebSocketResponse:
             if raw.type != WSMsgType.TEXT:
                 continue
             await receive(hub, system_id, socket, handlers, raw.data)
-    except (protocol.ProtocolError, asyncio.CancelledError, ConnectionError) as exc:
+    except (ProtocolError, asyncio.CancelledError, ConnectionError) as exc:
         if isinstance(exc, asyncio.CancelledError):
             raise
         log.info("link_dropped", system_id=system_id, error=str(exc))
@@ -94,13 +96,17 @@ async def get_link(request: web.Request) -> web.WebSocketResponse:
 
 async def refuse_cut_link(hub: LinkHub, system_id: str, socket: web.WebSocketResponse) -> None:
     code = "link_cut"
-    await socket.send_str(protocol.error(code, "The link to this system is cut (a fault injected through the emulator API).", None))
+    await socket.send_str(
+        protocol.error(code, "The link to this system is cut (a fault injected through the emulator API).", None)
+    )
     await socket.close(message=code.encode())
     hub.journal.note("link_refused", system_id, code=code)
     log.info("link_refused", system_id=system_id, code=code)
 
 
-async def receive(hub: LinkHub, system_id: str, socket: web.WebSocketResponse, handlers: dict[str, "MessageHandler"], data: str) -> None:
+async def receive(
+    hub: LinkHub, system_id: str, socket: web.WebSocketResponse, handlers: dict[str, "MessageHandler"], data: str
+) -> None:
     """One message from HOME, through the system's link faults: delayed, lost or delivered twice."""
     delay = hub.faults.latency_seconds(system_id)
     if delay:
@@ -133,9 +139,12 @@ def message_handlers(request: web.Request, system_id: str) -> dict[str, MessageH
         reply_to = message.body.get("reply_to")
         reply_to = reply_to if isinstance(reply_to, int) and not isinstance(reply_to, bool) else None
         log.warning(
-            "home_reported_error", system_id=system_id, code=str(message.body.get("code"))[:64],
-            message=str(message.body.get("message"))[:500], reply_to=reply_to,
-        )  # fmt: skip
+            "home_reported_error",
+            system_id=system_id,
+            code=str(message.body.get("code"))[:64],
+            message=str(message.body.get("message"))[:500],
+            reply_to=reply_to,
+        )
         hub = request.app[HUB]
         seq = await hub.refused(system_id, reply_to)
         hub.journal.note("home_refused", system_id, code=str(message.body.get("code"))[:64], seq=seq or None)
@@ -147,14 +156,13 @@ async def dispatch(socket: web.WebSocketResponse, handlers: dict[str, MessageHan
     """Run one message's handler; a bad message gets an error reply and the link stays up."""
     try:
         message = protocol.decode(data)
-    except protocol.ProtocolError as exc:
+    except ProtocolError as exc:
         await socket.send_str(protocol.error(exc.code, exc.message))
         return
     handler = handlers.get(message.type)
     try:
         if handler is None:
-            raise protocol.ProtocolError("unknown_type", f"The cloud does not handle {message.type!r} messages.")
+            raise ProtocolError("unknown_type", f"The cloud does not handle {message.type!r} messages.")
         await handler(message)
-    except (protocol.ProtocolError, TokenError, ApiError) as exc:
-        code = getattr(exc, "code", "invalid_message")
-        await socket.send_str(protocol.error(code, getattr(exc, "message", str(exc)), message.id))
+    except ApiError as exc:
+        await socket.send_str(protocol.error(exc.code, exc.message, message.id))

@@ -26,6 +26,7 @@ from cloud.appkeys import (
     CLOCK,
     CONFIG,
     DB,
+    EMULATOR_STATE,
     EXPIRY,
     HUB,
     SCHEDULER,
@@ -36,8 +37,10 @@ from cloud.appkeys import (
 )
 from cloud.config import Config
 from cloud.demo import seed_demo
+from cloud.emulator_state import EmulatorState
 from cloud.expiry import Expiry
 from cloud.hub import LinkHub
+from cloud.models import JobKind
 from cloud.scheduler import Scheduler
 from cloud.signer import Signer
 from cloud.store import Database
@@ -62,7 +65,9 @@ async def get_jwks(request: web.Request) -> web.Response:
 
 
 def create_app(config: Config, clock: Clock | None = None) -> web.Application:
-    app = web.Application(middlewares=[make_error_middleware(render_html=site.render_error_page)], client_max_size=config.max_body_bytes)
+    app = web.Application(
+        middlewares=[make_error_middleware(render_html=site.render_error_page)], client_max_size=config.max_body_bytes
+    )
     app[CONFIG] = config
     app[CLOCK] = clock or make_clock(config)
     journal = Journal(app[CLOCK].now)
@@ -103,17 +108,18 @@ async def services(app: web.Application) -> AsyncIterator[None]:
         db,
         clock,
         {
-            "auto_activate": subscriptions.auto_activate,
-            "term_end": subscriptions.term_ended,
-            "auto_revoke": expiry.auto_revoke,
-            "validity_end": expiry.validity_end,
-            "check_in": expiry.check_in,
+            JobKind.AUTO_ACTIVATE: subscriptions.auto_activate,
+            JobKind.TERM_END: subscriptions.term_ended,
+            JobKind.AUTO_REVOKE: expiry.auto_revoke,
+            JobKind.VALIDITY_END: expiry.validity_end,
+            JobKind.CHECK_IN: expiry.check_in,
         },
         deliver=lambda snapshot: transfers.push(snapshot, wait=True),
     )
     app[TRANSFERS], app[SUBSCRIPTIONS], app[EXPIRY], app[SCHEDULER] = transfers, subscriptions, expiry, scheduler
     app[SYSTEMS] = Systems(db, hub, transfers, clock)
     app[ACCOUNTS] = Accounts(db, clock)
+    app[EMULATOR_STATE] = EmulatorState(db, clock, app[SIGNER], hub, scheduler, config.data_dir)
     await restore_virtual_time(db, clock)
     if config.demo:
         await seed_demo(db, subscriptions, clock)
@@ -138,4 +144,3 @@ async def restore_virtual_time(db: Database, clock: Clock) -> None:
     saved = await db.read.meta.get("virtual_now")
     if isinstance(clock, VirtualClock) and saved is not None and from_epoch(int(saved)) > clock.now():
         clock.set(from_epoch(int(saved)))
-

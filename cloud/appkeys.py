@@ -4,6 +4,7 @@ from aiohttp import web
 
 from cloud.accounts import Accounts
 from cloud.config import Config
+from cloud.emulator_state import EmulatorState
 from cloud.expiry import Expiry
 from cloud.hub import LinkHub
 from cloud.scheduler import Scheduler
@@ -25,3 +26,4 @@ EXPIRY = web.AppKey("expiry", Expiry)
 SYSTEMS = web.AppKey("systems", Systems)
 ACCOUNTS = web.AppKey("accounts", Accounts)
 SCHEDULER = web.AppKey("scheduler", Scheduler)
+EMULATOR_STATE = web.AppKey("emulator_state", EmulatorState)

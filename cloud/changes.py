@@ -12,7 +12,7 @@ from datetime import datetime
 
 import structlog
 
-from cloud.models import Assignment
+from cloud.models import Assignment, AssignmentState
 from cloud.store import Queries
 from cloud.store.ledger import LedgerEntry
 
@@ -40,26 +40,46 @@ class Changes:
 
     def end(self, item: Assignment, reason: str, at: datetime, actor: str, via: str) -> None:
         """End an open assignment and give its credits back to the original subscription, exactly once."""
-        if item.id in self.ended or item.state == "ended":
+        if item.id in self.ended or item.state == AssignmentState.ENDED:
             raise ValueError(f"assignment {item.id} is already ended")
         self.ended[item.id] = (item, reason, at, via)
         self.given_back[item.subscription_id] += item.quarters
         self.unscheduled += [("auto_revoke", item.id), ("validity_end", item.id)]
         self.ledger.append(
-            LedgerEntry(at, "returned", actor, item.account_id, item.subscription_id, item.system_id, item.id, item.quarters,
-                        _returned_detail(reason, via))
-        )  # fmt: skip
+            LedgerEntry(
+                at,
+                "returned",
+                actor,
+                item.account_id,
+                item.subscription_id,
+                item.system_id,
+                item.id,
+                item.quarters,
+                _returned_detail(reason, via),
+            )
+        )
 
-    def await_proof(self, item: Assignment, after_seq: int, reason: str, at: datetime, actor: str, record: bool = True) -> None:
+    def await_proof(
+        self, item: Assignment, after_seq: int, reason: str, at: datetime, actor: str, record: bool = True
+    ) -> None:
         """HOME may still hold the credits: they come back with its proof (a receipt or revoke key) or when
         its copy ends. ``record`` writes the request in the ledger."""
         self.pending.append((item.id, after_seq, reason))
         if record:
             detail: dict[str, object] = {"after_seq": after_seq} | ({} if reason == "revoked" else {"reason": reason})
             self.ledger.append(
-                LedgerEntry(at, "revoke_requested", actor, item.account_id, item.subscription_id, item.system_id, item.id,
-                            item.quarters, detail)
-            )  # fmt: skip
+                LedgerEntry(
+                    at,
+                    "revoke_requested",
+                    actor,
+                    item.account_id,
+                    item.subscription_id,
+                    item.system_id,
+                    item.id,
+                    item.quarters,
+                    detail,
+                )
+            )
 
     def schedule(self, kind: str, ref: str, due_at: datetime) -> None:
         self.scheduled.append((kind, ref, due_at))
@@ -78,7 +98,12 @@ class Changes:
         self.dirty.add(system_id)
 
     def set_state(
-        self, sub_id: str, state: str, term_start: datetime | None, term_end: datetime | None, cancelled_at: datetime | None
+        self,
+        sub_id: str,
+        state: str,
+        term_start: datetime | None,
+        term_end: datetime | None,
+        cancelled_at: datetime | None,
     ) -> None:
         self.states.append((sub_id, state, term_start, term_end, cancelled_at))
 
@@ -91,7 +116,9 @@ class Changes:
         if self.ended:
             changed = await tx.assignments.end([(item.id, reason, at) for item, reason, at, _ in self.ended.values()])
             if changed != len(self.ended):  # one had ended meanwhile: roll back rather than return it twice
-                raise RuntimeError(f"{len(self.ended) - changed} of {len(self.ended)} assignments to end had already ended")
+                raise RuntimeError(
+                    f"{len(self.ended) - changed} of {len(self.ended)} assignments to end had already ended"
+                )
             await tx.subscriptions.give_back_quarters(dict(self.given_back))
         if self.pending:
             await tx.assignments.set_revoke_pending(self.pending)
@@ -117,4 +144,11 @@ class Changes:
             log.info("credits_returned", assignments=len(self.ended), quarters=sum(self.given_back.values()))
             return
         for item, reason, _, via in self.ended.values():
-            log.info("credits_returned", assignment_id=item.id, system_id=item.system_id, quarters=item.quarters, reason=reason, via=via)
+            log.info(
+                "credits_returned",
+                assignment_id=item.id,
+                system_id=item.system_id,
+                quarters=item.quarters,
+                reason=reason,
+                via=via,
+            )

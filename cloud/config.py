@@ -17,6 +17,8 @@ class Config:
     clock_file: Path | None = None
     ack_wait_seconds: float = 5.0
     resend_seconds: float = 2.0  # a pushed snapshot whose receipt is this overdue is pushed again (doubling)
-    max_body_bytes: int = max(256 * 1024, MAX_RECEIPT_BYTES + 16 * 1024)  # a revoke key from the fullest HOME, in a form
+    max_body_bytes: int = max(
+        256 * 1024, MAX_RECEIPT_BYTES + 16 * 1024
+    )  # a revoke key from the fullest HOME, in a form
     ready_file: Path | None = None
     cheap_passwords: bool = False  # users made by POST /_emulator/... get a cheap scrypt cost (test worlds only)

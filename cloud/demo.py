@@ -3,6 +3,7 @@
 import structlog
 
 from cloud.ids import new_id
+from cloud.models import SubscriptionState
 from cloud.passwords import hash_password
 from cloud.store import Database
 from cloud.subscriptions import Subscriptions
@@ -11,13 +12,16 @@ from shared.clock import Clock
 log = structlog.get_logger()
 
 DEMO_ACCOUNT = "Demo Broadcast"
-DEMO_USERS = (("admin@example.com", "flex-admin", "admin"), ("operator@example.com", "flex-operator", "operator"))
+# The demo users' sign-in (email, password): written here once, read by the README's scripts and the tests.
+DEMO_ADMIN = ("admin@example.com", "flex-admin")
+DEMO_OPERATOR = ("operator@example.com", "flex-operator")
+DEMO_USERS = ((*DEMO_ADMIN, "admin"), (*DEMO_OPERATOR, "operator"))
 # (order id, duration, credits, what happens to it after creation)
 DEMO_SUBSCRIPTIONS = (
-    ("SO-2026-00042", "monthly", 40, "active"),
-    ("SO-2026-00043", "annual", 120, "active"),
-    ("SO-2026-00044", "annual", 16, "cancelled"),
-    ("SO-2026-00045", "monthly", 24, "inactive"),
+    ("SO-2026-00042", "monthly", 40, SubscriptionState.ACTIVE),
+    ("SO-2026-00043", "annual", 120, SubscriptionState.ACTIVE),
+    ("SO-2026-00044", "annual", 16, SubscriptionState.CANCELLED),
+    ("SO-2026-00045", "monthly", 24, SubscriptionState.INACTIVE),
 )
 
 
@@ -35,9 +39,9 @@ async def seed_demo(db: Database, subscriptions: Subscriptions, clock: Clock) ->
             user = await tx.users.create(new_id("usr"), email, password_hash, now)
             await tx.accounts.add_member(account_id, user.id, role)
         for order_id, duration, credits, state in DEMO_SUBSCRIPTIONS:
-            start = "inactive" if state == "inactive" else "active"
+            start = SubscriptionState.INACTIVE if state == SubscriptionState.INACTIVE else SubscriptionState.ACTIVE
             sub = await subscriptions.insert(tx, account_id, duration, credits * 4, start, order_id, "demo", now)
-            if state == "cancelled":
+            if state == SubscriptionState.CANCELLED:
                 await subscriptions.cancel_in(tx, sub, now, "demo")  # no systems yet: nothing to send
         await tx.meta.set("demo_account", account_id)
     log.info("demo_seeded", account_id=account_id)

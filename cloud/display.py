@@ -4,14 +4,31 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from cloud import rules
-from cloud.models import Assignment, LedgerEvent, Subscription, System
+from cloud.models import (
+    Assignment,
+    AssignmentState,
+    LedgerEvent,
+    Subscription,
+    SubscriptionState,
+    System,
+)
 from shared.credits import format_credits
 from shared.pagekit import short
 from shared.timefmt import parse_iso
 
 TYPE_LABELS = {"monthly": "Monthly", "annual": "Annual"}
 LENGTHS = {"monthly": "1 month", "annual": "12 months"}
-STATE_LABELS = {"inactive": "Inactive", "active": "Active", "cancelled": "Cancelled", "expired": "Expired"}
+STATE_LABELS: dict[str, str] = {
+    SubscriptionState.INACTIVE: "Inactive",
+    SubscriptionState.ACTIVE: "Active",
+    SubscriptionState.CANCELLED: "Cancelled",
+    SubscriptionState.EXPIRED: "Expired",
+}
+ASSIGNMENT_STATE_LABELS: dict[str, str] = {
+    AssignmentState.ACTIVE: "Active",
+    AssignmentState.REVOKE_PENDING: "Revoke pending",
+    AssignmentState.ENDED: "Ended",
+}
 END_REASONS = {
     "revoked": "Revoked",
     "auto_revoked": "Auto Revoke",
@@ -65,9 +82,9 @@ def subscription_view(sub: Subscription, now: datetime) -> SubscriptionView:
         length=LENGTHS.get(sub.duration, sub.duration), total=format_credits(sub.quarters_total),
         available=format_credits(sub.quarters_available), term_start=sub.term_start, term_end=sub.term_end,
         quarters_available=sub.quarters_available, selectable=selectable,
-        usable_until=sub.term_end if selectable and sub.state == "cancelled" else None,
-        activates_at=sub.created_at + rules.AUTO_ACTIVATE_AFTER if sub.state == "inactive" else None,
-    )  # fmt: skip
+        usable_until=sub.term_end if selectable and sub.state == SubscriptionState.CANCELLED else None,
+        activates_at=sub.created_at + rules.AUTO_ACTIVATE_AFTER if sub.state == SubscriptionState.INACTIVE else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -89,7 +106,7 @@ class AssignmentView:
 
     @property
     def state_label(self) -> str:
-        return {"active": "Active", "revoke_pending": "Revoke pending", "ended": "Ended"}.get(self.state, self.state)
+        return ASSIGNMENT_STATE_LABELS.get(self.state, self.state)
 
 
 def assignment_view(item: Assignment, sub: Subscription) -> AssignmentView:
@@ -99,8 +116,8 @@ def assignment_view(item: Assignment, sub: Subscription) -> AssignmentView:
         returns_at=rules.returns_at(item, sub), ended_at=item.ended_at,
         end_reason=END_REASONS.get(item.end_reason or "", item.end_reason or ""), order_id=sub.order_id,
         sub_type=TYPE_LABELS.get(sub.duration, sub.duration), sub_state=STATE_LABELS.get(sub.state, sub.state),
-        sub_ends=sub.term_end if sub.state == "cancelled" else None,
-    )  # fmt: skip
+        sub_ends=sub.term_end if sub.state == SubscriptionState.CANCELLED else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -137,7 +154,7 @@ def event_view(event: LedgerEvent, systems: dict[str, str], orders: dict[str, st
         at=event.at, what=what, detail=detail, actor=actor_words(event.actor, systems),
         credits=format_credits(event.quarters) if event.quarters else "", system=system,
         order_id=orders.get(event.subscription_id or "", ""),
-    )  # fmt: skip
+    )
 
 
 def _detail_time(value: object) -> str:

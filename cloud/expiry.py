@@ -10,6 +10,7 @@ import structlog
 
 from cloud import rules
 from cloud.changes import Changes
+from cloud.models import AssignmentState, JobKind
 from cloud.scheduler import Due, Handled
 from cloud.store import Queries
 from cloud.transfers import Transfers
@@ -32,10 +33,10 @@ class Expiry:
                 await changes.write(tx)
                 return Handled(position)
             item = items.get(d.ref)
-            if item is None or item.state != "active" or item.auto_revoke_at is None:
+            if item is None or item.state != AssignmentState.ACTIVE or item.auto_revoke_at is None:
                 continue
             if item.auto_revoke_at > d.now:
-                changes.schedule("auto_revoke", item.id, item.auto_revoke_at)
+                changes.schedule(JobKind.AUTO_REVOKE, item.id, item.auto_revoke_at)
                 continue
             if rules.may_return_now(item, subs[item.subscription_id], d.now):
                 changes.end(item, "auto_revoked", d.now, "scheduler", "scheduler")
@@ -61,15 +62,15 @@ class Expiry:
                 await changes.write(tx)
                 return Handled(position)
             item = items.get(d.ref)
-            if item is None or item.state == "ended":
+            if item is None or item.state == AssignmentState.ENDED:
                 continue
             until = rules.returns_at(item, subs[item.subscription_id])
             if until is None:
                 continue
             if until > d.now:
-                changes.schedule("validity_end", item.id, until)
+                changes.schedule(JobKind.VALIDITY_END, item.id, until)
                 continue
-            reason = "expired" if item.state == "active" else (item.pending_reason or "revoked")
+            reason = "expired" if item.state == AssignmentState.ACTIVE else (item.pending_reason or "revoked")
             changes.end(item, reason, d.now, "scheduler", "expiry")
             changes.mark_dirty(item.system_id)
         await changes.write(tx)
@@ -86,10 +87,15 @@ class Expiry:
                 await changes.write(tx)
                 return Handled(position)
             snapshot, system = latest.get(d.ref), systems.get(d.ref)
-            if system is None or snapshot is None or snapshot.check_in_at is None or not self.transfers.hub.is_online(d.ref):
+            if (
+                system is None
+                or snapshot is None
+                or snapshot.check_in_at is None
+                or not self.transfers.hub.is_online(d.ref)
+            ):
                 continue
             if snapshot.check_in_at > d.now:
-                changes.schedule("check_in", d.ref, snapshot.check_in_at)
+                changes.schedule(JobKind.CHECK_IN, d.ref, snapshot.check_in_at)
                 continue
             await changes.write(tx)
             issued = await self.transfers.issue(tx, system, d.now, "check_in", "scheduler")

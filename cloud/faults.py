@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared import protocol
-from shared.errors import BadRequest
+from shared.errors import BadRequest, ProtocolError, TokenError
 from shared.journal import Journal
-from shared.jws import TokenError, unverified_claims
+from shared.jws import unverified_claims
 
 MESSAGES = ("snapshot", "receipt")
 MAX_LATENCY_MS = 60_000
@@ -126,7 +126,7 @@ class LinkFaults:
             if message.type != protocol.RECEIPT:
                 return 1
             seq = unverified_claims(message.text("token")).get("seq")
-        except (protocol.ProtocolError, TokenError):
+        except (ProtocolError, TokenError):
             return 1  # not a receipt anyone could use: the link answers it as usual
         return self.copies(system_id, "receipt", seq if isinstance(seq, int) else None)
 

@@ -39,7 +39,7 @@ def base_claims(system: System, latest_token: str | None, now: datetime) -> dict
     return claims | {
         "iss": CLOUD_ISSUER, "sub": system.id, "aud": system.id, "account": system.account_id, "iat": epoch(now),
         "exp": epoch(now + COPY_VALIDITY), "jti": new_jti(), "seq": system.seq + 1,
-    }  # fmt: skip
+    }
 
 
 def segment(value: dict[str, Any]) -> str:

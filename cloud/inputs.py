@@ -26,5 +26,7 @@ def parse_assignment(body: dict[str, Any]) -> tuple[str, int, datetime | None]:
     try:
         auto_revoke_at = parse_iso(raw_revoke) if raw_revoke else None
     except ValueError:
-        raise bad_field("auto_revoke_at", "'auto_revoke_at' must be an ISO 8601 time such as 2026-12-01T09:00:00Z.") from None
+        raise bad_field(
+            "auto_revoke_at", "'auto_revoke_at' must be an ISO 8601 time such as 2026-12-01T09:00:00Z."
+        ) from None
     return subscription_id, quarters, auto_revoke_at

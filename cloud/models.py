@@ -2,6 +2,30 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
+
+
+class SubscriptionState(StrEnum):
+    INACTIVE = "inactive"
+    ACTIVE = "active"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+class AssignmentState(StrEnum):
+    ACTIVE = "active"
+    REVOKE_PENDING = "revoke_pending"
+    ENDED = "ended"
+
+
+class JobKind(StrEnum):
+    """What a row of the scheduler's ``jobs`` table does when it falls due."""
+
+    AUTO_ACTIVATE = "auto_activate"
+    TERM_END = "term_end"
+    AUTO_REVOKE = "auto_revoke"
+    VALIDITY_END = "validity_end"
+    CHECK_IN = "check_in"
 
 
 @dataclass(frozen=True)

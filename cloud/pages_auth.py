@@ -55,7 +55,9 @@ async def get_signin(request: web.Request) -> web.Response:
     return await signin_page(request, target)
 
 
-async def signin_page(request: web.Request, target: str, *, email: str = "", problem: str = "", status: int = 200) -> web.Response:
+async def signin_page(
+    request: web.Request, target: str, *, email: str = "", problem: str = "", status: int = 200
+) -> web.Response:
     """The sign-in form; after a refusal, again with the problem and the email as typed (never the password)."""
     presession = request.cookies.get(PRESESSION_COOKIE) or new_presession()
     context = {"signin_csrf": signin_csrf(request, presession), "next": target, "email": email, "problem": problem}
@@ -73,7 +75,9 @@ async def post_signin(request: web.Request) -> web.Response:
     target = safe_next(text_field(form, "next"))
     email, password = text_field(form, "email"), text_field(form, "password")
     if not email or not password:
-        return await signin_page(request, target, email=email[:320], problem="Enter your email and password.", status=400)
+        return await signin_page(
+            request, target, email=email[:320], problem="Enter your email and password.", status=400
+        )
     try:
         token, _ = await request.app[ACCOUNTS].sign_in(email, password)
     except Unauthorized as exc:

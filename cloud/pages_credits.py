@@ -7,7 +7,7 @@ from cloud.access import Caller
 from cloud.appkeys import CLOCK, DB, HUB, SYSTEMS, TRANSFERS
 from cloud.display import assignment_view, subscription_view
 from cloud.inputs import parse_assignment
-from cloud.models import Assignment, System
+from cloud.models import Assignment, AssignmentState, System
 from cloud.site import page_caller, read_form, redirect, render, text_field
 from shared.credits import format_credits
 from shared.errors import ApiError, NotFound
@@ -26,7 +26,14 @@ async def get_add_credits(request: web.Request) -> web.Response:
     who = await page_caller(request)
     system = await request.app[SYSTEMS].owned(who.account_id, request.match_info["sys"])
     query = request.query
-    return await add_credits_page(request, who, system, query.get("subscription", ""), second=query.get("step") == "2", credits=query.get("credits", ""))
+    return await add_credits_page(
+        request,
+        who,
+        system,
+        query.get("subscription", ""),
+        second=query.get("step") == "2",
+        credits=query.get("credits", ""),
+    )
 
 
 async def add_credits_page(
@@ -46,7 +53,11 @@ async def add_credits_page(
     subs = [subscription_view(sub, now) for sub in await request.app[DB].read.subscriptions.of_account(who.account_id)]
     chosen = next((sub for sub in subs if sub.id == subscription_id), None)
     if second and (chosen is None or not chosen.selectable):
-        problem = "Choose an active subscription." if chosen is None else f"Subscription {chosen.order_id} cannot supply credits."
+        problem = (
+            "Choose an active subscription."
+            if chosen is None
+            else f"Subscription {chosen.order_id} cannot supply credits."
+        )
         second = False
     context = {
         "system": system,
@@ -71,10 +82,14 @@ async def post_assignment(request: web.Request) -> web.Response:
     kept = (date, time) if form.get("auto_revoke") else None
 
     async def again(problem: str, status: int = 400) -> web.Response:
-        return await add_credits_page(request, who, system, sub_id, second=True, credits=credits, problem=problem, auto_revoke=kept, status=status)
+        return await add_credits_page(
+            request, who, system, sub_id, second=True, credits=credits, problem=problem, auto_revoke=kept, status=status
+        )
 
     if not sub_id:
-        return await add_credits_page(request, who, system, "", second=False, problem="Choose a subscription first.", status=400)
+        return await add_credits_page(
+            request, who, system, "", second=False, problem="Choose a subscription first.", status=400
+        )
     if not credits:
         return await again("Enter the number of credits to assign.")
     if kept is not None and not date:
@@ -83,7 +98,9 @@ async def post_assignment(request: web.Request) -> web.Response:
         subscription_id, quarters, auto_revoke_at = parse_assignment(
             {"subscription_id": sub_id, "credits": credits, "auto_revoke_at": f"{date}T{time}" if kept else None}
         )
-        item = await request.app[TRANSFERS].assign(who.account_id, system.id, subscription_id, quarters, auto_revoke_at, who.actor)
+        item = await request.app[TRANSFERS].assign(
+            who.account_id, system.id, subscription_id, quarters, auto_revoke_at, who.actor
+        )
     except ApiError as exc:
         return await again(exc.message, exc.status)
     sub = await request.app[DB].read.subscriptions.get(item.subscription_id)
@@ -92,8 +109,8 @@ async def post_assignment(request: web.Request) -> web.Response:
         message = f"{format_credits(item.quarters)} credits from {order} were sent to {system.label}."
     else:
         message = (
-            f"{format_credits(item.quarters)} credits from {order} were added for {system.label}. The system is offline: "
-            "click Download and upload the file on HOME's FileLicenses page."
+            f"{format_credits(item.quarters)} credits from {order} were added for {system.label}. "
+            "The system is offline: click Download and upload the file on HOME's FileLicenses page."
         )
     return redirect(request, system_url(system), "success", message)
 
@@ -113,9 +130,16 @@ async def get_revoke(request: web.Request) -> web.Response:
 
 
 async def revoke_page(
-    request: web.Request, who: Caller, system: System, item: Assignment, *, problem: str = "", revoke_key: str = "", status: int = 200
+    request: web.Request,
+    who: Caller,
+    system: System,
+    item: Assignment,
+    *,
+    problem: str = "",
+    revoke_key: str = "",
+    status: int = 200,
 ) -> web.Response:
-    """The Revoke dialog: confirm, or for a revoke that waits for HOME's proof the four steps (a refusal shown in it)."""
+    """The Revoke dialog: confirm, or for a revoke waiting for HOME's proof the four steps (a refusal shown in it)."""
     sub = await request.app[DB].read.subscriptions.get(item.subscription_id)
     assert sub is not None
     context = {
@@ -137,30 +161,47 @@ async def post_revoke(request: web.Request) -> web.Response:
     item = await owned_assignment(request, system)
     here = f"{system_url(system)}/assignments/{item.id}/revoke"
     if not rules.revoke_confirmed(form.get("confirm")):
-        return await revoke_page(request, who, system, item, problem="Type the word confirm (exactly, in small letters) to revoke.", status=400)
+        return await revoke_page(
+            request,
+            who,
+            system,
+            item,
+            problem="Type the word confirm (exactly, in small letters) to revoke.",
+            status=400,
+        )
     try:
         item = await request.app[TRANSFERS].revoke(who.account_id, system.id, item.id, who.actor)
     except ApiError as exc:
         return await revoke_page(request, who, system, item, problem=exc.message, status=exc.status)
-    if item.state == "revoke_pending":
+    if item.state == AssignmentState.REVOKE_PENDING:
         return redirect(
-            request, here, "info",
-            "HOME holds a copy of these credits, so they come back once HOME proves it dropped them. Follow the four steps below.",
-        )  # fmt: skip
-    return redirect(request, system_url(system), "success", f"Revoked: {format_credits(item.quarters)} credits are back in their subscription.")
+            request,
+            here,
+            "info",
+            "HOME holds a copy of these credits, so they come back once HOME proves it dropped them. "
+            "Follow the four steps below.",
+        )
+    return redirect(
+        request,
+        system_url(system),
+        "success",
+        f"Revoked: {format_credits(item.quarters)} credits are back in their subscription.",
+    )
 
 
 @routes.get("/accounts/{acc}/systems/{sys}/revoke-key")
 async def get_revoke_key(request: web.Request) -> web.Response:
     who = await page_caller(request)
-    return await revoke_key_page(request, who, await request.app[SYSTEMS].owned(who.account_id, request.match_info["sys"]))
+    return await revoke_key_page(
+        request, who, await request.app[SYSTEMS].owned(who.account_id, request.match_info["sys"])
+    )
 
 
 async def revoke_key_page(
     request: web.Request, who: Caller, system: System, *, problem: str = "", revoke_key: str = "", status: int = 200
 ) -> web.Response:
     db = request.app[DB]
-    pending = await db.read.assignments.on_system(system.id, ("revoke_pending",))
+    pending = await db.read.assignments.on_system(system.id, (AssignmentState.REVOKE_PENDING,))
     subs = {sub.id: sub for sub in await db.read.subscriptions.of_account(who.account_id)}
     context = {
         "system": system,
@@ -197,6 +238,9 @@ async def post_revoke_key(request: web.Request) -> web.Response:
         return await again(f"The revoke key was refused: {exc.message}", exc.status)
     if returned:
         count = len(returned)
-        message = f"Revoke key accepted: {format_credits(sum(item.quarters for item in returned))} credits came back ({count} assignment{'s' if count != 1 else ''})."
+        credits = format_credits(sum(item.quarters for item in returned))
+        message = f"Revoke key accepted: {credits} credits came back ({count} assignment{'s' if count != 1 else ''})."
         return redirect(request, system_url(system), "success", message)
-    return redirect(request, system_url(system), "info", "Revoke key accepted. No credits were waiting for it, so nothing changed.")
+    return redirect(
+        request, system_url(system), "info", "Revoke key accepted. No credits were waiting for it, so nothing changed."
+    )

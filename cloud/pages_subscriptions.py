@@ -23,7 +23,9 @@ async def get_subscriptions(request: web.Request) -> web.Response:
     return await render(request, "subscriptions.html", who, {"subscriptions": subs}, section="subscriptions")
 
 
-async def change_page(request: web.Request, who: Caller, change: str, *, problem: str = "", status: int = 200) -> web.Response:
+async def change_page(
+    request: web.Request, who: Caller, change: str, *, problem: str = "", status: int = 200
+) -> web.Response:
     """The dialog that confirms Activate or Cancel: what happens, then one button."""
     sub = await request.app[DB].read.subscriptions.get(request.match_info["sub"])
     if sub is None or sub.account_id != who.account_id:

@@ -9,7 +9,7 @@ from cloud import rules
 from cloud.appkeys import CLOCK, DB, HUB, SYSTEMS, TRANSFERS
 from cloud.display import assignment_view
 from cloud.downloads import credits_file_response
-from cloud.models import Assignment, System
+from cloud.models import Assignment, AssignmentState, System
 from cloud.site import page_caller, read_form, redirect, render, text_field
 from shared.credits import format_credits
 from shared.errors import ApiError
@@ -21,7 +21,9 @@ routes = web.RouteTableDef()
 
 def credits_version(system: System, items: list[Assignment], faults: list[str] | None = None) -> str:
     """A short fingerprint of what the details page shows, so an open page knows when to refresh."""
-    parts = [str(system.seq)] + [f"{item.id}:{item.state}:{item.downloaded}:{iso_time(item.valid_until)}" for item in items]
+    parts = [str(system.seq)] + [
+        f"{item.id}:{item.state}:{item.downloaded}:{iso_time(item.valid_until)}" for item in items
+    ]
     parts += faults or []
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
@@ -39,10 +41,14 @@ async def get_systems(request: web.Request) -> web.Response:
     assigned = await db.read.systems.quarters_held(who.account_id)
     now = request.app[CLOCK].now()
     rows = [
-        {"system": item, "online": item.id in online, "last_seen": rules.last_seen(item, item.id in online, now),
-         "credits": format_credits(assigned.get(item.id, 0))}
+        {
+            "system": item,
+            "online": item.id in online,
+            "last_seen": rules.last_seen(item, item.id in online, now),
+            "credits": format_credits(assigned.get(item.id, 0)),
+        }
         for item in await db.read.systems.of_account(who.account_id)
-    ]  # fmt: skip
+    ]
     return await render(request, "systems.html", who, {"systems": rows}, section="systems")
 
 
@@ -70,7 +76,9 @@ async def post_system(request: web.Request) -> web.Response:
     async def again(problem: str, status: int = 400) -> web.Response:
         """The Add system dialog again, with the problem and what was pasted (unless far too long to show)."""
         kept = {"code": code if len(code) <= 4096 else "", "label": label[:100]}
-        return await render(request, "add_system.html", who, {"problem": problem, **kept}, section="systems", status=status)
+        return await render(
+            request, "add_system.html", who, {"problem": problem, **kept}, section="systems", status=status
+        )
 
     if not code:
         return await again("Paste the registration code HOME shows on Settings → Licensing cloud.")
@@ -81,9 +89,11 @@ async def post_system(request: web.Request) -> web.Response:
     except ApiError as exc:
         return await again(exc.message, exc.status)
     return redirect(
-        request, f"/accounts/{who.account_id}/systems/{system.id}", "success",
+        request,
+        f"/accounts/{who.account_id}/systems/{system.id}",
+        "success",
         f"System {system.label} is linked to this account. It shows Online once HOME connects.",
-    )  # fmt: skip
+    )
 
 
 @routes.get("/accounts/{acc}/systems/{sys}")
@@ -100,8 +110,12 @@ async def get_system(request: web.Request) -> web.Response:
         "system": system,
         "online": online,
         "last_seen": rules.last_seen(system, online, request.app[CLOCK].now()),
-        "open": [view for view in views if view.state != "ended"],
-        "ended": sorted((view for view in views if view.state == "ended"), key=lambda view: view.ended_at or view.assigned_at, reverse=True),
+        "open": [view for view in views if view.state != AssignmentState.ENDED],
+        "ended": sorted(
+            (view for view in views if view.state == AssignmentState.ENDED),
+            key=lambda view: view.ended_at or view.assigned_at,
+            reverse=True,
+        ),
         "version": credits_version(system, items, faults),
         "faults": faults,
     }
@@ -115,7 +129,9 @@ async def get_system_presence(request: web.Request) -> web.Response:
     system = await request.app[SYSTEMS].owned(who.account_id, request.match_info["sys"])
     items = await request.app[DB].read.assignments.on_system(system.id)
     faults = request.app[HUB].faults.of(system.id).labels()
-    return json_response({**presence(system, online, request.app[CLOCK].now()), "version": credits_version(system, items, faults)})
+    return json_response(
+        {**presence(system, online, request.app[CLOCK].now()), "version": credits_version(system, items, faults)}
+    )
 
 
 @routes.post("/accounts/{acc}/systems/{sys}/credits-file")

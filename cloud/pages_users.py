@@ -18,7 +18,13 @@ HISTORY_FILTERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "files": ("Credits files and check-ins", ("snapshot_issued",)),
     "subscriptions": (
         "Subscriptions",
-        ("subscription_created", "subscription_activated", "subscription_cancelled", "subscription_renewed", "subscription_expired"),
+        (
+            "subscription_created",
+            "subscription_activated",
+            "subscription_cancelled",
+            "subscription_renewed",
+            "subscription_expired",
+        ),
     ),
     "systems": ("Systems linked or unlinked", ("system_linked", "system_unlinked")),
 }
@@ -103,11 +109,17 @@ async def get_history(request: web.Request) -> web.Response:
     before = request.query.get("before", "")
     before_id = int(before) if before.isdigit() else None
     found = await db.read.ledger.history(
-        who.account_id, HISTORY_PAGE + 1, before_id=before_id, system_id=system or None, kinds=HISTORY_FILTERS[what][1] if what else ()
+        who.account_id,
+        HISTORY_PAGE + 1,
+        before_id=before_id,
+        system_id=system or None,
+        kinds=HISTORY_FILTERS[what][1] if what else (),
     )
     shown = found[:HISTORY_PAGE]
     filters = {key: value for key, value in (("what", what), ("system", system)) if value}
-    older = str(URL(request.path).with_query({**filters, "before": str(shown[-1].id)})) if len(found) > HISTORY_PAGE else ""
+    older = (
+        str(URL(request.path).with_query({**filters, "before": str(shown[-1].id)})) if len(found) > HISTORY_PAGE else ""
+    )
     newest = str(URL(request.path).with_query(filters)) if before_id is not None else ""
     context = {
         "events": [event_view(item, systems, orders) for item in shown],

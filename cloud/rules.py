@@ -3,7 +3,13 @@
 import calendar
 from datetime import datetime, timedelta
 
-from cloud.models import Assignment, Subscription, System
+from cloud.models import (
+    Assignment,
+    AssignmentState,
+    Subscription,
+    SubscriptionState,
+    System,
+)
 from shared.tokens import COPY_VALIDITY, SKEW_TOLERANCE
 
 AUTO_ACTIVATE_AFTER = timedelta(weeks=3)
@@ -37,15 +43,22 @@ def next_term_end(activated_at: datetime, duration: str, current_end: datetime) 
 
 def is_selectable(subscription: Subscription, now: datetime) -> bool:
     """Credits can come from an active subscription, or a cancelled one still in its last term."""
-    if subscription.state == "active":
+    if subscription.state == SubscriptionState.ACTIVE:
         return True
-    return subscription.state == "cancelled" and subscription.term_end is not None and subscription.term_end > now
+    return (
+        subscription.state == SubscriptionState.CANCELLED
+        and subscription.term_end is not None
+        and subscription.term_end > now
+    )
 
 
 def validity_cap(subscription: Subscription, auto_revoke_at: datetime | None) -> datetime | None:
     """The latest any copy of an assignment may ever be valid: its Auto Revoke or a cancelled term's end."""
     caps = [moment for moment in (auto_revoke_at,) if moment is not None]
-    if subscription.state in ("cancelled", "expired") and subscription.term_end is not None:
+    if (
+        subscription.state in (SubscriptionState.CANCELLED, SubscriptionState.EXPIRED)
+        and subscription.term_end is not None
+    ):
         caps.append(subscription.term_end)
     return min(caps) if caps else None
 
@@ -68,16 +81,19 @@ def check_in_at(entries: list[tuple[datetime, datetime | None]]) -> datetime | N
 def ends_with_term(assignment: Assignment, subscription: Subscription) -> bool:
     """Whether every copy HOME may hold ends by the end of a cancelled subscription, which then returns it."""
     return (
-        subscription.state in ("cancelled", "expired")
+        subscription.state in (SubscriptionState.CANCELLED, SubscriptionState.EXPIRED)
         and subscription.term_end is not None
-        and (not assignment.downloaded or (assignment.valid_until is not None and assignment.valid_until <= subscription.term_end))
+        and (
+            not assignment.downloaded
+            or (assignment.valid_until is not None and assignment.valid_until <= subscription.term_end)
+        )
     )
 
 
 def returns_at(assignment: Assignment, subscription: Subscription) -> datetime | None:
     """When the credits come back with no further proof: the latest validity HOME may hold plus the skew
     tolerance, or a cancelled subscription's end when every such copy ends by then."""
-    if assignment.state == "ended" or not assignment.downloaded or assignment.valid_until is None:
+    if assignment.state == AssignmentState.ENDED or not assignment.downloaded or assignment.valid_until is None:
         return None
     until = assignment.valid_until + SKEW_TOLERANCE
     if ends_with_term(assignment, subscription):
@@ -102,7 +118,7 @@ def last_seen(system: System, online: bool, now: datetime) -> datetime | None:
 def receipt_proves_dropped(assignment: Assignment, receipt_seq: int, held: tuple[str, ...]) -> bool:
     """Rule 2: HOME applied a snapshot at or after the first one that left the assignment out."""
     return (
-        assignment.state == "revoke_pending"
+        assignment.state == AssignmentState.REVOKE_PENDING
         and assignment.pending_after_seq is not None
         and receipt_seq > assignment.pending_after_seq
         and assignment.id not in held
@@ -118,5 +134,5 @@ REVOKE_STEPS = [
 
 
 def revoke_confirmed(typed: object) -> bool:
-    """Revoke needs the word typed exactly: not ``Confirm``, not ``confirm `` (the seed's rule, for the API and the page)."""
+    """Revoke needs the word typed exactly: not ``Confirm``, not ``confirm `` (the seed's rule, API and page alike)."""
     return typed == CONFIRM_WORD

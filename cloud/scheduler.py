@@ -11,6 +11,7 @@ time, so one failing item is retried alone (with back-off) and cannot hold the o
 """
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -170,7 +171,9 @@ class Scheduler:
                 failures = self._failures.get((job.kind, job.ref), 0) + 1
                 self._failures[(job.kind, job.ref)] = failures
                 retry_at = due.now + min(RETRY_AFTER * 2 ** min(failures - 1, 20), MAX_RETRY_AFTER)
-                log.exception("job_failed", kind=job.kind, ref=job.ref, failures=failures, retry_at=retry_at.isoformat())
+                log.exception(
+                    "job_failed", kind=job.kind, ref=job.ref, failures=failures, retry_at=retry_at.isoformat()
+                )
                 await tx.jobs.schedule(job.kind, job.ref, retry_at)
             else:
                 self._failures.pop((job.kind, job.ref), None)
@@ -194,7 +197,5 @@ class Scheduler:
                 due = await self.db.read.jobs.next_due()
                 if due is not None:
                     timeout = min(timeout, max(0.0, (due - self.clock.now()).total_seconds()))
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=timeout)
-            except TimeoutError:
-                pass

@@ -33,7 +33,9 @@ PRESESSION_COOKIE = "flex_presession"
 FLASH_COOKIE = "flex_flash"
 FormData = MultiDictProxy[str | bytes | bytearray | web.FileField]
 
-CSRF_REFUSED = "This form has expired or did not come from the portal, so nothing was changed. Reload the page and try again."
+CSRF_REFUSED = (
+    "This form has expired or did not come from the portal, so nothing was changed. Reload the page and try again."
+)
 ERROR_TITLES = {
     400: "That did not work",
     403: "Not allowed",
@@ -136,7 +138,8 @@ async def render(
     ``who`` is the member of the account in the URL; ``user`` alone is for pages outside an account.
     """
     if status >= 400 and from_dialog(request) and request.method == "POST":
-        # to the dialog's script a refusal is the dialog again, its answer: not a failed request in the browser's console
+        # to the dialog's script a refusal is the dialog again, its answer:
+        # not a failed request in the browser's console
         status = 200
     user = who.user if who else user
     accounts = await request.app[DB].read.users.memberships(user.id) if user else []
@@ -163,7 +166,11 @@ async def render_error_page(request: web.Request, status: int, code: str, messag
     if status == 401:
         target = request.path_qs if request.method == "GET" else None
         location = "/signin" if target in (None, "/") else str(URL("/signin").with_query(next=safe_next(target)))
-        text = "Please sign in to continue." if request.method == "GET" else "Your session has ended; please sign in again."
+        text = (
+            "Please sign in to continue."
+            if request.method == "GET"
+            else "Your session has ended; please sign in again."
+        )
         response = redirect(request, location, "info", text)
         response.del_cookie(SESSION_COOKIE, path="/")
         return response

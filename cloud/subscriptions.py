@@ -8,7 +8,7 @@ from cloud import rules
 from cloud.changes import Changes
 from cloud.errors import AssignmentConflict
 from cloud.ids import new_id
-from cloud.models import Assignment, IssuedSnapshot, Subscription, System
+from cloud.models import Assignment, AssignmentState, IssuedSnapshot, JobKind, Subscription, SubscriptionState, System
 from cloud.scheduler import Due, Handled
 from cloud.store import Database, Queries
 from cloud.store.ledger import LedgerEntry
@@ -33,24 +33,47 @@ class Subscriptions:
             return await self.insert(tx, account_id, duration, quarters, state, order_id, actor, self.clock.now())
 
     async def insert(
-        self, tx: Queries, account_id: str, duration: str, quarters: int, state: str, order_id: str | None, actor: str, now: datetime
+        self,
+        tx: Queries,
+        account_id: str,
+        duration: str,
+        quarters: int,
+        state: str,
+        order_id: str | None,
+        actor: str,
+        now: datetime,
     ) -> Subscription:
         order = order_id or await self._next_order_id(tx, now)
-        active = state == "active"
+        active = state == SubscriptionState.ACTIVE
         sub = Subscription(
-            new_id("sub"), account_id, order, duration, quarters, quarters, state, now,
-            now if active else None, rules.term_end(now, duration) if active else None, None, now if active else None,
-        )  # fmt: skip
+            new_id("sub"),
+            account_id,
+            order,
+            duration,
+            quarters,
+            quarters,
+            state,
+            now,
+            now if active else None,
+            rules.term_end(now, duration) if active else None,
+            None,
+            now if active else None,
+        )
         await tx.subscriptions.insert(sub)
         if active:
             assert sub.term_end is not None
-            await tx.jobs.schedule("term_end", sub.id, sub.term_end)
+            await tx.jobs.schedule(JobKind.TERM_END, sub.id, sub.term_end)
         else:
-            await tx.jobs.schedule("auto_activate", sub.id, now + rules.AUTO_ACTIVATE_AFTER)
+            await tx.jobs.schedule(JobKind.AUTO_ACTIVATE, sub.id, now + rules.AUTO_ACTIVATE_AFTER)
         await tx.ledger.append(
-            now, "subscription_created", actor, account_id, subscription_id=sub.id, quarters=quarters,
+            now,
+            "subscription_created",
+            actor,
+            account_id,
+            subscription_id=sub.id,
+            quarters=quarters,
             detail={"order_id": order, "duration": duration, "state": state},
-        )  # fmt: skip
+        )
         log.info("subscription_created", subscription_id=sub.id, order_id=order, state=state)
         return sub
 
@@ -58,8 +81,11 @@ class Subscriptions:
         now = self.clock.now()
         async with self.db.transaction() as tx:
             sub = await self._owned(tx, account_id, sub_id)
-            if sub.state != "inactive":
-                raise AssignmentConflict(f"Subscription {sub.order_id} is {sub.state}; only an inactive one can be activated.", code="not_inactive")
+            if sub.state != SubscriptionState.INACTIVE:
+                raise AssignmentConflict(
+                    f"Subscription {sub.order_id} is {sub.state}; only an inactive one can be activated.",
+                    code="not_inactive",
+                )
             changes = Changes()
             self._activate(changes, sub, now, actor)
             await changes.write(tx)
@@ -75,11 +101,22 @@ class Subscriptions:
         return await self._reread(sub_id)
 
     async def cancel_in(self, tx: Queries, sub: Subscription, now: datetime, actor: str) -> list[IssuedSnapshot | None]:
-        if sub.state != "active":
-            raise AssignmentConflict(f"Subscription {sub.order_id} is {sub.state}; only an active one can be cancelled.", code="not_active")
-        await tx.subscriptions.set_state(sub.id, "cancelled", sub.term_start, sub.term_end, now)
-        await tx.ledger.append(now, "subscription_cancelled", actor, sub.account_id, subscription_id=sub.id, detail={"usable_until": iso(sub.term_end)})
-        systems = await tx.systems.get_many([item.system_id for item in await tx.assignments.open_for_subscription(sub.id)])
+        if sub.state != SubscriptionState.ACTIVE:
+            raise AssignmentConflict(
+                f"Subscription {sub.order_id} is {sub.state}; only an active one can be cancelled.", code="not_active"
+            )
+        await tx.subscriptions.set_state(sub.id, SubscriptionState.CANCELLED, sub.term_start, sub.term_end, now)
+        await tx.ledger.append(
+            now,
+            "subscription_cancelled",
+            actor,
+            sub.account_id,
+            subscription_id=sub.id,
+            detail={"usable_until": iso(sub.term_end)},
+        )
+        systems = await tx.systems.get_many(
+            [item.system_id for item in await tx.assignments.open_for_subscription(sub.id)]
+        )
         return [await self.transfers.settle(tx, systems[system_id], now, actor) for system_id in sorted(systems)]
 
     # --- scheduled (inside the scheduler's transaction; see expiry.py) ----------------------
@@ -92,7 +129,7 @@ class Subscriptions:
                 await changes.write(tx)
                 return Handled(position)
             sub = subs.get(d.ref)
-            if sub is not None and sub.state == "inactive":
+            if sub is not None and sub.state == SubscriptionState.INACTIVE:
                 self._activate(changes, sub, d.now, "scheduler")
         await changes.write(tx)
         return Handled(len(due))
@@ -101,7 +138,7 @@ class Subscriptions:
         """Renew an active subscription; expire a cancelled one and end its assignments. One whose copy on
         HOME may outlast the term (issued before the cancel, never replaced) waits for proof or its end."""
         subs = await tx.subscriptions.get_many([d.ref for d in due])
-        expiring = [sub.id for sub in subs.values() if sub.state == "cancelled"]
+        expiring = [sub.id for sub in subs.values() if sub.state == SubscriptionState.CANCELLED]
         held = await tx.assignments.open_for_subscriptions(expiring)
         systems = await tx.systems.get_many([item.system_id for item in held])
         changes = Changes()
@@ -110,26 +147,49 @@ class Subscriptions:
                 await changes.write(tx)
                 return Handled(position)
             sub = subs.get(d.ref)
-            if sub is None or sub.term_end is None or sub.state not in ("active", "cancelled"):
+            if (
+                sub is None
+                or sub.term_end is None
+                or sub.state not in (SubscriptionState.ACTIVE, SubscriptionState.CANCELLED)
+            ):
                 continue
             if sub.term_end > d.now:
-                changes.schedule("term_end", sub.id, sub.term_end)
+                changes.schedule(JobKind.TERM_END, sub.id, sub.term_end)
                 continue
-            if sub.state == "active":
+            if sub.state == SubscriptionState.ACTIVE:
                 start = sub.term_end
-                end = rules.next_term_end(sub.activated_at or sub.term_start or sub.term_end, sub.duration, sub.term_end)
+                end = rules.next_term_end(
+                    sub.activated_at or sub.term_start or sub.term_end, sub.duration, sub.term_end
+                )
                 changes.set_state(sub.id, "active", start, end, None)
-                changes.schedule("term_end", sub.id, end)
-                changes.record(LedgerEntry(d.now, "subscription_renewed", "scheduler", sub.account_id, sub.id, detail={"term_end": iso(end)}))
+                changes.schedule(JobKind.TERM_END, sub.id, end)
+                changes.record(
+                    LedgerEntry(
+                        d.now,
+                        "subscription_renewed",
+                        "scheduler",
+                        sub.account_id,
+                        sub.id,
+                        detail={"term_end": iso(end)},
+                    )
+                )
                 continue
-            issued = await self._expire(tx, changes, sub, [item for item in held if item.subscription_id == sub.id], systems, d.now)
+            issued = await self._expire(
+                tx, changes, sub, [item for item in held if item.subscription_id == sub.id], systems, d.now
+            )
             if issued:
                 return Handled(position + 1, issued)
         await changes.write(tx)
         return Handled(len(due))
 
     async def _expire(
-        self, tx: Queries, changes: Changes, sub: Subscription, held: list[Assignment], systems: dict[str, System], now: datetime
+        self,
+        tx: Queries,
+        changes: Changes,
+        sub: Subscription,
+        held: list[Assignment],
+        systems: dict[str, System],
+        now: datetime,
     ) -> list[IssuedSnapshot]:
         """A cancelled subscription's last term ended: credits no copy outlasts come back now, the others on proof."""
         changes.set_state(sub.id, "expired", sub.term_start, sub.term_end, sub.cancelled_at)
@@ -137,7 +197,7 @@ class Subscriptions:
         for item in held:
             if rules.may_return_now(item, sub, now):  # at the term end this covers every copy that ends with the term
                 changes.end(item, "subscription_ended", now, "scheduler", "scheduler")
-            elif item.state == "active":
+            elif item.state == AssignmentState.ACTIVE:
                 changes.await_proof(item, systems[item.system_id].seq, "subscription_ended", now, "scheduler")
         touched = sorted({item.system_id for item in held})
         online = [system_id for system_id in touched if self.transfers.hub.is_online(system_id)]
@@ -156,9 +216,11 @@ class Subscriptions:
     def _activate(self, changes: Changes, sub: Subscription, now: datetime, actor: str) -> None:
         end = rules.term_end(now, sub.duration)
         changes.set_state(sub.id, "active", now, end, None)
-        changes.unschedule("auto_activate", sub.id)
-        changes.schedule("term_end", sub.id, end)
-        changes.record(LedgerEntry(now, "subscription_activated", actor, sub.account_id, sub.id, detail={"term_end": iso(end)}))
+        changes.unschedule(JobKind.AUTO_ACTIVATE, sub.id)
+        changes.schedule(JobKind.TERM_END, sub.id, end)
+        changes.record(
+            LedgerEntry(now, "subscription_activated", actor, sub.account_id, sub.id, detail={"term_end": iso(end)})
+        )
         log.info("subscription_activated", subscription_id=sub.id, actor=actor)
 
     async def _owned(self, tx: Queries, account_id: str, sub_id: str) -> Subscription:

@@ -1,14 +1,13 @@
 """Linked systems: link a HOME by its registration code, unlink it, enter a revoke key, record last seen."""
 
-from cloud.errors import refused
 from cloud.hub import LinkHub
-from cloud.models import Assignment, System
+from cloud.models import Assignment, AssignmentState, System
 from cloud.store import Database
 from cloud.transfers import Transfers
 from shared.clock import Clock
 from shared.errors import Conflict, NotFound
 from shared.keys import raw_public
-from shared.tokens import TokenError, verify_registration
+from shared.tokens import verify_registration
 
 
 class Systems:
@@ -27,10 +26,7 @@ class Systems:
 
     async def link(self, account_id: str, code: str, label: str | None, actor: str) -> System:
         """Link a HOME system by its registration code; a system belongs to one account only."""
-        try:
-            registration = verify_registration(code)
-        except TokenError as exc:
-            raise refused(exc) from None
+        registration = verify_registration(code)
         now = self.clock.now()
         name = (label or registration.label or registration.system_id)[:100]
         async with self.db.transaction() as tx:
@@ -39,7 +35,9 @@ class Systems:
                 where = "this account" if existing.account_id == account_id else "another account"
                 raise Conflict(f"System {registration.system_id} is already linked to {where}.", code="already_linked")
             await tx.systems.insert(registration.system_id, account_id, name, raw_public(registration.public_key), now)
-            await tx.ledger.append(now, "system_linked", actor, account_id, system_id=registration.system_id, detail={"label": name})
+            await tx.ledger.append(
+                now, "system_linked", actor, account_id, system_id=registration.system_id, detail={"label": name}
+            )
         system = await self.db.read.systems.get(registration.system_id)
         assert system is not None
         return system
@@ -50,7 +48,7 @@ class Systems:
             system = await tx.systems.get(system_id)
             if system is None or system.account_id != account_id:
                 raise NotFound(f"There is no system {system_id} in this account.")
-            if await tx.assignments.on_system(system_id, ("active", "revoke_pending")):
+            if await tx.assignments.on_system(system_id, (AssignmentState.ACTIVE, AssignmentState.REVOKE_PENDING)):
                 raise Conflict("Revoke every assignment of this system before unlinking it.", code="system_has_credits")
             await tx.systems.delete(system_id)
             await tx.ledger.append(self.clock.now(), "system_unlinked", actor, account_id, system_id=system_id)
@@ -59,10 +57,7 @@ class Systems:
     async def enter_revoke_key(self, account_id: str, system_id: str, key: str, actor: str) -> list[Assignment]:
         """HOME's proof that it dropped revoked credits, typed in by a person: the assignments it returned."""
         await self.owned(account_id, system_id)
-        try:
-            outcome = await self.transfers.accept_receipt(system_id, key, "revoke_key", actor)
-        except TokenError as exc:
-            raise refused(exc) from None
+        outcome = await self.transfers.accept_receipt(system_id, key, "revoke_key", actor)
         return outcome.returned
 
     async def seen(self, system_id: str) -> None:

@@ -11,12 +11,12 @@ from cloud.changes import Changes
 from cloud.errors import AssignmentConflict
 from cloud.hub import LinkHub
 from cloud.ids import new_id
-from cloud.models import Assignment, IssuedSnapshot, System
+from cloud.models import Assignment, AssignmentState, IssuedSnapshot, JobKind, System
 from cloud.signer import Signer
 from cloud.store import Database, Queries
 from shared.clock import Clock
 from shared.credits import format_credits
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, NotFound, TokenError
 from shared.keys import public_from_raw
 from shared.snapshot_claims import MAX_ACTIVE_ASSIGNMENTS, SnapshotEntry
 from shared.timefmt import iso
@@ -24,7 +24,6 @@ from shared.tokens import (
     COPY_VALIDITY,
     SKEW_TOLERANCE,
     Snapshot,
-    TokenError,
     new_jti,
     verify_receipt,
 )
@@ -48,10 +47,12 @@ class Transfers:
 
     # --- snapshots ------------------------------------------------------------------------
 
-    async def issue(self, tx: Queries, system: System, now: datetime, via: str, actor: str, floor_seq: int = 0) -> IssuedSnapshot:
+    async def issue(
+        self, tx: Queries, system: System, now: datetime, via: str, actor: str, floor_seq: int = 0
+    ) -> IssuedSnapshot:
         """Sign the system's complete current set of assignments as the next ``seq`` and record it
         (a fixed number of statements, whatever the number of assignments)."""
-        items = await tx.assignments.on_system(system.id, ("active",))
+        items = await tx.assignments.on_system(system.id, (AssignmentState.ACTIVE,))
         subs = await tx.subscriptions.get_many([item.subscription_id for item in items])
         entries: list[SnapshotEntry] = []
         validity: list[tuple[datetime, datetime | None]] = []
@@ -64,7 +65,9 @@ class Transfers:
             if until <= now:
                 continue  # its end is due now; the scheduler returns it
             entries.append(
-                SnapshotEntry(item.id, item.quarters, item.assigned_at, until, cap, sub.id, sub.order_id, sub.duration, sub.state)
+                SnapshotEntry(
+                    item.id, item.quarters, item.assigned_at, until, cap, sub.id, sub.order_id, sub.duration, sub.state
+                )
             )
             validity.append((until, cap))
             delivered.append((item.id, until))
@@ -78,13 +81,17 @@ class Transfers:
         await tx.snapshots.insert(issued)
         await tx.systems.set_seq(system.id, seq)
         if check_in is not None:
-            await tx.jobs.schedule("check_in", system.id, check_in)
+            await tx.jobs.schedule(JobKind.CHECK_IN, system.id, check_in)
         else:
-            await tx.jobs.unschedule("check_in", system.id)
+            await tx.jobs.unschedule(JobKind.CHECK_IN, system.id)
         await tx.ledger.append(
-            now, "snapshot_issued", actor, system.account_id, system_id=system.id,
+            now,
+            "snapshot_issued",
+            actor,
+            system.account_id,
+            system_id=system.id,
             detail={"seq": seq, "via": via, "assignments": [entry.assignment_id for entry in entries]},
-        )  # fmt: skip
+        )
         log.info("snapshot_issued", system_id=system.id, seq=seq, via=via, assignments=len(entries))
         return issued
 
@@ -116,11 +123,19 @@ class Transfers:
     # --- user actions -----------------------------------------------------------------------------
 
     async def assign(
-        self, account_id: str, system_id: str, subscription_id: str, quarters: int, auto_revoke_at: datetime | None, actor: str
+        self,
+        account_id: str,
+        system_id: str,
+        subscription_id: str,
+        quarters: int,
+        auto_revoke_at: datetime | None,
+        actor: str,
     ) -> Assignment:
         now = self.clock.now()
         if auto_revoke_at is not None and auto_revoke_at <= now:
-            raise AssignmentConflict("The Auto Revoke time must be in the future.", code="auto_revoke_in_past", status=400)
+            raise AssignmentConflict(
+                "The Auto Revoke time must be in the future.", code="auto_revoke_in_past", status=400
+            )
         async with self.db.transaction() as tx:
             system = await self._system(tx, account_id, system_id)
             if await tx.assignments.count_active(system.id) >= MAX_ACTIVE_ASSIGNMENTS:
@@ -143,18 +158,39 @@ class Transfers:
                     code="insufficient_credits",
                 )
             item = Assignment(
-                new_id("asg"), account_id, system.id, sub.id, quarters, now, auto_revoke_at, False, None, "active",
-                None, None, None, None,
-            )  # fmt: skip
+                new_id("asg"),
+                account_id,
+                system.id,
+                sub.id,
+                quarters,
+                now,
+                auto_revoke_at,
+                False,
+                None,
+                AssignmentState.ACTIVE,
+                None,
+                None,
+                None,
+                None,
+            )
             await tx.assignments.insert(item)
             if auto_revoke_at is not None:
-                await tx.jobs.schedule("auto_revoke", item.id, auto_revoke_at)
+                await tx.jobs.schedule(JobKind.AUTO_REVOKE, item.id, auto_revoke_at)
             await tx.ledger.append(
-                now, "assigned", actor, account_id, subscription_id=sub.id, system_id=system.id, assignment_id=item.id,
-                quarters=quarters, detail={"auto_revoke_at": iso(auto_revoke_at)},
-            )  # fmt: skip
+                now,
+                "assigned",
+                actor,
+                account_id,
+                subscription_id=sub.id,
+                system_id=system.id,
+                assignment_id=item.id,
+                quarters=quarters,
+                detail={"auto_revoke_at": iso(auto_revoke_at)},
+            )
             issued = await self.settle(tx, system, now, actor)
-        log.info("credits_assigned", assignment_id=item.id, system_id=system.id, subscription_id=sub.id, quarters=quarters)
+        log.info(
+            "credits_assigned", assignment_id=item.id, system_id=system.id, subscription_id=sub.id, quarters=quarters
+        )
         await self.push(issued)
         return await self._reread(item.id)
 
@@ -165,14 +201,14 @@ class Transfers:
             item = await tx.assignments.get(assignment_id)
             if item is None or item.system_id != system.id:
                 raise NotFound(f"There is no assignment {assignment_id} on this system.")
-            if item.state == "ended":
+            if item.state == AssignmentState.ENDED:
                 raise AssignmentConflict("This assignment has already ended.", code="already_ended")
             sub = await tx.subscriptions.get(item.subscription_id)
             assert sub is not None
             issued = None
-            if item.state == "active" and rules.may_return_now(item, sub, now):
+            if item.state == AssignmentState.ACTIVE and rules.may_return_now(item, sub, now):
                 await self.end(tx, item, "revoked", now, actor, "portal")
-            elif item.state == "active":
+            elif item.state == AssignmentState.ACTIVE:
                 changes = Changes()
                 changes.await_proof(item, system.seq, "revoked", now, actor)
                 await changes.write(tx)
@@ -205,7 +241,7 @@ class Transfers:
             await tx.systems.record_ack(system_id, receipt.seq)
             if receipt.seq == current.seq:
                 await tx.assignments.home_holds_latest_copy(system_id)
-            pending = await tx.assignments.on_system(system_id, ("revoke_pending",))
+            pending = await tx.assignments.on_system(system_id, (AssignmentState.REVOKE_PENDING,))
             proven = [item for item in pending if rules.receipt_proves_dropped(item, receipt.seq, receipt.held)]
             repeated = via == "revoke_key" and await tx.ledger.revoke_key_entered_before(receipt.jti)
             if via == "revoke_key" and pending and not proven and not repeated:
@@ -225,11 +261,16 @@ class Transfers:
             if via == "revoke_key" and (returned or not repeated):
                 await tx.ledger.record_revoke_key(receipt.jti, system_id, receipt.seq, now)
                 await tx.ledger.append(
-                    now, "revoke_key_entered", actor, system.account_id, system_id=system_id,
+                    now,
+                    "revoke_key_entered",
+                    actor,
+                    system.account_id,
+                    system_id=system_id,
                     quarters=sum(item.quarters for item in returned),
                     detail={"seq": receipt.seq, "returned": [item.id for item in returned]},
-                )  # fmt: skip
-        self.db.journal.note("receipt_accepted", system_id, seq=receipt.seq, via=via, returned=[item.id for item in returned])
+                )
+        returned_ids = [item.id for item in returned]
+        self.db.journal.note("receipt_accepted", system_id, seq=receipt.seq, via=via, returned=returned_ids)
         await self.hub.acknowledged(system_id, receipt.seq)
         log.info("receipt_accepted", system_id=system_id, seq=receipt.seq, via=via, returned=len(returned))
         return ReceiptOutcome(receipt.seq, returned)

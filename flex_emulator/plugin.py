@@ -25,11 +25,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--flex-mode", choices=MODES, default=None,
         help="run flex_world's services in this process (inprocess, the default) or as subprocesses",
-    )  # fmt: skip
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "flex_world(mode='inprocess'|'subprocess', start=datetime): how flex_world starts")
+    config.addinivalue_line(
+        "markers", "flex_world(mode='inprocess'|'subprocess', start=datetime): how flex_world starts"
+    )
 
 
 def world_options(request: pytest.FixtureRequest) -> tuple[Mode, datetime]:

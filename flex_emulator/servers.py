@@ -89,7 +89,7 @@ class AsyncInProcess:
         config = Config(
             data_dir=self.root / name, cloud_url=cloud_url, label=label, offline=offline, emulator_api=True,
             cloud_key_file=self.root / "cloud" / "jwks.json", reconnect_min_seconds=0.05, reconnect_max_seconds=0.5,
-        )  # fmt: skip
+        )
         return await self._serve(name, create_app(config, self.clock))
 
     async def stop_home(self, name: str) -> None:
@@ -171,7 +171,11 @@ class _Zygote:
 
     def __init__(self) -> None:
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "flex_emulator._zygote"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
+            [sys.executable, "-m", "flex_emulator._zygote"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
         )
         assert self._process.stdout is not None
         if self._process.stdout.readline().strip() != "ready":
@@ -258,19 +262,32 @@ class Subprocesses:
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
         while not ready.exists():
             if process.poll() is not None:
-                raise RuntimeError(f"{name} stopped during start-up (exit {process.returncode}); see {self.root / f'{name}.log'}")
+                raise RuntimeError(
+                    f"{name} stopped during start-up (exit {process.returncode}); see {self.root / f'{name}.log'}"
+                )
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{name} was not ready within {READY_TIMEOUT_SECONDS:.0f} s; see {self.root / f'{name}.log'}")
+                raise RuntimeError(
+                    f"{name} was not ready within {READY_TIMEOUT_SECONDS:.0f} s; see {self.root / f'{name}.log'}"
+                )
             time.sleep(0.005)
         return str(json.loads(ready.read_text())["url"])
 
     def start_cloud(self, port: int = 0) -> str:
         self.cloud_url = self._spawn(
             "cloud",
-            ["-m", "cloud", "--data", str(self.root / "cloud"), "--emulator-api", "--virtual-clock",
-             "--clock-file", str(self.clock_file), "--cheap-passwords"],
+            [
+                "-m",
+                "cloud",
+                "--data",
+                str(self.root / "cloud"),
+                "--emulator-api",
+                "--virtual-clock",
+                "--clock-file",
+                str(self.clock_file),
+                "--cheap-passwords",
+            ],
             port,
-        )  # fmt: skip
+        )
         return self.cloud_url
 
     def app(self, name: str) -> web.Application:
@@ -289,8 +306,19 @@ class Subprocesses:
         return self.start_cloud(port)
 
     def start_home(self, name: str, cloud_url: str, *, label: str | None = None, offline: bool = True) -> str:
-        args = ["-m", "home", "--data", str(self.root / name), "--cloud-url", cloud_url, "--emulator-api",
-                "--clock-file", str(self.clock_file), "--cloud-key", str(self.root / "cloud" / "jwks.json")]  # fmt: skip
+        args = [
+            "-m",
+            "home",
+            "--data",
+            str(self.root / name),
+            "--cloud-url",
+            cloud_url,
+            "--emulator-api",
+            "--clock-file",
+            str(self.clock_file),
+            "--cloud-key",
+            str(self.root / "cloud" / "jwks.json"),
+        ]
         args += (["--label", label] if label else []) + (["--offline"] if offline else [])
         return self._spawn(name, args)
 

@@ -51,7 +51,15 @@ class AsyncTransport:
         self._session: aiohttp.ClientSession | None = None
         self.observers: list[Observer] = []  # each is called with (method, url, response) after every request
 
-    async def request(self, method: str, url: str, *, json: Any = None, data: bytes | None = None, headers: dict[str, str] | None = None) -> Response:
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        json: Any = None,
+        data: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self._timeout))
         headers = dict(headers or {})
@@ -75,7 +83,15 @@ class Transport:
         self._timeout = timeout
         self.observers: list[Observer] = []  # each is called with (method, url, response) after every request
 
-    def request(self, method: str, url: str, *, json: Any = None, data: bytes | None = None, headers: dict[str, str] | None = None) -> Response:
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        json: Any = None,
+        data: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
         headers = dict(headers or {})
         body = _encode(json, data, headers)
         if body is None and method in ("POST", "PUT"):
@@ -83,7 +99,9 @@ class Transport:
         request = urllib.request.Request(url, data=body, headers=headers, method=method)
         try:
             with urllib.request.urlopen(request, timeout=self._timeout) as answer:
-                response = Response(answer.status, answer.headers.get_content_type(), answer.read(), dict(answer.headers))
+                response = Response(
+                    answer.status, answer.headers.get_content_type(), answer.read(), dict(answer.headers)
+                )
         except urllib.error.HTTPError as error:
             with error:
                 response = Response(error.code, error.headers.get_content_type(), error.read(), dict(error.headers))

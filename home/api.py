@@ -6,18 +6,13 @@ from aiohttp import web
 
 from home import spending, views
 from home.appkeys import CONFIG, LINK, NODE
-from home.licensing import REFUSAL_STATUS, credits_report, perpetual_report
+from home.licensing import credits_report, perpetual_report
 from home.uploads import apply_upload, read_upload
 from shared.catalog import LICENSE_TYPES
-from shared.errors import ApiError, BadRequest, NotFound
-from shared.tokens import TokenError
+from shared.errors import BadRequest, NotFound
 from shared.web import json_response, read_json, require_bool, require_int, require_text
 
 routes = web.RouteTableDef()
-
-
-def refusal(exc: TokenError) -> ApiError:
-    return ApiError(exc.message, code=exc.code, status=REFUSAL_STATUS.get(exc.code, 422))
 
 
 def resource_id(request: web.Request) -> int:
@@ -62,10 +57,7 @@ async def post_file_license(request: web.Request) -> web.Response:
     node = request.app[NODE]
     upload = await read_upload(request, request.app[CONFIG].max_upload_bytes)
     link = request.app[LINK]
-    try:
-        applied = await apply_upload(node, link, upload.data)
-    except TokenError as exc:
-        raise refusal(exc) from None
+    applied = await apply_upload(node, link, upload.data)
     report = await credits_report(node, online=link.state == "online")
     return json_response(views.applied_json(applied, report))
 

@@ -34,7 +34,9 @@ async def post_clock(request: web.Request) -> web.Response:
             code="clock_shared",
         )
     if not isinstance(clock, VirtualClock):
-        raise Conflict("This HOME runs on the wall clock; start it with --virtual-clock to set the time.", code="clock_not_virtual")
+        raise Conflict(
+            "This HOME runs on the wall clock; start it with --virtual-clock to set the time.", code="clock_not_virtual"
+        )
     target = clock_target(await read_json(request), clock.now())
     try:
         if clock.driver is not None:

@@ -54,16 +54,19 @@ def status(entries: Sequence[SnapshotEntry], now: datetime, online: bool, seq: i
     """The validity of what HOME holds and how to refresh it; ``seq`` is the credits file applied last (0: none yet)."""
     if not entries and seq:
         return Status(
-            "none", None,
-            f"This HOME holds no credits now: the latest credits (file number {seq}) have none, because they were revoked "
-            "or returned. " + _how_to_get(online),
-        )  # fmt: skip
+            "none",
+            None,
+            f"This HOME holds no credits now: the latest credits (file number {seq}) have none, "
+            "because they were revoked or returned. " + _how_to_get(online),
+        )
     if not entries:
         return Status("none", None, "This HOME holds no credits yet. " + _how_to_get(online))
     valid = valid_entries(entries, now)
     if not valid:
         return Status(
-            "expired", max(entry.valid_until for entry in entries), "The credits on this HOME have expired. " + _how_to_renew_expired(online)
+            "expired",
+            max(entry.valid_until for entry in entries),
+            "The credits on this HOME have expired. " + _how_to_renew_expired(online),
         )
     until = min(entry.valid_until for entry in valid)
     when = until.astimezone(UTC).strftime("%d %b %Y %H:%M UTC")

@@ -14,29 +14,18 @@ from home import credits
 from home.models import PerpetualGrant, Resource
 from home.node import Node
 from shared.catalog import LICENSE_TYPES
+from shared.errors import TokenError
 from shared.licenses import LICENSE_TYPE, token_type, verify_perpetual
 from shared.snapshot_claims import SnapshotEntry
 from shared.tokens import (
     SNAPSHOT_TYPE,
     Receipt,
-    TokenError,
     new_jti,
     sign_receipt,
     verify_snapshot,
 )
 
 log = structlog.get_logger()
-
-# The HTTP status each refusal code gets on the JSON API.
-REFUSAL_STATUS = {
-    "malformed": 400,
-    "bad_signature": 422,
-    "wrong_system": 422,
-    "expired": 422,
-    "clock_skew": 422,
-    "stale": 409,
-    "too_large": 413,
-}
 
 NO_TRUST = (
     "This HOME trusts no licensing-cloud key yet, so it cannot check the file's signature: start HOME with "

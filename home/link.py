@@ -18,8 +18,9 @@ from home.licensing import apply_snapshot
 from home.node import Node, Watch
 from home.trust import TrustError
 from shared import protocol
-from shared.protocol import Message, ProtocolError
-from shared.tokens import TokenError, sign_link_auth
+from shared.errors import ProtocolError, TokenError
+from shared.protocol import Message
+from shared.tokens import sign_link_auth
 
 log = structlog.get_logger()
 
@@ -72,7 +73,7 @@ class CloudLink:
         self._ws: WebSocket | None = None
         self._stopping = False
         self._wake = asyncio.Event()
-        self._future_copy: str | None = None  # a pushed copy refused as issued in HOME's future, applied once time catches up
+        self._future_copy: str | None = None
         self._future_task: asyncio.Task[None] | None = None
         self._handlers: dict[str, Callable[[WebSocket, Message], Awaitable[None]]] = {
             protocol.SNAPSHOT: self.handle_snapshot,
@@ -116,7 +117,12 @@ class CloudLink:
         self._wake.set()
 
     def view(self) -> dict[str, Any]:
-        return {"url": self._config.cloud_url, "enabled": self.enabled, "state": self.state, "last_error": self.last_error}
+        return {
+            "url": self._config.cloud_url,
+            "enabled": self.enabled,
+            "state": self.state,
+            "last_error": self.last_error,
+        }
 
     async def wait_for_state(self, state: str, timeout: float = 5.0) -> None:
         if state not in STATES:

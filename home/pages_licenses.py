@@ -9,9 +9,8 @@ from home.licensing import Applied, credits_report, perpetual_report
 from home.site import CSRF_FIELD, CsrfError, check_csrf, csrf_refused, redirect, render
 from home.uploads import apply_upload, read_upload
 from home.wording import count_of, credits_agree
-from shared.errors import ApiError
+from shared.errors import ApiError, TokenError
 from shared.pagekit import Flash
-from shared.tokens import TokenError
 
 routes = web.RouteTableDef()
 
@@ -30,16 +29,23 @@ PERPETUAL_SORTS = ("name", "total", "in_use", "remaining")
 
 def applied_flash(applied: Applied, total: int) -> Flash:
     if applied.kind == "perpetual":
-        what = count_of(applied.count, f"{applied.license_type} perpetual license")
+        what = count_of(applied.count or 0, f"{applied.license_type} perpetual license")
         if applied.result == "unchanged":
-            return Flash("info", "License already added", f"This license file ({what}) was uploaded before; nothing changed.")
+            return Flash(
+                "info", "License already added", f"This license file ({what}) was uploaded before; nothing changed."
+            )
         return Flash("success", "Perpetual license added", f"{what} added. See Licenses → Perpetual.")
     if applied.result == "unchanged":
-        return Flash("info", "Credits file already applied", f"Credits file number {applied.seq} is already applied; nothing changed.")
+        return Flash(
+            "info",
+            "Credits file already applied",
+            f"Credits file number {applied.seq} is already applied; nothing changed.",
+        )
     return Flash(
         "success",
         "Credits file applied",
-        f"Credits file number {applied.seq} is applied: {credits_agree(total, 'is', 'are')} valid now. See Licenses → Credits; its revoke key is shown there.",
+        f"Credits file number {applied.seq} is applied: {credits_agree(total, 'is', 'are')} valid now. "
+        "See Licenses → Credits; its revoke key is shown there.",
     )
 
 
@@ -52,7 +58,9 @@ async def get_index(request: web.Request) -> web.Response:
 async def get_file_licenses(request: web.Request) -> web.Response:
     report = await credits_report(request.app[NODE], online=request.app[LINK].state == "online")
     limit_kib = request.app[CONFIG].max_upload_bytes // 1024
-    return await render(request, "file_licenses.html", {"report": report, "limit_kib": limit_kib}, active="file-licenses")
+    return await render(
+        request, "file_licenses.html", {"report": report, "limit_kib": limit_kib}, active="file-licenses"
+    )
 
 
 @routes.post("/file-licenses")
@@ -61,13 +69,19 @@ async def post_file_licenses(request: web.Request) -> web.StreamResponse:
     try:
         upload = await read_upload(request, request.app[CONFIG].max_upload_bytes)
     except ApiError as exc:
-        return redirect(request, "/file-licenses", Flash("error", REFUSAL_TITLES.get(exc.code, "Upload failed"), exc.message))
+        return redirect(
+            request, "/file-licenses", Flash("error", REFUSAL_TITLES.get(exc.code, "Upload failed"), exc.message)
+        )
     try:
         check_csrf(request, upload.fields.get(CSRF_FIELD))
     except CsrfError as exc:
         return await csrf_refused(request, exc)
     if not upload.data and not upload.filename:
-        return redirect(request, "/file-licenses", Flash("error", REFUSAL_TITLES["missing_field"], "Choose a credits (.jwt) or license (.lic) file first."))
+        return redirect(
+            request,
+            "/file-licenses",
+            Flash("error", REFUSAL_TITLES["missing_field"], "Choose a credits (.jwt) or license (.lic) file first."),
+        )
     try:
         applied = await apply_upload(node, link, upload.data)
     except TokenError as exc:
@@ -86,7 +100,10 @@ async def get_licenses(request: web.Request) -> web.Response:
 async def get_credits_page(request: web.Request) -> web.Response:
     online = request.app[LINK].state == "online"
     report = await credits_report(request.app[NODE], online=online)
-    rows = [{"entry": e, "valid": credits.is_valid(e, report.now), "after": credits.after_validity(e, report.now, online)} for e in report.entries]
+    rows = [
+        {"entry": e, "valid": credits.is_valid(e, report.now), "after": credits.after_validity(e, report.now, online)}
+        for e in report.entries
+    ]
     time = request.app[NODE].time
     context = {
         "report": report,

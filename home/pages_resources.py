@@ -14,7 +14,9 @@ routes = web.RouteTableDef()
 SETTING_LABELS = {"default": "Default", "perpetual": "Perpetual only", "credits": "Credits only"}
 
 
-async def resources_page(request: web.Request, values: dict[str, str], errors: dict[str, str], status: int = 200) -> web.Response:
+async def resources_page(
+    request: web.Request, values: dict[str, str], errors: dict[str, str], status: int = 200
+) -> web.Response:
     resources = await spending.list_resources(request.app[NODE])
     context = {
         "resources": resources,
@@ -29,7 +31,9 @@ async def resources_page(request: web.Request, values: dict[str, str], errors: d
 
 @routes.get("/resources")
 async def get_resources_page(request: web.Request) -> web.Response:
-    return await resources_page(request, {"name": "", "license_type_needed": LICENSE_TYPES[0], "count": "1", "license_type": "default"}, {})
+    return await resources_page(
+        request, {"name": "", "license_type_needed": LICENSE_TYPES[0], "count": "1", "license_type": "default"}, {}
+    )
 
 
 def resource_form_errors(values: dict[str, str]) -> dict[str, str]:
@@ -53,12 +57,20 @@ async def post_resources_page(request: web.Request) -> web.StreamResponse:
         form = await checked_form(request)
     except CsrfError as exc:
         return await csrf_refused(request, exc)
-    values = {name: str(form.get(name, "")).strip() for name in ("name", "license_type_needed", "count", "license_type")}
+    values = {
+        name: str(form.get(name, "")).strip() for name in ("name", "license_type_needed", "count", "license_type")
+    }
     errors = resource_form_errors(values)
     if errors:
         return await resources_page(request, values, errors, status=400)
-    resource = await spending.add_resource(request.app[NODE], values["name"], values["license_type_needed"], int(values["count"]), values["license_type"])
-    return redirect(request, "/resources", Flash("success", "Resource added", f"{resource.name} is added and stopped; start it when ready."))
+    resource = await spending.add_resource(
+        request.app[NODE], values["name"], values["license_type_needed"], int(values["count"]), values["license_type"]
+    )
+    return redirect(
+        request,
+        "/resources",
+        Flash("success", "Resource added", f"{resource.name} is added and stopped; start it when ready."),
+    )
 
 
 @routes.post("/resources/{id}/{action:start|stop}")
@@ -76,5 +88,11 @@ async def post_resource_action(request: web.Request) -> web.StreamResponse:
     except NotFound as exc:
         return redirect(request, "/resources", Flash("error", "No such resource", exc.message))
     if outcome.resource.status == "unlicensed":
-        return redirect(request, "/resources", Flash("warning", f"{outcome.resource.name} is unlicensed", outcome.message))
-    return redirect(request, "/resources", Flash("success", f"{outcome.resource.name} is {outcome.resource.status}", outcome.message))
+        return redirect(
+            request, "/resources", Flash("warning", f"{outcome.resource.name} is unlicensed", outcome.message)
+        )
+    return redirect(
+        request,
+        "/resources",
+        Flash("success", f"{outcome.resource.name} is {outcome.resource.status}", outcome.message),
+    )

@@ -33,10 +33,18 @@ async def post_settings_cloud(request: web.Request) -> web.StreamResponse:
         return await csrf_refused(request, exc)
     wanted = form.get("enabled")
     if wanted not in ("on", "off"):
-        return redirect(request, "/settings/cloud", Flash("error", "Nothing changed", "Use the Connect or Disconnect button."))
+        return redirect(
+            request, "/settings/cloud", Flash("error", "Nothing changed", "Use the Connect or Disconnect button.")
+        )
     await request.app[LINK].set_enabled(wanted == "on")
     if wanted == "on":
-        message = Flash("info", "Connecting", "HOME is connecting to the licensing cloud; the state above shows when it is online.")
+        message = Flash(
+            "info", "Connecting", "HOME is connecting to the licensing cloud; the state above shows when it is online."
+        )
     else:
-        message = Flash("info", "Disconnected", "HOME is disconnected from the licensing cloud. Credits can still be uploaded as files.")
+        message = Flash(
+            "info",
+            "Disconnected",
+            "HOME is disconnected from the licensing cloud. Credits can still be uploaded as files.",
+        )
     return redirect(request, "/settings/cloud", message)

@@ -17,6 +17,7 @@ from home.appkeys import CONFIG, LINK, NODE
 from home.wording import credit_noun
 from shared import pagekit
 from shared.credits import format_credits
+from shared.errors import Forbidden
 from shared.keys import load_or_create_secret
 from shared.pagekit import Flash
 
@@ -43,8 +44,10 @@ LINK_BADGES = {
 ERROR_TITLES = {403: "Not allowed", 404: "Page not found", 405: "Not allowed here", 413: "Too large"}
 
 
-class CsrfError(Exception):
+class CsrfError(Forbidden):
     """A form post without a matching token."""
+
+    code = "csrf_failed"
 
 
 def cookie_name(request: web.Request, base: str) -> str:
@@ -105,7 +108,9 @@ def redirect(request: web.Request, location: str, message: Flash | None = None) 
     return pagekit.redirect(request, location, cookie_name(request, FLASH_COOKIE), message)
 
 
-async def render(request: web.Request, template: str, context: dict[str, Any], *, active: str, status: int = 200) -> web.Response:
+async def render(
+    request: web.Request, template: str, context: dict[str, Any], *, active: str, status: int = 200
+) -> web.Response:
     """A page in the common layout (top bar with label and link state, navigation, one-time message)."""
     node = request.app[NODE]
     link = request.app[LINK]
@@ -126,14 +131,21 @@ async def render(request: web.Request, template: str, context: dict[str, Any], *
     }
     response = aiohttp_jinja2.render_template(template, request, page, status=status)
     if _REQUEST_TOKEN in request:
-        response.set_cookie(cookie_name(request, CSRF_COOKIE), request[_REQUEST_TOKEN], httponly=True, samesite="Strict", path="/")
+        response.set_cookie(
+            cookie_name(request, CSRF_COOKIE), request[_REQUEST_TOKEN], httponly=True, samesite="Strict", path="/"
+        )
     if message is not None or flash_cookie in request.cookies:
         response.del_cookie(flash_cookie, path="/")
     return response
 
 
 async def render_error_page(request: web.Request, status: int, code: str, message: str) -> web.StreamResponse:
-    context = {"status": status, "code": code, "message": message, "title": ERROR_TITLES.get(status, "Something went wrong")}
+    context = {
+        "status": status,
+        "code": code,
+        "message": message,
+        "title": ERROR_TITLES.get(status, "Something went wrong"),
+    }
     try:
         return await render(request, "error.html", context, active="", status=status)
     except Exception:  # the layout itself failed (e.g. during start-up): plain text still explains

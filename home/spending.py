@@ -29,7 +29,9 @@ class StartOutcome:
     message: str
 
 
-def plan_start(setting: str, license_type: str, count: int, free_perpetual: int, free_quarters: int) -> Allocation | None:
+def plan_start(
+    setting: str, license_type: str, count: int, free_perpetual: int, free_quarters: int
+) -> Allocation | None:
     """What starting a resource takes, or None when not enough is free (then nothing is taken)."""
     perpetual = min(count, max(0, free_perpetual)) if setting in ("default", "perpetual") else 0
     missing = count - perpetual
@@ -53,7 +55,8 @@ def shortfall(resource: Resource, free_licenses: int, free_quarters: int) -> str
     free = f"{free_licenses} {agree(free_licenses, 'is', 'are')} free"
     remain = credits_agree(free_quarters, "remains", "remain")
     if resource.license_type == "perpetual":
-        return f"{resource.name} needs {count_of(resource.count, resource.license_type_needed + ' perpetual license')}; {free}."
+        needed = count_of(resource.count, resource.license_type_needed + " perpetual license")
+        return f"{resource.name} needs {needed}; {free}."
     if resource.license_type == "credits":
         return f"{resource.name} needs {credits_of(cost)}; {remain}."
     return (
@@ -106,7 +109,11 @@ async def start_resource(node: Node, resource_id: int) -> StartOutcome:
             await tx.set_resource_usage(resource.id, "running", plan.perpetual, plan.quarters)
             message = usage(plan)
             node.journal.note(
-                "resource_started", resource_id=resource.id, name=resource.name, licenses=plan.perpetual, credits=plan.quarters / 4
+                "resource_started",
+                resource_id=resource.id,
+                name=resource.name,
+                licenses=plan.perpetual,
+                credits=plan.quarters / 4,
             )
         updated = await tx.resource(resource.id)
     assert updated is not None

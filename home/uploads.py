@@ -7,8 +7,7 @@ from aiohttp import BodyPartReader, MultipartReader, web
 from home.licensing import Applied, accept_file
 from home.link import CloudLink
 from home.node import Node
-from shared.errors import BadRequest, PayloadTooLarge
-from shared.jws import TokenError
+from shared.errors import BadRequest, PayloadTooLarge, TokenError
 
 CHUNK = 64 * 1024
 MULTIPART_OVERHEAD = 16 * 1024  # boundaries, headers and small form fields around the file
@@ -98,7 +97,9 @@ async def read_upload(request: web.Request, limit: int) -> Upload:
     except ValueError:
         raise BadRequest("The upload is not a valid multipart form.", code="malformed") from None
     if upload is None:
-        raise BadRequest("The form has no 'file' field: choose a credits or license file to upload.", code="missing_field")
+        raise BadRequest(
+            "The form has no 'file' field: choose a credits or license file to upload.", code="missing_field"
+        )
     upload.fields = fields
     return upload
 
@@ -115,7 +116,9 @@ async def _read_parts(reader: MultipartReader, limit: int) -> tuple[Upload | Non
             upload = Upload(await _read_part(part, limit, _too_large(limit), budget), filename=part.filename)
         elif part.name:
             error = PayloadTooLarge(f"The form field {part.name!r} is too long.")
-            fields[part.name] = (await _read_part(part, MAX_FIELD_BYTES, error, budget)).decode("utf-8", errors="replace")
+            fields[part.name] = (await _read_part(part, MAX_FIELD_BYTES, error, budget)).decode(
+                "utf-8", errors="replace"
+            )
         else:
             await _read_part(part, MAX_FIELD_BYTES, PayloadTooLarge("The form holds an unexpected large part."), budget)
     return upload, fields

@@ -19,16 +19,17 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench_links import live_links  # noqa: E402  (beside this script)
-from bench_online import (  # noqa: E402
+from bench_client import call, new_tenant
+from bench_links import live_links
+from bench_online import (
     assign_visible,
     file_round_trip,
     pair_start,
     summary,
     sustained_assigns,
 )
-from bench_primitives import measure_primitives  # noqa: E402
-from bench_services import machine  # noqa: E402
+from bench_primitives import measure_primitives
+from bench_services import machine
 
 from cloud.app import create_app as create_cloud
 from cloud.appkeys import DB
@@ -44,7 +45,6 @@ from shared.clock import VirtualClock
 from shared.keys import key_id, system_id_for
 from shared.snapshot_claims import SnapshotEntry
 from shared.tokens import Snapshot, new_jti, sign_snapshot, verify_snapshot
-from tests.support import call, new_tenant
 
 START = datetime(2026, 11, 28, 10, tzinfo=UTC)
 
@@ -56,7 +56,12 @@ def report(name: str, **numbers: Any) -> None:
 
 
 async def cloud_client(folder: Path, clock: VirtualClock) -> TestClient:
-    client = TestClient(TestServer(create_cloud(CloudConfig(data_dir=folder / "cloud", emulator_api=True, virtual_clock=True), clock), host="127.0.0.1"))
+    client = TestClient(
+        TestServer(
+            create_cloud(CloudConfig(data_dir=folder / "cloud", emulator_api=True, virtual_clock=True), clock),
+            host="127.0.0.1",
+        )
+    )
     await client.start_server()
     return client
 
@@ -69,7 +74,13 @@ async def bench_virtual_month(folder: Path, assignments: int) -> float:
     sub = await tenant.subscription(assignments * 2, duration="annual")
     homes = []
     for label, offline in (("Studio A", False), ("OB Van 3", True)):
-        config = HomeConfig(data_dir=folder / label, cloud_url=str(cloud.make_url("")).rstrip("/"), label=label, offline=offline, cloud_key_file=folder / "cloud" / "jwks.json")
+        config = HomeConfig(
+            data_dir=folder / label,
+            cloud_url=str(cloud.make_url("")).rstrip("/"),
+            label=label,
+            offline=offline,
+            cloud_key_file=folder / "cloud" / "jwks.json",
+        )
         home = TestClient(TestServer(create_home(config, clock), host="127.0.0.1"))
         await home.start_server()
         await tenant.link((await call(home, "GET", "/api/v1/system"))["registration_code"])
@@ -85,8 +96,13 @@ async def bench_virtual_month(folder: Path, assignments: int) -> float:
         durations.append(time.perf_counter() - began)
     total = (await call(homes[0], "GET", "/api/v1/licenses/credits"))["total"]
     violations = await cloud.app[DB].read.ledger.invariant_violations()
-    report("virtual 30-day month", assignments=assignments, seconds_per_month=" / ".join(f"{value:.3f}" for value in durations),
-           online_home_total=total, invariant="ok" if not violations else violations)  # fmt: skip
+    report(
+        "virtual 30-day month",
+        assignments=assignments,
+        seconds_per_month=" / ".join(f"{value:.3f}" for value in durations),
+        online_home_total=total,
+        invariant=violations or "ok",
+    )
     for home in homes:
         await home.close()
     await cloud.close()
@@ -103,17 +119,36 @@ async def bench_scheduled_items(folder: Path, count: int) -> float:
     db = cloud.app[DB]
     began = time.perf_counter()
     items = [
-        Assignment(new_id("asg"), tenant.account_id, system["id"], sub["id"], 4, START, START + timedelta(seconds=60 + (n * 86400) // count),
-                   False, None, "active", None, None, None, None)
+        Assignment(
+            new_id("asg"),
+            tenant.account_id,
+            system["id"],
+            sub["id"],
+            4,
+            START,
+            START + timedelta(seconds=60 + (n * 86400) // count),
+            False,
+            None,
+            "active",
+            None,
+            None,
+            None,
+            None,
+        )
         for n in range(count)
-    ]  # fmt: skip
+    ]
     async with db.transaction() as tx:
         assert await tx.subscriptions.take_quarters(sub["id"], count * 4)
         await tx.assignments.insert_many(items)
         await tx.ledger.append_many(
-            [LedgerEntry(START, "assigned", "bench", tenant.account_id, sub["id"], system["id"], item.id, 4) for item in items]
+            [
+                LedgerEntry(START, "assigned", "bench", tenant.account_id, sub["id"], system["id"], item.id, 4)
+                for item in items
+            ]
         )
-        await tx.jobs.schedule_many([("auto_revoke", item.id, item.auto_revoke_at) for item in items if item.auto_revoke_at])
+        await tx.jobs.schedule_many(
+            [("auto_revoke", item.id, item.auto_revoke_at) for item in items if item.auto_revoke_at]
+        )
     loaded = time.perf_counter() - began
     assert await db.read.jobs.count() >= count
     began = time.perf_counter()
@@ -122,8 +157,16 @@ async def bench_scheduled_items(folder: Path, count: int) -> float:
     left = await db.read.jobs.count()
     available = (await tenant.sub_state(sub["id"]))["credits_available"]
     violations = await db.read.ledger.invariant_violations()
-    report("pending items, one advance", items=count, load_s=f"{loaded:.1f}", run_s=f"{elapsed:.1f}", per_second=int(count / elapsed),
-           jobs_left=left, credits_back=available, invariant="ok" if not violations else "BROKEN")  # fmt: skip
+    report(
+        "pending items, one advance",
+        items=count,
+        load_s=f"{loaded:.1f}",
+        run_s=f"{elapsed:.1f}",
+        per_second=int(count / elapsed),
+        jobs_left=left,
+        credits_back=available,
+        invariant="ok" if not violations else "BROKEN",
+    )
     await cloud.close()
     return elapsed
 
@@ -145,8 +188,13 @@ async def bench_api(folder: Path, requests: int) -> None:
     began = time.perf_counter()
     await asyncio.gather(*(tenant.assign(system["id"], sub["id"], 0.25) for _ in range(requests)))
     burst = time.perf_counter() - began
-    report("assign+revoke round trip", n=requests, p50_ms=f"{statistics.median(latencies):.2f}",
-           p95_ms=f"{latencies[int(len(latencies) * 0.95)]:.2f}", concurrent_assigns_per_s=int(requests / burst))  # fmt: skip
+    report(
+        "assign+revoke round trip",
+        n=requests,
+        p50_ms=f"{statistics.median(latencies):.2f}",
+        p95_ms=f"{latencies[int(len(latencies) * 0.95)]:.2f}",
+        concurrent_assigns_per_s=int(requests / burst),
+    )
     await cloud.close()
 
 
@@ -154,7 +202,8 @@ def bench_tokens(count: int) -> None:
     cloud, home = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
     system_id = system_id_for(home.public_key())
     entries = tuple(
-        SnapshotEntry(f"asg_{n}", 4, START, START + timedelta(days=30), None, "sub_1", "SO-1", "annual", "active") for n in range(20)
+        SnapshotEntry(f"asg_{n}", 4, START, START + timedelta(days=30), None, "sub_1", "SO-1", "annual", "active")
+        for n in range(20)
     )
     snapshot = Snapshot(system_id, 1, START, START + timedelta(days=30), new_jti(), "acc", entries)
     began = time.perf_counter()
@@ -165,16 +214,26 @@ def bench_tokens(count: int) -> None:
     for token in tokens:
         verify_snapshot(token, trusted, system_id, START)
     verified = time.perf_counter() - began
-    report("snapshot sign / verify (20 entries)", per_second=f"{int(count / signed)} / {int(count / verified)}", bytes=len(tokens[0]))
+    report(
+        "snapshot sign / verify (20 entries)",
+        per_second=f"{int(count / signed)} / {int(count / verified)}",
+        bytes=len(tokens[0]),
+    )
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(prog="scripts/bench")
-    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run (the figures are not the targets')")
+    parser.add_argument(
+        "--quick", action="store_true", help="small sizes, for a smoke run (the figures are not the targets')"
+    )
     parser.add_argument("--json", action="store_true", help="end with one JSON object holding every figure of this run")
     parser.add_argument("--links", type=int, help="live links on one cloud process (default 10,000; --quick 300)")
-    parser.add_argument("--due-items", type=int, help="scheduled items due in one advance (default 100,000; --quick 2,000)")
-    parser.add_argument("--only", help="comma-separated parts: primitives,visible,sustained,file,month,due,world,pair,links,tokens,api")
+    parser.add_argument(
+        "--due-items", type=int, help="scheduled items due in one advance (default 100,000; --quick 2,000)"
+    )
+    parser.add_argument(
+        "--only", help="comma-separated parts: primitives,visible,sustained,file,month,due,world,pair,links,tokens,api"
+    )
     args = parser.parse_args()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
     quick = args.quick
@@ -194,14 +253,17 @@ async def main() -> None:
             small = await assign_visible(folder / "visible10", 10, samples)
             large = await assign_visible(folder / "visible1000", 1000, samples // 3)
             figures |= {
-                "assign_visible_p50_ms": summary(small)["p50"], "assign_visible_p99_ms": summary(small)["p99"],
+                "assign_visible_p50_ms": summary(small)["p50"],
+                "assign_visible_p99_ms": summary(small)["p99"],
                 "assign_visible_p50_ms_at_1000": summary(large)["p50"],
                 "assign_cost_ratio_1000_vs_10": round(summary(large)["p50"] / summary(small)["p50"], 2),
-            }  # fmt: skip
+            }
             report("assign -> visible on HOME", samples=samples, at_10=summary(small), at_1000=summary(large))
         if "sustained" in parts:
             sustained = await sustained_assigns(folder / "sustained", 20 if quick else 100, 3 if quick else 10)
-            figures |= sustained | {"assigns_share_of_bare": round(sustained["assigns_per_s"] / sustained["raw_http_req_per_s"], 3)}
+            figures |= sustained | {
+                "assigns_share_of_bare": round(sustained["assigns_per_s"] / sustained["raw_http_req_per_s"], 3)
+            }
             report("sustained assigns vs bare handler", **sustained)
         if "file" in parts:
             file_ms = await file_round_trip(folder / "file", 1000, 5 if quick else 9)
@@ -212,7 +274,9 @@ async def main() -> None:
         if "due" in parts:
             due = args.due_items or (2_000 if quick else 100_000)
             figures["due_items"] = due
-            figures["due_items_100k_s" if due == 100_000 else f"due_items_{due}_s"] = round(await bench_scheduled_items(folder / "jobs", due), 2)
+            figures["due_items_100k_s" if due == 100_000 else f"due_items_{due}_s"] = round(
+                await bench_scheduled_items(folder / "jobs", due), 2
+            )
         if "pair" in parts:
             starts = await pair_start(folder / "pair", 3)
             figures["pair_processes_ready_ms"] = round(statistics.median(starts), 1)

@@ -37,18 +37,35 @@ async def live_links(folder: Path, links: int) -> dict[str, Any]:
         url = await cloud.ready(60)
         async with aiohttp.ClientSession() as session:
             account, token, _ = await new_account(session, url, 1)
-            sizes = [NODES_PER_FLEET] * (links // NODES_PER_FLEET) + ([links % NODES_PER_FLEET] if links % NODES_PER_FLEET else [])
+            sizes = [NODES_PER_FLEET] * (links // NODES_PER_FLEET) + (
+                [links % NODES_PER_FLEET] if links % NODES_PER_FLEET else []
+            )
             began = time.perf_counter()
             for number, size in enumerate(sizes):
-                fleets.append(fleet_process(
-                    folder / f"fleet{number}", url, size, token, "--offline", "--label-prefix", f"F{number}", "--connect-concurrency", str(CONNECTING_PER_FLEET),
-                ))  # fmt: skip
+                fleets.append(
+                    fleet_process(
+                        folder / f"fleet{number}",
+                        url,
+                        size,
+                        token,
+                        "--offline",
+                        "--label-prefix",
+                        f"F{number}",
+                        "--connect-concurrency",
+                        str(CONNECTING_PER_FLEET),
+                    )
+                )
             fleet_urls = await asyncio.gather(*(fleet.ready(900) for fleet in fleets))
             linked_s = time.perf_counter() - began
             await asyncio.sleep(2)
             before = rss_kb(cloud.pid)
             began = time.perf_counter()
-            await asyncio.gather(*(api(session, "PUT", f"{fleet_url}/api/v1/nodes/cloud-link", body={"enabled": True}) for fleet_url in fleet_urls))
+            await asyncio.gather(
+                *(
+                    api(session, "PUT", f"{fleet_url}/api/v1/nodes/cloud-link", body={"enabled": True})
+                    for fleet_url in fleet_urls
+                )
+            )
             connected = await online_count(session, url, account, token)
             deadline = time.monotonic() + 120  # a link that timed out in a busy moment retries after its backoff
             while connected < links and time.monotonic() < deadline:

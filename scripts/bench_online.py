@@ -11,6 +11,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp.test_utils import TestClient, TestServer
+from bench_client import Tenant, call, new_tenant
 from bench_primitives import CONCURRENCY, request_rate
 from bench_services import (
     Process,
@@ -31,7 +32,6 @@ from home.app import create_app as create_home
 from home.appkeys import LINK, NODE
 from home.config import Config as HomeConfig
 from shared.clock import VirtualClock
-from tests.support import Tenant, call, new_tenant
 
 START = datetime(2026, 11, 28, 10, tzinfo=UTC)
 
@@ -56,8 +56,11 @@ class Pair:
         tenant = await new_tenant(cloud)
         sub = await tenant.subscription(credits, duration="annual")
         home_config = HomeConfig(
-            data_dir=folder / "home", cloud_url=str(cloud.make_url("")).rstrip("/"), offline=True, cloud_key_file=folder / "cloud" / "jwks.json"
-        )  # fmt: skip
+            data_dir=folder / "home",
+            cloud_url=str(cloud.make_url("")).rstrip("/"),
+            offline=True,
+            cloud_key_file=folder / "cloud" / "jwks.json",
+        )
         home = TestClient(TestServer(create_home(home_config, clock), host="127.0.0.1"))
         await home.start_server()
         system = await tenant.link((await call(home, "GET", "/api/v1/system"))["registration_code"])
@@ -69,12 +72,32 @@ class Pair:
         async with self.cloud.app[DB].transaction() as tx:
             assert await tx.subscriptions.take_quarters(self.sub_id, count)
             items = [
-                Assignment(new_id("asg"), self.tenant.account_id, self.system_id, self.sub_id, 1, now, None, False, None, "active", None, None, None, None)
+                Assignment(
+                    new_id("asg"),
+                    self.tenant.account_id,
+                    self.system_id,
+                    self.sub_id,
+                    1,
+                    now,
+                    None,
+                    False,
+                    None,
+                    "active",
+                    None,
+                    None,
+                    None,
+                    None,
+                )
                 for _ in range(count)
             ]
             await tx.assignments.insert_many(items)
             await tx.ledger.append_many(
-                [LedgerEntry(now, "assigned", "bench", self.tenant.account_id, self.sub_id, self.system_id, item.id, 1) for item in items]
+                [
+                    LedgerEntry(
+                        now, "assigned", "bench", self.tenant.account_id, self.sub_id, self.system_id, item.id, 1
+                    )
+                    for item in items
+                ]
             )
             await tx.systems.mark_dirty([self.system_id])
 
@@ -139,22 +162,39 @@ async def sustained_assigns(folder: Path, homes: int, seconds: float) -> dict[st
             account, token, sub_id = await new_account(session, url, 10_000_000)
             fleet = fleet_process(folder / "fleet", url, homes, token)
             await fleet.ready(300)
-            systems = [item["id"] for item in (await api(session, "GET", f"{url}/api/v1/accounts/{account}/systems", token))["systems"]]
-            online = sum(1 for item in (await api(session, "GET", f"{url}/api/v1/accounts/{account}/systems", token))["systems"] if item["online"])
+            systems = [
+                item["id"]
+                for item in (await api(session, "GET", f"{url}/api/v1/accounts/{account}/systems", token))["systems"]
+            ]
+            online = sum(
+                1
+                for item in (await api(session, "GET", f"{url}/api/v1/accounts/{account}/systems", token))["systems"]
+                if item["online"]
+            )
         base = f"{url}/api/v1/accounts/{account}/systems"
         headers = {"Authorization": f"Bearer {token}"}
         rate, failed = await request_rate(
             lambda n: (f"{base}/{systems[n % len(systems)]}/assignments", {"subscription_id": sub_id, "credits": 0.25}),
-            seconds, headers, expect=201,
-        )  # fmt: skip
+            seconds,
+            headers,
+            expect=201,
+        )
         bare_url = await bare.ready(30)
-        raw, raw_failed = await request_rate(lambda n: (f"{bare_url}/bare", {"subscription_id": "sub_x", "credits": 0.25}), seconds)
+        raw, raw_failed = await request_rate(
+            lambda n: (f"{bare_url}/bare", {"subscription_id": "sub_x", "credits": 0.25}), seconds
+        )
     finally:
         for process in (fleet, cloud, bare):
             if process is not None:
                 process.stop()
-    return {"assigns_per_s": round(rate, 1), "assign_failures": failed, "homes_online": online,
-            "raw_http_req_per_s": round(raw, 1), "raw_failures": raw_failed, "concurrency": CONCURRENCY}  # fmt: skip
+    return {
+        "assigns_per_s": round(rate, 1),
+        "assign_failures": failed,
+        "homes_online": online,
+        "raw_http_req_per_s": round(raw, 1),
+        "raw_failures": raw_failed,
+        "concurrency": CONCURRENCY,
+    }
 
 
 async def pair_start(folder: Path, rounds: int) -> list[float]:
@@ -178,4 +218,3 @@ async def pair_start(folder: Path, rounds: int) -> list[float]:
 
 def summary(values: list[float]) -> dict[str, float]:
     return {"p50": round(statistics.median(values), 2), "p99": round(percentile(values, 0.99), 2)}
-

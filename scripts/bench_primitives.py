@@ -136,8 +136,12 @@ async def measure_primitives(folder: Path, quick: bool) -> dict[str, Any]:
     }
 
 
-async def request_rate(make_request: Callable[[int], tuple[str, Any]], seconds: float, headers: dict[str, str] | None = None,
-                       expect: int = 200) -> tuple[float, int]:  # fmt: skip
+async def request_rate(
+    make_request: Callable[[int], tuple[str, Any]],
+    seconds: float,
+    headers: dict[str, str] | None = None,
+    expect: int = 200,
+) -> tuple[float, int]:
     """Requests per second that ``CONCURRENCY`` workers of one client get, each posting ``make_request(n)``
     (a URL and a JSON body) as soon as it has its previous answer."""
     done = failed = 0
@@ -166,7 +170,7 @@ async def request_rate(make_request: Callable[[int], tuple[str, Any]], seconds: 
 async def serve_bare(ready_file: Path) -> None:
     """The bare handler in its own process (as the cloud runs in its own), until killed."""
     _, url = await serve(await echo_app())
-    ready_file.write_text(json.dumps({"url": url}))
+    await asyncio.to_thread(ready_file.write_text, json.dumps({"url": url}))
     await asyncio.Event().wait()
 
 

@@ -26,7 +26,9 @@ class Process:
         self.ready_file = folder / f"{name}.ready"
         self.ready_file.unlink(missing_ok=True)
         with (folder / f"{name}.log").open("ab") as log:
-            self.process = subprocess.Popen([*command, "--port", "0", "--ready-file", str(self.ready_file)], cwd=ROOT, stdout=log, stderr=log)
+            self.process = subprocess.Popen(
+                [*command, "--port", "0", "--ready-file", str(self.ready_file)], cwd=ROOT, stdout=log, stderr=log
+            )
         self.url = ""
 
     @property
@@ -37,9 +39,14 @@ class Process:
         deadline = time.monotonic() + timeout
         while not self.ready_file.exists():
             if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} stopped while starting (exit {self.process.returncode}); see {self.folder / self.name}.log")
+                raise RuntimeError(
+                    f"{self.name} stopped while starting (exit {self.process.returncode}); "
+                    f"see {self.folder / self.name}.log"
+                )
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{self.name} was not ready within {timeout:.0f} s; see {self.folder / self.name}.log")
+                raise RuntimeError(
+                    f"{self.name} was not ready within {timeout:.0f} s; see {self.folder / self.name}.log"
+                )
             await asyncio.sleep(0.01)
         self.url = json.loads(self.ready_file.read_text())["url"]
         return self.url
@@ -59,18 +66,33 @@ def python(*module_args: str) -> list[str]:
 
 
 def cloud_process(folder: Path) -> Process:
-    command = python("cloud", "--data", str(folder / "data"), "--emulator-api", "--cheap-passwords", "--log-level", "warning")
+    command = python(
+        "cloud", "--data", str(folder / "data"), "--emulator-api", "--cheap-passwords", "--log-level", "warning"
+    )
     return Process("cloud", command, folder)
 
 
 def home_process(folder: Path, cloud_url: str) -> Process:
-    return Process("home", python("home", "--data", str(folder / "data"), "--cloud-url", cloud_url, "--log-level", "warning"), folder)
+    return Process(
+        "home",
+        python("home", "--data", str(folder / "data"), "--cloud-url", cloud_url, "--log-level", "warning"),
+        folder,
+    )
 
 
 def fleet_process(folder: Path, cloud_url: str, count: int, token: str, *extra: str) -> Process:
     command = python(
-        "home.fleet", "--count", str(count), "--data", str(folder / "data"), "--cloud-url", cloud_url, "--link-token", token, *extra,
-    )  # fmt: skip
+        "home.fleet",
+        "--count",
+        str(count),
+        "--data",
+        str(folder / "data"),
+        "--cloud-url",
+        cloud_url,
+        "--link-token",
+        token,
+        *extra,
+    )
     return Process("fleet", command, folder)
 
 
@@ -81,9 +103,13 @@ def rss_kb(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for process {pid}")
 
 
-async def api(session: aiohttp.ClientSession, method: str, url: str, token: str | None = None, body: Any = None, expect: int = 200) -> Any:
+async def api(
+    session: aiohttp.ClientSession, method: str, url: str, token: str | None = None, body: Any = None, expect: int = 200
+) -> Any:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    async with session.request(method, url, json=body, headers=headers, timeout=aiohttp.ClientTimeout(total=300)) as answer:
+    async with session.request(
+        method, url, json=body, headers=headers, timeout=aiohttp.ClientTimeout(total=300)
+    ) as answer:
         data = await answer.json(content_type=None)
         if answer.status != expect:
             raise RuntimeError(f"{method} {url} answered {answer.status}: {data}")
@@ -92,12 +118,31 @@ async def api(session: aiohttp.ClientSession, method: str, url: str, token: str 
 
 async def new_account(session: aiohttp.ClientSession, cloud: str, credits: int) -> tuple[str, str, str]:
     """An account, its admin's token and an active annual subscription with ``credits``."""
-    made = await api(session, "POST", f"{cloud}/_emulator/accounts", body={"name": "Bench", "admin": {"email": "bench@example.com", "password": "bench bench"}}, expect=201)
+    made = await api(
+        session,
+        "POST",
+        f"{cloud}/_emulator/accounts",
+        body={"name": "Bench", "admin": {"email": "bench@example.com", "password": "bench bench"}},
+        expect=201,
+    )
     account, token = made["account"]["id"], made["token"]
-    sub = await api(session, "POST", f"{cloud}/_emulator/accounts/{account}/subscriptions", body={"duration": "annual", "credits": credits, "state": "active"}, expect=201)
+    sub = await api(
+        session,
+        "POST",
+        f"{cloud}/_emulator/accounts/{account}/subscriptions",
+        body={"duration": "annual", "credits": credits, "state": "active"},
+        expect=201,
+    )
     return account, token, sub["subscription"]["id"]
 
 
 def machine() -> dict[str, Any]:
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), "unknown")
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        "unknown",
+    )
     return {"cpu": model, "cores": os.cpu_count(), "python": sys.version.split()[0]}

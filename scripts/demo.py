@@ -12,6 +12,8 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from cloud.demo import DEMO_ADMIN
+
 
 class Demo:
     def __init__(self, cloud: str, studio: str, van: str) -> None:
@@ -24,7 +26,9 @@ class Demo:
         if auth and self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         try:
-            with urllib.request.urlopen(urllib.request.Request(url, data=data, headers=headers, method=method), timeout=15) as answer:
+            with urllib.request.urlopen(
+                urllib.request.Request(url, data=data, headers=headers, method=method), timeout=15
+            ) as answer:
                 text = answer.read().decode()
                 return json.loads(text) if answer.headers.get_content_type() == "application/json" else text
         except urllib.error.HTTPError as error:
@@ -38,13 +42,22 @@ class Demo:
 
     def run(self) -> None:
         self.say("Sign in to the portal as the demo admin")
-        signed = self.call("POST", f"{self.cloud}/api/v1/auth/token", {"email": "admin@example.com", "password": "flex-admin"}, auth=False)
+        signed = self.call(
+            "POST",
+            f"{self.cloud}/api/v1/auth/token",
+            {"email": DEMO_ADMIN[0], "password": DEMO_ADMIN[1]},
+            auth=False,
+        )
         self.token = signed["token"]
         account = signed["accounts"][0]["id"]
         base = f"{self.cloud}/api/v1/accounts/{account}"
         subs = self.call("GET", f"{base}/subscriptions")["subscriptions"]
         for sub in subs:
-            self.show(sub["order_id"], f"{sub['duration']} ({sub['state']}) {sub['credits_available']}/{sub['credits_total']} available, selectable={sub['selectable']}")
+            self.show(
+                sub["order_id"],
+                f"{sub['duration']} ({sub['state']}) {sub['credits_available']}/{sub['credits_total']} available, "
+                f"selectable={sub['selectable']}",
+            )
         monthly = next(sub for sub in subs if sub["selectable"])
         systems = {item["label"]: item for item in self.call("GET", f"{base}/systems")["systems"]}
         studio, van = systems["Studio A"], systems["OB Van 3"]
@@ -52,18 +65,24 @@ class Demo:
         self.show("OB Van 3", "Online" if van["online"] else "Offline")
 
         self.say("Online: assign 2 credits to Studio A (they arrive at once, Downloaded ticks)")
-        item = self.call("POST", f"{base}/systems/{studio['id']}/assignments", {"subscription_id": monthly["id"], "credits": 2})["assignment"]
+        item = self.call(
+            "POST", f"{base}/systems/{studio['id']}/assignments", {"subscription_id": monthly["id"], "credits": 2}
+        )["assignment"]
         self.show("assignment", {key: item[key] for key in ("id", "credits", "downloaded", "valid_until")})
         time.sleep(0.5)
         view = self.call("GET", f"{self.studio}/api/v1/licenses/credits", auth=False)
         self.show("Studio A Licenses → Credits", {key: view[key] for key in ("total", "in_use", "remaining", "seq")})
 
         self.say("Online revoke: type confirm; the credits come back as soon as HOME's receipt proves it dropped them")
-        revoked = self.call("POST", f"{base}/systems/{studio['id']}/assignments/{item['id']}/revoke", {"confirm": "confirm"})["assignment"]
+        revoked = self.call(
+            "POST", f"{base}/systems/{studio['id']}/assignments/{item['id']}/revoke", {"confirm": "confirm"}
+        )["assignment"]
         self.show("state", f"{revoked['state']} ({revoked['end_reason']})")
 
         self.say("Disconnected: assign 1.5 credits to OB Van 3 (Downloaded stays empty)")
-        offline = self.call("POST", f"{base}/systems/{van['id']}/assignments", {"subscription_id": monthly["id"], "credits": 1.5})["assignment"]
+        offline = self.call(
+            "POST", f"{base}/systems/{van['id']}/assignments", {"subscription_id": monthly["id"], "credits": 1.5}
+        )["assignment"]
         self.show("downloaded", offline["downloaded"])
         self.say("Download the credits file (a standard JWT) and upload it on OB Van 3's FileLicenses page")
         file = self.call("POST", f"{base}/systems/{van['id']}/credits-file")
@@ -72,7 +91,9 @@ class Demo:
         self.show("upload", {key: uploaded[key] for key in ("kind", "result", "seq", "credits")})
 
         self.say("Revoke the Downloaded credits: the portal asks for the revoke key")
-        pending = self.call("POST", f"{base}/systems/{van['id']}/assignments/{offline['id']}/revoke", {"confirm": "confirm"})
+        pending = self.call(
+            "POST", f"{base}/systems/{van['id']}/assignments/{offline['id']}/revoke", {"confirm": "confirm"}
+        )
         self.show("state", pending["assignment"]["state"])
         for number, step in enumerate(pending["steps"], 1):
             self.show(f"step {number}", step)

@@ -12,16 +12,20 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from cloud.demo import DEMO_ADMIN, DEMO_OPERATOR
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-ADMIN = ("admin@example.com", "flex-admin")
-OPERATOR = ("operator@example.com", "flex-operator")
+ADMIN = DEMO_ADMIN
+OPERATOR = DEMO_OPERATOR
 
 
 def request(method: str, url: str, body: Any = None, token: str | None = None) -> Any:
     data = None if body is None else json.dumps(body).encode()
     headers = {"Content-Type": "application/json"} | ({"Authorization": f"Bearer {token}"} if token else {})
-    with urllib.request.urlopen(urllib.request.Request(url, data=data, headers=headers, method=method), timeout=10) as answer:
+    with urllib.request.urlopen(
+        urllib.request.Request(url, data=data, headers=headers, method=method), timeout=10
+    ) as answer:
         return json.loads(answer.read() or b"null")
 
 
@@ -43,11 +47,18 @@ def link_homes(cloud: str, homes: list[str]) -> tuple[str, str]:
     """Sign in as the demo admin and link every HOME not linked yet (by its registration code)."""
     signed = request("POST", f"{cloud}/api/v1/auth/token", {"email": ADMIN[0], "password": ADMIN[1]})
     token, account = signed["token"], signed["accounts"][0]["id"]
-    linked = {item["id"] for item in request("GET", f"{cloud}/api/v1/accounts/{account}/systems", token=token)["systems"]}
+    linked = {
+        item["id"] for item in request("GET", f"{cloud}/api/v1/accounts/{account}/systems", token=token)["systems"]
+    }
     for home in homes:
         system = request("GET", f"{home}/api/v1/system")
         if system["system_id"] not in linked:
-            request("POST", f"{cloud}/api/v1/accounts/{account}/systems", {"registration_code": system["registration_code"]}, token)
+            request(
+                "POST",
+                f"{cloud}/api/v1/accounts/{account}/systems",
+                {"registration_code": system["registration_code"]},
+                token,
+            )
     return token, account
 
 
@@ -82,9 +93,17 @@ def check_clock_mode(data: Path, virtual: bool) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="scripts/run", description=__doc__)
-    parser.add_argument("--data", type=Path, help="state folder, kept between runs (default var/run, or var/run-virtual with --virtual-clock)")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        help="state folder, kept between runs (default var/run, or var/run-virtual with --virtual-clock)",
+    )
     parser.add_argument("--fresh", action="store_true", help="delete the state folder first")
-    parser.add_argument("--virtual-clock", action="store_true", help="one virtual clock for all three, moved with POST /_emulator/clock on the cloud")
+    parser.add_argument(
+        "--virtual-clock",
+        action="store_true",
+        help="one virtual clock for all three, moved with POST /_emulator/clock on the cloud",
+    )
     parser.add_argument("--cloud-port", type=int, default=8700)
     parser.add_argument("--home-ports", default="8801,8802")
     args = parser.parse_args()
@@ -129,15 +148,44 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, stop)
     try:
-        cloud = start("cloud", ["-m", "cloud", "--port", str(args.cloud_port), "--data", str(args.data / "cloud"), "--demo", "--emulator-api", *clock])
+        cloud = start(
+            "cloud",
+            [
+                "-m",
+                "cloud",
+                "--port",
+                str(args.cloud_port),
+                "--data",
+                str(args.data / "cloud"),
+                "--demo",
+                "--emulator-api",
+                *clock,
+            ],
+        )
         wait_healthy(cloud_url, cloud, "cloud")
         homes = []
         for label, port, extra in (("Studio A", studio_port, []), ("OB Van 3", van_port, ["--offline"])):
             folder = args.data / label.lower().replace(" ", "-")
-            process = start(label, [
-                "-m", "home", "--port", str(port), "--data", str(folder), "--cloud-url", cloud_url, "--label", label,
-                "--emulator-api", "--cloud-key", str(args.data / "cloud" / "jwks.json"), *clock, *extra,
-            ])  # fmt: skip
+            process = start(
+                label,
+                [
+                    "-m",
+                    "home",
+                    "--port",
+                    str(port),
+                    "--data",
+                    str(folder),
+                    "--cloud-url",
+                    cloud_url,
+                    "--label",
+                    label,
+                    "--emulator-api",
+                    "--cloud-key",
+                    str(args.data / "cloud" / "jwks.json"),
+                    *clock,
+                    *extra,
+                ],
+            )
             url = f"http://127.0.0.1:{port}"
             wait_healthy(url, process, label)
             homes.append(url)
@@ -145,7 +193,8 @@ def main() -> None:
         wait_online(homes[0])
         sys.stdout.write(
             "\nflex-emulator is running (Ctrl-C stops all three):\n"
-            f"  Licensing portal   {cloud_url}/   sign in as {ADMIN[0]} / {ADMIN[1]}  (operator: {OPERATOR[0]} / {OPERATOR[1]})\n"
+            f"  Licensing portal   {cloud_url}/   sign in as {ADMIN[0]} / {ADMIN[1]}"
+            f"  (operator: {OPERATOR[0]} / {OPERATOR[1]})\n"
             f"  HOME 'Studio A'    http://127.0.0.1:{studio_port}/   online\n"
             f"  HOME 'OB Van 3'    http://127.0.0.1:{van_port}/   disconnected (cloud link off)\n"
             f"  State              {args.data}   (scripts/run --fresh starts over)\n"

@@ -28,6 +28,7 @@ from playwright.sync_api import Locator, Page, ViewportSize, expect, sync_playwr
 
 from cloud.app import create_app as create_cloud
 from cloud.config import Config as CloudConfig
+from cloud.demo import DEMO_ADMIN
 from home.app import create_app as create_home
 from home.config import Config as HomeConfig
 from shared.clock import VirtualClock
@@ -35,7 +36,7 @@ from shared.logging import configure_logging
 from shared.timefmt import iso
 
 ROOT = Path(__file__).resolve().parent.parent
-ADMIN = ("admin@example.com", "flex-admin")
+ADMIN = DEMO_ADMIN
 START = datetime(2026, 11, 2, 8, 30, tzinfo=UTC)
 SIZE: ViewportSize = {"width": 1280, "height": 800}
 PHONE: ViewportSize = {"width": 390, "height": 844}
@@ -82,7 +83,9 @@ def call(method: str, url: str, body: Any = None, token: str = "", raw: bytes | 
     if token:
         headers["Authorization"] = f"Bearer {token}"
     data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-    with urllib.request.urlopen(urllib.request.Request(url, data=data, method=method, headers=headers), timeout=15) as answer:
+    with urllib.request.urlopen(
+        urllib.request.Request(url, data=data, method=method, headers=headers), timeout=15
+    ) as answer:
         text = answer.read()
         return json.loads(text) if answer.headers.get_content_type() == "application/json" else text.decode()
 
@@ -106,9 +109,15 @@ class Demo:
         self.homes: dict[str, str] = {}
         for label, online in (("Studio A", True), ("OB Van 3", False)):
             config = HomeConfig(
-                data_dir=data / label.lower().replace(" ", "-"), cloud_url=self.cloud, label=label, offline=not online,
-                emulator_api=True, cloud_key_file=data / "cloud" / "jwks.json", reconnect_min_seconds=0.05, reconnect_max_seconds=0.2,
-            )  # fmt: skip
+                data_dir=data / label.lower().replace(" ", "-"),
+                cloud_url=self.cloud,
+                label=label,
+                offline=not online,
+                emulator_api=True,
+                cloud_key_file=data / "cloud" / "jwks.json",
+                reconnect_min_seconds=0.05,
+                reconnect_max_seconds=0.2,
+            )
             self.homes[label] = self.servers.serve(lambda config=config: create_home(config, self.clock))
         self.later(minutes=25)
         signed = call("POST", f"{self.cloud}/api/v1/auth/token", {"email": ADMIN[0], "password": ADMIN[1]})
@@ -119,7 +128,10 @@ class Demo:
             self.api("POST", "/systems", {"registration_code": system["registration_code"]})
             self.ids[label] = system["system_id"]
             self.later(minutes=4)
-        wait_for(lambda: call("GET", f"{self.homes['Studio A']}/api/v1/system")["cloud"]["state"] == "online", "Studio A online")
+        wait_for(
+            lambda: call("GET", f"{self.homes['Studio A']}/api/v1/system")["cloud"]["state"] == "online",
+            "Studio A online",
+        )
         self.subs = {sub["order_id"]: sub["id"] for sub in self.api("GET", "/subscriptions")["subscriptions"]}
 
     def later(self, **delta: float) -> None:
@@ -163,7 +175,9 @@ class Demo:
         self.assign("Studio A", "SO-2026-00044", 2, auto_revoke_at=iso(until))
         studio = self.homes["Studio A"]
         wait_for(lambda: call("GET", f"{studio}/api/v1/licenses/credits")["total"] == 18.5, "Studio A's credits")
-        resource = call("POST", f"{studio}/api/v1/resources", {"name": "Multiviewer 1", "license_type_needed": "MV", "count": 2})
+        resource = call(
+            "POST", f"{studio}/api/v1/resources", {"name": "Multiviewer 1", "license_type_needed": "MV", "count": 2}
+        )
         call("POST", f"{studio}/api/v1/resources/{resource['resource']['id']}/start")
         self.later(minutes=3)
 

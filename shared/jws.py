@@ -12,17 +12,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
+from shared.errors import TokenError
+
 ALGORITHM = "EdDSA"
 _TO_STANDARD_BASE64 = str.maketrans("-_", "+/")
-
-
-class TokenError(ValueError):
-    """A token was refused; ``code`` is the contract's error code."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 def sign(claims: dict[str, Any], key: Ed25519PrivateKey, typ: str, kid: str) -> str:

@@ -39,7 +39,9 @@ def load_or_create_key(path: Path) -> Ed25519PrivateKey:
 
 
 def private_pem(key: Ed25519PrivateKey) -> str:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
 
 
 def key_from_pem(pem: str) -> Ed25519PrivateKey:

@@ -8,7 +8,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from shared.jws import TokenError, decode, read_header, sign, unverified_header
+from shared.errors import TokenError
+from shared.jws import decode, read_header, sign, unverified_header
 from shared.keys import key_id
 from shared.timefmt import epoch, from_epoch
 from shared.tokens import CLOUD_ISSUER
@@ -65,5 +66,7 @@ def verify_perpetual(token: object, trusted: dict[str, Ed25519PublicKey], system
     except (KeyError, TypeError, ValueError):
         raise TokenError("malformed", "The license file is signed but its contents are not valid.") from None
     if license.system_id != system_id:
-        raise TokenError("wrong_system", f"This license file is for system {license.system_id}, not this one ({system_id}).")
+        raise TokenError(
+            "wrong_system", f"This license file is for system {license.system_id}, not this one ({system_id})."
+        )
     return license

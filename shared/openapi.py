@@ -41,15 +41,24 @@ def array(items: Schema) -> Schema:
 
 def obj(properties: dict[str, Schema], *, optional: tuple[str, ...] = ()) -> Schema:
     """An object whose properties are all required except ``optional``."""
-    return {"type": "object", "properties": properties, "required": [name for name in properties if name not in optional]}
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": [name for name in properties if name not in optional],
+    }
 
 
 ERROR = obj({"error": obj({"code": STR, "message": STR})})
 
 
 def op(
-    summary: str, answers: dict[int, Schema | str | None], *, body: Schema | None = None, query: dict[str, Schema] | None = None,
-    tag: str = "api", auth: bool = False,
+    summary: str,
+    answers: dict[int, Schema | str | None],
+    *,
+    body: Schema | None = None,
+    query: dict[str, Schema] | None = None,
+    tag: str = "api",
+    auth: bool = False,
 ) -> dict[str, Any]:
     """One operation: ``answers`` maps a status to a JSON schema, a media type (``"application/jwt"``) or None."""
     responses: dict[str, Any] = {}
@@ -65,13 +74,17 @@ def op(
     if body is not None:
         operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
     if query:
-        operation["parameters"] = [{"name": name, "in": "query", "required": False, "schema": schema} for name, schema in query.items()]
+        operation["parameters"] = [
+            {"name": name, "in": "query", "required": False, "schema": schema} for name, schema in query.items()
+        ]
     if auth:
         operation["security"] = [{"bearer": []}]
     return operation
 
 
-def document(title: str, description: str, paths: dict[str, dict[str, Any]], schemas: dict[str, Schema]) -> dict[str, Any]:
+def document(
+    title: str, description: str, paths: dict[str, dict[str, Any]], schemas: dict[str, Schema]
+) -> dict[str, Any]:
     for path, operations in paths.items():
         names = [part[1:-1] for part in path.split("/") if part.startswith("{")]
         if names:

@@ -119,7 +119,11 @@ def same_origin(request: web.Request) -> bool:
 @web.middleware
 async def api_origin_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     """An API without a token check refuses a write from another site's page (a cross-site form)."""
-    if request.method not in SAFE_METHODS and request.path.startswith(("/api/", "/_emulator/")) and not same_origin(request):
+    if (
+        request.method not in SAFE_METHODS
+        and request.path.startswith(("/api/", "/_emulator/"))
+        and not same_origin(request)
+    ):
         raise Forbidden("Requests from another site's pages are not accepted.", code="cross_origin")
     return await handler(request)
 
@@ -161,10 +165,16 @@ TIME_FILTERS: dict[str, Callable[[datetime | None], str]] = {
 # --- set-up -----------------------------------------------------------------------------------------
 
 
-def setup_templates(app: web.Application, templates: Path, filters: dict[str, Callable[..., Any]], **options: Any) -> jinja2.Environment:
+def setup_templates(
+    app: web.Application, templates: Path, filters: dict[str, Callable[..., Any]], **options: Any
+) -> jinja2.Environment:
     """Jinja with autoescape and strict undefined names, the time filters and the service's own filters."""
     env = aiohttp_jinja2.setup(
-        app, loader=jinja2.FileSystemLoader(str(templates)), autoescape=True, undefined=jinja2.StrictUndefined, **options
+        app,
+        loader=jinja2.FileSystemLoader(str(templates)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        **options,
     )
     env.filters.update(TIME_FILTERS)
     env.filters.update(filters)

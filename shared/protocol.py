@@ -16,6 +16,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from shared.errors import ProtocolError
 from shared.snapshot_claims import MAX_RECEIPT_BYTES, MAX_SNAPSHOT_BYTES
 
 CHALLENGE = "challenge"
@@ -31,13 +32,6 @@ _ENVELOPE_BYTES = len(json.dumps({"id": 2**64, "type": SNAPSHOT, "token": ""}))
 MAX_MESSAGE_BYTES = max(MAX_SNAPSHOT_BYTES, MAX_RECEIPT_BYTES) + _ENVELOPE_BYTES
 
 _ids = itertools.count(1)
-
-
-class ProtocolError(ValueError):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,9 @@ def write_ready_file(path: Path, url: str) -> None:
     os.replace(scratch, path)
 
 
-async def serve(app: web.Application, host: str, port: int, ready_file: Path | None, shutdown_timeout: float = 5.0) -> None:
+async def serve(
+    app: web.Application, host: str, port: int, ready_file: Path | None, shutdown_timeout: float = 5.0
+) -> None:
     """Run ``app`` until SIGINT or SIGTERM; log one ``listening`` event (and write ``ready_file``) once it accepts."""
     runner = web.AppRunner(app, shutdown_timeout=shutdown_timeout)
     await runner.setup()
@@ -41,7 +43,7 @@ async def serve(app: web.Application, host: str, port: int, ready_file: Path | N
     finally:
         await runner.cleanup()
         if ready_file is not None:
-            ready_file.unlink(missing_ok=True)
+            await asyncio.to_thread(ready_file.unlink, missing_ok=True)
 
 
 def run(app: web.Application, host: str, port: int, ready_file: Path | None, shutdown_timeout: float = 5.0) -> None:

@@ -64,7 +64,16 @@ def encode_entries(entries: Iterable[SnapshotEntry]) -> dict[str, Any]:
             position = index[sub] = len(subs)
             subs.append(list(sub))
         renewable = 0 if entry.renewable_until is None else epoch(entry.renewable_until)
-        rows.append([entry.assignment_id, entry.credits, epoch(entry.assigned_at), epoch(entry.valid_until), renewable, position])
+        rows.append(
+            [
+                entry.assignment_id,
+                entry.credits,
+                epoch(entry.assigned_at),
+                epoch(entry.valid_until),
+                renewable,
+                position,
+            ]
+        )
     return {"fmt": FORMAT, "subs": subs, "asg": rows}
 
 
@@ -101,7 +110,15 @@ def decode_entries(claims: dict[str, Any]) -> tuple[SnapshotEntry, ...]:
         sub_id, order_id, duration, state = subs[position]
         entries.append(
             SnapshotEntry(
-                ident, quarters, moment(assigned), moment(until), moment(renewable) if renewable else None, sub_id, order_id, duration, state
+                ident,
+                quarters,
+                moment(assigned),
+                moment(until),
+                moment(renewable) if renewable else None,
+                sub_id,
+                order_id,
+                duration,
+                state,
             )
         )
     return tuple(entries)
@@ -120,8 +137,13 @@ def snapshot_bytes_bound(count: int) -> int:
     and every entry comes from a different subscription (ASCII order ids)."""
     big_time = 10**_TIME_DIGITS - 1
     row = [
-        "a" * _ID_CHARS, MAX_CREDITS * QUARTERS_PER_CREDIT, big_time, big_time, big_time, max(count - 1, 0),
-    ]  # fmt: skip
+        "a" * _ID_CHARS,
+        MAX_CREDITS * QUARTERS_PER_CREDIT,
+        big_time,
+        big_time,
+        big_time,
+        max(count - 1, 0),
+    ]
     sub = ["s" * _ID_CHARS, "o" * _ORDER_ID_CHARS, "monthly", "cancelled"]
     per_entry = _json_len(row) + 1 + _json_len(sub) + 1  # each with its comma
     return _TOKEN_OVERHEAD + _b64_len(per_entry * count)

@@ -15,7 +15,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from shared.jws import TokenError, decode, read_header, sign, unverified_claims
+from shared.errors import TokenError
+from shared.jws import decode, read_header, sign, unverified_claims
 from shared.keys import (
     b64url,
     key_id,
@@ -107,7 +108,9 @@ def verify_snapshot(
     if claims.get("iss") != CLOUD_ISSUER:
         raise TokenError("bad_signature", "The credits file was not issued by the licensing cloud.")
     if snapshot.system_id != system_id:
-        raise TokenError("wrong_system", f"This credits file is for system {snapshot.system_id}, not this one ({system_id}).")
+        raise TokenError(
+            "wrong_system", f"This credits file is for system {snapshot.system_id}, not this one ({system_id})."
+        )
     if snapshot.expires_at <= now:
         raise TokenError("expired", f"This credits file expired at {iso(snapshot.expires_at)}; download a new one.")
     if snapshot.issued_at > now + SKEW_TOLERANCE:

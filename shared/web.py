@@ -36,7 +36,7 @@ def _dumps(data: Any) -> str:
 
 
 def json_response(data: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    """Every JSON answer of both services: it ends with a newline, so curl outputs in a row stay on lines of their own."""
+    """Every JSON answer of both services; it ends with a newline, so curl outputs in a row stay on their own lines."""
     return web.json_response(data, status=status, headers=headers, dumps=_dumps)
 
 
@@ -81,7 +81,9 @@ def make_error_middleware(render_html: HtmlErrorRenderer | None = None) -> Any:
             return error_json(499, "client_gone", "The client closed the connection before the answer.")
         except Exception:
             log.exception("request_failed", method=request.method, path=request.path)
-            return await answer(request, 500, "internal_error", "Something went wrong on our side; the change was not made.")
+            return await answer(
+                request, 500, "internal_error", "Something went wrong on our side; the change was not made."
+            )
 
     return error_middleware
 
@@ -163,7 +165,9 @@ def clock_target(body: dict[str, Any], now: datetime) -> datetime:
         try:
             target = parse_iso(require_text(body, "now", max_length=64))
         except ValueError:
-            raise BadRequest("'now' must be an ISO 8601 time such as 2026-11-28T10:00:00Z.", code="wrong_type") from None
+            raise BadRequest(
+                "'now' must be an ISO 8601 time such as 2026-11-28T10:00:00Z.", code="wrong_type"
+            ) from None
         if target < now:
             raise BadRequest("The virtual clock only moves forward.", code="clock_backwards")
         if target - now > MAX_CLOCK_JUMP:

@@ -1,16 +1,15 @@
 """Fixtures shared by every test folder: a virtual clock and a real in-process cloud."""
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient
+from pytest_aiohttp import AiohttpClient
 
 from cloud.app import create_app
 from cloud.config import Config
 from shared.clock import VirtualClock
-
-START = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
+from tests.kit import START
 
 
 @pytest.fixture
@@ -24,5 +23,5 @@ def cloud_config(tmp_path: Path) -> Config:
 
 
 @pytest.fixture
-async def cloud(aiohttp_client, cloud_config: Config, clock: VirtualClock) -> TestClient:  # type: ignore[no-untyped-def]
+async def cloud(aiohttp_client: AiohttpClient, cloud_config: Config, clock: VirtualClock) -> TestClient:
     return await aiohttp_client(create_app(cloud_config, clock))

@@ -12,7 +12,9 @@ class AccountQueries:
         self._sql = sql
 
     async def create(self, account_id: str, name: str, now: datetime) -> Account:
-        await self._sql.run("INSERT INTO accounts (id, name, created_at) VALUES (?, ?, ?)", (account_id, name, epoch(now)))
+        await self._sql.run(
+            "INSERT INTO accounts (id, name, created_at) VALUES (?, ?, ?)", (account_id, name, epoch(now))
+        )
         return Account(account_id, name)
 
     async def get(self, account_id: str) -> Account | None:
@@ -27,7 +29,10 @@ class AccountQueries:
         )
 
     async def remove_member(self, account_id: str, user_id: str) -> bool:
-        return await self._sql.run("DELETE FROM memberships WHERE account_id = ? AND user_id = ?", (account_id, user_id)) > 0
+        return (
+            await self._sql.run("DELETE FROM memberships WHERE account_id = ? AND user_id = ?", (account_id, user_id))
+            > 0
+        )
 
     async def members(self, account_id: str) -> list[Member]:
         rows = await self._sql.all(
@@ -68,7 +73,8 @@ class UserQueries:
 
     async def for_session(self, token_hash: str) -> User | None:
         row = await self._sql.one(
-            "SELECT u.id, u.email, u.password_hash FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?",
+            "SELECT u.id, u.email, u.password_hash FROM sessions s JOIN users u ON u.id = s.user_id "
+            "WHERE s.token_hash = ?",
             (token_hash,),
         )
         return None if row is None else User(row["id"], row["email"], row["password_hash"])

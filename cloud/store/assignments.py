@@ -25,10 +25,15 @@ class AssignmentQueries:
 
     async def insert_many(self, items: list[Assignment]) -> None:
         marks = ", ".join("?" * len(ASSIGNMENT_COLUMNS.split(",")))
-        await self._sql.many(f"INSERT INTO assignments ({ASSIGNMENT_COLUMNS}) VALUES ({marks})", [assignment_values(item) for item in items])
+        await self._sql.many(
+            f"INSERT INTO assignments ({ASSIGNMENT_COLUMNS}) VALUES ({marks})",
+            [assignment_values(item) for item in items],
+        )
 
     async def count_active(self, system_id: str) -> int:
-        row = await self._sql.one("SELECT COUNT(*) AS n FROM assignments WHERE system_id = ? AND state = 'active'", (system_id,))
+        row = await self._sql.one(
+            "SELECT COUNT(*) AS n FROM assignments WHERE system_id = ? AND state = 'active'", (system_id,)
+        )
         return 0 if row is None else int(row["n"])
 
     async def get(self, assignment_id: str) -> Assignment | None:
@@ -37,7 +42,8 @@ class AssignmentQueries:
 
     async def get_many(self, ids: list[str]) -> dict[str, Assignment]:
         rows = await self._sql.all(
-            f"SELECT {prefixed(ASSIGNMENT_COLUMNS, 't')} FROM json_each(?) j JOIN assignments t ON t.id = j.value", (id_list(ids),)
+            f"SELECT {prefixed(ASSIGNMENT_COLUMNS, 't')} FROM json_each(?) j JOIN assignments t ON t.id = j.value",
+            (id_list(ids),),
         )
         return {row["id"]: assignment_row(row) for row in rows}
 

@@ -37,7 +37,8 @@ class JobQueries:
 
     async def due(self, now: datetime, limit: int) -> list[Job]:
         rows = await self._sql.all(
-            "SELECT kind, ref, due_at FROM jobs WHERE due_at <= ? ORDER BY due_at, kind, ref LIMIT ?", (epoch(now), limit)
+            "SELECT kind, ref, due_at FROM jobs WHERE due_at <= ? ORDER BY due_at, kind, ref LIMIT ?",
+            (epoch(now), limit),
         )
         return [job_row(row) for row in rows]
 

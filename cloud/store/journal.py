@@ -28,7 +28,7 @@ class JournalQueries:
                 fields |= {
                     "account_id": row["account_id"], "actor": row["actor"], "subscription_id": row["subscription_id"],
                     "assignment_id": row["assignment_id"], "credits": row["quarters"] / 4 if row["quarters"] else None,
-                }  # fmt: skip
+                }
                 fields |= json.loads(row["ledger_detail"])
             events.append(event_json(row["id"], from_epoch(row["at"]), row["kind"], fields | json.loads(row["detail"])))
         return events

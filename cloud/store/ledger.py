@@ -49,11 +49,20 @@ class LedgerQueries:
             "INSERT INTO ledger (at, kind, actor, account_id, subscription_id, system_id, assignment_id, quarters, detail) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (epoch(e.at), e.kind, e.actor, e.account_id, e.subscription_id, e.system_id, e.assignment_id, e.quarters,
-                 e.detail if isinstance(e.detail, str) else json.dumps(e.detail or {}))
+                (
+                    epoch(e.at),
+                    e.kind,
+                    e.actor,
+                    e.account_id,
+                    e.subscription_id,
+                    e.system_id,
+                    e.assignment_id,
+                    e.quarters,
+                    e.detail if isinstance(e.detail, str) else json.dumps(e.detail or {}),
+                )
                 for e in entries
             ],
-        )  # fmt: skip
+        )
 
     async def history(
         self,
@@ -77,7 +86,8 @@ class LedgerQueries:
             where.append(f"kind IN ({', '.join('?' for _ in kinds)})")
             params.extend(kinds)
         rows = await self._sql.all(
-            f"SELECT {LEDGER_COLUMNS} FROM ledger WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?", (*params, limit)
+            f"SELECT {LEDGER_COLUMNS} FROM ledger WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
+            (*params, limit),
         )
         return [ledger_row(row) for row in rows]
 
@@ -106,15 +116,21 @@ class LedgerQueries:
         """Subscriptions where available + open assignments != total, or the ledger disagrees."""
         rows = await self._sql.all(
             "SELECT s.id, s.quarters_total AS total, s.quarters_available AS available, "
-            "COALESCE((SELECT SUM(quarters) FROM assignments a WHERE a.subscription_id = s.id AND a.state != 'ended'), 0) "
+            "COALESCE((SELECT SUM(quarters) FROM assignments a "
+            "          WHERE a.subscription_id = s.id AND a.state != 'ended'), 0) "
             "  AS held, "
             "COALESCE((SELECT SUM(CASE kind WHEN 'assigned' THEN quarters WHEN 'returned' THEN -quarters ELSE 0 END) "
             "          FROM ledger l WHERE l.subscription_id = s.id), 0) AS ledger_held "
             "FROM subscriptions s"
         )
         return [
-            {"subscription_id": row["id"], "total": row["total"], "available": row["available"], "held": row["held"],
-             "ledger_held": row["ledger_held"]}
+            {
+                "subscription_id": row["id"],
+                "total": row["total"],
+                "available": row["available"],
+                "held": row["held"],
+                "ledger_held": row["ledger_held"],
+            }
             for row in rows
             if row["available"] + row["held"] != row["total"] or row["held"] != row["ledger_held"]
-        ]  # fmt: skip
+        ]

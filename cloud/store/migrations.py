@@ -129,7 +129,9 @@ MIGRATIONS: list[str] = [
     );
     INSERT INTO journal (at, kind, system_id, ledger_id) SELECT at, kind, system_id, id FROM ledger ORDER BY id;
     CREATE TRIGGER ledger_journal AFTER INSERT ON ledger
-        BEGIN INSERT INTO journal (at, kind, system_id, ledger_id) VALUES (NEW.at, NEW.kind, NEW.system_id, NEW.id); END;
+        BEGIN
+            INSERT INTO journal (at, kind, system_id, ledger_id) VALUES (NEW.at, NEW.kind, NEW.system_id, NEW.id);
+        END;
     """,
     """
     -- Due items are read in (due_at, kind, ref) order a batch at a time: an index in that order lets each

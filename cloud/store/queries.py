@@ -25,7 +25,8 @@ class MetaQueries:
 
     async def set(self, key: str, value: str) -> None:
         await self._sql.run(
-            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value)
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
         )
 
 

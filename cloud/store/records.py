@@ -68,7 +68,7 @@ def subscription_values(sub: Subscription) -> tuple[object, ...]:
     return (
         sub.id, sub.account_id, sub.order_id, sub.duration, sub.quarters_total, sub.quarters_available, sub.state,
         epoch(sub.created_at), ts(sub.term_start), ts(sub.term_end), ts(sub.cancelled_at), ts(sub.activated_at),
-    )  # fmt: skip
+    )
 
 
 def system_row(row: sqlite3.Row) -> System:
@@ -109,7 +109,7 @@ def assignment_values(item: Assignment) -> tuple[object, ...]:
         item.id, item.account_id, item.system_id, item.subscription_id, item.quarters, epoch(item.assigned_at),
         ts(item.auto_revoke_at), int(item.downloaded), ts(item.valid_until), item.state, item.end_reason,
         ts(item.ended_at), item.pending_after_seq, item.pending_reason,
-    )  # fmt: skip
+    )
 
 
 def snapshot_row(row: sqlite3.Row) -> IssuedSnapshot:

@@ -41,7 +41,9 @@ class StateQueries:
         self._sql = sql
 
     async def table_names(self) -> list[str]:
-        rows = await self._sql.all("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        rows = await self._sql.all(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        )
         return [str(row[0]) for row in rows]
 
     async def schema_version(self) -> int:
@@ -55,7 +57,9 @@ class StateQueries:
         tables: dict[str, TableDump] = {}
         for table in await self.table_names():
             columns = await self._columns(table)
-            rows = await self._sql.all(f'SELECT * FROM "{table}" ORDER BY rowid' if table != "meta" else 'SELECT * FROM "meta" ORDER BY key')
+            rows = await self._sql.all(
+                f'SELECT * FROM "{table}" ORDER BY rowid' if table != "meta" else 'SELECT * FROM "meta" ORDER BY key'
+            )
             tables[table] = {"columns": columns, "rows": [[_encode(cell) for cell in row] for row in rows]}
         return tables
 
@@ -80,7 +84,9 @@ class StateQueries:
         """Replace every table's rows with ``tables`` (a ``dump_tables`` result); raises StateError on a mismatch."""
         names = await self.table_names()
         if sorted(tables) != names:
-            raise StateError(f"The document's tables ({', '.join(sorted(tables))}) are not this database's ({', '.join(names)}).")
+            raise StateError(
+                f"The document's tables ({', '.join(sorted(tables))}) are not this database's ({', '.join(names)})."
+            )
         async with self._guards_lifted():
             await self._load(tables, names)
 
@@ -89,7 +95,11 @@ class StateQueries:
             await self._sql.run(f'DELETE FROM "{table}"')
         for table in names:
             dump = tables[table]
-            if not isinstance(dump, dict) or not isinstance(dump.get("columns"), list) or not isinstance(dump.get("rows"), list):
+            if (
+                not isinstance(dump, dict)
+                or not isinstance(dump.get("columns"), list)
+                or not isinstance(dump.get("rows"), list)
+            ):
                 raise StateError(f"Table {table} must be {{columns: [...], rows: [[...]]}}.")
             columns = await self._columns(table)
             if dump["columns"] != columns:

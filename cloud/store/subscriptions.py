@@ -20,7 +20,9 @@ class SubscriptionQueries:
 
     async def insert(self, sub: Subscription) -> None:
         marks = ", ".join("?" * len(SUBSCRIPTION_COLUMNS.split(",")))
-        await self._sql.run(f"INSERT INTO subscriptions ({SUBSCRIPTION_COLUMNS}) VALUES ({marks})", subscription_values(sub))
+        await self._sql.run(
+            f"INSERT INTO subscriptions ({SUBSCRIPTION_COLUMNS}) VALUES ({marks})", subscription_values(sub)
+        )
 
     async def get(self, sub_id: str) -> Subscription | None:
         row = await self._sql.one(f"SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE id = ?", (sub_id,))
@@ -41,23 +43,34 @@ class SubscriptionQueries:
         return [subscription_row(row) for row in rows]
 
     async def set_state(
-        self, sub_id: str, state: str, term_start: datetime | None, term_end: datetime | None, cancelled_at: datetime | None
+        self,
+        sub_id: str,
+        state: str,
+        term_start: datetime | None,
+        term_end: datetime | None,
+        cancelled_at: datetime | None,
     ) -> None:
         await self.set_states([(sub_id, state, term_start, term_end, cancelled_at)])
 
-    async def set_states(self, changes: list[tuple[str, str, datetime | None, datetime | None, datetime | None]]) -> None:
+    async def set_states(
+        self, changes: list[tuple[str, str, datetime | None, datetime | None, datetime | None]]
+    ) -> None:
         """(id, state, term start, term end, cancelled at) for each subscription."""
         # The first term's start is kept as activated_at: every later term end is counted from it.
         await self._sql.many(
             "UPDATE subscriptions SET state = ?, term_start = ?, term_end = ?, cancelled_at = ?, "
             "activated_at = COALESCE(activated_at, ?) WHERE id = ?",
-            [(state, ts(start), ts(end), ts(cancelled), ts(start), sub_id) for sub_id, state, start, end, cancelled in changes],
+            [
+                (state, ts(start), ts(end), ts(cancelled), ts(start), sub_id)
+                for sub_id, state, start, end, cancelled in changes
+            ],
         )
 
     async def take_quarters(self, sub_id: str, quarters: int) -> bool:
         """Take credits out of a subscription; False when it does not have them (never over-assigns)."""
         changed = await self._sql.run(
-            "UPDATE subscriptions SET quarters_available = quarters_available - ? WHERE id = ? AND quarters_available >= ?",
+            "UPDATE subscriptions SET quarters_available = quarters_available - ? "
+            "WHERE id = ? AND quarters_available >= ?",
             (quarters, sub_id, quarters),
         )
         return changed == 1

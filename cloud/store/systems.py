@@ -25,7 +25,8 @@ class SystemQueries:
 
     async def get_many(self, ids: list[str]) -> dict[str, System]:
         rows = await self._sql.all(
-            f"SELECT {prefixed(SYSTEM_COLUMNS, 't')} FROM json_each(?) j JOIN systems t ON t.id = j.value", (id_list(ids),)
+            f"SELECT {prefixed(SYSTEM_COLUMNS, 't')} FROM json_each(?) j JOIN systems t ON t.id = j.value",
+            (id_list(ids),),
         )
         return {row["id"]: system_row(row) for row in rows}
 
@@ -60,7 +61,9 @@ class SystemQueries:
 
     async def mark_dirty(self, system_ids: list[str]) -> None:
         """These systems' credits changed while no snapshot was issued: the next contact issues one."""
-        await self._sql.run("UPDATE systems SET dirty = 1 WHERE id IN (SELECT value FROM json_each(?))", (id_list(system_ids),))
+        await self._sql.run(
+            "UPDATE systems SET dirty = 1 WHERE id IN (SELECT value FROM json_each(?))", (id_list(system_ids),)
+        )
 
     async def quarters_held(self, account_id: str) -> dict[str, int]:
         """Credits (in quarters) not yet returned, per system of the account."""

@@ -19,14 +19,31 @@ class _AsyncBase:
         self.token = token
         self.transport = transport or http.AsyncTransport()
 
-    async def raw(self, method: str, path: str, *, json: Any = None, data: bytes | None = None, query: dict[str, Any] | None = None) -> http.Response:
+    async def raw(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        data: bytes | None = None,
+        query: dict[str, Any] | None = None,
+    ) -> http.Response:
         """One request, whatever the answer (no status check)."""
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         if query:
             path = f"{path}?{urlencode({key: value for key, value in query.items() if value is not None})}"
         return await self.transport.request(method, self.url + path, json=json, data=data, headers=headers)
 
-    async def call(self, method: str, path: str, *, json: Any = None, data: bytes | None = None, query: dict[str, Any] | None = None, expect: int = 200) -> Any:
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        data: bytes | None = None,
+        query: dict[str, Any] | None = None,
+        expect: int = 200,
+    ) -> Any:
         """One request whose status must be ``expect``; returns the JSON answer (or the text of any other answer)."""
         answer = await self.raw(method, path, json=json, data=data, query=query)
         body = answer.json() if answer.content_type == "application/json" else answer.body.decode()
@@ -77,7 +94,9 @@ class AsyncCloudClient(_AsyncBase):
 
     async def sign_in(self, email: str, password: str) -> dict[str, Any]:
         """``{token, accounts}``; use ``with_token(answer["token"])`` to act as that user."""
-        return cast(dict[str, Any], await self.call("POST", "/api/v1/auth/token", json={"email": email, "password": password}))
+        return cast(
+            dict[str, Any], await self.call("POST", "/api/v1/auth/token", json={"email": email, "password": password})
+        )
 
     async def sign_out(self) -> None:
         await self.call("POST", "/api/v1/auth/logout")
@@ -88,20 +107,30 @@ class AsyncCloudClient(_AsyncBase):
     async def users(self, account_id: str) -> list[dict[str, Any]]:
         return cast(list[dict[str, Any]], (await self.call("GET", self._acc(account_id, "/users")))["users"])
 
-    async def add_user(self, account_id: str, email: str, role: t.Role, password: str | None = None) -> list[dict[str, Any]]:
+    async def add_user(
+        self, account_id: str, email: str, role: t.Role, password: str | None = None
+    ) -> list[dict[str, Any]]:
         body = {"email": email, "role": role} | ({"password": password} if password else {})
-        return cast(list[dict[str, Any]], (await self.call("POST", self._acc(account_id, "/users"), json=body, expect=201))["users"])
+        return cast(
+            list[dict[str, Any]],
+            (await self.call("POST", self._acc(account_id, "/users"), json=body, expect=201))["users"],
+        )
 
     async def remove_user(self, account_id: str, user_id: str) -> None:
         await self.call("DELETE", self._acc(account_id, f"/users/{user_id}"))
 
     async def history(self, account_id: str, limit: int | None = None) -> list[dict[str, Any]]:
-        return cast(list[dict[str, Any]], (await self.call("GET", self._acc(account_id, "/history"), query={"limit": limit}))["events"])
+        return cast(
+            list[dict[str, Any]],
+            (await self.call("GET", self._acc(account_id, "/history"), query={"limit": limit}))["events"],
+        )
 
     # --- subscriptions -----------------------------------------------------------------------
 
     async def subscriptions(self, account_id: str) -> list[t.Subscription]:
-        return cast(list[t.Subscription], (await self.call("GET", self._acc(account_id, "/subscriptions")))["subscriptions"])
+        return cast(
+            list[t.Subscription], (await self.call("GET", self._acc(account_id, "/subscriptions")))["subscriptions"]
+        )
 
     async def subscription(self, account_id: str, subscription_id: str) -> t.Subscription:
         return next(sub for sub in await self.subscriptions(account_id) if sub["id"] == subscription_id)
@@ -121,7 +150,9 @@ class AsyncCloudClient(_AsyncBase):
 
     async def link_system(self, account_id: str, registration_code: str, label: str | None = None) -> t.System:
         body = {"registration_code": registration_code} | ({"label": label} if label else {})
-        return cast(t.System, (await self.call("POST", self._acc(account_id, "/systems"), json=body, expect=201))["system"])
+        return cast(
+            t.System, (await self.call("POST", self._acc(account_id, "/systems"), json=body, expect=201))["system"]
+        )
 
     async def unlink_system(self, account_id: str, system_id: str) -> dict[str, Any]:
         return cast(dict[str, Any], await self.call("DELETE", self._acc(account_id, f"/systems/{system_id}")))
@@ -130,7 +161,13 @@ class AsyncCloudClient(_AsyncBase):
         return cast(t.SystemDetail, await self.call("GET", self._acc(account_id, f"/systems/{system_id}")))
 
     async def assign(
-        self, account_id: str, system_id: str, subscription_id: str, credits: float | str, *, auto_revoke_at: str | None = None
+        self,
+        account_id: str,
+        system_id: str,
+        subscription_id: str,
+        credits: float | str,
+        *,
+        auto_revoke_at: str | None = None,
     ) -> t.Assignment:
         body: dict[str, Any] = {"subscription_id": subscription_id, "credits": credits}
         if auto_revoke_at is not None:
@@ -160,10 +197,18 @@ class AsyncCloudClient(_AsyncBase):
 
     async def create_user(self, account_id: str, email: str, role: t.Role, password: str) -> dict[str, Any]:
         body = {"email": email, "role": role, "password": password}
-        return cast(dict[str, Any], await self.call("POST", f"/_emulator/accounts/{account_id}/users", json=body, expect=201))
+        return cast(
+            dict[str, Any], await self.call("POST", f"/_emulator/accounts/{account_id}/users", json=body, expect=201)
+        )
 
     async def create_subscription(
-        self, account_id: str, credits: float | str, *, duration: t.Duration = "monthly", active: bool = True, order_id: str | None = None
+        self,
+        account_id: str,
+        credits: float | str,
+        *,
+        duration: t.Duration = "monthly",
+        active: bool = True,
+        order_id: str | None = None,
     ) -> t.Subscription:
         body: dict[str, Any] = {"duration": duration, "credits": credits, "state": "active" if active else "inactive"}
         if order_id is not None:
@@ -225,7 +270,9 @@ class AsyncHomeClient(_AsyncBase):
     async def resources(self) -> list[t.Resource]:
         return cast(list[t.Resource], (await self.call("GET", "/api/v1/resources"))["resources"])
 
-    async def add_resource(self, name: str, license_type_needed: str, count: int = 1, license_type: str = "credits") -> t.Resource:
+    async def add_resource(
+        self, name: str, license_type_needed: str, count: int = 1, license_type: str = "credits"
+    ) -> t.Resource:
         body = {"name": name, "license_type_needed": license_type_needed, "count": count, "license_type": license_type}
         return cast(t.Resource, (await self.call("POST", "/api/v1/resources", json=body, expect=201))["resource"])
 

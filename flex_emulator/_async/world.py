@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from flex_emulator import servers as launch
-from flex_emulator import transport as http
 from aiohttp import web
 
+from flex_emulator import servers as launch
+from flex_emulator import transport as http
 from flex_emulator import types as t
 from flex_emulator._async.client import AsyncCloudClient, AsyncHomeClient
 
@@ -45,7 +45,9 @@ class AsyncAccount:
     cloud: AsyncCloudClient = field(repr=False)
     subscriptions: list[t.Subscription] = field(default_factory=list)
 
-    async def add_subscription(self, credits: float, *, duration: t.Duration = "monthly", active: bool = True) -> t.Subscription:
+    async def add_subscription(
+        self, credits: float, *, duration: t.Duration = "monthly", active: bool = True
+    ) -> t.Subscription:
         sub = await self.world.cloud.create_subscription(self.id, credits, duration=duration, active=active)
         self.subscriptions.append(sub)
         return sub
@@ -57,7 +59,9 @@ class AsyncAccount:
     def _sub_id(self, subscription: t.Subscription | str | None) -> str:
         if subscription is None:
             if not self.subscriptions:
-                raise ValueError("This account has no subscription: create it with subscriptions=[...] or add_subscription().")
+                raise ValueError(
+                    "This account has no subscription: create it with subscriptions=[...] or add_subscription()."
+                )
             return self.subscriptions[0]["id"]
         return subscription if isinstance(subscription, str) else subscription["id"]
 
@@ -74,11 +78,18 @@ class AsyncAccount:
         return system
 
     async def assign(
-        self, home: "AsyncHome", credits: float | str, *, subscription: t.Subscription | str | None = None, auto_revoke_at: datetime | None = None
+        self,
+        home: "AsyncHome",
+        credits: float | str,
+        *,
+        subscription: t.Subscription | str | None = None,
+        auto_revoke_at: datetime | None = None,
     ) -> t.Assignment:
         """Assign credits from ``subscription`` (default: the first) to ``home``; an online HOME gets them pushed."""
         when = iso(auto_revoke_at) if auto_revoke_at is not None else None
-        return await self.cloud.assign(self.id, home.system_id, self._sub_id(subscription), credits, auto_revoke_at=when)
+        return await self.cloud.assign(
+            self.id, home.system_id, self._sub_id(subscription), credits, auto_revoke_at=when
+        )
 
     async def revoke(self, home: "AsyncHome", assignment: t.Assignment | str) -> t.Assignment:
         assignment_id = assignment if isinstance(assignment, str) else assignment["id"]
@@ -176,7 +187,9 @@ class AsyncWorld:
     as ``python -m cloud`` / ``python -m home`` on a free port. The interface is the same.
     """
 
-    def __init__(self, servers: launch.AsyncServers, cloud_url: str, transport: http.AsyncTransport, mode: launch.Mode) -> None:
+    def __init__(
+        self, servers: launch.AsyncServers, cloud_url: str, transport: http.AsyncTransport, mode: launch.Mode
+    ) -> None:
         self._servers = servers
         self.transport = transport
         self.mode = mode
@@ -186,7 +199,9 @@ class AsyncWorld:
 
     @classmethod
     @asynccontextmanager
-    async def start(cls, folder: Path, *, mode: launch.Mode = "inprocess", start: datetime = START, check: bool = True) -> AsyncIterator["AsyncWorld"]:
+    async def start(
+        cls, folder: Path, *, mode: launch.Mode = "inprocess", start: datetime = START, check: bool = True
+    ) -> AsyncIterator["AsyncWorld"]:
         """Run a fresh world with its data in ``folder``; on a clean exit ``check`` asserts the invariant."""
         servers = launch.make_async_servers(mode, Path(folder), start)
         transport = http.AsyncTransport()
@@ -202,18 +217,27 @@ class AsyncWorld:
     # --- accounts and HOMEs ----------------------------------------------------------------------
 
     async def create_account(
-        self, name: str = "Acme Broadcast", *, subscriptions: Sequence[float] = (8,), duration: t.Duration = "monthly", email: str | None = None
+        self,
+        name: str = "Acme Broadcast",
+        *,
+        subscriptions: Sequence[float] = (8,),
+        duration: t.Duration = "monthly",
+        email: str | None = None,
     ) -> AsyncAccount:
         """A new account with an admin and one active subscription per entry of ``subscriptions`` (credits)."""
         email = email or f"admin{len(self.accounts) + 1}@{_slug(name)}.test"
         answer = await self.cloud.create_account(name, email, PASSWORD)
-        account = AsyncAccount(self, answer["account"]["id"], name, email, answer["token"], self.cloud.with_token(answer["token"]))
+        account = AsyncAccount(
+            self, answer["account"]["id"], name, email, answer["token"], self.cloud.with_token(answer["token"])
+        )
         for credits in subscriptions:
             await account.add_subscription(credits, duration=duration)
         self.accounts.append(account)
         return account
 
-    async def start_home(self, label: str = "Studio A", *, account: AsyncAccount | None = None, online: bool = True) -> AsyncHome:
+    async def start_home(
+        self, label: str = "Studio A", *, account: AsyncAccount | None = None, online: bool = True
+    ) -> AsyncHome:
         """Start a HOME node; with ``account`` it is linked to it, and with ``online`` (default) connected too."""
         name = f"home-{len(self.homes) + 1}-{_slug(label)}"
         url = await self._servers.start_home(name, self.cloud.url, label=label, offline=True)
@@ -242,7 +266,9 @@ class AsyncWorld:
     async def now(self) -> datetime:
         return parse_iso((await self.cloud.clock())["now"])
 
-    async def advance(self, *, days: float = 0, hours: float = 0, minutes: float = 0, seconds: float = 0, settle: bool = True) -> datetime:
+    async def advance(
+        self, *, days: float = 0, hours: float = 0, minutes: float = 0, seconds: float = 0, settle: bool = True
+    ) -> datetime:
         """Move the one clock forward; the cloud runs everything that fell due, in order. With ``settle``,
         wait until every online HOME has applied what the cloud issued meanwhile."""
         step = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds).total_seconds()
@@ -272,8 +298,9 @@ class AsyncWorld:
                 continue
             now = await self.now()
             held = {
-                entry["assignment_id"] for entry in (await home.credits()).get("entries", [])
+                entry["assignment_id"]
+                for entry in (await home.credits()).get("entries", [])
                 if not entry.get("expired") and parse_iso(entry["valid_until"]) > now
-            }  # fmt: skip
+            }
             ended = {item["id"] for item in await home.account.assignments(home) if item["state"] == "ended"}
             assert not held & ended, f"{home.label} still uses credits the cloud gave back: {sorted(held & ended)}"

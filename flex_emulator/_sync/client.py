@@ -20,14 +20,31 @@ class _Base:
         self.token = token
         self.transport = transport or http.Transport()
 
-    def raw(self, method: str, path: str, *, json: Any = None, data: bytes | None = None, query: dict[str, Any] | None = None) -> http.Response:
+    def raw(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        data: bytes | None = None,
+        query: dict[str, Any] | None = None,
+    ) -> http.Response:
         """One request, whatever the answer (no status check)."""
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         if query:
             path = f"{path}?{urlencode({key: value for key, value in query.items() if value is not None})}"
         return self.transport.request(method, self.url + path, json=json, data=data, headers=headers)
 
-    def call(self, method: str, path: str, *, json: Any = None, data: bytes | None = None, query: dict[str, Any] | None = None, expect: int = 200) -> Any:
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        data: bytes | None = None,
+        query: dict[str, Any] | None = None,
+        expect: int = 200,
+    ) -> Any:
         """One request whose status must be ``expect``; returns the JSON answer (or the text of any other answer)."""
         answer = self.raw(method, path, json=json, data=data, query=query)
         body = answer.json() if answer.content_type == "application/json" else answer.body.decode()
@@ -78,7 +95,9 @@ class CloudClient(_Base):
 
     def sign_in(self, email: str, password: str) -> dict[str, Any]:
         """``{token, accounts}``; use ``with_token(answer["token"])`` to act as that user."""
-        return cast(dict[str, Any], self.call("POST", "/api/v1/auth/token", json={"email": email, "password": password}))
+        return cast(
+            dict[str, Any], self.call("POST", "/api/v1/auth/token", json={"email": email, "password": password})
+        )
 
     def sign_out(self) -> None:
         self.call("POST", "/api/v1/auth/logout")
@@ -91,13 +110,18 @@ class CloudClient(_Base):
 
     def add_user(self, account_id: str, email: str, role: t.Role, password: str | None = None) -> list[dict[str, Any]]:
         body = {"email": email, "role": role} | ({"password": password} if password else {})
-        return cast(list[dict[str, Any]], (self.call("POST", self._acc(account_id, "/users"), json=body, expect=201))["users"])
+        return cast(
+            list[dict[str, Any]], (self.call("POST", self._acc(account_id, "/users"), json=body, expect=201))["users"]
+        )
 
     def remove_user(self, account_id: str, user_id: str) -> None:
         self.call("DELETE", self._acc(account_id, f"/users/{user_id}"))
 
     def history(self, account_id: str, limit: int | None = None) -> list[dict[str, Any]]:
-        return cast(list[dict[str, Any]], (self.call("GET", self._acc(account_id, "/history"), query={"limit": limit}))["events"])
+        return cast(
+            list[dict[str, Any]],
+            (self.call("GET", self._acc(account_id, "/history"), query={"limit": limit}))["events"],
+        )
 
     # --- subscriptions -----------------------------------------------------------------------
 
@@ -131,7 +155,13 @@ class CloudClient(_Base):
         return cast(t.SystemDetail, self.call("GET", self._acc(account_id, f"/systems/{system_id}")))
 
     def assign(
-        self, account_id: str, system_id: str, subscription_id: str, credits: float | str, *, auto_revoke_at: str | None = None
+        self,
+        account_id: str,
+        system_id: str,
+        subscription_id: str,
+        credits: float | str,
+        *,
+        auto_revoke_at: str | None = None,
     ) -> t.Assignment:
         body: dict[str, Any] = {"subscription_id": subscription_id, "credits": credits}
         if auto_revoke_at is not None:
@@ -164,7 +194,13 @@ class CloudClient(_Base):
         return cast(dict[str, Any], self.call("POST", f"/_emulator/accounts/{account_id}/users", json=body, expect=201))
 
     def create_subscription(
-        self, account_id: str, credits: float | str, *, duration: t.Duration = "monthly", active: bool = True, order_id: str | None = None
+        self,
+        account_id: str,
+        credits: float | str,
+        *,
+        duration: t.Duration = "monthly",
+        active: bool = True,
+        order_id: str | None = None,
     ) -> t.Subscription:
         body: dict[str, Any] = {"duration": duration, "credits": credits, "state": "active" if active else "inactive"}
         if order_id is not None:
@@ -226,7 +262,9 @@ class HomeClient(_Base):
     def resources(self) -> list[t.Resource]:
         return cast(list[t.Resource], (self.call("GET", "/api/v1/resources"))["resources"])
 
-    def add_resource(self, name: str, license_type_needed: str, count: int = 1, license_type: str = "credits") -> t.Resource:
+    def add_resource(
+        self, name: str, license_type_needed: str, count: int = 1, license_type: str = "credits"
+    ) -> t.Resource:
         body = {"name": name, "license_type_needed": license_type_needed, "count": count, "license_type": license_type}
         return cast(t.Resource, (self.call("POST", "/api/v1/resources", json=body, expect=201))["resource"])
 

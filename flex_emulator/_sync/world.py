@@ -1,8 +1,8 @@
 # Generated from flex_emulator/_async/world.py by scripts/unasync.py: edit that file, then run the script.
 """A world: one cloud and any number of HOME nodes on one virtual clock, fresh for each test."""
 
-import time
 import re
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from flex_emulator import servers as launch
-from flex_emulator import transport as http
 from aiohttp import web
 
+from flex_emulator import servers as launch
+from flex_emulator import transport as http
 from flex_emulator import types as t
 from flex_emulator._sync.client import CloudClient, HomeClient
 
@@ -46,7 +46,9 @@ class Account:
     cloud: CloudClient = field(repr=False)
     subscriptions: list[t.Subscription] = field(default_factory=list)
 
-    def add_subscription(self, credits: float, *, duration: t.Duration = "monthly", active: bool = True) -> t.Subscription:
+    def add_subscription(
+        self, credits: float, *, duration: t.Duration = "monthly", active: bool = True
+    ) -> t.Subscription:
         sub = self.world.cloud.create_subscription(self.id, credits, duration=duration, active=active)
         self.subscriptions.append(sub)
         return sub
@@ -58,7 +60,9 @@ class Account:
     def _sub_id(self, subscription: t.Subscription | str | None) -> str:
         if subscription is None:
             if not self.subscriptions:
-                raise ValueError("This account has no subscription: create it with subscriptions=[...] or add_subscription().")
+                raise ValueError(
+                    "This account has no subscription: create it with subscriptions=[...] or add_subscription()."
+                )
             return self.subscriptions[0]["id"]
         return subscription if isinstance(subscription, str) else subscription["id"]
 
@@ -75,7 +79,12 @@ class Account:
         return system
 
     def assign(
-        self, home: "Home", credits: float | str, *, subscription: t.Subscription | str | None = None, auto_revoke_at: datetime | None = None
+        self,
+        home: "Home",
+        credits: float | str,
+        *,
+        subscription: t.Subscription | str | None = None,
+        auto_revoke_at: datetime | None = None,
     ) -> t.Assignment:
         """Assign credits from ``subscription`` (default: the first) to ``home``; an online HOME gets them pushed."""
         when = iso(auto_revoke_at) if auto_revoke_at is not None else None
@@ -187,7 +196,9 @@ class World:
 
     @classmethod
     @contextmanager
-    def start(cls, folder: Path, *, mode: launch.Mode = "inprocess", start: datetime = START, check: bool = True) -> Iterator["World"]:
+    def start(
+        cls, folder: Path, *, mode: launch.Mode = "inprocess", start: datetime = START, check: bool = True
+    ) -> Iterator["World"]:
         """Run a fresh world with its data in ``folder``; on a clean exit ``check`` asserts the invariant."""
         servers = launch.make_servers(mode, Path(folder), start)
         transport = http.Transport()
@@ -203,12 +214,19 @@ class World:
     # --- accounts and HOMEs ----------------------------------------------------------------------
 
     def create_account(
-        self, name: str = "Acme Broadcast", *, subscriptions: Sequence[float] = (8,), duration: t.Duration = "monthly", email: str | None = None
+        self,
+        name: str = "Acme Broadcast",
+        *,
+        subscriptions: Sequence[float] = (8,),
+        duration: t.Duration = "monthly",
+        email: str | None = None,
     ) -> Account:
         """A new account with an admin and one active subscription per entry of ``subscriptions`` (credits)."""
         email = email or f"admin{len(self.accounts) + 1}@{_slug(name)}.test"
         answer = self.cloud.create_account(name, email, PASSWORD)
-        account = Account(self, answer["account"]["id"], name, email, answer["token"], self.cloud.with_token(answer["token"]))
+        account = Account(
+            self, answer["account"]["id"], name, email, answer["token"], self.cloud.with_token(answer["token"])
+        )
         for credits in subscriptions:
             account.add_subscription(credits, duration=duration)
         self.accounts.append(account)
@@ -243,7 +261,9 @@ class World:
     def now(self) -> datetime:
         return parse_iso((self.cloud.clock())["now"])
 
-    def advance(self, *, days: float = 0, hours: float = 0, minutes: float = 0, seconds: float = 0, settle: bool = True) -> datetime:
+    def advance(
+        self, *, days: float = 0, hours: float = 0, minutes: float = 0, seconds: float = 0, settle: bool = True
+    ) -> datetime:
         """Move the one clock forward; the cloud runs everything that fell due, in order. With ``settle``,
         wait until every online HOME has applied what the cloud issued meanwhile."""
         step = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds).total_seconds()
@@ -273,8 +293,9 @@ class World:
                 continue
             now = self.now()
             held = {
-                entry["assignment_id"] for entry in (home.credits()).get("entries", [])
+                entry["assignment_id"]
+                for entry in (home.credits()).get("entries", [])
                 if not entry.get("expired") and parse_iso(entry["valid_until"]) > now
-            }  # fmt: skip
+            }
             ended = {item["id"] for item in home.account.assignments(home) if item["state"] == "ended"}
             assert not held & ended, f"{home.label} still uses credits the cloud gave back: {sorted(held & ended)}"

@@ -14,8 +14,12 @@ from shared.serve import run
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[FleetConfig, Path | None]:
-    parser = argparse.ArgumentParser(prog="python -m home.fleet", description="Run many emulated HOME nodes in one process.")
-    parser.add_argument("--count", type=int, required=True, help="how many HOME nodes (each keeps its folder DATA/node-NNNNN)")
+    parser = argparse.ArgumentParser(
+        prog="python -m home.fleet", description="Run many emulated HOME nodes in one process."
+    )
+    parser.add_argument(
+        "--count", type=int, required=True, help="how many HOME nodes (each keeps its folder DATA/node-NNNNN)"
+    )
     parser.add_argument("--data", type=Path, required=True, help="the fleet's folder")
     parser.add_argument("--cloud-url", default="http://127.0.0.1:8700")
     parser.add_argument("--host", default="127.0.0.1")
@@ -24,7 +28,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[FleetConfig, Path | None]
     parser.add_argument("--offline", action="store_true", help="start every node with its cloud link switched off")
     parser.add_argument("--virtual-clock", action="store_true")
     parser.add_argument("--clock-file", type=Path, help="share a virtual clock through this file (as scripts/run does)")
-    parser.add_argument("--cloud-key", type=Path, help="a JWK Set file with the cloud keys to trust (default: fetched once)")
+    parser.add_argument(
+        "--cloud-key", type=Path, help="a JWK Set file with the cloud keys to trust (default: fetched once)"
+    )
     parser.add_argument("--link-email", help="link every node to this admin's account on start")
     parser.add_argument("--link-password", help="the admin's password (or set FLEX_FLEET_PASSWORD)")
     parser.add_argument("--link-token", help="link with this bearer token instead (or set FLEX_FLEET_TOKEN)")

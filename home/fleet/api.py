@@ -20,18 +20,23 @@ from shared.web import (
     require_bool,
 )
 
-FLEET_KEY = web.AppKey("fleet", Fleet)
+FLEET = web.AppKey("fleet", Fleet)
 routes = web.RouteTableDef()
 
 
 def node_json(item: FleetNode, with_code: bool) -> dict[str, Any]:
-    answer = {"system_id": item.system_id, "label": item.node.label, "seq": item.node.applied_seq, "cloud": item.link.view()}
+    answer = {
+        "system_id": item.system_id,
+        "label": item.node.label,
+        "seq": item.node.applied_seq,
+        "cloud": item.link.view(),
+    }
     return answer | ({"registration_code": item.registration_code} if with_code else {})
 
 
 def found(request: web.Request) -> FleetNode:
     system_id = request.match_info["sys"]
-    item = request.app[FLEET_KEY].find(system_id)
+    item = request.app[FLEET].find(system_id)
     if item is None:
         raise NotFound(f"There is no node {system_id} in this fleet.")
     return item
@@ -40,15 +45,21 @@ def found(request: web.Request) -> FleetNode:
 @routes.get("/api/v1/nodes")
 async def get_nodes(request: web.Request) -> web.Response:
     """Every node; ``?codes=1`` adds the registration codes (to link them elsewhere)."""
-    fleet = request.app[FLEET_KEY]
+    fleet = request.app[FLEET]
     with_code = request.query.get("codes") == "1"
-    return json_response({"count": len(fleet.nodes), "states": fleet.states(), "nodes": [node_json(item, with_code) for item in fleet.nodes]})
+    return json_response(
+        {
+            "count": len(fleet.nodes),
+            "states": fleet.states(),
+            "nodes": [node_json(item, with_code) for item in fleet.nodes],
+        }
+    )
 
 
 @routes.put("/api/v1/nodes/cloud-link")
 async def put_fleet_cloud_link(request: web.Request) -> web.Response:
     """Switch every node's link on or off; on, they connect a bounded number at a time."""
-    fleet = request.app[FLEET_KEY]
+    fleet = request.app[FLEET]
     enabled = require_bool(await read_json(request), "enabled")
     await fleet.switch_links(enabled)
     return json_response({"count": len(fleet.nodes), "states": fleet.states()})
@@ -73,7 +84,7 @@ async def put_node_cloud_link(request: web.Request) -> web.Response:
 
 
 async def fleet_ctx(app: web.Application) -> AsyncIterator[None]:
-    fleet = app[FLEET_KEY]
+    fleet = app[FLEET]
     await fleet.open()
     try:
         await link_from_config(fleet)
@@ -85,7 +96,7 @@ async def fleet_ctx(app: web.Application) -> AsyncIterator[None]:
 
 def create_fleet_app(config: FleetConfig, clock: Clock) -> web.Application:
     app = web.Application(middlewares=[make_error_middleware()])
-    app[FLEET_KEY] = Fleet(config, clock)
+    app[FLEET] = Fleet(config, clock)
     app.cleanup_ctx.append(fleet_ctx)
     app.router.add_get("/healthz", get_healthz)
     app.add_routes(routes)

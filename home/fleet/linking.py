@@ -16,9 +16,13 @@ class LinkingError(Exception):
     """The cloud refused the fleet's sign-in or a link request."""
 
 
-async def _call(session: aiohttp.ClientSession, method: str, url: str, token: str | None, body: Any = None) -> tuple[int, Any]:
+async def _call(
+    session: aiohttp.ClientSession, method: str, url: str, token: str | None, body: Any = None
+) -> tuple[int, Any]:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    async with session.request(method, url, json=body, headers=headers, timeout=aiohttp.ClientTimeout(total=30)) as response:
+    async with session.request(
+        method, url, json=body, headers=headers, timeout=aiohttp.ClientTimeout(total=30)
+    ) as response:
         return response.status, await response.json(content_type=None)
 
 
@@ -29,7 +33,9 @@ def _refusal(what: str, status: int, answer: Any) -> LinkingError:
 
 async def sign_in(session: aiohttp.ClientSession, cloud_url: str, email: str, password: str) -> tuple[str, str]:
     """A bearer token and the first account the user belongs to."""
-    status, answer = await _call(session, "POST", f"{cloud_url}/api/v1/auth/token", None, {"email": email, "password": password})
+    status, answer = await _call(
+        session, "POST", f"{cloud_url}/api/v1/auth/token", None, {"email": email, "password": password}
+    )
     if status != 200:
         raise _refusal("Signing in to the cloud failed", status, answer)
     if not answer["accounts"]:

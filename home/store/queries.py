@@ -66,7 +66,14 @@ class Queries:
                VALUES (1, ?, ?, ?, ?, ?, ?)
                ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, token = excluded.token, jti = excluded.jti,
                  issued_at = excluded.issued_at, expires_at = excluded.expires_at, applied_at = excluded.applied_at""",
-            (snapshot.seq, token, snapshot.jti, epoch(snapshot.issued_at), epoch(snapshot.expires_at), epoch(applied_at)),
+            (
+                snapshot.seq,
+                token,
+                snapshot.jti,
+                epoch(snapshot.issued_at),
+                epoch(snapshot.expires_at),
+                epoch(applied_at),
+            ),
         )
         await self._sql.run("DELETE FROM entries")
         await self._sql.many(
@@ -74,14 +81,25 @@ class Queries:
                  subscription_id, order_id, duration, subscription_state)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [
-                (position, e.assignment_id, e.credits, epoch(e.assigned_at), epoch(e.valid_until), _ts(e.renewable_until),
-                 e.subscription_id, e.order_id, e.duration, e.subscription_state)
+                (
+                    position,
+                    e.assignment_id,
+                    e.credits,
+                    epoch(e.assigned_at),
+                    epoch(e.valid_until),
+                    _ts(e.renewable_until),
+                    e.subscription_id,
+                    e.order_id,
+                    e.duration,
+                    e.subscription_state,
+                )
                 for position, e in enumerate(snapshot.entries)
             ],
         )
         await self._sql.run(
             """INSERT INTO receipt (id, seq, token, issued_at) VALUES (1, ?, ?, ?)
-               ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, token = excluded.token, issued_at = excluded.issued_at""",
+               ON CONFLICT (id) DO UPDATE
+               SET seq = excluded.seq, token = excluded.token, issued_at = excluded.issued_at""",
             (snapshot.seq, receipt, epoch(applied_at)),
         )
 
@@ -134,6 +152,11 @@ class Queries:
     async def journal_after(self, cursor: int, limit: int) -> list[dict[str, Any]]:
         rows = await self._sql.all("SELECT * FROM journal WHERE id > ? ORDER BY id LIMIT ?", (cursor, limit))
         return [
-            event_json(row["id"], from_epoch(row["at"]), row["kind"], {"system_id": row["system_id"]} | json.loads(row["detail"]))
+            event_json(
+                row["id"],
+                from_epoch(row["at"]),
+                row["kind"],
+                {"system_id": row["system_id"]} | json.loads(row["detail"]),
+            )
             for row in rows
         ]

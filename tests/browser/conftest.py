@@ -1,4 +1,4 @@
-"""Browser tests: a real cloud (demo data) and real HOME nodes served from a background thread, driven by Debian's Chromium."""
+"""Browser tests: a real cloud (demo data) and real HOME nodes served from a background thread, driven by Chromium."""
 
 import os
 import time
@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import (
     Browser,
-    ConsoleMessage,
     Page,
     Playwright,
     expect,
@@ -16,7 +15,7 @@ from playwright.sync_api import (
 )
 
 from cloud.config import Config
-from tests.browser.browser_kit import CloudThread, Stack
+from tests.kit.browser import CloudThread, Stack, watch
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -64,14 +63,16 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 
 @pytest.fixture
 def cloud_server(tmp_path: Path) -> Iterator[CloudThread]:
-    server = CloudThread(Config(data_dir=tmp_path / "cloud", demo=True, emulator_api=True, ack_wait_seconds=3.0)).start()
+    server = CloudThread(
+        Config(data_dir=tmp_path / "cloud", demo=True, emulator_api=True, ack_wait_seconds=3.0)
+    ).start()
     yield server
     server.stop()
 
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Stack]:
-    """The cloud (demo account) with two HOMEs: "Studio A" with its cloud link on, "OB Van 3" with it off; not linked yet."""
+    """The cloud (demo account) with two HOMEs, not linked yet: "Studio A" with its cloud link on, "OB Van 3" off."""
     servers = Stack.start(tmp_path, {"Studio A": True, "OB Van 3": False})
     yield servers
     servers.stop()
@@ -84,14 +85,6 @@ def linked(stack: Stack) -> Stack:
     stack.link("OB Van 3")
     stack.wait_online("Studio A")
     return stack
-
-
-def watch(tab: Page, problems: list[str]) -> Page:
-    """Note script errors and console errors of ``tab`` in ``problems``; answers the tab."""
-    tab.on("pageerror", lambda error: problems.append(f"script error: {error}"))
-    tab.on("console", lambda message: _note_console(message, problems))
-    tab.set_default_timeout(10_000)
-    return tab
 
 
 @pytest.fixture
@@ -125,11 +118,6 @@ def home_page(browser: Browser, stack: Stack) -> Iterator[Callable[[str], Page]]
     for tab in contexts.values():
         tab.context.close()
     assert not problems, problems
-
-
-def _note_console(message: ConsoleMessage, problems: list[str]) -> None:
-    if message.type == "error":
-        problems.append(f"console: {message.text} ({message.location.get('url', '')})")
 
 
 @pytest.fixture

@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Dialog, FloatRect, Locator, Page, ViewportSize, expect
 
-from tests.browser.browser_kit import Stack, sign_in
-from tests.browser.conftest import watch
+from tests.kit.browser import Stack, sign_in, watch
 
 pytestmark = pytest.mark.browser
 
@@ -37,7 +36,7 @@ def overlaps(one: FloatRect, other: FloatRect) -> bool:
     return not (
         one["x"] + one["width"] <= other["x"] or other["x"] + other["width"] <= one["x"]
         or one["y"] + one["height"] <= other["y"] or other["y"] + other["height"] <= one["y"]
-    )  # fmt: skip
+    )
 
 
 def open_system(page: Page, label: str) -> None:
@@ -49,14 +48,18 @@ def pending_revoke(stack: Stack) -> dict[str, Any]:
     """Credits on OB Van 3, downloaded, then revoked: the revoke waits for HOME's revoke key."""
     van = stack.homes["OB Van 3"].system_id
     annual = stack.subscription("SO-2026-00043")
-    item = stack.api("POST", f"/systems/{van}/assignments", {"subscription_id": annual["id"], "credits": 6})["assignment"]
+    item = stack.api("POST", f"/systems/{van}/assignments", {"subscription_id": annual["id"], "credits": 6})[
+        "assignment"
+    ]
     stack.api("POST", f"/systems/{van}/credits-file")
     answer = stack.api("POST", f"/systems/{van}/assignments/{item['id']}/revoke", {"confirm": "confirm"})
     assert answer["assignment"]["state"] == "revoke_pending"
     return dict(item)
 
 
-def test_finish_revoke_opens_the_revoke_dialog_which_fits_800_px_and_names_the_downloaded_file(linked: Stack, page: Page) -> None:
+def test_finish_revoke_opens_the_revoke_dialog_which_fits_800_px_and_names_the_downloaded_file(
+    linked: Stack, page: Page
+) -> None:
     pending_revoke(linked)
     sign_in(page, linked.cloud_url)
     open_system(page, "OB Van 3")
@@ -74,7 +77,9 @@ def test_finish_revoke_opens_the_revoke_dialog_which_fits_800_px_and_names_the_d
     assert bottom["y"] >= 0 and bottom["y"] + bottom["height"] <= 800, f"the dialog is taller than the window: {bottom}"
     assert dialog.evaluate("el => el.scrollHeight <= el.clientHeight"), "the dialog scrolls at 1280x800"
     expect(dialog.get_by_role("button", name="Enter revoke key")).to_be_in_viewport(ratio=1)
-    assert not overlaps(box(dialog.locator("[data-modal-close]")), box(dialog.locator("p.warning"))), "the close button covers the notice"
+    assert not overlaps(box(dialog.locator("[data-modal-close]")), box(dialog.locator("p.warning"))), (
+        "the close button covers the notice"
+    )
 
     with page.expect_download() as started:
         dialog.locator("ol.steps > li").first.get_by_role("button", name="Download").click()
@@ -86,7 +91,9 @@ def test_finish_revoke_opens_the_revoke_dialog_which_fits_800_px_and_names_the_d
     expect(dialog).to_be_visible()  # the dialog stays open for the next steps
 
 
-def test_the_close_button_is_clear_of_the_notice_after_revoke_continues_in_the_dialog(linked: Stack, page: Page) -> None:
+def test_the_close_button_is_clear_of_the_notice_after_revoke_continues_in_the_dialog(
+    linked: Stack, page: Page
+) -> None:
     van = linked.homes["OB Van 3"].system_id
     annual = linked.subscription("SO-2026-00043")
     linked.api("POST", f"/systems/{van}/assignments", {"subscription_id": annual["id"], "credits": 2})
@@ -130,7 +137,9 @@ def test_a_refused_revoke_key_stays_in_its_dialog_with_the_key_as_pasted(linked:
     expect(dialog.get_by_label("Enter the revoke key here.")).to_have_value("still-not-a-key")
 
 
-def test_a_refused_add_credits_stays_in_its_dialog_with_the_amount_and_auto_revoke_kept(linked: Stack, page: Page) -> None:
+def test_a_refused_add_credits_stays_in_its_dialog_with_the_amount_and_auto_revoke_kept(
+    linked: Stack, page: Page
+) -> None:
     sign_in(page, linked.cloud_url)
     open_system(page, "OB Van 3")
     page.get_by_role("link", name="Add", exact=True).click()
@@ -143,7 +152,11 @@ def test_a_refused_add_credits_stays_in_its_dialog_with_the_amount_and_auto_revo
     dialog.get_by_label("Time").fill("07:45")
     # meanwhile someone else takes most of the subscription's credits
     monthly = linked.subscription("SO-2026-00042")
-    linked.api("POST", f"/systems/{linked.homes['Studio A'].system_id}/assignments", {"subscription_id": monthly["id"], "credits": 20})
+    linked.api(
+        "POST",
+        f"/systems/{linked.homes['Studio A'].system_id}/assignments",
+        {"subscription_id": monthly["id"], "credits": 20},
+    )
     dialog.get_by_role("button", name="Add Credits").click()
 
     expect(dialog.get_by_role("alert")).to_contain_text("has only 20 credits available")
@@ -159,7 +172,11 @@ def test_a_refused_add_credits_stays_in_its_dialog_with_the_amount_and_auto_revo
 
 def test_revoke_is_enabled_only_by_exactly_confirm(linked: Stack, page: Page) -> None:
     annual = linked.subscription("SO-2026-00043")
-    linked.api("POST", f"/systems/{linked.homes['OB Van 3'].system_id}/assignments", {"subscription_id": annual["id"], "credits": 1})
+    linked.api(
+        "POST",
+        f"/systems/{linked.homes['OB Van 3'].system_id}/assignments",
+        {"subscription_id": annual["id"], "credits": 1},
+    )
     sign_in(page, linked.cloud_url)
     open_system(page, "OB Van 3")
     page.locator("table.assignments tbody tr").first.get_by_role("link", name=re.compile("^Revoke")).click()
@@ -207,7 +224,9 @@ def test_on_an_online_system_the_file_actions_step_back(linked: Stack, page: Pag
     sign_in(page, linked.cloud_url)
     background = "el => getComputedStyle(el).backgroundColor"
     open_system(page, "OB Van 3")
-    offline = page.get_by_role("group", name="Credits actions").get_by_role("button", name="Download").evaluate(background)
+    offline = (
+        page.get_by_role("group", name="Credits actions").get_by_role("button", name="Download").evaluate(background)
+    )
     page.get_by_role("link", name="< Systems").click()
     open_system(page, "Studio A")
     download = page.get_by_role("group", name="Credits actions").get_by_role("button", name="Download")
@@ -229,7 +248,9 @@ def test_the_focus_ring_shows_on_the_dark_top_bar(linked: Stack, page: Page) -> 
     assert "rgb(156, 194, 255)" in ring, ring  # a pale ring with a dark gap, plain on #17202f
 
 
-def test_at_phone_width_the_navigation_stays_on_one_line_and_add_credits_shows_every_column(linked: Stack, phone: Page) -> None:
+def test_at_phone_width_the_navigation_stays_on_one_line_and_add_credits_shows_every_column(
+    linked: Stack, phone: Page
+) -> None:
     sign_in(phone, linked.cloud_url)
     links = phone.get_by_role("navigation", name="Portal sections").get_by_role("link")
     expect(links).to_have_count(4)
@@ -247,7 +268,9 @@ def test_at_phone_width_the_navigation_stays_on_one_line_and_add_credits_shows_e
     for cell in (row.locator(".choose-available"), row.locator(".choose-term")):
         expect(cell).to_be_visible()
         found = box(cell)
-        assert found["x"] >= 0 and found["x"] + found["width"] <= PHONE["width"], f"{cell.inner_text()} is clipped: {found}"
+        assert found["x"] >= 0 and found["x"] + found["width"] <= PHONE["width"], (
+            f"{cell.inner_text()} is clipped: {found}"
+        )
     expect(row.get_by_role("cell", name="Available 120")).to_be_visible()  # the labels come from CSS at this width
     expect(row.get_by_role("cell", name=re.compile("^Term ends"))).to_be_visible()
     dialog.get_by_label("SO-2026-00043").check()
@@ -255,9 +278,15 @@ def test_at_phone_width_the_navigation_stays_on_one_line_and_add_credits_shows_e
     expect(dialog.get_by_label("Credits to assign")).to_be_visible()
 
 
-def test_at_phone_width_home_navigation_fits_and_the_bar_graph_labels_are_readable(browser: Browser, linked: Stack, tmp_path: Path) -> None:
+def test_at_phone_width_home_navigation_fits_and_the_bar_graph_labels_are_readable(
+    browser: Browser, linked: Stack, tmp_path: Path
+) -> None:
     monthly = linked.subscription("SO-2026-00042")
-    linked.api("POST", f"/systems/{linked.homes['Studio A'].system_id}/assignments", {"subscription_id": monthly["id"], "credits": 3})
+    linked.api(
+        "POST",
+        f"/systems/{linked.homes['Studio A'].system_id}/assignments",
+        {"subscription_id": monthly["id"], "credits": 3},
+    )
     context = browser.new_context(viewport=PHONE, base_url=linked.homes["Studio A"].url)
     try:
         home = context.new_page()

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Download, Locator, Page, expect
 from playwright.sync_api import Error as PlaywrightError
 
-from tests.browser.browser_kit import Stack, sign_in
+from tests.kit.browser import Stack, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -111,7 +111,9 @@ def revoke_dialog(page: Page, row: Locator) -> Locator:
 # --- the flows ------------------------------------------------------------------------------------------
 
 
-def test_admin_links_a_home_with_the_registration_code_copied_from_home(page: Page, stack: Stack, home_page: HomePage) -> None:
+def test_admin_links_a_home_with_the_registration_code_copied_from_home(
+    page: Page, stack: Stack, home_page: HomePage
+) -> None:
     studio = home_page("Studio A")
     studio.goto("/settings/cloud")
     expect(studio.locator("#registration-code")).not_to_be_empty()
@@ -155,9 +157,10 @@ def test_online_assignment_as_the_seed_reads(page: Page, linked: Stack, home_pag
     expect(status).to_have_text("Online")
     here, there = label.bounding_box(), status.bounding_box()
     assert here and there
-    assert there["x"] >= here["x"] + here["width"] and abs((there["y"] + there["height"] / 2) - (here["y"] + here["height"] / 2)) < here["height"] / 2, (
-        "the online status is not beside the label"
-    )
+    assert (
+        there["x"] >= here["x"] + here["width"]
+        and abs((there["y"] + there["height"] / 2) - (here["y"] + here["height"] / 2)) < here["height"] / 2
+    ), "the online status is not beside the label"
     page.get_by_role("link", name="< Systems").click()
     expect(page.get_by_role("heading", name="Systems", level=1)).to_be_visible()
     page.get_by_role("link", name="Studio A", exact=True).click()
@@ -200,19 +203,25 @@ def test_online_assignment_as_the_seed_reads(page: Page, linked: Stack, home_pag
     assert linked.subscription("SO-2026-00042")["credits_available"] == 38.5
 
 
-def test_disconnected_download_upload_and_revoke_key_round_trip(page: Page, linked: Stack, home_page: HomePage, tmp_path: Path) -> None:
+def test_disconnected_download_upload_and_revoke_key_round_trip(
+    page: Page, linked: Stack, home_page: HomePage, tmp_path: Path
+) -> None:
     sign_in(page, linked.cloud_url)
     open_system(page, "OB Van 3")
     expect(page.locator("[data-live-status]")).to_have_text("Offline")
 
     add_credits(page, "SO-2026-00043", "2")
-    expect(page.locator("#flash")).to_contain_text("2 credits from SO-2026-00043 were added for OB Van 3. The system is offline")
+    expect(page.locator("#flash")).to_contain_text(
+        "2 credits from SO-2026-00043 were added for OB Van 3. The system is offline"
+    )
     row = assignment_rows(page).first
     expect(row).to_contain_text("SO-2026-00043")
     expect(downloaded_cell(row).locator(".tick")).to_have_count(0)
     expect(page.get_by_text("Not downloaded yet.")).to_be_visible()
 
-    first = download(page, page.get_by_role("group", name="Credits actions").get_by_role("button", name="Download"), tmp_path)
+    first = download(
+        page, page.get_by_role("group", name="Credits actions").get_by_role("button", name="Download"), tmp_path
+    )
     # the open page notices the download (it polls every 2 s) and reloads itself: no second reload to race with it
     expect(downloaded_cell(assignment_rows(page).first).locator(".tick")).to_be_visible(timeout=8000)
     expect(page.get_by_text("Not downloaded yet.")).to_be_hidden()
@@ -274,7 +283,11 @@ def test_disconnected_download_upload_and_revoke_key_round_trip(page: Page, link
 
 def test_online_revoke_returns_the_credits_and_home_shows_zero(page: Page, linked: Stack, home_page: HomePage) -> None:
     monthly = linked.subscription("SO-2026-00042")
-    linked.api("POST", f"/systems/{linked.homes['Studio A'].system_id}/assignments", {"subscription_id": monthly["id"], "credits": 2})
+    linked.api(
+        "POST",
+        f"/systems/{linked.homes['Studio A'].system_id}/assignments",
+        {"subscription_id": monthly["id"], "credits": 2},
+    )
     studio = home_page("Studio A")
     studio.goto("/licenses/credits")
     expect_after_reload(studio, studio.locator("#credit-total"), "2")
@@ -297,7 +310,9 @@ def test_online_revoke_returns_the_credits_and_home_shows_zero(page: Page, linke
     assert linked.subscription("SO-2026-00042")["credits_available"] == 40
 
 
-def test_add_credits_dialog_disables_the_inactive_subscription_and_warns_of_the_cancelled_one(page: Page, linked: Stack) -> None:
+def test_add_credits_dialog_disables_the_inactive_subscription_and_warns_of_the_cancelled_one(
+    page: Page, linked: Stack
+) -> None:
     sign_in(page, linked.cloud_url)
     open_system(page, "OB Van 3")
     page.get_by_role("link", name="Add", exact=True).click()
@@ -315,7 +330,9 @@ def test_add_credits_dialog_disables_the_inactive_subscription_and_warns_of_the_
     red, green, blue = map(int, re.findall(r"\d+", warning.evaluate("el => getComputedStyle(el).backgroundColor"))[:3])
     assert red > 230 and green > 200 and blue < red - 30, "the warning is not yellow"
     column, warning_box = dialog.get_by_role("columnheader", name="Type (State)").bounding_box(), warning.bounding_box()
-    assert column and warning_box and column["x"] <= warning_box["x"] < column["x"] + column["width"], "the warning is not in the TYPE (STATE) column"
+    assert column and warning_box and column["x"] <= warning_box["x"] < column["x"] + column["width"], (
+        "the warning is not in the TYPE (STATE) column"
+    )
 
     dialog.get_by_label("SO-2026-00044").check()
     dialog.get_by_role("button", name="Next").click()
@@ -335,7 +352,11 @@ def press_tab_until(page: Page, target: Locator, limit: int = 60) -> None:
 
 def test_revoke_with_the_keyboard_only(page: Page, linked: Stack) -> None:
     annual = linked.subscription("SO-2026-00043")
-    linked.api("POST", f"/systems/{linked.homes['OB Van 3'].system_id}/assignments", {"subscription_id": annual["id"], "credits": 3})
+    linked.api(
+        "POST",
+        f"/systems/{linked.homes['OB Van 3'].system_id}/assignments",
+        {"subscription_id": annual["id"], "credits": 3},
+    )
     sign_in(page, linked.cloud_url)
     open_system(page, "OB Van 3")
 

@@ -5,7 +5,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.browser_kit import Stack
+from tests.kit.browser import Stack
 
 pytestmark = pytest.mark.browser
 

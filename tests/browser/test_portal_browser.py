@@ -11,20 +11,26 @@ import aiohttp
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.browser_kit import CloudThread, sign_in
-from tests.pages.portal_kit import ADMIN, Home, LinkedHome
+from tests.kit.browser import CloudThread, sign_in
+from tests.kit.portal import ADMIN, Home, LinkedHome
 
 pytestmark = pytest.mark.browser
 
 
-def api(cloud: CloudThread, method: str, path: str, body: dict[str, Any] | None = None, token: str | None = None) -> Any:
+def api(
+    cloud: CloudThread, method: str, path: str, body: dict[str, Any] | None = None, token: str | None = None
+) -> Any:
     headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
     data = json.dumps(body).encode() if body is not None else None
-    with urllib.request.urlopen(urllib.request.Request(cloud.url + path, data=data, method=method, headers=headers), timeout=10) as answer:
+    with urllib.request.urlopen(
+        urllib.request.Request(cloud.url + path, data=data, method=method, headers=headers), timeout=10
+    ) as answer:
         return json.loads(answer.read())
 
 
-def test_admin_signs_in_opens_systems_and_sees_the_yellow_warning(page: Page, cloud_server: CloudThread, shoot: Callable[[str], Path]) -> None:
+def test_admin_signs_in_opens_systems_and_sees_the_yellow_warning(
+    page: Page, cloud_server: CloudThread, shoot: Callable[[str], Path]
+) -> None:
     page.goto(cloud_server.url + "/signin")
     shoot("signin")
     sign_in(page, cloud_server.url)
@@ -41,15 +47,25 @@ def test_admin_signs_in_opens_systems_and_sees_the_yellow_warning(page: Page, cl
     expect(warning).to_contain_text("Cancelled: usable until")
     red, green, blue = map(int, re.findall(r"\d+", warning.evaluate("el => getComputedStyle(el).backgroundColor"))[:3])
     assert red > 230 and green > 200 and blue < red - 30, "the warning is not yellow"
-    expect(page.get_by_role("row").filter(has_text="SO-2026-00045").get_by_role("link", name=re.compile("^Activate"))).to_be_visible()
+    expect(
+        page.get_by_role("row").filter(has_text="SO-2026-00045").get_by_role("link", name=re.compile("^Activate"))
+    ).to_be_visible()
     shoot("subscriptions")
 
 
-def test_add_credits_dialog_revoke_dialog_and_live_online_status(page: Page, cloud_server: CloudThread, shoot: Callable[[str], Path]) -> None:
+def test_add_credits_dialog_revoke_dialog_and_live_online_status(
+    page: Page, cloud_server: CloudThread, shoot: Callable[[str], Path]
+) -> None:
     signed = api(cloud_server, "POST", "/api/v1/auth/token", {"email": ADMIN[0], "password": ADMIN[1]})
     account, token = signed["accounts"][0]["id"], signed["token"]
     home = Home("Studio A")
-    api(cloud_server, "POST", f"/api/v1/accounts/{account}/systems", {"registration_code": home.registration_code}, token)
+    api(
+        cloud_server,
+        "POST",
+        f"/api/v1/accounts/{account}/systems",
+        {"registration_code": home.registration_code},
+        token,
+    )
 
     sign_in(page, cloud_server.url)
     page.get_by_role("link", name="Studio A").click()

@@ -2,12 +2,15 @@
 
 from aiohttp.test_utils import TestClient
 
-from tests.support import assert_error, call, new_tenant, sign_in
+from tests.kit import TENANT_ADMIN
+from tests.kit.api import assert_error, call, new_tenant, sign_in
 
 
 async def test_sign_in_returns_a_token_and_the_accounts(cloud: TestClient) -> None:
     tenant = await new_tenant(cloud)
-    answer = await call(cloud, "POST", "/api/v1/auth/token", json={"email": "ADMIN@acme.test", "password": "correct horse"})
+    answer = await call(
+        cloud, "POST", "/api/v1/auth/token", json={"email": TENANT_ADMIN[0].upper(), "password": TENANT_ADMIN[1]}
+    )
     assert answer["accounts"] == [{"id": tenant.account_id, "name": "Acme Broadcast", "role": "admin"}]
     listed = await call(cloud, "GET", "/api/v1/accounts", token=answer["token"])
     assert listed["accounts"][0]["id"] == tenant.account_id
@@ -15,7 +18,9 @@ async def test_sign_in_returns_a_token_and_the_accounts(cloud: TestClient) -> No
 
 async def test_wrong_password_is_401(cloud: TestClient) -> None:
     await new_tenant(cloud)
-    body = await call(cloud, "POST", "/api/v1/auth/token", json={"email": "admin@acme.test", "password": "nope"}, expect=401)
+    body = await call(
+        cloud, "POST", "/api/v1/auth/token", json={"email": TENANT_ADMIN[0], "password": "nope"}, expect=401
+    )
     assert_error(body, "bad_credentials")
 
 
@@ -41,12 +46,54 @@ async def test_error_shape_on_every_error_path(cloud: TestClient) -> None:
         ("GET", f"{base}/subscriptions", "not-a-token", None, 401, "invalid_token"),
         ("GET", "/api/v1/accounts/acc_nope/subscriptions", tenant.token, None, 404, "not_found"),
         ("GET", f"{base}/systems/home-nope", tenant.token, None, 404, "not_found"),
-        ("POST", f"{base}/systems/{system['id']}/assignments", tenant.token, b'{"subscription_id": "sub_nope", "credits": 1}', 404, "not_found"),
-        ("POST", f"{base}/systems/{system['id']}/assignments", tenant.token, f'{{"subscription_id": "{sub["id"]}", "credits": "lots"}}'.encode(), 400, "invalid_credits"),
-        ("POST", f"{base}/systems/{system['id']}/assignments", tenant.token, f'{{"subscription_id": "{sub["id"]}", "credits": 0.3}}'.encode(), 400, "invalid_credits"),
-        ("POST", f"{base}/systems/{system['id']}/assignments", tenant.token, f'{{"subscription_id": "{sub["id"]}"}}'.encode(), 400, "missing_field"),
-        ("POST", f"{base}/systems/{system['id']}/assignments", tenant.token, f'{{"subscription_id": "{sub["id"]}", "credits": 1, "auto_revoke_at": "soon"}}'.encode(), 400, "invalid_auto_revoke_at"),
-        ("POST", f"{base}/systems/{system['id']}/assignments/asg_nope/revoke", tenant.token, b'{"confirm": "confirm"}', 404, "not_found"),
+        (
+            "POST",
+            f"{base}/systems/{system['id']}/assignments",
+            tenant.token,
+            b'{"subscription_id": "sub_nope", "credits": 1}',
+            404,
+            "not_found",
+        ),
+        (
+            "POST",
+            f"{base}/systems/{system['id']}/assignments",
+            tenant.token,
+            f'{{"subscription_id": "{sub["id"]}", "credits": "lots"}}'.encode(),
+            400,
+            "invalid_credits",
+        ),
+        (
+            "POST",
+            f"{base}/systems/{system['id']}/assignments",
+            tenant.token,
+            f'{{"subscription_id": "{sub["id"]}", "credits": 0.3}}'.encode(),
+            400,
+            "invalid_credits",
+        ),
+        (
+            "POST",
+            f"{base}/systems/{system['id']}/assignments",
+            tenant.token,
+            f'{{"subscription_id": "{sub["id"]}"}}'.encode(),
+            400,
+            "missing_field",
+        ),
+        (
+            "POST",
+            f"{base}/systems/{system['id']}/assignments",
+            tenant.token,
+            f'{{"subscription_id": "{sub["id"]}", "credits": 1, "auto_revoke_at": "soon"}}'.encode(),
+            400,
+            "invalid_auto_revoke_at",
+        ),
+        (
+            "POST",
+            f"{base}/systems/{system['id']}/assignments/asg_nope/revoke",
+            tenant.token,
+            b'{"confirm": "confirm"}',
+            404,
+            "not_found",
+        ),
         ("POST", f"{base}/subscriptions/sub_nope/activate", tenant.token, None, 404, "not_found"),
         ("POST", f"{base}/systems", tenant.token, b'{"registration_code": "garbage"}', 400, "malformed"),
         ("GET", f"{base}/history?limit=many", tenant.token, None, 400, "wrong_type"),
@@ -60,18 +107,37 @@ async def test_error_shape_on_every_error_path(cloud: TestClient) -> None:
 
 async def test_operator_may_assign_but_not_administer(cloud: TestClient) -> None:
     tenant = await new_tenant(cloud)
-    await call(cloud, "POST", f"/_emulator/accounts/{tenant.account_id}/users", json={"email": "op@acme.test", "password": "operator pw", "role": "operator"}, expect=201)
+    await call(
+        cloud,
+        "POST",
+        f"/_emulator/accounts/{tenant.account_id}/users",
+        json={"email": "op@acme.test", "password": "operator pw", "role": "operator"},
+        expect=201,
+    )
     operator = await sign_in(cloud, "op@acme.test", "operator pw")
     inactive = await tenant.subscription(4, state="inactive")
     active = await tenant.subscription(4)
     system, _ = await tenant.link_new_system()
-    assert_error(await tenant.post(f"/subscriptions/{inactive['id']}/activate", token=operator, expect=403), "forbidden")
+    assert_error(
+        await tenant.post(f"/subscriptions/{inactive['id']}/activate", token=operator, expect=403), "forbidden"
+    )
     assert_error(await tenant.post(f"/subscriptions/{active['id']}/cancel", token=operator, expect=403), "forbidden")
     assert_error(await tenant.post("/systems", {"registration_code": "x"}, token=operator, expect=403), "forbidden")
-    assert_error(await tenant.get("/users", expect=200) and await call(cloud, "GET", tenant.path("/users"), token=operator, expect=403), "forbidden")
-    made = await tenant.post(f"/systems/{system['id']}/assignments", {"subscription_id": active["id"], "credits": 1}, token=operator, expect=201)
+    assert_error(
+        await tenant.get("/users", expect=200)
+        and await call(cloud, "GET", tenant.path("/users"), token=operator, expect=403),
+        "forbidden",
+    )
+    made = await tenant.post(
+        f"/systems/{system['id']}/assignments",
+        {"subscription_id": active["id"], "credits": 1},
+        token=operator,
+        expect=201,
+    )
     assert made["assignment"]["credits"] == 1
-    revoked = await tenant.post(f"/systems/{system['id']}/assignments/{made['assignment']['id']}/revoke", {"confirm": "confirm"}, token=operator)
+    revoked = await tenant.post(
+        f"/systems/{system['id']}/assignments/{made['assignment']['id']}/revoke", {"confirm": "confirm"}, token=operator
+    )
     assert revoked["assignment"]["state"] == "ended"
 
 
@@ -105,11 +171,16 @@ async def test_a_system_links_to_one_account_only(cloud: TestClient) -> None:
 
 async def test_users_admin_adds_and_removes_members_but_keeps_one_admin(cloud: TestClient) -> None:
     tenant = await new_tenant(cloud)
-    users = await tenant.post("/users", {"email": "new@acme.test", "password": "long enough", "role": "operator"}, expect=201)
+    users = await tenant.post(
+        "/users", {"email": "new@acme.test", "password": "long enough", "role": "operator"}, expect=201
+    )
     newcomer = next(user for user in users["users"] if user["email"] == "new@acme.test")
     assert newcomer["role"] == "operator"
     admin = next(user for user in users["users"] if user["role"] == "admin")
-    assert_error(await call(cloud, "DELETE", tenant.path(f"/users/{admin['user_id']}"), token=tenant.token, expect=409), "last_admin")
+    assert_error(
+        await call(cloud, "DELETE", tenant.path(f"/users/{admin['user_id']}"), token=tenant.token, expect=409),
+        "last_admin",
+    )
     await call(cloud, "DELETE", tenant.path(f"/users/{newcomer['user_id']}"), token=tenant.token)
     assert_error(await tenant.post("/users", {"email": "x@acme.test", "role": "owner"}, expect=400), "invalid_role")
 

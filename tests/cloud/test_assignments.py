@@ -4,7 +4,8 @@ import asyncio
 
 from aiohttp.test_utils import TestClient
 
-from tests.support import assert_error, assert_invariant, new_tenant
+from tests.kit import TENANT_ADMIN
+from tests.kit.api import assert_error, assert_invariant, new_tenant
 
 
 async def test_assignment_takes_credits_in_quarters_and_shows_not_downloaded(cloud: TestClient) -> None:
@@ -14,7 +15,12 @@ async def test_assignment_takes_credits_in_quarters_and_shows_not_downloaded(clo
     item = await tenant.assign(system["id"], sub["id"], "2.75")
     assert item["credits"] == 2.75 and item["state"] == "active" and item["downloaded"] is False
     assert item["valid_until"] is None and item["returns_at"] is None
-    assert item["subscription"] == {"id": sub["id"], "order_id": "SO-2026-00099", "duration": "monthly", "state": "active"}
+    assert item["subscription"] == {
+        "id": sub["id"],
+        "order_id": "SO-2026-00099",
+        "duration": "monthly",
+        "state": "active",
+    }
     assert (await tenant.sub_state(sub["id"]))["credits_available"] == 7.25
     systems = (await tenant.get("/systems"))["systems"]
     assert systems[0]["credits_assigned"] == 2.75
@@ -54,7 +60,10 @@ async def test_never_more_than_available_nor_from_an_unusable_subscription(cloud
     system, _ = await tenant.link_new_system()
     assert_error(await tenant.assign(system["id"], sub["id"], 2.25, expect=409), "insufficient_credits")
     assert_error(await tenant.assign(system["id"], inactive["id"], 1, expect=409), "subscription_not_selectable")
-    assert_error(await tenant.assign(system["id"], sub["id"], 1, expect=400, auto_revoke_at="2020-01-01T00:00:00Z"), "auto_revoke_in_past")
+    assert_error(
+        await tenant.assign(system["id"], sub["id"], 1, expect=400, auto_revoke_at="2020-01-01T00:00:00Z"),
+        "auto_revoke_in_past",
+    )
     assert (await tenant.sub_state(sub["id"]))["credits_available"] == 2
     assert (await tenant.get(f"/systems/{system['id']}"))["assignments"] == []
 
@@ -91,7 +100,7 @@ async def test_history_records_every_movement(cloud: TestClient) -> None:
     assert kinds[:2] == ["returned", "assigned"]
     assert "system_linked" in kinds and "subscription_created" in kinds
     returned = events[0]
-    assert returned["credits"] == 1.5 and returned["reason"] == "revoked" and returned["actor"] == "admin@acme.test"
+    assert returned["credits"] == 1.5 and returned["reason"] == "revoked" and returned["actor"] == TENANT_ADMIN[0]
     assert returned["assignment_id"] == item["id"] and returned["subscription_id"] == sub["id"]
 
 
@@ -104,5 +113,7 @@ async def test_activate_and_cancel_change_what_can_be_selected(cloud: TestClient
     assert active["term_end"].startswith("2027-11-28")
     assert_error(await tenant.post(f"/subscriptions/{inactive['id']}/activate", expect=409), "not_inactive")
     cancelled = (await tenant.post(f"/subscriptions/{inactive['id']}/cancel"))["subscription"]
-    assert cancelled["state"] == "cancelled" and cancelled["selectable"] is True and cancelled["cancelled_at"] is not None
+    assert (
+        cancelled["state"] == "cancelled" and cancelled["selectable"] is True and cancelled["cancelled_at"] is not None
+    )
     assert_error(await tenant.post(f"/subscriptions/{inactive['id']}/cancel", expect=409), "not_active")

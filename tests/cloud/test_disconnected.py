@@ -14,14 +14,16 @@ from shared.clock import VirtualClock
 from shared.keys import system_id_for
 from shared.timefmt import parse_iso
 from shared.tokens import Receipt, new_jti, sign_receipt
-from tests.support import assert_error, assert_invariant, call, new_tenant
+from tests.kit.api import assert_error, assert_invariant, call, new_tenant
 
 
 def revoke_key(key: Ed25519PrivateKey, seq: int, held: tuple[str, ...], clock: VirtualClock) -> str:
     return sign_receipt(Receipt(system_id_for(key.public_key()), seq, held, clock.now(), new_jti()), key)
 
 
-async def test_downloaded_file_is_a_standard_jwt_any_jose_library_verifies(cloud: TestClient, clock: VirtualClock) -> None:
+async def test_downloaded_file_is_a_standard_jwt_any_jose_library_verifies(
+    cloud: TestClient, clock: VirtualClock
+) -> None:
     tenant = await new_tenant(cloud)
     sub = await tenant.subscription(10, duration="annual", order_id="SO-7")
     system, _ = await tenant.link_new_system()
@@ -114,7 +116,9 @@ async def test_bad_revoke_keys_are_refused_and_change_nothing(cloud: TestClient,
         (revoke_key(home, 99, (), clock), 422, "bad_revoke_key"),
     ]
     for bad, status, code in cases:
-        assert_error(await tenant.post(f"/systems/{system['id']}/revoke-keys", {"revoke_key": bad}, expect=status), code)
+        assert_error(
+            await tenant.post(f"/systems/{system['id']}/revoke-keys", {"revoke_key": bad}, expect=status), code
+        )
         await assert_invariant(cloud.app)
     assert_error(await tenant.post(f"/systems/{system['id']}/revoke-keys", {}, expect=400), "missing_field")
     assert other_system["id"] != system["id"]

@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from cloud.appkeys import CONFIG
-from tests.support import assert_error, assert_invariant, call, new_tenant
+from tests.kit.api import assert_error, assert_invariant, call, new_tenant
 
 JSON = {"Content-Type": "application/json"}
 
@@ -28,7 +28,10 @@ async def test_an_absurd_credit_amount_is_refused_and_changes_nothing(cloud: Tes
     for credits in (1e30, "1e30", "1_0", 10**12):
         assert_error(await tenant.assign(system["id"], sub["id"], credits, expect=400), "invalid_credits")
     body = {"duration": "monthly", "credits": 1e30, "state": "active"}
-    assert_error(await call(cloud, "POST", f"/_emulator/accounts/{tenant.account_id}/subscriptions", json=body, expect=400), "invalid_credits")
+    assert_error(
+        await call(cloud, "POST", f"/_emulator/accounts/{tenant.account_id}/subscriptions", json=body, expect=400),
+        "invalid_credits",
+    )
     assert (await tenant.sub_state(sub["id"]))["credits_available"] == 4
     assert len((await tenant.get("/subscriptions"))["subscriptions"]) == 1
     await assert_invariant(cloud.server.app)

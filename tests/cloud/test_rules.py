@@ -7,17 +7,30 @@ NOW = datetime(2026, 11, 28, 10, tzinfo=UTC)
 
 
 def subscription(state: str, term_end: datetime | None = None) -> Subscription:
-    return Subscription("sub_1", "acc_1", "SO-1", "monthly", 40, 40, state, NOW, NOW, term_end or NOW + timedelta(days=30), None)
+    return Subscription(
+        "sub_1", "acc_1", "SO-1", "monthly", 40, 40, state, NOW, NOW, term_end or NOW + timedelta(days=30), None
+    )
 
 
 def assignment(**changes: object) -> Assignment:
     base: dict[str, object] = {
-        "id": "asg_1", "account_id": "acc_1", "system_id": "home-1", "subscription_id": "sub_1", "quarters": 4,
-        "assigned_at": NOW, "auto_revoke_at": None, "downloaded": True, "valid_until": NOW + timedelta(days=30),
-        "state": "active", "end_reason": None, "ended_at": None, "pending_after_seq": None, "pending_reason": None,
-    }  # fmt: skip
+        "id": "asg_1",
+        "account_id": "acc_1",
+        "system_id": "home-1",
+        "subscription_id": "sub_1",
+        "quarters": 4,
+        "assigned_at": NOW,
+        "auto_revoke_at": None,
+        "downloaded": True,
+        "valid_until": NOW + timedelta(days=30),
+        "state": "active",
+        "end_reason": None,
+        "ended_at": None,
+        "pending_after_seq": None,
+        "pending_reason": None,
+    }
     base.update(changes)
-    return Assignment(**base)  # type: ignore[arg-type]
+    return Assignment(**base)
 
 
 def test_month_and_year_terms_follow_the_calendar() -> None:
@@ -88,7 +101,13 @@ def test_monthly_terms_are_counted_from_activation_so_a_short_month_does_not_shi
     ends = [rules.term_end(jan31, "monthly")]
     for _ in range(4):
         ends.append(rules.next_term_end(jan31, "monthly", ends[-1]))
-    assert [end.date().isoformat() for end in ends] == ["2027-02-28", "2027-03-31", "2027-04-30", "2027-05-31", "2027-06-30"]
+    assert [end.date().isoformat() for end in ends] == [
+        "2027-02-28",
+        "2027-03-31",
+        "2027-04-30",
+        "2027-05-31",
+        "2027-06-30",
+    ]
     leap = datetime(2028, 2, 29, tzinfo=UTC)
     assert rules.next_term_end(leap, "annual", rules.term_end(leap, "annual")) == datetime(2030, 2, 28, tzinfo=UTC)
     assert rules.next_term_end(NOW, "monthly", NOW + timedelta(days=30)) == datetime(2027, 1, 28, 10, tzinfo=UTC)

@@ -15,8 +15,8 @@ from cloud.store import Database, Queries
 from cloud.store.ledger import LedgerEntry
 from shared.clock import VirtualClock
 from shared.timefmt import epoch
-from tests.conftest import START
-from tests.support import assert_invariant, call, new_tenant
+from tests.kit import START
+from tests.kit.api import assert_invariant, call, new_tenant
 
 
 async def test_items_run_in_due_order_each_at_its_own_time_and_a_failure_is_retried_alone(tmp_path: Path) -> None:
@@ -47,7 +47,9 @@ async def test_items_run_in_due_order_each_at_its_own_time_and_a_failure_is_retr
     handled = await scheduler.advance_to(START + timedelta(hours=5))
     assert handled >= 4
     ran = {n: await db.read.meta.get(f"ran:item-{n}") for n in (1, 2, 3)}
-    assert ran == {n: f"{n}@{epoch(START + timedelta(hours=n))}" for n in (1, 2, 3)}  # once each, in due order, at its time
+    assert ran == {
+        n: f"{n}@{epoch(START + timedelta(hours=n))}" for n in (1, 2, 3)
+    }  # once each, in due order, at its time
     assert await db.read.meta.get("ran:bad") is None  # its half-done write was rolled back alone
     due = await db.read.jobs.due(START + timedelta(days=1), 10)
     assert [(job.kind, job.ref) for job in due] == [("explode", "bad")]
@@ -59,7 +61,9 @@ async def test_items_run_in_due_order_each_at_its_own_time_and_a_failure_is_retr
     await db.close()
 
 
-async def test_thousands_of_items_due_at_one_instant_are_each_handled_once_and_the_books_balance(cloud: TestClient) -> None:
+async def test_thousands_of_items_due_at_one_instant_are_each_handled_once_and_the_books_balance(
+    cloud: TestClient,
+) -> None:
     tenant = await new_tenant(cloud)
     sub = await tenant.subscription(3000, duration="annual")
     never_sent, _ = await tenant.link_new_system("Never sent")
@@ -68,15 +72,33 @@ async def test_thousands_of_items_due_at_one_instant_are_each_handled_once_and_t
     at = START + timedelta(hours=2)
     # 2,500 on a system that never got them come back at the Auto Revoke; 500 in a downloaded file wait for its end
     items = [
-        Assignment(new_id("asg"), tenant.account_id, system["id"], sub["id"], 4, START, at, False, None, "active", None, None, None, None)
+        Assignment(
+            new_id("asg"),
+            tenant.account_id,
+            system["id"],
+            sub["id"],
+            4,
+            START,
+            at,
+            False,
+            None,
+            "active",
+            None,
+            None,
+            None,
+            None,
+        )
         for system, count in ((never_sent, 2500), (downloaded, 500))
         for _ in range(count)
-    ]  # fmt: skip
+    ]
     async with db.transaction() as tx:
         assert await tx.subscriptions.take_quarters(sub["id"], 4 * len(items))
         await tx.assignments.insert_many(items)
         await tx.ledger.append_many(
-            [LedgerEntry(START, "assigned", "test", tenant.account_id, sub["id"], item.system_id, item.id, 4) for item in items]
+            [
+                LedgerEntry(START, "assigned", "test", tenant.account_id, sub["id"], item.system_id, item.id, 4)
+                for item in items
+            ]
         )
         await tx.jobs.schedule_many([("auto_revoke", item.id, at) for item in items])
     await tenant.download(downloaded["id"])
@@ -86,7 +108,9 @@ async def test_thousands_of_items_due_at_one_instant_are_each_handled_once_and_t
 
     async def returned() -> dict[str, int]:
         events = await db.read.ledger.history(tenant.account_id, 20_000)
-        return dict(Counter(event.assignment_id for event in events if event.kind == "returned" and event.assignment_id))
+        return dict(
+            Counter(event.assignment_id for event in events if event.kind == "returned" and event.assignment_id)
+        )
 
     first = await returned()
     assert sorted(first) == sorted(item.id for item in items[:2500]) and set(first.values()) == {1}
@@ -100,5 +124,7 @@ async def test_thousands_of_items_due_at_one_instant_are_each_handled_once_and_t
     final = await returned()
     assert sorted(final) == sorted(item.id for item in items) and set(final.values()) == {1}
     assert (await tenant.sub_state(sub["id"]))["credits_available"] == 3000
-    assert await db.read.jobs.due(START + timedelta(days=300), 10) == []  # the subscription's term end is all that is left
+    assert (
+        await db.read.jobs.due(START + timedelta(days=300), 10) == []
+    )  # the subscription's term end is all that is left
     await assert_invariant(cloud.app)

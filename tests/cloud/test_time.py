@@ -4,12 +4,13 @@ from datetime import timedelta
 from pathlib import Path
 
 from aiohttp.test_utils import TestClient
+from pytest_aiohttp import AiohttpClient
 
 from cloud.app import create_app
 from cloud.config import Config
 from shared.clock import VirtualClock
 from shared.timefmt import iso, parse_iso
-from tests.support import Tenant, assert_error, assert_invariant, call, new_tenant
+from tests.kit.api import Tenant, assert_error, assert_invariant, call, new_tenant
 
 DAY = 86400
 
@@ -24,19 +25,26 @@ async def test_clock_reads_and_moves_only_forward(cloud: TestClient, clock: Virt
     assert moved["now"] == "2026-11-28T11:00:00Z"
     target = await call(cloud, "POST", "/_emulator/clock", json={"now": "2026-12-01T00:00:00Z"})
     assert target["now"] == "2026-12-01T00:00:00Z"
-    assert_error(await call(cloud, "POST", "/_emulator/clock", json={"now": "2026-11-01T00:00:00Z"}, expect=400), "clock_backwards")
-    assert_error(await call(cloud, "POST", "/_emulator/clock", json={"advance_seconds": -5}, expect=400), "clock_backwards")
+    assert_error(
+        await call(cloud, "POST", "/_emulator/clock", json={"now": "2026-11-01T00:00:00Z"}, expect=400),
+        "clock_backwards",
+    )
+    assert_error(
+        await call(cloud, "POST", "/_emulator/clock", json={"advance_seconds": -5}, expect=400), "clock_backwards"
+    )
     assert_error(await call(cloud, "POST", "/_emulator/clock", json={"advance_seconds": "x"}, expect=400), "wrong_type")
     assert_error(await call(cloud, "POST", "/_emulator/clock", json={}, expect=400), "missing_field")
 
 
-async def test_wall_clock_refuses_to_be_set(aiohttp_client, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_wall_clock_refuses_to_be_set(aiohttp_client: AiohttpClient, tmp_path: Path) -> None:
     client = await aiohttp_client(create_app(Config(data_dir=tmp_path, emulator_api=True)))
     assert (await call(client, "GET", "/_emulator/clock"))["virtual"] is False
-    assert_error(await call(client, "POST", "/_emulator/clock", json={"advance_seconds": 1}, expect=409), "clock_not_virtual")
+    assert_error(
+        await call(client, "POST", "/_emulator/clock", json={"advance_seconds": 1}, expect=409), "clock_not_virtual"
+    )
 
 
-async def test_emulator_routes_are_absent_without_the_flag(aiohttp_client, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_emulator_routes_are_absent_without_the_flag(aiohttp_client: AiohttpClient, tmp_path: Path) -> None:
     client = await aiohttp_client(create_app(Config(data_dir=tmp_path)))
     assert_error(await call(client, "GET", "/_emulator/clock", expect=404), "not_found")
 
@@ -89,7 +97,9 @@ async def test_downloaded_credits_come_back_when_the_copy_expires_plus_skew(clou
     await assert_invariant(cloud.app)
 
 
-async def test_auto_revoke_returns_undelivered_credits_at_the_time_and_delivered_ones_after_skew(cloud: TestClient, clock: VirtualClock) -> None:
+async def test_auto_revoke_returns_undelivered_credits_at_the_time_and_delivered_ones_after_skew(
+    cloud: TestClient, clock: VirtualClock
+) -> None:
     tenant = await new_tenant(cloud)
     sub = await tenant.subscription(8)
     system, _ = await tenant.link_new_system()
@@ -110,8 +120,10 @@ async def test_auto_revoke_returns_undelivered_credits_at_the_time_and_delivered
     await assert_invariant(cloud.app)
 
 
-async def test_work_that_fell_due_while_the_cloud_was_down_runs_when_it_comes_back(aiohttp_client, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from tests.conftest import START
+async def test_work_that_fell_due_while_the_cloud_was_down_runs_when_it_comes_back(
+    aiohttp_client: AiohttpClient, tmp_path: Path
+) -> None:
+    from tests.kit import START
 
     config = Config(data_dir=tmp_path / "cloud", emulator_api=True, virtual_clock=True)
     first_clock = VirtualClock(start=START)

@@ -4,9 +4,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from shared.timefmt import iso, parse_iso
-from tests.e2e.conftest import Home, World
-from tests.pages.portal_kit import snapshot_contents
-from tests.support import call
+from tests.kit.api import call
+from tests.kit.portal import snapshot_contents
+from tests.kit.world import Home, World
 
 DAY = 86400
 
@@ -64,7 +64,10 @@ async def test_an_offline_home_gets_the_term_end_as_validity_after_cancel_and_it
     [entry] = (await van.credits())["entries"]
     assert entry["valid_until"] == sub["term_end"]  # the copy HOME holds now ends with the term
     key = (await van.credits())["revoke_key"]
-    assert await world.tenant.post(f"/systems/{van.system_id}/revoke-keys", {"revoke_key": key}) == {"returned": [], "credits_returned": 0}
+    assert await world.tenant.post(f"/systems/{van.system_id}/revoke-keys", {"revoke_key": key}) == {
+        "returned": [],
+        "credits_returned": 0,
+    }
     [shown] = (await world.system(van.system_id))["assignments"]
     assert shown["valid_until"] == shown["returns_at"] == sub["term_end"]
     await world.advance(10 * DAY)

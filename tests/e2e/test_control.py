@@ -4,14 +4,21 @@ from datetime import timedelta
 
 from shared.clock import VirtualClock
 from shared.timefmt import iso, parse_iso
-from tests.e2e.conftest import World
-from tests.support import assert_error, call
+from tests.kit import TENANT_ADMIN
+from tests.kit.api import assert_error, call
+from tests.kit.world import World
 
 DAY = 86400
 
 
 async def test_new_account_answer_carries_an_admin_token_that_works_at_once(world: World) -> None:
-    answer = await call(world.cloud, "POST", "/_emulator/accounts", json={"name": "Beta", "admin": {"email": "b@beta.test", "password": "long enough"}}, expect=201)
+    answer = await call(
+        world.cloud,
+        "POST",
+        "/_emulator/accounts",
+        json={"name": "Beta", "admin": {"email": "b@beta.test", "password": "long enough"}},
+        expect=201,
+    )
     accounts = await call(world.cloud, "GET", "/api/v1/accounts", token=answer["token"])
     assert accounts["accounts"] == [{"id": answer["account"]["id"], "name": "Beta", "role": "admin"}]
 
@@ -24,12 +31,20 @@ async def test_cloud_reset_forgets_everything_but_its_keys_and_may_set_the_clock
     earlier = world.clock.now() - timedelta(days=3)
     answer = await call(world.cloud, "POST", "/_emulator/reset", json={"now": iso(earlier)})
     assert answer["now"] == iso(earlier) and world.clock.now() == earlier
-    assert_error(await call(world.cloud, "GET", "/api/v1/accounts", token=world.tenant.token, expect=401), "invalid_token")
+    assert_error(
+        await call(world.cloud, "GET", "/api/v1/accounts", token=world.tenant.token, expect=401), "invalid_token"
+    )
     assert await call(world.cloud, "GET", "/.well-known/jwks.json") == jwks
     await studio.link.wait_for_state("not_linked")
     assert (await call(world.cloud, "GET", "/_emulator/invariant"))["ok"]
     world.homes.clear()  # the tenant the teardown check reads is gone too
-    answer = await call(world.cloud, "POST", "/_emulator/accounts", json={"name": "Acme Broadcast", "admin": {"email": "admin@acme.test", "password": "correct horse"}}, expect=201)
+    answer = await call(
+        world.cloud,
+        "POST",
+        "/_emulator/accounts",
+        json={"name": "Acme Broadcast", "admin": {"email": TENANT_ADMIN[0], "password": TENANT_ADMIN[1]}},
+        expect=201,
+    )
     world.tenant.account_id, world.tenant.token = answer["account"]["id"], answer["token"]
 
 
@@ -43,7 +58,9 @@ async def test_state_dump_restores_the_whole_cloud_and_a_bad_document_changes_no
     assert (await world.tenant.sub_state(sub["id"]))["credits_available"] == 1
     broken = saved | {"tables": {**saved["tables"], "accounts": {"columns": ["id"], "rows": [["x"]]}}}
     assert_error(await call(world.cloud, "PUT", "/_emulator/state", json=broken, expect=400), "invalid_state")
-    assert_error(await call(world.cloud, "PUT", "/_emulator/state", json={"format": "other"}, expect=400), "invalid_state")
+    assert_error(
+        await call(world.cloud, "PUT", "/_emulator/state", json={"format": "other"}, expect=400), "invalid_state"
+    )
     assert (await world.tenant.sub_state(sub["id"]))["credits_available"] == 1
     restored = await call(world.cloud, "PUT", "/_emulator/state", json=saved)
     assert restored["now"] == saved["now"] and iso(world.clock.now()) == saved["now"]
@@ -64,9 +81,14 @@ async def test_settled_answers_once_home_acknowledged_the_latest_copy(world: Wor
     assert (await studio.credits())["total"] == 2
     await studio.switch_link(False)
     await world.wait_for_portal(studio.system_id, lambda detail: not detail["system"]["online"])
-    assert_error(await call(world.cloud, "GET", f"/_emulator/systems/{studio.system_id}/settled", expect=409), "offline")
+    assert_error(
+        await call(world.cloud, "GET", f"/_emulator/systems/{studio.system_id}/settled", expect=409), "offline"
+    )
     assert_error(await call(world.cloud, "GET", "/_emulator/systems/sys_nope/settled", expect=404), "not_found")
-    assert_error(await call(world.cloud, "GET", f"/_emulator/systems/{studio.system_id}/settled?timeout=x", expect=400), "wrong_type")
+    assert_error(
+        await call(world.cloud, "GET", f"/_emulator/systems/{studio.system_id}/settled?timeout=x", expect=400),
+        "wrong_type",
+    )
 
 
 async def test_home_reset_forgets_its_credits_and_keeps_or_renews_its_identity(world: World) -> None:

@@ -4,7 +4,6 @@ import asyncio
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,13 +11,9 @@ from typing import Any
 
 import aiohttp
 
+from tests.kit.processes import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Service:
@@ -29,7 +24,9 @@ class Service:
 
     async def start(self, http: aiohttp.ClientSession) -> None:
         log = open(self.log_dir / f"{self.name}.log", "ab")  # noqa: SIM115 (closed with the process)
-        self.process = subprocess.Popen([sys.executable, "-m", *self.args, "--port", str(self.port)], cwd=ROOT, stdout=log, stderr=log)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", *self.args, "--port", str(self.port)], cwd=ROOT, stdout=log, stderr=log
+        )
         log.close()
         for _ in range(300):
             try:
@@ -57,13 +54,17 @@ class Service:
                 raise AssertionError(f"{self.name} did not stop within 15 s of SIGTERM") from None
 
 
-async def api(http: aiohttp.ClientSession, method: str, url: str, token: str | None = None, json: Any = None) -> tuple[int, Any]:
+async def api(
+    http: aiohttp.ClientSession, method: str, url: str, token: str | None = None, json: Any = None
+) -> tuple[int, Any]:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     async with http.request(method, url, json=json, headers=headers) as answer:
         return answer.status, await answer.json()
 
 
-async def converged(http: aiohttp.ClientSession, cloud: Service, home: Service, base: str, token: str, system_id: str) -> None:
+async def converged(
+    http: aiohttp.ClientSession, cloud: Service, home: Service, base: str, token: str, system_id: str
+) -> None:
     """Wait until HOME holds exactly the cloud's open assignments and no revoke awaits proof."""
     for _ in range(400):
         try:
@@ -86,16 +87,30 @@ async def invariant(http: aiohttp.ClientSession, cloud: Service) -> None:
     assert answer == {"ok": True, "violations": []}, answer
 
 
-async def traffic(http: aiohttp.ClientSession, cloud: Service, base: str, token: str, system_id: str, sub_id: str) -> None:
+async def traffic(
+    http: aiohttp.ClientSession, cloud: Service, base: str, token: str, system_id: str, sub_id: str
+) -> None:
     """Assign and revoke concurrently; requests cut off by a kill simply fail."""
 
     async def assign() -> None:
-        await api(http, "POST", f"{cloud.url}{base}/systems/{system_id}/assignments", token, {"subscription_id": sub_id, "credits": 0.25})
+        await api(
+            http,
+            "POST",
+            f"{cloud.url}{base}/systems/{system_id}/assignments",
+            token,
+            {"subscription_id": sub_id, "credits": 0.25},
+        )
 
     async def revoke_some() -> None:
         _, detail = await api(http, "GET", f"{cloud.url}{base}/systems/{system_id}", token)
         for item in [item for item in detail["assignments"] if item["state"] == "active"][:3]:
-            await api(http, "POST", f"{cloud.url}{base}/systems/{system_id}/assignments/{item['id']}/revoke", token, {"confirm": "confirm"})
+            await api(
+                http,
+                "POST",
+                f"{cloud.url}{base}/systems/{system_id}/assignments/{item['id']}/revoke",
+                token,
+                {"confirm": "confirm"},
+            )
 
     jobs = [assign() for _ in range(12)] + [revoke_some()]
     await asyncio.gather(*jobs, return_exceptions=True)
@@ -104,20 +119,51 @@ async def traffic(http: aiohttp.ClientSession, cloud: Service, base: str, token:
 async def test_sigkill_at_any_moment_loses_and_duplicates_nothing(tmp_path: Path) -> None:
     cloud_port, home_port = free_port(), free_port()
     cloud = Service("cloud", ["cloud", "--data", str(tmp_path / "cloud"), "--emulator-api"], cloud_port, tmp_path)
-    home = Service("home", ["home", "--data", str(tmp_path / "home"), "--cloud-url", f"http://127.0.0.1:{cloud_port}",
-                            "--label", "Studio A", "--cloud-key", str(tmp_path / "cloud" / "jwks.json")], home_port, tmp_path)  # fmt: skip
+    home = Service(
+        "home",
+        [
+            "home",
+            "--data",
+            str(tmp_path / "home"),
+            "--cloud-url",
+            f"http://127.0.0.1:{cloud_port}",
+            "--label",
+            "Studio A",
+            "--cloud-key",
+            str(tmp_path / "cloud" / "jwks.json"),
+        ],
+        home_port,
+        tmp_path,
+    )
     rng = random.Random(20261128)
     async with aiohttp.ClientSession() as http:
         try:
             await cloud.start(http)
-            _, made = await api(http, "POST", f"{cloud.url}/_emulator/accounts", json={"name": "Crash Test", "admin": {"email": "a@crash.test", "password": "crash test pw"}})
+            _, made = await api(
+                http,
+                "POST",
+                f"{cloud.url}/_emulator/accounts",
+                json={"name": "Crash Test", "admin": {"email": "a@crash.test", "password": "crash test pw"}},
+            )
             account = made["account"]["id"]
-            _, signed = await api(http, "POST", f"{cloud.url}/api/v1/auth/token", json={"email": "a@crash.test", "password": "crash test pw"})
+            _, signed = await api(
+                http,
+                "POST",
+                f"{cloud.url}/api/v1/auth/token",
+                json={"email": "a@crash.test", "password": "crash test pw"},
+            )
             token, base = signed["token"], f"/api/v1/accounts/{account}"
-            _, sub = await api(http, "POST", f"{cloud.url}/_emulator/accounts/{account}/subscriptions", json={"duration": "annual", "credits": 100, "state": "active"})
+            _, sub = await api(
+                http,
+                "POST",
+                f"{cloud.url}/_emulator/accounts/{account}/subscriptions",
+                json={"duration": "annual", "credits": 100, "state": "active"},
+            )
             await home.start(http)
             _, system = await api(http, "GET", f"{home.url}/api/v1/system")
-            status, _ = await api(http, "POST", f"{cloud.url}{base}/systems", token, {"registration_code": system["registration_code"]})
+            status, _ = await api(
+                http, "POST", f"{cloud.url}{base}/systems", token, {"registration_code": system["registration_code"]}
+            )
             assert status == 201
             system_id = system["system_id"]
             await converged(http, cloud, home, base, token, system_id)

@@ -9,8 +9,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from home.appkeys import CONFIG
 from shared.tokens import CLOUD_ISSUER
-from tests.e2e.conftest import Home, World
-from tests.support import assert_error
+from tests.kit.api import assert_error
+from tests.kit.world import Home, World
 
 
 def claims(token: str) -> dict[str, object]:
@@ -20,7 +20,9 @@ def claims(token: str) -> dict[str, object]:
 
 def reencode(token: str, payload: dict[str, object], header: dict[str, object] | None = None) -> str:
     head, _, signature = token.split(".")
-    pack = lambda data: base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+    def pack(data: object) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
     return f"{pack(header) if header else head}.{pack(payload)}.{signature}"
 
 
@@ -52,7 +54,10 @@ async def test_file_round_trip_and_revoke_key(world: World) -> None:
     assert key == uploaded["revoke_key"]
     returned = await world.tenant.post(f"/systems/{van.system_id}/revoke-keys", {"revoke_key": key})
     assert returned == {"returned": [item["id"]], "credits_returned": 3.5}
-    assert await world.tenant.post(f"/systems/{van.system_id}/revoke-keys", {"revoke_key": key}) == {"returned": [], "credits_returned": 0}
+    assert await world.tenant.post(f"/systems/{van.system_id}/revoke-keys", {"revoke_key": key}) == {
+        "returned": [],
+        "credits_returned": 0,
+    }
     assert (await world.tenant.sub_state(sub["id"]))["credits_available"] == 10
     await world.check()
 
@@ -78,7 +83,10 @@ async def test_revoke_cut_off_mid_way_completes_once_either_way(world: World) ->
     await studio.switch_link(True)
     await world.wait_for_portal(studio.system_id, lambda found: found["assignments"][0]["state"] == "ended")
     assert (await world.tenant.sub_state(sub["id"]))["credits_available"] == 8
-    assert await world.tenant.post(f"/systems/{studio.system_id}/revoke-keys", {"revoke_key": key}) == {"returned": [], "credits_returned": 0}
+    assert await world.tenant.post(f"/systems/{studio.system_id}/revoke-keys", {"revoke_key": key}) == {
+        "returned": [],
+        "credits_returned": 0,
+    }
     returned = [event for event in (await world.tenant.get("/history"))["events"] if event["kind"] == "returned"]
     assert len(returned) == 1
     await world.check()
@@ -93,7 +101,9 @@ async def test_revoke_cut_off_mid_way_completes_by_revoke_key_too(world: World) 
     await world.tenant.revoke(studio.system_id, item["id"])
     await studio.upload(await world.tenant.download(studio.system_id))
     key = (await studio.credits())["revoke_key"]
-    assert (await world.tenant.post(f"/systems/{studio.system_id}/revoke-keys", {"revoke_key": key}))["credits_returned"] == 2
+    assert (await world.tenant.post(f"/systems/{studio.system_id}/revoke-keys", {"revoke_key": key}))[
+        "credits_returned"
+    ] == 2
     await studio.switch_link(True)
     await studio.link.wait_for_state("online")
     await studio.link.wait_for_receipts(1)
@@ -125,12 +135,18 @@ async def test_adversarial_uploads_are_refused_and_change_nothing(armed: tuple[W
     import jwt
 
     from shared.keys import key_id
-    from shared.tokens import sign_snapshot, verify_snapshot  # noqa: F401  (the same shape, signed by a stranger)
 
-    strangers_file = jwt.encode(payload, stranger, algorithm="EdDSA", headers={"typ": "flex-credits+jwt", "kid": key_id(stranger.public_key())})
-    same_kid_forgery = jwt.encode(payload, stranger, algorithm="EdDSA", headers={"typ": "flex-credits+jwt", "kid": jwt.get_unverified_header(van_file)["kid"]})
+    strangers_file = jwt.encode(
+        payload, stranger, algorithm="EdDSA", headers={"typ": "flex-credits+jwt", "kid": key_id(stranger.public_key())}
+    )
+    same_kid_forgery = jwt.encode(
+        payload,
+        stranger,
+        algorithm="EdDSA",
+        headers={"typ": "flex-credits+jwt", "kid": jwt.get_unverified_header(van_file)["kid"]},
+    )
     unsigned = reencode(van_file, payload, {"alg": "none", "typ": "flex-credits+jwt"}).rsplit(".", 1)[0] + "."
-    richer = reencode(van_file, {**payload, "asg": [[*payload["asg"][0][:1], 1600, *payload["asg"][0][2:]]]})  # type: ignore[index]
+    richer = reencode(van_file, {**payload, "asg": [[*payload["asg"][0][:1], 1600, *payload["asg"][0][2:]]]})
     cases = [
         (strangers_file, 422, "bad_signature"),
         (same_kid_forgery, 422, "bad_signature"),
@@ -151,7 +167,9 @@ async def test_adversarial_uploads_are_refused_and_change_nothing(armed: tuple[W
     assert payload["iss"] == CLOUD_ISSUER
 
 
-async def test_replayed_older_file_is_stale_and_never_resurrects_credits(armed: tuple[World, Home, Home, str, str]) -> None:
+async def test_replayed_older_file_is_stale_and_never_resurrects_credits(
+    armed: tuple[World, Home, Home, str, str],
+) -> None:
     world, van, _studio, van_file, _ = armed
     [item] = (await world.tenant.get(f"/systems/{van.system_id}"))["assignments"]
     await world.tenant.revoke(van.system_id, item["id"])
@@ -171,11 +189,19 @@ async def test_revoke_key_from_the_wrong_home_is_refused(armed: tuple[World, Hom
     await world.tenant.revoke(van.system_id, item["id"])
     await studio.upload(studio_file)
     wrong = (await studio.credits())["revoke_key"]
-    assert_error(await world.tenant.post(f"/systems/{van.system_id}/revoke-keys", {"revoke_key": wrong}, expect=422), "wrong_system")
+    assert_error(
+        await world.tenant.post(f"/systems/{van.system_id}/revoke-keys", {"revoke_key": wrong}, expect=422),
+        "wrong_system",
+    )
     assert (await world.tenant.get(f"/systems/{van.system_id}"))["assignments"][0]["state"] == "revoke_pending"
     edited = (await van.credits())["revoke_key"][:-8] + "AAAAAAAA"
-    assert (await world.tenant.post(f"/systems/{van.system_id}/revoke-keys", {"revoke_key": edited}, expect=422))["error"]["code"] == "bad_signature"
-    assert_error(await world.tenant.post(f"/systems/{van.system_id}/revoke-keys", {"revoke_key": "garbage"}, expect=400), "malformed")
+    assert (await world.tenant.post(f"/systems/{van.system_id}/revoke-keys", {"revoke_key": edited}, expect=422))[
+        "error"
+    ]["code"] == "bad_signature"
+    assert_error(
+        await world.tenant.post(f"/systems/{van.system_id}/revoke-keys", {"revoke_key": "garbage"}, expect=400),
+        "malformed",
+    )
     await world.check()
 
 

@@ -11,8 +11,8 @@ from cloud.app import create_app as create_cloud
 from cloud.config import Config as CloudConfig
 from cloud.demo import DEMO_USERS
 from shared.clock import VirtualClock
-from tests.e2e.conftest import Home, World
-from tests.support import Tenant, assert_error, call, sign_in
+from tests.kit.api import Tenant, assert_error, call, sign_in
+from tests.kit.world import Home, World
 
 # fault -> (HTTP status, code) HOME must answer the upload with
 REFUSALS = {

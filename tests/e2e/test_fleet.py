@@ -8,11 +8,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from home.fleet.api import FLEET_KEY, create_fleet_app
+from home.fleet.api import FLEET, create_fleet_app
 from home.fleet.config import FleetConfig
 from home.fleet.linking import link_fleet
-from tests.e2e.conftest import World
-from tests.support import assert_error, call
+from tests.kit import TENANT_ADMIN
+from tests.kit.api import assert_error, call
+from tests.kit.world import World
 
 ROOT = Path(__file__).resolve().parents[2]
 COUNT = 20
@@ -22,15 +23,19 @@ def fleet_config(world: World, **extra: Any) -> FleetConfig:
     return FleetConfig(
         data_dir=world.tmp_path / "fleet", count=COUNT, cloud_url=world.cloud_url, port=0,
         reconnect_min_seconds=0.05, reconnect_max_seconds=0.2, **extra,
-    )  # fmt: skip
+    )
 
 
 async def linked_systems(world: World) -> dict[str, dict[str, Any]]:
     return {system["id"]: system for system in (await world.tenant.get("/systems"))["systems"]}
 
 
-async def test_a_fleet_links_to_an_account_and_each_node_keeps_its_own_credits(world: World, aiohttp_client: Any) -> None:
-    fleet_client = await aiohttp_client(create_fleet_app(fleet_config(world, link_token=world.tenant.token), world.clock))
+async def test_a_fleet_links_to_an_account_and_each_node_keeps_its_own_credits(
+    world: World, aiohttp_client: Any
+) -> None:
+    fleet_client = await aiohttp_client(
+        create_fleet_app(fleet_config(world, link_token=world.tenant.token), world.clock)
+    )
     listed = await call(fleet_client, "GET", "/api/v1/nodes?codes=1")
     assert listed["count"] == COUNT and listed["states"] == {"online": COUNT}
     ids = [node["system_id"] for node in listed["nodes"]]
@@ -42,12 +47,15 @@ async def test_a_fleet_links_to_an_account_and_each_node_keeps_its_own_credits(w
     sub = await world.tenant.subscription(20)
     for number, system_id in enumerate(ids[:5], start=1):
         await world.tenant.assign(system_id, sub["id"], number)
-    fleet = fleet_client.app[FLEET_KEY]
+    fleet = fleet_client.app[FLEET]
     for system_id in ids[:5]:
         node = fleet.find(system_id)
         assert node is not None
         await node.node.wait_for_seq(1)
-    totals = [(await call(fleet_client, "GET", f"/api/v1/nodes/{system_id}/licenses/credits"))["total"] for system_id in ids[:6]]
+    totals = [
+        (await call(fleet_client, "GET", f"/api/v1/nodes/{system_id}/licenses/credits"))["total"]
+        for system_id in ids[:6]
+    ]
     assert totals == [1, 2, 3, 4, 5, 0]
 
     switched = await call(fleet_client, "PUT", f"/api/v1/nodes/{ids[0]}/cloud-link", json={"enabled": False})
@@ -61,19 +69,36 @@ async def test_a_fleet_links_to_an_account_and_each_node_keeps_its_own_credits(w
     relisted = await call(again, "GET", "/api/v1/nodes")
     assert [node["system_id"] for node in relisted["nodes"]] == ids
     assert relisted["states"] == {"online": COUNT - 1, "disabled": 1}
-    assert await link_fleet(again.app[FLEET_KEY], world.tenant.token, world.tenant.account_id) == 0
+    assert await link_fleet(again.app[FLEET], world.tenant.token, world.tenant.account_id) == 0
     assert (await call(again, "GET", f"/api/v1/nodes/{ids[4]}/licenses/credits"))["total"] == 5
 
 
 async def test_the_fleet_command_links_its_nodes_and_stops_cleanly_on_sigterm(world: World) -> None:
     ready = world.tmp_path / "fleet-ready.json"
     command = [
-        sys.executable, "-m", "home.fleet", "--count", "3", "--data", str(world.tmp_path / "cli-fleet"), "--cloud-url", world.cloud_url,
-        "--port", "0", "--ready-file", str(ready), "--link-email", "admin@acme.test", "--label-prefix", "Truck",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "home.fleet",
+        "--count",
+        "3",
+        "--data",
+        str(world.tmp_path / "cli-fleet"),
+        "--cloud-url",
+        world.cloud_url,
+        "--port",
+        "0",
+        "--ready-file",
+        str(ready),
+        "--link-email",
+        TENANT_ADMIN[0],
+        "--label-prefix",
+        "Truck",
+    ]
     log = world.tmp_path / "fleet.log"
     with log.open("wb") as output:
-        process = subprocess.Popen(command, cwd=ROOT, env={"FLEX_FLEET_PASSWORD": "correct horse", "PATH": "/usr/bin:/bin"}, stderr=output)
+        process = subprocess.Popen(
+            command, cwd=ROOT, env={"FLEX_FLEET_PASSWORD": TENANT_ADMIN[1], "PATH": "/usr/bin:/bin"}, stderr=output
+        )
     try:
         for _ in range(600):
             if ready.exists() or process.poll() is not None:

@@ -8,11 +8,10 @@ from cloud.models import Assignment
 from cloud.store.ledger import LedgerEntry
 from shared import protocol
 from shared.snapshot_claims import MAX_ACTIVE_ASSIGNMENTS, MAX_SNAPSHOT_BYTES
-from tests.e2e.conftest import World
-from tests.pages.portal_kit import csrf_in
-from tests.support import assert_error
-
-PASSWORD = "correct horse"  # the world's tenant admin (tests.support.new_tenant)
+from tests.kit import TENANT_ADMIN
+from tests.kit.api import assert_error
+from tests.kit.portal import csrf_in
+from tests.kit.world import World
 
 
 async def fill(world: World, system_id: str, sub_id: str, count: int) -> None:
@@ -21,27 +20,51 @@ async def fill(world: World, system_id: str, sub_id: str, count: int) -> None:
     async with world.cloud.app[DB].transaction() as tx:
         assert await tx.subscriptions.take_quarters(sub_id, count)
         items = [
-            Assignment(new_id("asg"), world.tenant.account_id, system_id, sub_id, 1, now, None, False, None, "active", None, None, None, None)
+            Assignment(
+                new_id("asg"),
+                world.tenant.account_id,
+                system_id,
+                sub_id,
+                1,
+                now,
+                None,
+                False,
+                None,
+                "active",
+                None,
+                None,
+                None,
+                None,
+            )
             for _ in range(count)
         ]
         await tx.assignments.insert_many(items)
-        await tx.ledger.append_many([LedgerEntry(now, "assigned", "test", world.tenant.account_id, sub_id, system_id, item.id, 1) for item in items])
+        await tx.ledger.append_many(
+            [
+                LedgerEntry(now, "assigned", "test", world.tenant.account_id, sub_id, system_id, item.id, 1)
+                for item in items
+            ]
+        )
         await tx.systems.mark_dirty([system_id])
 
 
 async def portal_assign(world: World, system_id: str, sub_id: str) -> str:
-    """Sign in on the portal's pages and submit Add Credits; answers the page it lands on (a refusal: the form again)."""
+    """Sign in on the portal's pages and submit Add Credits; answers the page it lands on (refused: the form again)."""
     client = world.cloud
     form = await client.get("/signin", headers={"Accept": "text/html"})
     signed = await client.post(
-        "/signin", data={"csrf": csrf_in(await form.text()), "email": "admin@acme.test", "password": PASSWORD, "next": "/"}, allow_redirects=False
-    )  # fmt: skip
+        "/signin",
+        data={"csrf": csrf_in(await form.text()), "email": TENANT_ADMIN[0], "password": TENANT_ADMIN[1], "next": "/"},
+        allow_redirects=False,
+    )
     assert signed.status == 303
     base = f"/accounts/{world.tenant.account_id}/systems/{system_id}"
     page = await client.get(f"{base}/add?step=2&subscription={sub_id}", headers={"Accept": "text/html"})
     posted = await client.post(
-        f"{base}/assignments", data={"csrf": csrf_in(await page.text()), "subscription_id": sub_id, "credits": "0.25"}, allow_redirects=False
-    )  # fmt: skip
+        f"{base}/assignments",
+        data={"csrf": csrf_in(await page.text()), "subscription_id": sub_id, "credits": "0.25"},
+        allow_redirects=False,
+    )
     if posted.status != 303:
         return await posted.text()
     landing = await client.get(posted.headers["Location"], headers={"Accept": "text/html"})
@@ -61,7 +84,11 @@ async def test_the_most_assignments_a_system_holds_reach_it_online_and_one_more_
     await van.link.wait_for_seq(2, timeout=60)
 
     held: dict[str, Any] = await van.credits()
-    assert held["seq"] == 2 and len(held["entries"]) == MAX_ACTIVE_ASSIGNMENTS and held["total"] == MAX_ACTIVE_ASSIGNMENTS / 4
+    assert (
+        held["seq"] == 2
+        and len(held["entries"]) == MAX_ACTIVE_ASSIGNMENTS
+        and held["total"] == MAX_ACTIVE_ASSIGNMENTS / 4
+    )
     assert van.link.state == "online" and van.link.last_error is None
     latest = await world.cloud.app[DB].read.snapshots.latest(van.system_id)
     assert latest is not None and len(latest.token) <= MAX_SNAPSHOT_BYTES < protocol.MAX_MESSAGE_BYTES

@@ -13,8 +13,8 @@ from cloud.app import create_app as create_cloud
 from cloud.appkeys import DB
 from cloud.config import Config as CloudConfig
 from shared.clock import VirtualClock
-from tests.e2e.conftest import Home, World
-from tests.support import call, new_tenant
+from tests.kit.api import call, new_tenant
+from tests.kit.world import Home, World
 
 RESEND_SECONDS = 0.4
 
@@ -236,7 +236,7 @@ async def test_home_journal_records_link_states_snapshots_receipts_keys_and_reso
     made = await call(
         home.client, "POST", "/api/v1/resources", expect=201,
         json={"name": "Importer", "license_type_needed": "NMOS Importer", "count": 1, "license_type": "credits"},
-    )  # fmt: skip
+    )
     resource_id = made["resource"]["id"]
     await call(home.client, "POST", f"/api/v1/resources/{resource_id}/start")
     await call(home.client, "POST", f"/api/v1/resources/{resource_id}/stop")

@@ -4,7 +4,7 @@ from typing import Any
 
 from home.licensing import apply_snapshot
 from shared import protocol
-from tests.e2e.conftest import World
+from tests.kit.world import World
 
 
 async def test_assigning_to_an_online_home_delivers_at_once(world: World) -> None:
@@ -73,7 +73,10 @@ async def test_a_home_that_was_disconnected_catches_up_on_reconnect(world: World
     assert await home.held_ids() == {second["id"]}
     detail = {item["id"]: item for item in (await world.tenant.get(f"/systems/{home.system_id}"))["assignments"]}
     assert detail[second["id"]]["downloaded"] is True
-    await world.wait_for_portal(home.system_id, lambda found: all(item["state"] == "ended" for item in found["assignments"] if item["id"] == first["id"]))
+    await world.wait_for_portal(
+        home.system_id,
+        lambda found: all(item["state"] == "ended" for item in found["assignments"] if item["id"] == first["id"]),
+    )
     assert (await world.tenant.sub_state(sub["id"]))["credits_available"] == 5
     await world.check()
 
@@ -90,13 +93,15 @@ async def test_portal_shows_offline_and_last_seen_after_the_link_drops(world: Wo
 async def test_an_unlinked_home_is_told_so_and_comes_online_once_linked(world: World) -> None:
     home = await world.start_home("Studio B", link=False)
     await home.link.wait_for_state("not_linked")
-    code = (await home.client.get("/api/v1/system"))
+    code = await home.client.get("/api/v1/system")
     await world.tenant.link((await code.json())["registration_code"])
     await home.link.wait_for_state("online", timeout=10)
     await world.check()
 
 
-async def test_a_revoke_cut_off_after_home_applied_it_but_before_the_receipt_returns_the_credits_once_on_reconnect(world: World) -> None:
+async def test_a_revoke_cut_off_after_home_applied_it_but_before_the_receipt_returns_the_credits_once_on_reconnect(
+    world: World,
+) -> None:
     sub = await world.tenant.subscription(6)
     home = await world.online_home("Studio A")
     item = await world.tenant.assign(home.system_id, sub["id"], 2)

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.e2e.test_crash import free_port
+from tests.kit.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -27,9 +27,23 @@ def scripts_run(data: Path, *extra: str) -> Iterator[str]:
     """``scripts/run`` (its launcher, in this venv) on free ports; answers the first line with those ports."""
     cloud, studio, van = free_port(), free_port(), free_port()
     launcher = subprocess.Popen(
-        [sys.executable, "scripts/launch.py", "--data", str(data), "--cloud-port", str(cloud), "--home-ports", f"{studio},{van}", *extra],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "scripts/launch.py",
+            "--data",
+            str(data),
+            "--cloud-port",
+            str(cloud),
+            "--home-ports",
+            f"{studio},{van}",
+            *extra,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
     try:
         assert launcher.stdout is not None
         deadline = time.monotonic() + 60
@@ -57,8 +71,15 @@ def test_every_readme_shell_block_uses_the_addresses_of_the_first_line() -> None
     blocks = shell_blocks()
     assert blocks[0].splitlines()[0] == ADDRESSES
     rest = "\n".join(blocks)[len(ADDRESSES) :]
-    assert not re.search(r"127\.0\.0\.1|localhost|:8[78]\d\d", rest), "a block names an address instead of $CLOUD, $STUDIO or $OBVAN"
-    assert all(" -s " in line for block in blocks for line in block.splitlines() if line.lstrip().startswith("curl") or "$(curl" in line)
+    assert not re.search(r"127\.0\.0\.1|localhost|:8[78]\d\d", rest), (
+        "a block names an address instead of $CLOUD, $STUDIO or $OBVAN"
+    )
+    assert all(
+        " -s " in line
+        for block in blocks
+        for line in block.splitlines()
+        if line.lstrip().startswith("curl") or "$(curl" in line
+    )
 
 
 def test_readme_shell_blocks_run_as_written_against_scripts_run(tmp_path: Path) -> None:
@@ -80,7 +101,16 @@ def test_readme_shell_blocks_run_as_written_against_scripts_run(tmp_path: Path) 
     assert '"kind": "fault_dropped"' in link_faults and '"kind": "fault_duplicated"' in link_faults
     assert '"kind": "link_refused"' in link_faults or '"kind": "link_down"' in link_faults
     codes = re.findall(r'"error": {"code": "(\w+)"', refusals)
-    assert codes == ["expired", "clock_skew", "stale", "bad_signature", "wrong_system", "bad_signature", "bad_signature", "malformed"]
+    assert codes == [
+        "expired",
+        "clock_skew",
+        "stale",
+        "bad_signature",
+        "wrong_system",
+        "bad_signature",
+        "bad_signature",
+        "malformed",
+    ]
 
     with scripts_run(tmp_path / "virtual", "--virtual-clock") as addresses:
         output = run_in_one_shell("set -eu\n" + addresses + "\n" + clock[0], tmp_path)
@@ -93,9 +123,22 @@ def test_scripts_run_refuses_state_made_with_the_other_clock(tmp_path: Path) -> 
     data.mkdir()
     (data / "clock-mode").write_text("virtual\n")
     done = subprocess.run(
-        [sys.executable, "scripts/launch.py", "--data", str(data), "--cloud-port", str(free_port()), "--home-ports", f"{free_port()},{free_port()}"],
-        cwd=ROOT, capture_output=True, text=True, timeout=30, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "scripts/launch.py",
+            "--data",
+            str(data),
+            "--cloud-port",
+            str(free_port()),
+            "--home-ports",
+            f"{free_port()},{free_port()}",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert done.returncode != 0
     assert "made with --virtual-clock" in done.stderr and "--fresh" in done.stderr
 

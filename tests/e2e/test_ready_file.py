@@ -10,7 +10,11 @@ from pathlib import Path
 
 
 def start(args: list[str], ready: Path) -> tuple[subprocess.Popen[bytes], dict[str, object]]:
-    process = subprocess.Popen([sys.executable, *args, "--port", "0", "--ready-file", str(ready)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, *args, "--port", "0", "--ready-file", str(ready)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.monotonic() + 20
     while not ready.exists():
         assert process.poll() is None, process.stdout.read() if process.stdout else b""
@@ -27,12 +31,21 @@ def stop(process: subprocess.Popen[bytes]) -> bytes:
 
 
 def test_cloud_and_home_on_free_ports_write_their_url_and_pid_once_ready(tmp_path: Path) -> None:
-    cloud, cloud_ready = start(["-m", "cloud", "--data", str(tmp_path / "cloud"), "--emulator-api"], tmp_path / "cloud.json")
+    cloud, cloud_ready = start(
+        ["-m", "cloud", "--data", str(tmp_path / "cloud"), "--emulator-api"], tmp_path / "cloud.json"
+    )
     try:
-        assert cloud_ready["pid"] == cloud.pid and isinstance(cloud_ready["url"], str) and ":8700" not in cloud_ready["url"]
+        assert (
+            cloud_ready["pid"] == cloud.pid
+            and isinstance(cloud_ready["url"], str)
+            and ":8700" not in cloud_ready["url"]
+        )
         with urllib.request.urlopen(f"{cloud_ready['url']}/healthz", timeout=5) as answer:
             assert json.loads(answer.read()) == {"status": "ok"}
-        home, home_ready = start(["-m", "home", "--data", str(tmp_path / "home"), "--cloud-url", str(cloud_ready["url"]), "--offline"], tmp_path / "home.json")
+        home, home_ready = start(
+            ["-m", "home", "--data", str(tmp_path / "home"), "--cloud-url", str(cloud_ready["url"]), "--offline"],
+            tmp_path / "home.json",
+        )
         assert home_ready["pid"] == home.pid and home_ready["url"] != cloud_ready["url"]
         with urllib.request.urlopen(f"{home_ready['url']}/api/v1/system", timeout=5) as answer:
             assert json.loads(answer.read())["cloud"]["state"] == "disabled"

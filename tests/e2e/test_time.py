@@ -4,8 +4,8 @@ from datetime import timedelta
 
 from shared.clock import VirtualClock
 from shared.timefmt import iso, parse_iso
-from tests.e2e.conftest import World
-from tests.support import assert_error
+from tests.kit.api import assert_error
+from tests.kit.world import World
 
 DAY = 86400
 
@@ -69,7 +69,9 @@ async def test_a_cancelled_subscription_caps_validity_and_ends_its_assignments(w
     [entry] = (await studio.credits())["entries"]
     assert entry["valid_until"] == sub["term_end"] and entry["renewable"] is False
     # once HOME holds only the capped copy, the portal says so: valid until, and back at, the term end
-    detail = await world.wait_for_portal(studio.system_id, lambda found: found["assignments"][0]["valid_until"] == sub["term_end"])
+    detail = await world.wait_for_portal(
+        studio.system_id, lambda found: found["assignments"][0]["valid_until"] == sub["term_end"]
+    )
     [shown] = detail["assignments"]
     assert shown["returns_at"] == sub["term_end"] and shown["subscription"]["state"] == "cancelled"
     await world.advance(10 * DAY)

@@ -37,20 +37,46 @@ def test_readme_example_runs_green_from_a_wheel_in_a_new_virtualenv(tmp_path: Pa
         if (ROOT / name).is_file():
             (source / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, source / name)
-    run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(tmp_path / "dist"), str(source)], tmp_path)
+    run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(tmp_path / "dist"), str(source)],
+        tmp_path,
+    )
     [wheel] = (tmp_path / "dist").glob("flex_emulator-*.whl")
 
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=False).create(env_dir)
     python = env_dir / "bin" / "python"
     site = Path(run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], tmp_path).strip())
-    (site / "borrowed.pth").write_text(sysconfig.get_path("purelib") + "\n")  # path line only: its .pth files stay unread
-    run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps", "--no-index", str(wheel)], tmp_path)
+    (site / "borrowed.pth").write_text(
+        sysconfig.get_path("purelib") + "\n"
+    )  # path line only: its .pth files stay unread
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-index",
+            str(wheel),
+        ],
+        tmp_path,
+    )
 
     project = tmp_path / "project"
     project.mkdir()
     (project / "test_from_readme.py").write_text(readme_example())
-    where = run([str(python), "-c", "import flex_emulator, cloud, home; print(flex_emulator.__file__, cloud.__file__, home.__file__)"], project)
+    where = run(
+        [
+            str(python),
+            "-c",
+            "import flex_emulator, cloud, home; print(flex_emulator.__file__, cloud.__file__, home.__file__)",
+        ],
+        project,
+    )
     assert all(path.startswith(str(site)) for path in where.split()), where
     output = run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_from_readme.py"], project)
     assert "1 passed" in output, output

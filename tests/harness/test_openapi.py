@@ -5,7 +5,7 @@ from pathlib import Path
 from jsonschema import Draft202012Validator
 
 from flex_emulator import ApiError, World
-from tests.harness.openapi_check import OpenApiChecker
+from tests.kit.openapi import OpenApiChecker
 
 
 def test_answers_of_a_whole_session_match_each_services_openapi_document(tmp_path: Path) -> None:
@@ -21,7 +21,7 @@ def test_answers_of_a_whole_session_match_each_services_openapi_document(tmp_pat
 
         def observe(method: str, url: str, response: object) -> None:
             checker = cloud if url.startswith(world.cloud.url) else home
-            checker.check(method, url, response)  # type: ignore[arg-type]
+            checker.check(method, url, response)
 
         world.transport.observers.append(observe)
         van = world.start_home("OB Van 3", account=account, online=False)
@@ -59,7 +59,8 @@ def test_answers_of_a_whole_session_match_each_services_openapi_document(tmp_pat
         try:
             account.cloud.assign(account.id, studio.system_id, account.subscriptions[0]["id"], 100)
         except ApiError as refused:
-            assert refused.status == 409
+            if refused.status != 409:  # only "not enough credits" may refuse this one
+                raise
         page = world.events()
         world.cloud.events(after=page["next"], limit=5)
         studio.events()
@@ -69,7 +70,8 @@ def test_answers_of_a_whole_session_match_each_services_openapi_document(tmp_pat
         try:
             van.upload(account.download(van, fault="expired"))
         except ApiError as refused:
-            assert refused.code == "expired"
+            if refused.code != "expired":
+                raise
         studio.client.reset()
         world.cloud.jwks()
         world.cloud.healthz()

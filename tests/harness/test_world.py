@@ -20,7 +20,8 @@ async def test_async_world_gives_in_process_apps_and_a_client_from_a_bare_url(tm
         try:
             await account.assign(studio, 5)
         except ApiError as refused:
-            assert (refused.status, refused.code) == (409, "insufficient_credits")
+            if (refused.status, refused.code) != (409, "insufficient_credits"):
+                raise
         else:
             raise AssertionError("assigning more than the subscription holds must be refused")
         await another.close()

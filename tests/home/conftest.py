@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from home.app import create_app
 from home.config import Config
 from shared.clock import VirtualClock
-from tests.home.home_testkit import START, FakeCloud, HomeFactory, write_jwks
+from tests.kit.home import START, FakeCloud, HomeFactory, write_jwks
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from aiohttp.test_utils import TestClient
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from shared.clock import VirtualClock
-from tests.home.home_testkit import (
+from tests.kit.home import (
     DAY,
     START,
     HomeFactory,
@@ -23,7 +23,9 @@ async def apply_two_entries(home: TestClient, key: Ed25519PrivateKey) -> None:
     assert response.status == 200
 
 
-async def test_credits_expire_by_homes_own_clock(home: TestClient, cloud_key: Ed25519PrivateKey, clock: VirtualClock) -> None:
+async def test_credits_expire_by_homes_own_clock(
+    home: TestClient, cloud_key: Ed25519PrivateKey, clock: VirtualClock
+) -> None:
     await apply_two_entries(home, cloud_key)
     assert (await credits_view(home))["total"] == 3
     clock.advance(2 * 86400)  # valid_until == now: no longer valid
@@ -69,7 +71,9 @@ async def test_the_time_mark_is_kept_by_writes_even_without_reads(
     home = await start_home()
     await apply_two_entries(home, cloud_key)
     clock.advance(5 * 86400)
-    response = await home.post("/api/v1/resources", json={"name": "Cam 1", "license_type_needed": "HOME Pass", "count": 1})
+    response = await home.post(
+        "/api/v1/resources", json={"name": "Cam 1", "license_type_needed": "HOME Pass", "count": 1}
+    )
     assert response.status == 201
     await home.close()
     clock.rewind(START)

@@ -6,7 +6,7 @@ from aiohttp.test_utils import TestClient
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from home import credits
-from tests.home.home_testkit import (
+from tests.kit.home import (
     DAY,
     START,
     credits_view,

@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from home.app import make_clock
 from home.config import Config
 from shared.clock import VirtualClock, WallClock
-from tests.home.home_testkit import (
+from tests.kit.home import (
     DAY,
     START,
     credits_view,

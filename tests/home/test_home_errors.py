@@ -6,7 +6,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from shared.clock import WallClock
-from tests.home.home_testkit import HomeFactory
+from tests.kit.home import HomeFactory
 
 
 def assert_error(body: Any, code: str) -> None:
@@ -30,7 +30,13 @@ CASES: list[tuple[str, str, Any, int, str]] = [
     ("POST", "/api/v1/resources", {"name": "A", "license_type_needed": "MV"}, 400, "missing_field"),
     ("POST", "/api/v1/resources", {"name": "A", "license_type_needed": "MV", "count": "2"}, 400, "wrong_type"),
     ("POST", "/api/v1/resources", {"name": "A", "license_type_needed": "MV", "count": 0}, 400, "out_of_range"),
-    ("POST", "/api/v1/resources", {"name": "A", "license_type_needed": "MV", "count": 1, "license_type": "x"}, 400, "invalid_value"),
+    (
+        "POST",
+        "/api/v1/resources",
+        {"name": "A", "license_type_needed": "MV", "count": 1, "license_type": "x"},
+        400,
+        "invalid_value",
+    ),
     ("POST", "/api/v1/resources/12345/start", None, 404, "not_found"),
     ("POST", "/api/v1/resources/12345/stop", None, 404, "not_found"),
     ("GET", "/api/v1/resources/nope", None, 404, "not_found"),
@@ -43,7 +49,9 @@ CASES: list[tuple[str, str, Any, int, str]] = [
 ]
 
 
-@pytest.mark.parametrize(("method", "path", "body", "status", "code"), CASES, ids=[f"{c[0]} {c[1]} {c[4]}" for c in CASES])
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "code"), CASES, ids=[f"{c[0]} {c[1]} {c[4]}" for c in CASES]
+)
 async def test_error_paths_answer_with_the_error_shape(
     home: TestClient, method: str, path: str, body: Any, status: int, code: str
 ) -> None:

@@ -16,7 +16,7 @@ from home.appkeys import NODE
 from home.config import Config as HomeConfig
 from shared.clock import VirtualClock
 from shared.tokens import verify_receipt
-from tests.home.home_testkit import (
+from tests.kit.home import (
     DAY,
     START,
     HomeFactory,
@@ -193,7 +193,9 @@ async def test_other_token_types_are_refused(home: TestClient, cloud_key: Ed2551
     await assert_refused(home, registration, 400, "malformed", before)
 
 
-async def test_oversize_upload_is_refused_from_its_declared_length(home: TestClient, cloud_key: Ed25519PrivateKey) -> None:
+async def test_oversize_upload_is_refused_from_its_declared_length(
+    home: TestClient, cloud_key: Ed25519PrivateKey
+) -> None:
     before = await applied_view(home, cloud_key)
     await assert_refused(home, b"x" * (UPLOAD_LIMIT + 1), 413, "too_large", before)
 

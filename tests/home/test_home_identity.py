@@ -4,7 +4,7 @@ from pathlib import Path
 
 from shared.keys import system_id_for
 from shared.tokens import verify_registration
-from tests.home.home_testkit import HomeFactory, system_id
+from tests.kit.home import HomeFactory, system_id
 
 
 async def test_identity_is_created_on_first_start_and_kept(start_home: HomeFactory, data_dir: Path) -> None:

@@ -13,7 +13,7 @@ from home.appkeys import LINK, NODE
 from home.identity import Identity, load_identity
 from home.link import CloudLink, backoff_delay, link_url
 from shared.tokens import verify_receipt
-from tests.home.home_testkit import (
+from tests.kit.home import (
     FakeCloud,
     HomeFactory,
     credits_view,
@@ -73,7 +73,10 @@ async def test_link_authenticates_and_goes_online(
 
 
 async def test_pushed_snapshot_is_applied_and_a_receipt_comes_back(
-    start_linked: Callable[..., Awaitable[TestClient]], fake_cloud: FakeCloud, identity: Identity, cloud_key: Ed25519PrivateKey
+    start_linked: Callable[..., Awaitable[TestClient]],
+    fake_cloud: FakeCloud,
+    identity: Identity,
+    cloud_key: Ed25519PrivateKey,
 ) -> None:
     home = await start_linked()
     link = link_of(home)
@@ -89,7 +92,10 @@ async def test_pushed_snapshot_is_applied_and_a_receipt_comes_back(
 
 
 async def test_same_snapshot_again_is_acknowledged_with_the_latest_receipt(
-    start_linked: Callable[..., Awaitable[TestClient]], fake_cloud: FakeCloud, identity: Identity, cloud_key: Ed25519PrivateKey
+    start_linked: Callable[..., Awaitable[TestClient]],
+    fake_cloud: FakeCloud,
+    identity: Identity,
+    cloud_key: Ed25519PrivateKey,
 ) -> None:
     home = await start_linked()
     link = link_of(home)
@@ -105,7 +111,10 @@ async def test_same_snapshot_again_is_acknowledged_with_the_latest_receipt(
 
 
 async def test_refused_snapshot_gets_an_error_reply_and_the_link_stays_up(
-    start_linked: Callable[..., Awaitable[TestClient]], fake_cloud: FakeCloud, identity: Identity, cloud_key: Ed25519PrivateKey
+    start_linked: Callable[..., Awaitable[TestClient]],
+    fake_cloud: FakeCloud,
+    identity: Identity,
+    cloud_key: Ed25519PrivateKey,
 ) -> None:
     home = await start_linked()
     link = link_of(home)
@@ -120,7 +129,10 @@ async def test_refused_snapshot_gets_an_error_reply_and_the_link_stays_up(
 
 
 async def test_bad_messages_get_protocol_errors_and_never_crash_the_link(
-    start_linked: Callable[..., Awaitable[TestClient]], fake_cloud: FakeCloud, identity: Identity, cloud_key: Ed25519PrivateKey
+    start_linked: Callable[..., Awaitable[TestClient]],
+    fake_cloud: FakeCloud,
+    identity: Identity,
+    cloud_key: Ed25519PrivateKey,
 ) -> None:
     home = await start_linked()
     link = link_of(home)
@@ -138,7 +150,10 @@ async def test_bad_messages_get_protocol_errors_and_never_crash_the_link(
 
 
 async def test_link_reconnects_after_the_cloud_drops_it_and_reports_its_seq(
-    start_linked: Callable[..., Awaitable[TestClient]], fake_cloud: FakeCloud, identity: Identity, cloud_key: Ed25519PrivateKey
+    start_linked: Callable[..., Awaitable[TestClient]],
+    fake_cloud: FakeCloud,
+    identity: Identity,
+    cloud_key: Ed25519PrivateKey,
 ) -> None:
     home = await start_linked()
     link = link_of(home)
@@ -160,7 +175,12 @@ async def test_switching_the_link_off_closes_it_and_on_reconnects(
     await link.wait_for_state("online")
     response = await home.put("/api/v1/cloud-link", json={"enabled": False})
     assert response.status == 200
-    assert await response.json() == {"url": link.view()["url"], "enabled": False, "state": "disabled", "last_error": None}
+    assert await response.json() == {
+        "url": link.view()["url"],
+        "enabled": False,
+        "state": "disabled",
+        "last_error": None,
+    }
     await wait_until(lambda: not fake_cloud.sockets)
     response = await home.put("/api/v1/cloud-link", json={"enabled": True})
     assert (await response.json())["enabled"] is True
@@ -223,7 +243,10 @@ async def test_cloud_keys_are_pinned_on_first_contact_and_kept(
 
 
 async def test_file_uploaded_while_online_sends_its_receipt_at_once(
-    start_linked: Callable[..., Awaitable[TestClient]], fake_cloud: FakeCloud, identity: Identity, cloud_key: Ed25519PrivateKey
+    start_linked: Callable[..., Awaitable[TestClient]],
+    fake_cloud: FakeCloud,
+    identity: Identity,
+    cloud_key: Ed25519PrivateKey,
 ) -> None:
     home = await start_linked()
     await link_of(home).wait_for_state("online")

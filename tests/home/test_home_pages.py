@@ -11,40 +11,26 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from home.appkeys import LINK
 from shared.clock import VirtualClock
-from tests.home.home_testkit import (
+from tests.kit.home import (
     DAY,
+    HTML,
     START,
     HomeFactory,
     credits_view,
+    csrf_token,
     entry,
     license_token,
+    page,
+    post_form,
     snapshot_token,
     system_id,
     upload,
 )
 
-HTML = {"Accept": "text/html"}
 
-
-async def page(home: TestClient, path: str, status: int = 200) -> str:
-    response = await home.get(path, headers=HTML)
-    assert response.status == status, await response.text()
-    assert response.content_type == "text/html"
-    return await response.text()
-
-
-async def csrf_token(home: TestClient, path: str = "/file-licenses") -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', await page(home, path))
-    assert match
-    return match.group(1)
-
-
-async def post_form(home: TestClient, path: str, fields: dict[str, str], token: str | None) -> aiohttp.ClientResponse:
-    data = dict(fields) | ({"csrf_token": token} if token is not None else {})
-    return await home.post(path, data=data, headers=HTML, allow_redirects=False)
-
-
-async def post_file(home: TestClient, content: bytes, token: str | None, name: str = "credits.jwt") -> aiohttp.ClientResponse:
+async def post_file(
+    home: TestClient, content: bytes, token: str | None, name: str = "credits.jwt"
+) -> aiohttp.ClientResponse:
     form = aiohttp.FormData()
     if token is not None:
         form.add_field("csrf_token", token)
@@ -63,14 +49,21 @@ async def test_every_page_renders_in_the_layout(home: TestClient) -> None:
         html = await page(home, path)
         assert heading in html
         assert 'id="system-label"' in html and ">HOME<" in html
-        assert re.search(r'id="link-state" href="/settings/cloud"\s+title="[^"]*disconnected: switched off here[^"]*">.*Offline</a>', html)
+        assert re.search(
+            r'id="link-state" href="/settings/cloud"\s+title="[^"]*disconnected: switched off here[^"]*">.*Offline</a>',
+            html,
+        )
         assert '<nav class="mainnav" aria-label="Main">' in html
         assert 'aria-current="page"' in html
         assert "http://" not in html.split("<main")[0].replace('href="http', "")  # no asset from elsewhere
 
 
 async def test_overview_paths_redirect_to_their_first_page(home: TestClient) -> None:
-    for path, target in [("/", "/licenses/credits"), ("/licenses", "/licenses/credits"), ("/settings", "/settings/cloud")]:
+    for path, target in [
+        ("/", "/licenses/credits"),
+        ("/licenses", "/licenses/credits"),
+        ("/settings", "/settings/cloud"),
+    ]:
         response = await home.get(path, allow_redirects=False)
         assert response.status == 302 and response.headers["Location"] == target
 
@@ -100,7 +93,7 @@ async def test_uploading_a_license_file_by_form(home: TestClient, cloud_key: Ed2
     assert response.status == 303
     assert "Perpetual license added" in await page(home, "/file-licenses")
     html = await page(home, "/licenses/perpetual")
-    assert "<th scope=\"row\">MV</th>" in html
+    assert '<th scope="row">MV</th>' in html
 
 
 async def test_a_refused_file_is_explained_on_the_page_and_changes_nothing(
@@ -133,7 +126,12 @@ async def test_forms_without_a_valid_csrf_token_are_refused(home: TestClient, cl
     checks = [
         await post_file(home, snapshot_token(cloud_key, sid, 1, (entry(),)).encode(), None),
         await post_file(home, snapshot_token(cloud_key, sid, 1, (entry(),)).encode(), good + "x"),
-        await post_form(home, "/resources", {"name": "A", "license_type_needed": "MV", "count": "1", "license_type": "default"}, None),
+        await post_form(
+            home,
+            "/resources",
+            {"name": "A", "license_type_needed": "MV", "count": "1", "license_type": "default"},
+            None,
+        ),
         await post_form(home, "/resources/1/start", {}, "forged.token"),
         await post_form(home, "/settings/cloud", {"enabled": "on"}, None),
     ]
@@ -168,16 +166,23 @@ async def test_two_homes_on_one_host_keep_their_own_form_tokens(start_home: Home
         token = re.search(r'name="csrf_token" value="([^"]+)"', studio_form)
         assert token
         response = await browser.post(
-            studio.make_url("/settings/cloud"), data={"enabled": "on", "csrf_token": token.group(1)}, allow_redirects=False
+            studio.make_url("/settings/cloud"),
+            data={"enabled": "on", "csrf_token": token.group(1)},
+            allow_redirects=False,
         )
         assert response.status == 303
     assert studio.app[LINK].enabled is True
     assert van.app[LINK].enabled is False
 
 
-async def test_credits_page_shows_totals_entries_graph_and_revoke_key(home: TestClient, cloud_key: Ed25519PrivateKey) -> None:
+async def test_credits_page_shows_totals_entries_graph_and_revoke_key(
+    home: TestClient, cloud_key: Ed25519PrivateKey
+) -> None:
     sid = await system_id(home)
-    entries = (entry("a1", 8, valid_until=START + 10 * DAY), entry("a2", 5, valid_until=START + 3 * DAY, order_id="SO-9"))
+    entries = (
+        entry("a1", 8, valid_until=START + 10 * DAY),
+        entry("a2", 5, valid_until=START + 3 * DAY, order_id="SO-9"),
+    )
     body = await (await upload(home, snapshot_token(cloud_key, sid, 6, entries))).json()
     html = await page(home, "/licenses/credits")
     assert re.search(r'id="credit-total">3.25<', html)
@@ -199,19 +204,26 @@ async def test_credits_page_before_any_credits_says_none_yet_and_shows_no_empty_
     assert 'id="graph-empty"' in html and 'id="credits-graph"' not in html  # a message, not an empty 0–1 axis
 
 
-async def test_credits_page_after_every_credit_was_revoked_does_not_say_none_yet(home: TestClient, cloud_key: Ed25519PrivateKey) -> None:
+async def test_credits_page_after_every_credit_was_revoked_does_not_say_none_yet(
+    home: TestClient, cloud_key: Ed25519PrivateKey
+) -> None:
     sid = await system_id(home)
     await upload(home, snapshot_token(cloud_key, sid, 1, (entry("a1", 8, valid_until=START + 10 * DAY),)))
     await upload(home, snapshot_token(cloud_key, sid, 2, ()))  # the cloud's next file: the credits were revoked
     html = await page(home, "/licenses/credits")
     assert "yet" not in html.split('id="credit-status"')[1].split("</div>")[0]
-    assert "holds no credits now: the latest credits (file number 2) have none, because they were revoked or returned" in html
+    assert (
+        "holds no credits now: the latest credits (file number 2) have none, because they were revoked or returned"
+        in html
+    )
     assert "No credits have been delivered" not in html and "the latest credits (file number 2) have none" in html
     assert 'id="graph-empty"' in html and "this HOME holds no credits now" in html and 'id="credits-graph"' not in html
     assert (await credits_view(home))["status"]["message"].startswith("This HOME holds no credits now")
 
 
-async def test_credits_page_with_only_expired_credits_says_so_instead_of_an_empty_graph(home: TestClient, cloud_key: Ed25519PrivateKey, clock: VirtualClock) -> None:
+async def test_credits_page_with_only_expired_credits_says_so_instead_of_an_empty_graph(
+    home: TestClient, cloud_key: Ed25519PrivateKey, clock: VirtualClock
+) -> None:
     sid = await system_id(home)
     await upload(home, snapshot_token(cloud_key, sid, 1, (entry("a1", 8, valid_until=START + DAY),)))
     clock.advance(3 * 86400)
@@ -222,14 +234,21 @@ async def test_credits_page_with_only_expired_credits_says_so_instead_of_an_empt
 async def test_settings_use_offline_for_no_link_and_disconnected_for_switched_off(home: TestClient) -> None:
     html = await page(home, "/settings/cloud")
     assert re.search(r'id="cloud-state" data-state="disabled">Offline<', html)
-    assert 'id="cloud-disconnected">Disconnected: the link is switched off here, so the portal shows this system Offline too.' in html
+    assert (
+        'id="cloud-disconnected">Disconnected: the link is switched off here, '
+        "so the portal shows this system Offline too."
+        in html
+    )
 
 
 async def test_perpetual_page_sorts_by_any_column(home: TestClient, cloud_key: Ed25519PrivateKey) -> None:
     sid = await system_id(home)
     for kind, count in [("MV", 1), ("HOME Pass", 5), ("NMOS Proxy", 3)]:
         await upload(home, license_token(cloud_key, sid, kind, count))
-    names = lambda html: re.findall(r'<th scope="row">([^<]+)</th>', html)
+
+    def names(html: str) -> list[str]:
+        return re.findall(r'<th scope="row">([^<]+)</th>', html)
+
     assert names(await page(home, "/licenses/perpetual")) == ["HOME Pass", "MV", "NMOS Proxy"]
     assert names(await page(home, "/licenses/perpetual?sort=total&dir=desc")) == ["HOME Pass", "NMOS Proxy", "MV"]
     html = await page(home, "/licenses/perpetual?sort=total&dir=asc")
@@ -237,7 +256,9 @@ async def test_perpetual_page_sorts_by_any_column(home: TestClient, cloud_key: E
     assert 'aria-sort="ascending"' in html
 
 
-async def test_resources_are_added_started_and_stopped_from_the_page(home: TestClient, cloud_key: Ed25519PrivateKey) -> None:
+async def test_resources_are_added_started_and_stopped_from_the_page(
+    home: TestClient, cloud_key: Ed25519PrivateKey
+) -> None:
     await upload(home, snapshot_token(cloud_key, await system_id(home), 1, (entry("a1", 4),)))
     token = await csrf_token(home, "/resources")
     fields = {"name": "<Cam & 1>", "license_type_needed": "HOME Pass", "count": "2", "license_type": "default"}
@@ -246,7 +267,9 @@ async def test_resources_are_added_started_and_stopped_from_the_page(home: TestC
     html = await page(home, "/resources")
     assert "Resource added" in html
     assert "&lt;Cam &amp; 1&gt;" in html and "<Cam & 1>" not in html  # escaped
-    resource_id = re.search(r'id="resource-(\d+)"', html).group(1)  # type: ignore[union-attr]
+    found = re.search(r'id="resource-(\d+)"', html)
+    assert found
+    resource_id = found.group(1)
     await post_form(home, f"/resources/{resource_id}/start", {}, token)
     html = await page(home, "/resources")
     assert "is running" in html and ">Running<" in html
@@ -258,8 +281,12 @@ async def test_resources_are_added_started_and_stopped_from_the_page(home: TestC
 
 async def test_unlicensed_start_is_explained(home: TestClient) -> None:
     token = await csrf_token(home, "/resources")
-    await post_form(home, "/resources", {"name": "MV", "license_type_needed": "MV", "count": "1", "license_type": "credits"}, token)
-    resource_id = re.search(r'id="resource-(\d+)"', await page(home, "/resources")).group(1)  # type: ignore[union-attr]
+    await post_form(
+        home, "/resources", {"name": "MV", "license_type_needed": "MV", "count": "1", "license_type": "credits"}, token
+    )
+    found = re.search(r'id="resource-(\d+)"', await page(home, "/resources"))
+    assert found
+    resource_id = found.group(1)
     await post_form(home, f"/resources/{resource_id}/start", {}, token)
     html = await page(home, "/resources")
     assert "is unlicensed" in html and "needs 4 credits" in html and ">Unlicensed<" in html
@@ -307,13 +334,21 @@ async def test_credits_page_warns_when_the_clock_was_set_back(home: TestClient, 
     assert 'id="clock-warning"' in html and "29 Nov 2026, 10:00 UTC" in html
 
 
-async def test_a_form_opened_before_a_restart_is_still_accepted_after_it(start_home: HomeFactory, tmp_path: Path) -> None:
+async def test_a_form_opened_before_a_restart_is_still_accepted_after_it(
+    start_home: HomeFactory, tmp_path: Path
+) -> None:
     before = await start_home(data_dir=tmp_path / "home")
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True), headers=HTML) as browser:
-        token = re.search(r'name="csrf_token" value="([^"]+)"', await (await browser.get(before.make_url("/settings/cloud"))).text())
+        token = re.search(
+            r'name="csrf_token" value="([^"]+)"', await (await browser.get(before.make_url("/settings/cloud"))).text()
+        )
         assert token
         await before.close()
         after = await start_home(data_dir=tmp_path / "home")
-        response = await browser.post(after.make_url("/settings/cloud"), data={"enabled": "on", "csrf_token": token.group(1)}, allow_redirects=False)
+        response = await browser.post(
+            after.make_url("/settings/cloud"),
+            data={"enabled": "on", "csrf_token": token.group(1)},
+            allow_redirects=False,
+        )
         assert response.status == 303
     assert after.app[LINK].enabled is True

@@ -27,7 +27,9 @@ def test_command_line_builds_the_config(tmp_path: Path) -> None:
     assert bare.port == 8801 and bare.label is None and bare.virtual_clock and not bare.offline
 
 
-def test_an_unreadable_cloud_key_file_is_a_clear_start_up_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_unreadable_cloud_key_file_is_a_clear_start_up_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "bad.json").write_text("{}")
     with pytest.raises(SystemExit):
         parse_args(["--data", str(tmp_path), "--cloud-key", str(tmp_path / "bad.json")])
@@ -43,8 +45,16 @@ def free_port() -> int:
 async def test_home_process_starts_and_answers_healthz(tmp_path: Path) -> None:
     port = free_port()
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "home", "--port", str(port), "--data", str(tmp_path / "data"), "--offline",
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        sys.executable,
+        "-m",
+        "home",
+        "--port",
+        str(port),
+        "--data",
+        str(tmp_path / "data"),
+        "--offline",
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
     )
     try:
         async with aiohttp.ClientSession() as session:

@@ -8,7 +8,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from home.spending import Allocation, plan_start
 from shared.clock import VirtualClock
-from tests.home.home_testkit import (
+from tests.kit.home import (
     DAY,
     START,
     credits_view,
@@ -68,7 +68,9 @@ async def test_start_takes_credits_and_stop_frees_them(home: TestClient, cloud_k
     assert (await credits_view(home))["remaining"] == 5
 
 
-async def test_not_enough_credits_leaves_the_resource_unlicensed(home: TestClient, cloud_key: Ed25519PrivateKey) -> None:
+async def test_not_enough_credits_leaves_the_resource_unlicensed(
+    home: TestClient, cloud_key: Ed25519PrivateKey
+) -> None:
     await give_credits(home, cloud_key, 20)
     first = await act(home, await add(home, "MV A", "MV", 1), "start")
     response = await home.post(f"/api/v1/resources/{(await add(home, 'MV B', 'MV', 1))['id']}/start")
@@ -102,7 +104,11 @@ async def test_perpetual_only_and_credits_only_settings(home: TestClient, cloud_
     only_perpetual = await act(home, await add(home, "P", "MV", 2, "perpetual"), "start")
     assert only_perpetual["status"] == "unlicensed"
     only_credits = await act(home, await add(home, "C", "MV", 1, "credits"), "start")
-    assert (only_credits["status"], only_credits["perpetual_in_use"], only_credits["credits_in_use"]) == ("running", 0, 4)
+    assert (only_credits["status"], only_credits["perpetual_in_use"], only_credits["credits_in_use"]) == (
+        "running",
+        0,
+        4,
+    )
 
 
 async def test_running_resource_keeps_running_when_credits_expire_but_cannot_restart(
@@ -120,7 +126,9 @@ async def test_running_resource_keeps_running_when_credits_expire_but_cannot_res
     assert (await act(home, pass_, "start"))["status"] == "unlicensed"
 
 
-async def test_running_resource_keeps_running_when_credits_are_revoked(home: TestClient, cloud_key: Ed25519PrivateKey) -> None:
+async def test_running_resource_keeps_running_when_credits_are_revoked(
+    home: TestClient, cloud_key: Ed25519PrivateKey
+) -> None:
     await give_credits(home, cloud_key, 8)
     cam = await act(home, await add(home, "Cam", "HOME Pass", 2), "start")
     sid = await system_id(home)

@@ -21,19 +21,22 @@ async def test_migrations_run_once_and_the_database_uses_wal(tmp_path: Path) -> 
         await store.close()
     async with aiosqlite.connect(path) as db:
         async with db.execute("PRAGMA user_version") as cursor:
-            assert (await cursor.fetchone())[0] == len(MIGRATIONS)  # type: ignore[index]
+            assert tuple(await cursor.fetchall()) == ((len(MIGRATIONS),),)
         async with db.execute("PRAGMA journal_mode") as cursor:
-            assert (await cursor.fetchone())[0] == "wal"  # type: ignore[index]
+            assert tuple(await cursor.fetchall()) == (("wal",),)
 
 
 async def test_a_failed_transaction_changes_nothing(tmp_path: Path) -> None:
     store = Store(tmp_path / "home.sqlite3")
     await store.open()
+    async def half_done() -> None:
+        async with store.transaction() as tx:
+            await tx.set_meta("label", "half done")
+            raise RuntimeError("boom")
+
     try:
         with pytest.raises(RuntimeError):
-            async with store.transaction() as tx:
-                await tx.set_meta("label", "half done")
-                raise RuntimeError("boom")
+            await half_done()
         async with store.read() as db:
             assert await db.meta("label") is None
     finally:
@@ -81,10 +84,15 @@ async def test_a_database_saved_with_iso_text_times_opens_with_the_same_times(tm
         async with store.read() as db:
             assert await db.meta("time_mark") == str(int(datetime(2026, 12, 1, 8, 30, tzinfo=UTC).timestamp()))
             applied = await db.applied_snapshot()
-            assert applied is not None and (applied.seq, applied.issued_at) == (7, datetime(2026, 11, 28, 10, tzinfo=UTC))
+            assert applied is not None and (applied.seq, applied.issued_at) == (
+                7,
+                datetime(2026, 11, 28, 10, tzinfo=UTC),
+            )
             first, second = await db.entries()
             assert (first.assignment_id, first.valid_until, first.renewable_until) == (
-                "asg_1", datetime(2026, 12, 28, 10, tzinfo=UTC), None
+                "asg_1",
+                datetime(2026, 12, 28, 10, tzinfo=UTC),
+                None,
             )
             assert second.renewable_until == datetime(2027, 1, 1, tzinfo=UTC)
             receipt = await db.latest_receipt()

@@ -4,11 +4,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from shared.credits import CreditAmountError, format_credits, parse_quarters, to_credits
+from shared.errors import TokenError
 from shared.keys import jwks, key_id, keys_from_jwks, system_id_for
 from shared.tokens import (
     Receipt,
     Snapshot,
-    TokenError,
     new_jti,
     sign_receipt,
     sign_registration,
@@ -21,12 +21,16 @@ from shared.tokens import (
 NOW = datetime(2026, 11, 28, 10, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("value", "quarters"), [(1, 4), (0.25, 1), ("2.75", 11), ("0.5", 2), (100, 400), (1_000_000_000, 4_000_000_000)])
+@pytest.mark.parametrize(
+    ("value", "quarters"), [(1, 4), (0.25, 1), ("2.75", 11), ("0.5", 2), (100, 400), (1_000_000_000, 4_000_000_000)]
+)
 def test_credit_amounts_become_whole_quarters(value: object, quarters: int) -> None:
     assert parse_quarters(value) == quarters
 
 
-@pytest.mark.parametrize("value", [0, -1, 0.1, "1.3", "abc", "", None, True, [], "nan", "inf", 1e400, 1e30, "1_0", 10**10])
+@pytest.mark.parametrize(
+    "value", [0, -1, 0.1, "1.3", "abc", "", None, True, [], "nan", "inf", 1e400, 1e30, "1_0", 10**10]
+)
 def test_credit_amounts_that_are_not_positive_quarters_are_refused(value: object) -> None:
     with pytest.raises(CreditAmountError):
         parse_quarters(value)
@@ -42,7 +46,7 @@ def test_system_id_and_key_id_are_stable_for_a_key() -> None:
     key = Ed25519PrivateKey.generate().public_key()
     assert system_id_for(key) == system_id_for(key)
     assert system_id_for(key).startswith("home-")
-    assert keys_from_jwks(jwks([key])) .keys() == {key_id(key)}
+    assert keys_from_jwks(jwks([key])).keys() == {key_id(key)}
 
 
 def test_snapshot_round_trip_and_refusals() -> None:
@@ -73,7 +77,9 @@ def test_receipt_from_another_home_is_refused_as_wrong_system() -> None:
     with pytest.raises(TokenError) as refused:
         verify_receipt(token, home_id, home.public_key())
     assert refused.value.code == "wrong_system"
-    assert verify_receipt(sign_receipt(Receipt(home_id, 2, ("a",), NOW, "j"), home), home_id, home.public_key()).held == ("a",)
+    assert verify_receipt(
+        sign_receipt(Receipt(home_id, 2, ("a",), NOW, "j"), home), home_id, home.public_key()
+    ).held == ("a",)
 
 
 def test_registration_code_names_its_own_key() -> None:

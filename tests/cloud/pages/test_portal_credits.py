@@ -8,7 +8,7 @@ from cloud.access import SESSION_COOKIE
 from shared.clock import VirtualClock
 from shared.keys import keys_from_jwks
 from shared.tokens import verify_snapshot
-from tests.pages.portal_kit import (
+from tests.kit.portal import (
     OPERATOR,
     Client,
     Home,
@@ -33,15 +33,24 @@ async def assignments(portal: Portal, token: str, home: Home) -> list[dict[str, 
 async def add_credits(portal: Portal, home: Home, sub_id: str, credits: str, **extra: str) -> tuple[str, str]:
     form = f"{system_path(portal, home)}/add?step=2&subscription={sub_id}"
     return await portal.post_and_follow(
-        f"{system_path(portal, home)}/assignments", {"subscription_id": sub_id, "credits": credits, **extra}, form_page=form
+        f"{system_path(portal, home)}/assignments",
+        {"subscription_id": sub_id, "credits": credits, **extra},
+        form_page=form,
     )
 
 
-async def test_step_one_lists_every_subscription_but_only_usable_ones_can_be_chosen(admin: Portal, studio: Home, subs: Subs) -> None:
+async def test_step_one_lists_every_subscription_but_only_usable_ones_can_be_chosen(
+    admin: Portal, studio: Home, subs: Subs
+) -> None:
     html = await admin.page(f"{system_path(admin, studio)}/add")
     assert "Add Credits" in html and "Step 1 of 2" in html and ">Next</button>" in html
     assert 'method="get"' in html and 'name="step" value="2"' in html
-    for order, enabled in (("SO-2026-00042", True), ("SO-2026-00043", True), ("SO-2026-00044", True), ("SO-2026-00045", False)):
+    for order, enabled in (
+        ("SO-2026-00042", True),
+        ("SO-2026-00043", True),
+        ("SO-2026-00044", True),
+        ("SO-2026-00045", False),
+    ):
         radio = re.search(rf'<input type="radio" name="subscription" id="sub-{subs[order]["id"]}"[^>]*>', html)
         assert radio is not None and ("disabled" not in radio.group(0)) == enabled, order
         assert f'<label for="sub-{subs[order]["id"]}"' in html
@@ -49,26 +58,37 @@ async def test_step_one_lists_every_subscription_but_only_usable_ones_can_be_cho
     assert "Cancelled: usable until" in row and "badge-warning" in row
 
 
-async def test_step_two_shows_remaining_credits_type_and_a_quarter_step_number_field(admin: Portal, studio: Home, subs: Subs) -> None:
+async def test_step_two_shows_remaining_credits_type_and_a_quarter_step_number_field(
+    admin: Portal, studio: Home, subs: Subs
+) -> None:
     html = await admin.page(f"{system_path(admin, studio)}/add?step=2&subscription={subs['SO-2026-00043']['id']}")
     assert "Step 2 of 2" in html and "Credits remaining" in html and "Annual (Active)" in html
     field = re.search(r'<input id="credits"[^>]*>', html)
     assert field is not None
     for attribute in ('type="number"', 'step="0.25"', 'min="0.25"', 'max="120"', 'value="1"'):
         assert attribute in field.group(0)
-    for control in ('id="auto_revoke" name="auto_revoke" type="checkbox"', 'type="date"', 'type="time"', ">Add Credits</button>"):
+    for control in (
+        'id="auto_revoke" name="auto_revoke" type="checkbox"',
+        'type="date"',
+        'type="time"',
+        ">Add Credits</button>",
+    ):
         assert control in html
     assert '<label for="auto_revoke">Auto Revoke</label>' in html
 
 
-async def test_step_two_for_an_inactive_subscription_goes_back_to_step_one(admin: Portal, studio: Home, subs: Subs) -> None:
+async def test_step_two_for_an_inactive_subscription_goes_back_to_step_one(
+    admin: Portal, studio: Home, subs: Subs
+) -> None:
     html = await admin.page(f"{system_path(admin, studio)}/add?step=2&subscription={subs['SO-2026-00045']['id']}")
     assert "Step 1 of 2" in html and "Subscription SO-2026-00045 cannot supply credits." in html
     html = await admin.page(f"{system_path(admin, studio)}/add?step=2")
     assert "Choose an active subscription." in html
 
 
-async def test_add_credits_creates_the_assignment_and_returns_to_the_system(admin: Portal, studio: Home, subs: Subs, token: str) -> None:
+async def test_add_credits_creates_the_assignment_and_returns_to_the_system(
+    admin: Portal, studio: Home, subs: Subs, token: str
+) -> None:
     path, html = await add_credits(admin, studio, subs["SO-2026-00042"]["id"], "2.5")
     assert path == system_path(admin, studio)
     assert "2.5 credits from SO-2026-00042 were added for Studio A. The system is offline" in html
@@ -80,9 +100,17 @@ async def test_add_credits_creates_the_assignment_and_returns_to_the_system(admi
     assert "37.5" in await admin.page(f"{admin.base}/subscriptions")
 
 
-async def test_auto_revoke_takes_the_chosen_date_and_time_in_utc(admin: Portal, studio: Home, subs: Subs, token: str) -> None:
+async def test_auto_revoke_takes_the_chosen_date_and_time_in_utc(
+    admin: Portal, studio: Home, subs: Subs, token: str
+) -> None:
     _, html = await add_credits(
-        admin, studio, subs["SO-2026-00043"]["id"], "1.75", auto_revoke="on", auto_revoke_date="2026-12-24", auto_revoke_time="18:30"
+        admin,
+        studio,
+        subs["SO-2026-00043"]["id"],
+        "1.75",
+        auto_revoke="on",
+        auto_revoke_date="2026-12-24",
+        auto_revoke_time="18:30",
     )
     assert "1.75 credits from SO-2026-00043" in html and "24 Dec 2026 18:30" in html
     [item] = await assignments(admin, token, studio)
@@ -105,7 +133,8 @@ async def test_bad_amounts_and_missing_auto_revoke_dates_are_refused_and_change_
     for credits, extra, message in cases:
         status = 409 if credits == "41" else 400
         data = {"subscription_id": sub, "credits": credits, **extra}
-        html = await admin.post_refused(f"{system_path(admin, studio)}/assignments", data, status=status, form_page=form)
+        path = f"{system_path(admin, studio)}/assignments"
+        html = await admin.post_refused(path, data, status=status, form_page=form)
         assert "Step 2 of 2" in html and "data-dialog-content" in html, credits
         assert message in html and '<p class="error" role="alert">' in html, (credits, message)
         field = re.search(r'<input id="credits"[^>]*>', html)
@@ -121,7 +150,8 @@ async def test_operator_may_add_credits_but_not_without_the_csrf_token(
 ) -> None:
     operator = await sign_in(*OPERATOR)
     response = await client.post(
-        f"{system_path(operator, studio)}/assignments", data={"subscription_id": subs["SO-2026-00042"]["id"], "credits": "1"}
+        f"{system_path(operator, studio)}/assignments",
+        data={"subscription_id": subs["SO-2026-00042"]["id"], "credits": "1"},
     )
     assert response.status == 403
     assert await assignments(operator, token, studio) == []
@@ -140,7 +170,9 @@ async def test_revoke_requires_typing_confirm(admin: Portal, studio: Home, subs:
     assert 'data-confirm-word="confirm"' in html
     for typed in ("", "yes", "confirmed", "Confirm", "confirm ", " confirm", "CONFIRM"):
         html = await admin.post_refused(page, {"confirm": typed}, form_page=page)
-        assert "Type the word confirm (exactly, in small letters) to revoke." in html and "Revoke credits" in html, typed
+        assert "Type the word confirm (exactly, in small letters) to revoke." in html and "Revoke credits" in html, (
+            typed
+        )
     assert (await assignments(admin, token, studio))[0]["state"] == "active"
     path, html = await admin.post_and_follow(page, {"confirm": "confirm"}, form_page=page)
     assert path == system_path(admin, studio) and "Revoked: 3 credits are back in their subscription." in html
@@ -183,33 +215,47 @@ async def test_revoking_downloaded_credits_offline_shows_the_four_steps_and_take
     path, html = await admin.post_and_follow(page, {"confirm": "confirm"}, form_page=page)
     assert path == page and "Follow the four steps below." in html
     assert "Revoke pending" in html and "Returns by" in html and "at the latest" in html
-    for step in ("Download the latest credits file", "FileLicenses", "Copy the revoke key", "Enter the revoke key here."):
+    for step in (
+        "Download the latest credits file",
+        "FileLicenses",
+        "Copy the revoke key",
+        "Enter the revoke key here.",
+    ):
         assert step in html
     assert f'action="{system_path(admin, studio)}/credits-file"' in html and 'name="revoke_key"' in html
     details = await admin.page(system_path(admin, studio))
     assert '<span class="pending-tag">Revoke pending</span>' in details and "returns by" in details
     finish = re.search(r'<a class="btn btn-small" href="([^"]+)" data-dialog>Finish revoke', details)
     assert finish is not None and finish.group(1) == page, "Finish revoke opens the same dialog as Revoke"
-    assert 'data-download' in html and 'data-download-status' in html
+    assert "data-download" in html and "data-download-status" in html
 
     outdated = studio.revoke_key(1, (item["id"],))
     html = await admin.post_refused(
-        f"{system_path(admin, studio)}/revoke-key", {"revoke_key": outdated, "assignment_id": item["id"]}, status=409, form_page=page
+        f"{system_path(admin, studio)}/revoke-key",
+        {"revoke_key": outdated, "assignment_id": item["id"]},
+        status=409,
+        form_page=page,
     )
     assert "Revoke pending" in html and "The revoke key was refused: This revoke key was made before the revoke" in html
     assert f">{outdated}</textarea>" in html, "the pasted key stays in the box"
-    html = await admin.post_refused(f"{system_path(admin, studio)}/revoke-key", {"revoke_key": "garbage"}, form_page=page)
-    assert "The revoke key was refused:" in html and "<h1 id=\"revoke-key-title\">Enter revoke key</h1>" in html
+    html = await admin.post_refused(
+        f"{system_path(admin, studio)}/revoke-key", {"revoke_key": "garbage"}, form_page=page
+    )
+    assert "The revoke key was refused:" in html and '<h1 id="revoke-key-title">Enter revoke key</h1>' in html
     assert ">garbage</textarea>" in html
 
     latest = await admin.post(f"{system_path(admin, studio)}/credits-file")
     assert latest.status == 200
     path, html = await admin.post_and_follow(
-        f"{system_path(admin, studio)}/revoke-key", {"revoke_key": studio.revoke_key(2), "assignment_id": item["id"]}, form_page=page
+        f"{system_path(admin, studio)}/revoke-key",
+        {"revoke_key": studio.revoke_key(2), "assignment_id": item["id"]},
+        form_page=page,
     )
     assert path == system_path(admin, studio) and "Revoke key accepted: 4 credits came back (1 assignment)." in html
     assert (await assignments(admin, token, studio))[0]["state"] == "ended"
-    _, html = await admin.post_and_follow(f"{system_path(admin, studio)}/revoke-key", {"revoke_key": studio.revoke_key(2)})
+    _, html = await admin.post_and_follow(
+        f"{system_path(admin, studio)}/revoke-key", {"revoke_key": studio.revoke_key(2)}
+    )
     assert "No credits were waiting for it" in html
 
 
@@ -238,12 +284,15 @@ async def test_online_system_gets_credits_at_once_and_revoke_is_immediate(
         await link.close()
 
 
-async def test_a_page_form_needs_the_session_cookie_not_just_the_token(admin: Portal, studio: Home, client: Client, subs: Subs) -> None:
+async def test_a_page_form_needs_the_session_cookie_not_just_the_token(
+    admin: Portal, studio: Home, client: Client, subs: Subs
+) -> None:
     csrf = csrf_in(await admin.page(system_path(admin, studio)))
     client.session.cookie_jar.clear()
     response = await client.post(
-        f"{system_path(admin, studio)}/assignments", data={"csrf": csrf, "subscription_id": subs["SO-2026-00042"]["id"], "credits": "1"},
+        f"{system_path(admin, studio)}/assignments",
+        data={"csrf": csrf, "subscription_id": subs["SO-2026-00042"]["id"], "credits": "1"},
         allow_redirects=False,
-    )  # fmt: skip
+    )
     assert response.status == 303 and response.headers["Location"] == "/signin"
     assert SESSION_COOKIE not in response.cookies or response.cookies[SESSION_COOKIE].value == ""

@@ -10,13 +10,23 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cloud.appkeys import DB
 from shared.keys import system_id_for
 from shared.tokens import sign_registration
+from tests.kit import TENANT_ADMIN, TENANT_NAME
 
 
 class ApiFailure(AssertionError):
     pass
 
 
-async def call(client: TestClient, method: str, path: str, *, token: str | None = None, json: Any = None, expect: int = 200, **kwargs: Any) -> Any:
+async def call(
+    client: TestClient,
+    method: str,
+    path: str,
+    *,
+    token: str | None = None,
+    json: Any = None,
+    expect: int = 200,
+    **kwargs: Any,
+) -> Any:
     """One request; asserts the status and returns the JSON body (or text for non-JSON answers)."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     response = await client.request(method, path, json=json, headers=headers, **kwargs)
@@ -51,11 +61,15 @@ class Tenant:
     async def post(self, rest: str, json: Any = None, expect: int = 200, token: str | None = None) -> Any:
         return await call(self.client, "POST", self.path(rest), token=token or self.token, json=json, expect=expect)
 
-    async def subscription(self, credits: float, duration: str = "monthly", state: str = "active", order_id: str | None = None) -> dict[str, Any]:
+    async def subscription(
+        self, credits: float, duration: str = "monthly", state: str = "active", order_id: str | None = None
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {"duration": duration, "credits": credits, "state": state}
         if order_id:
             body["order_id"] = order_id
-        answer = await call(self.client, "POST", f"/_emulator/accounts/{self.account_id}/subscriptions", json=body, expect=201)
+        answer = await call(
+            self.client, "POST", f"/_emulator/accounts/{self.account_id}/subscriptions", json=body, expect=201
+        )
         return answer["subscription"]
 
     async def link(self, code: str, label: str | None = None) -> dict[str, Any]:
@@ -70,15 +84,21 @@ class Tenant:
         return system, key
 
     async def assign(self, system_id: str, sub_id: str, credits: float | str, expect: int = 201, **extra: Any) -> Any:
-        body = await self.post(f"/systems/{system_id}/assignments", {"subscription_id": sub_id, "credits": credits, **extra}, expect=expect)
+        body = await self.post(
+            f"/systems/{system_id}/assignments", {"subscription_id": sub_id, "credits": credits, **extra}, expect=expect
+        )
         return body["assignment"] if expect == 201 else body
 
     async def revoke(self, system_id: str, assignment_id: str, expect: int = 200) -> Any:
-        return await self.post(f"/systems/{system_id}/assignments/{assignment_id}/revoke", {"confirm": "confirm"}, expect=expect)
+        return await self.post(
+            f"/systems/{system_id}/assignments/{assignment_id}/revoke", {"confirm": "confirm"}, expect=expect
+        )
 
     async def download(self, system_id: str) -> str:
         """The portal's Download: the credits file as an attachment, checked as such."""
-        response = await self.client.post(self.path(f"/systems/{system_id}/credits-file"), headers={"Authorization": f"Bearer {self.token}"})
+        response = await self.client.post(
+            self.path(f"/systems/{system_id}/credits-file"), headers={"Authorization": f"Bearer {self.token}"}
+        )
         assert response.status == 200, await response.text()
         assert response.headers["Content-Type"] == "application/jwt"  # RFC 7519: the media type has no charset
         disposition = response.headers["Content-Disposition"]
@@ -90,8 +110,16 @@ class Tenant:
         return next(sub for sub in subs if sub["id"] == sub_id)
 
 
-async def new_tenant(client: TestClient, name: str = "Acme Broadcast", email: str = "admin@acme.test", password: str = "correct horse") -> Tenant:
-    answer = await call(client, "POST", "/_emulator/accounts", json={"name": name, "admin": {"email": email, "password": password}}, expect=201)
+async def new_tenant(
+    client: TestClient, name: str = TENANT_NAME, email: str = TENANT_ADMIN[0], password: str = TENANT_ADMIN[1]
+) -> Tenant:
+    answer = await call(
+        client,
+        "POST",
+        "/_emulator/accounts",
+        json={"name": name, "admin": {"email": email, "password": password}},
+        expect=201,
+    )
     token = (await call(client, "POST", "/api/v1/auth/token", json={"email": email, "password": password}))["token"]
     return Tenant(client, answer["account"]["id"], token)
 

@@ -1,4 +1,4 @@
-"""Real servers for the browser tests: a cloud, and HOME nodes, each on a free loopback port of one background thread."""
+"""Real servers for the browser tests: a cloud and HOME nodes, each on a free loopback port of one background thread."""
 
 import asyncio
 import json
@@ -13,16 +13,17 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from aiohttp import web
-from playwright.sync_api import Page, expect
+from playwright.sync_api import ConsoleMessage, Page, expect
 
 from cloud.app import create_app
 from cloud.config import Config
+from cloud.demo import DEMO_ADMIN
 from home.app import create_app as create_home
 from home.config import Config as HomeConfig
 
 T = TypeVar("T")
 
-ADMIN = ("admin@example.com", "flex-admin")
+ADMIN = DEMO_ADMIN
 
 
 def sign_in(page: Page, url: str, email: str = ADMIN[0], password: str = ADMIN[1]) -> None:
@@ -115,7 +116,9 @@ def call(method: str, url: str, body: Any = None, token: str | None = None, raw:
     if token:
         headers["Authorization"] = f"Bearer {token}"
     data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-    with urllib.request.urlopen(urllib.request.Request(url, data=data, method=method, headers=headers), timeout=10) as answer:
+    with urllib.request.urlopen(
+        urllib.request.Request(url, data=data, method=method, headers=headers), timeout=10
+    ) as answer:
         text = answer.read()
         return json.loads(text) if answer.headers.get_content_type() == "application/json" else text.decode()
 
@@ -172,10 +175,15 @@ class Stack:
 
     def add_home(self, label: str, online: bool) -> HomeNode:
         config = HomeConfig(
-            data_dir=self.data / label.lower().replace(" ", "-"), cloud_url=self.cloud_url, label=label, offline=not online,
-            emulator_api=True, cloud_key_file=self.data / "cloud" / "jwks.json",
-            reconnect_min_seconds=0.05, reconnect_max_seconds=0.2,
-        )  # fmt: skip
+            data_dir=self.data / label.lower().replace(" ", "-"),
+            cloud_url=self.cloud_url,
+            label=label,
+            offline=not online,
+            emulator_api=True,
+            cloud_key_file=self.data / "cloud" / "jwks.json",
+            reconnect_min_seconds=0.05,
+            reconnect_max_seconds=0.2,
+        )
         url = self.servers.serve(lambda: create_home(config))
         system = call("GET", f"{url}/api/v1/system")
         self.homes[label] = HomeNode(label, url, system["system_id"], system["registration_code"])
@@ -203,3 +211,16 @@ class Stack:
         home = self.homes[label]
         wait_until(lambda: home.system()["cloud"]["state"] == "online", f"{label} to be online", timeout=15)
         wait_until(lambda: self.detail(label)["system"]["online"], f"the portal to show {label} online")
+
+
+def watch(tab: Page, problems: list[str]) -> Page:
+    """Note script errors and console errors of ``tab`` in ``problems``; answers the tab."""
+    tab.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    tab.on("console", lambda message: _note_console(message, problems))
+    tab.set_default_timeout(10_000)
+    return tab
+
+
+def _note_console(message: ConsoleMessage, problems: list[str]) -> None:
+    if message.type == "error":
+        problems.append(f"console: {message.text} ({message.location.get('url', '')})")

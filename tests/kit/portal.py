@@ -13,6 +13,7 @@ import jwt
 from aiohttp.test_utils import TestClient
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from cloud.demo import DEMO_ADMIN, DEMO_OPERATOR
 from shared import protocol
 from shared.keys import system_id_for
 from shared.tokens import (
@@ -25,8 +26,8 @@ from shared.tokens import (
 
 Client = TestClient[Any, Any]
 
-ADMIN = ("admin@example.com", "flex-admin")
-OPERATOR = ("operator@example.com", "flex-operator")
+ADMIN = DEMO_ADMIN
+OPERATOR = DEMO_OPERATOR
 
 _CSRF = re.compile(r'name="csrf" value="([^"]*)"')
 
@@ -54,7 +55,9 @@ class Home:
 
     def revoke_key(self, seq: int, held: tuple[str, ...] = ()) -> str:
         """What HOME shows after applying credits file ``seq`` holding ``held``."""
-        return sign_receipt(Receipt(self.system_id, seq, held, datetime.now(UTC).replace(microsecond=0), new_jti()), self.key)
+        return sign_receipt(
+            Receipt(self.system_id, seq, held, datetime.now(UTC).replace(microsecond=0), new_jti()), self.key
+        )
 
 
 def snapshot_contents(token: str) -> dict[str, Any]:
@@ -77,7 +80,9 @@ class LinkedHome:
         self.socket = await self.session.ws_connect(self.url)
         challenge = await self.socket.receive_json(timeout=5)
         token = sign_link_auth(self.home.key, self.home.system_id, challenge["nonce"], datetime.now(UTC))
-        await self.socket.send_str(protocol.encode(protocol.AUTH, system_id=self.home.system_id, token=token, seq=0, receipt=None))
+        await self.socket.send_str(
+            protocol.encode(protocol.AUTH, system_id=self.home.system_id, token=token, seq=0, receipt=None)
+        )
         welcome = await self.socket.receive_json(timeout=5)
         assert welcome["type"] == protocol.WELCOME, welcome
         self.task = asyncio.create_task(self._answer())
@@ -128,7 +133,9 @@ class Portal:
         response = await self.client.get(path)
         return response.url.path_qs, await response.text()
 
-    async def post(self, path: str, data: dict[str, str] | None = None, *, form_page: str | None = None, csrf: str | None = None) -> Any:
+    async def post(
+        self, path: str, data: dict[str, str] | None = None, *, form_page: str | None = None, csrf: str | None = None
+    ) -> Any:
         """Post a form as the browser would: with the CSRF token of ``form_page`` (or an explicit one)."""
         if csrf is None:
             csrf = csrf_in(await self.page(form_page or f"{self.base}/systems"))
@@ -139,7 +146,9 @@ class Portal:
         assert response.status == 303, f"{path}: {response.status}\n{(await response.text())[:2000]}"
         return await self.follow(response.headers["Location"])
 
-    async def post_refused(self, path: str, data: dict[str, str] | None = None, *, status: int = 400, **kwargs: Any) -> str:
+    async def post_refused(
+        self, path: str, data: dict[str, str] | None = None, *, status: int = 400, **kwargs: Any
+    ) -> str:
         """Post a form the portal refuses: it answers the same form again (a dialog, or its page), not a redirect."""
         response = await self.post(path, data, **kwargs)
         html = await response.text()
@@ -149,10 +158,14 @@ class Portal:
     async def post_from_dialog(self, path: str, data: dict[str, str] | None = None, *, form_page: str) -> Any:
         """Post as portal.js does from inside a dialog (it marks the request so success answers where to go next)."""
         csrf = csrf_in(await self.page(form_page))
-        return await self.client.post(path, data={"csrf": csrf, **(data or {})}, headers={"X-Flex-Dialog": "1"}, allow_redirects=False)
+        return await self.client.post(
+            path, data={"csrf": csrf, **(data or {})}, headers={"X-Flex-Dialog": "1"}, allow_redirects=False
+        )
 
     async def api(self, method: str, path: str, token: str, body: dict[str, Any] | None = None) -> Any:
-        response = await self.client.request(method, path, json=body, headers={"Authorization": f"Bearer {token}", "Accept": "application/json"})
+        response = await self.client.request(
+            method, path, json=body, headers={"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        )
         return response.status, await response.json()
 
 

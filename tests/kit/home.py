@@ -3,10 +3,11 @@
 import asyncio
 import io
 import json
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -17,13 +18,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
+from shared.errors import TokenError
 from shared.keys import jwks
 from shared.licenses import PerpetualLicense, sign_perpetual
 from shared.snapshot_claims import SnapshotEntry
-from shared.tokens import Snapshot, TokenError, new_jti, sign_snapshot, verify_link_auth
-
-START = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
-DAY = timedelta(days=1)
+from shared.tokens import Snapshot, new_jti, sign_snapshot, verify_link_auth
+from tests.kit import DAY, START
 
 HomeFactory = Callable[..., Awaitable[TestClient]]
 
@@ -159,7 +159,8 @@ class FakeCloud:
         self.auths.append(auth)
         public = self.linked.get(auth.get("system_id"))
         if public is None:
-            await ws.send_json({"id": 2, "type": "error", "code": "not_linked", "message": "Not linked.", "reply_to": None})
+            error = {"id": 2, "type": "error", "code": "not_linked", "message": "Not linked.", "reply_to": None}
+            await ws.send_json(error)
             await ws.close()
             return ws
         try:
@@ -179,3 +180,26 @@ class FakeCloud:
         finally:
             self.sockets.discard(ws)
         return ws
+
+
+# --- the pages, as a browser sees them -----------------------------------------------------------
+
+HTML = {"Accept": "text/html"}
+
+
+async def page(home: TestClient, path: str, status: int = 200) -> str:
+    response = await home.get(path, headers=HTML)
+    assert response.status == status, await response.text()
+    assert response.content_type == "text/html"
+    return await response.text()
+
+
+async def csrf_token(home: TestClient, path: str = "/file-licenses") -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', await page(home, path))
+    assert match
+    return match.group(1)
+
+
+async def post_form(home: TestClient, path: str, fields: dict[str, str], token: str | None) -> aiohttp.ClientResponse:
+    data = dict(fields) | ({"csrf_token": token} if token is not None else {})
+    return await home.post(path, data=data, headers=HTML, allow_redirects=False)

@@ -42,10 +42,14 @@ class OpenApiChecker:
         self.seen.add((method, template, str(response.status)))
         content = answer.get("content", {})
         if response.content_type not in content:
-            self.problems.append(f"{method} {template} {response.status}: {response.content_type} is not documented ({list(content)})")
+            self.problems.append(
+                f"{method} {template} {response.status}: {response.content_type} is not documented ({list(content)})"
+            )
             return
         if response.content_type != "application/json":
             return
         schema = {**content["application/json"]["schema"], "components": self.document["components"]}
         for error in Draft202012Validator(schema).iter_errors(response.json()):
-            self.problems.append(f"{method} {template} {response.status}: {error.message} at {list(error.absolute_path)}")
+            self.problems.append(
+                f"{method} {template} {response.status}: {error.message} at {list(error.absolute_path)}"
+            )

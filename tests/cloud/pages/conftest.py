@@ -9,7 +9,7 @@ import pytest
 from cloud.app import create_app
 from cloud.config import Config
 from shared.clock import VirtualClock
-from tests.pages.portal_kit import ADMIN, Client, Home, Portal, SignIn, csrf_in
+from tests.kit.portal import ADMIN, Client, Home, Portal, SignIn, csrf_in
 
 
 @pytest.fixture
@@ -33,7 +33,9 @@ def sign_in(client: Client) -> SignIn:
         client.session.cookie_jar.clear()  # a new browser: the sign-in page sends a signed-in user onwards
         form = await client.get("/signin")
         response = await client.post(
-            "/signin", data={"csrf": csrf_in(await form.text()), "email": email, "password": password, "next": "/"}, allow_redirects=False
+            "/signin",
+            data={"csrf": csrf_in(await form.text()), "email": email, "password": password, "next": "/"},
+            allow_redirects=False,
         )
         assert response.status == 303, await response.text()
         landing = await client.get(response.headers["Location"])
@@ -66,6 +68,8 @@ async def subs(admin: Portal, token: str) -> dict[str, dict[str, Any]]:
 async def studio(admin: Portal, token: str) -> Home:
     """A HOME system linked to the demo account (offline)."""
     home = Home("Studio A")
-    status, _ = await admin.api("POST", f"/api/v1/accounts/{admin.account_id}/systems", token, {"registration_code": home.registration_code})
+    status, _ = await admin.api(
+        "POST", f"/api/v1/accounts/{admin.account_id}/systems", token, {"registration_code": home.registration_code}
+    )
     assert status == 201
     return home

@@ -4,10 +4,12 @@ import json
 
 from shared.clock import VirtualClock
 from shared.timefmt import iso
-from tests.pages.portal_kit import Client, Home, LinkedHome, Portal
+from tests.kit.portal import Client, Home, LinkedHome, Portal
 
 
-async def test_last_seen_keeps_up_with_the_clock_while_the_system_is_online(admin: Portal, studio: Home, client: Client, clock: VirtualClock) -> None:
+async def test_last_seen_keeps_up_with_the_clock_while_the_system_is_online(
+    admin: Portal, studio: Home, client: Client, clock: VirtualClock
+) -> None:
     link = await LinkedHome(studio, client.session, str(client.make_url("/api/v1/link"))).connect()
     try:
         await client.post("/_emulator/clock", json={"advance_seconds": 2 * 86400 + 3600})

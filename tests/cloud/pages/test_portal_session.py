@@ -9,7 +9,8 @@ import pytest
 
 from cloud import pages_subscriptions
 from cloud.access import SESSION_COOKIE
-from tests.pages.portal_kit import ADMIN, OPERATOR, Client, Portal, SignIn, csrf_in
+from tests.kit import DEMO_ADMIN
+from tests.kit.portal import ADMIN, OPERATOR, Client, Portal, SignIn, csrf_in
 
 
 async def test_a_visitor_without_a_session_is_sent_to_sign_in(client: Client) -> None:
@@ -25,7 +26,9 @@ async def test_sign_in_sets_an_http_only_lax_session_cookie_and_opens_systems(cl
     html = await form.text()
     assert 'type="email"' in html and 'type="password"' in html and '<label for="email">' in html
     response = await client.post(
-        "/signin", data={"csrf": csrf_in(html), "email": "admin@example.com", "password": "flex-admin", "next": "/"}, allow_redirects=False
+        "/signin",
+        data={"csrf": csrf_in(html), "email": DEMO_ADMIN[0], "password": DEMO_ADMIN[1], "next": "/"},
+        allow_redirects=False,
     )
     assert response.status == 303
     cookie = response.cookies[SESSION_COOKIE]
@@ -37,19 +40,26 @@ async def test_sign_in_sets_an_http_only_lax_session_cookie_and_opens_systems(cl
 
 
 async def test_sign_in_follows_next_but_never_off_site(client: Client) -> None:
-    for target, expected in (("/accounts/acc_x/history", "/accounts/acc_x/history"), ("//evil.example/", "/"), ("https://evil.example/", "/")):
+    for target, expected in (
+        ("/accounts/acc_x/history", "/accounts/acc_x/history"),
+        ("//evil.example/", "/"),
+        ("https://evil.example/", "/"),
+    ):
         client.session.cookie_jar.clear()
         html = await (await client.get("/signin")).text()
         response = await client.post(
-            "/signin", data={"csrf": csrf_in(html), "email": "admin@example.com", "password": "flex-admin", "next": target},
+            "/signin",
+            data={"csrf": csrf_in(html), "email": DEMO_ADMIN[0], "password": DEMO_ADMIN[1], "next": target},
             allow_redirects=False,
-        )  # fmt: skip
+        )
         assert response.headers["Location"] == expected
 
 
 async def test_a_wrong_password_shows_a_clear_error_and_no_session(client: Client) -> None:
     html = await (await client.get("/signin")).text()
-    response = await client.post("/signin", data={"csrf": csrf_in(html), "email": "admin@example.com", "password": "nope"}, allow_redirects=False)
+    response = await client.post(
+        "/signin", data={"csrf": csrf_in(html), "email": "admin@example.com", "password": "nope"}, allow_redirects=False
+    )
     assert response.status == 401 and response.url.path == "/signin"
     html = await response.text()
     assert '<p class="error" role="alert" id="signin-problem">The email or password is not right.</p>' in html
@@ -58,14 +68,20 @@ async def test_a_wrong_password_shows_a_clear_error_and_no_session(client: Clien
     assert email is not None and 'value="admin@example.com"' in email.group(0), "the email typed stays in its field"
     assert password is not None and "value=" not in password.group(0) and "autofocus" in password.group(0)
     assert SESSION_COOKIE not in {cookie.key for cookie in client.session.cookie_jar}
-    retry = await client.post("/signin", data={"csrf": csrf_in(html), "email": "admin@example.com", "password": "flex-admin"}, allow_redirects=False)
+    retry = await client.post(
+        "/signin",
+        data={"csrf": csrf_in(html), "email": DEMO_ADMIN[0], "password": DEMO_ADMIN[1]},
+        allow_redirects=False,
+    )
     assert retry.status == 303, "the form shown again signs in"
 
 
 async def test_sign_in_without_the_csrf_token_is_refused(client: Client) -> None:
     await client.get("/signin")
     for data in ({}, {"csrf": "forged"}):
-        response = await client.post("/signin", data={**data, "email": "admin@example.com", "password": "flex-admin"}, allow_redirects=False)
+        response = await client.post(
+            "/signin", data={**data, "email": DEMO_ADMIN[0], "password": DEMO_ADMIN[1]}, allow_redirects=False
+        )
         assert (response.status, response.headers["Location"]) == (303, "/signin")
         assert SESSION_COOKIE not in response.cookies
     follow = await client.get("/signin")
@@ -80,7 +96,9 @@ async def test_sign_out_ends_the_session(admin: Portal, client: Client) -> None:
     assert response.status == 303 and response.headers["Location"].startswith("/signin")
 
 
-async def test_a_post_without_the_csrf_token_changes_nothing(admin: Portal, client: Client, subs: dict[str, Any]) -> None:
+async def test_a_post_without_the_csrf_token_changes_nothing(
+    admin: Portal, client: Client, subs: dict[str, Any]
+) -> None:
     inactive = subs["SO-2026-00045"]["id"]
     for data in ({}, {"csrf": "0" * 64}):
         response = await client.post(f"{admin.base}/subscriptions/{inactive}/activate", data=data)
@@ -90,7 +108,9 @@ async def test_a_post_without_the_csrf_token_changes_nothing(admin: Portal, clie
     assert "Monthly (Inactive)" in html
 
 
-async def test_a_csrf_token_of_another_session_is_refused(sign_in: SignIn, client: Client, subs: dict[str, Any]) -> None:
+async def test_a_csrf_token_of_another_session_is_refused(
+    sign_in: SignIn, client: Client, subs: dict[str, Any]
+) -> None:
     admin = await sign_in()
     stolen = csrf_in(await admin.page(f"{admin.base}/subscriptions"))
     await sign_in()
@@ -99,9 +119,15 @@ async def test_a_csrf_token_of_another_session_is_refused(sign_in: SignIn, clien
 
 
 async def test_the_account_menu_switches_accounts_and_keeps_the_section(admin: Portal, client: Client) -> None:
-    created = await client.post("/_emulator/accounts", json={"name": "Second Studio", "admin": {"email": "boss@example.com", "password": "secret-pass"}})
+    created = await client.post(
+        "/_emulator/accounts",
+        json={"name": "Second Studio", "admin": {"email": "boss@example.com", "password": "secret-pass"}},
+    )
     second = (await created.json())["account"]["id"]
-    added = await client.post(f"/_emulator/accounts/{second}/users", json={"email": "admin@example.com", "password": "x" * 8, "role": "operator"})
+    added = await client.post(
+        f"/_emulator/accounts/{second}/users",
+        json={"email": "admin@example.com", "password": "x" * 8, "role": "operator"},
+    )
     assert added.status == 201
     html = await admin.page(f"{admin.base}/history")
     assert "Switch account" in html and "Second Studio" in html
@@ -114,7 +140,10 @@ async def test_the_account_menu_switches_accounts_and_keeps_the_section(admin: P
 
 
 async def test_an_outsider_gets_the_not_found_page(sign_in: SignIn, client: Client) -> None:
-    created = await client.post("/_emulator/accounts", json={"name": "Other Co", "admin": {"email": "other@example.com", "password": "secret-pass"}})
+    created = await client.post(
+        "/_emulator/accounts",
+        json={"name": "Other Co", "admin": {"email": "other@example.com", "password": "secret-pass"}},
+    )
     other = (await created.json())["account"]["id"]
     await sign_in()
     response = await client.get(f"/accounts/{other}/systems")
@@ -146,7 +175,9 @@ async def test_api_errors_stay_json_even_for_a_browser(client: Client) -> None:
     assert (await response.json())["error"]["code"] == "unauthorized"
 
 
-async def test_a_failure_on_our_side_shows_a_friendly_error_page(admin: Portal, client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_failure_on_our_side_shows_a_friendly_error_page(
+    admin: Portal, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def broken(*args: object) -> None:
         raise RuntimeError("boom")
 
@@ -157,13 +188,19 @@ async def test_a_failure_on_our_side_shows_a_friendly_error_page(admin: Portal, 
     assert "boom" not in html and "Traceback" not in html
 
 
-async def test_a_sign_in_form_opened_before_a_restart_still_works_after_it(make_client: Callable[[], Awaitable[Client]]) -> None:
+async def test_a_sign_in_form_opened_before_a_restart_still_works_after_it(
+    make_client: Callable[[], Awaitable[Client]],
+) -> None:
     before = await make_client()
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True), headers={"Accept": "text/html"}) as browser:
+    async with aiohttp.ClientSession(
+        cookie_jar=aiohttp.CookieJar(unsafe=True), headers={"Accept": "text/html"}
+    ) as browser:
         form = await (await browser.get(before.make_url("/signin"))).text()
         await before.close()
         after = await make_client()
         response = await browser.post(
-            after.make_url("/signin"), data={"csrf": csrf_in(form), "email": ADMIN[0], "password": ADMIN[1], "next": "/"}, allow_redirects=False
+            after.make_url("/signin"),
+            data={"csrf": csrf_in(form), "email": ADMIN[0], "password": ADMIN[1], "next": "/"},
+            allow_redirects=False,
         )
         assert (response.status, response.headers["Location"]) == (303, "/")  # not back to /signin as "expired"

@@ -3,7 +3,7 @@
 import asyncio
 import json
 
-from tests.pages.portal_kit import OPERATOR, Client, Home, LinkedHome, Portal, SignIn
+from tests.kit.portal import OPERATOR, Client, Home, LinkedHome, Portal, SignIn
 
 
 async def test_no_systems_yet_tells_an_admin_how_to_add_one(admin: Portal) -> None:
@@ -15,9 +15,14 @@ async def test_no_systems_yet_tells_an_admin_how_to_add_one(admin: Portal) -> No
 async def test_admin_links_a_system_by_pasting_its_registration_code(admin: Portal) -> None:
     home = Home("Studio A")
     form = await admin.page(f"{admin.base}/add-system")
-    assert '<textarea id="registration_code" name="registration_code"' in form and '<label for="registration_code">' in form
+    assert (
+        '<textarea id="registration_code" name="registration_code"' in form
+        and '<label for="registration_code">' in form
+    )
     path, html = await admin.post_and_follow(
-        f"{admin.base}/systems", {"registration_code": home.registration_code, "label": "Studio A (main)"}, form_page=f"{admin.base}/add-system"
+        f"{admin.base}/systems",
+        {"registration_code": home.registration_code, "label": "Studio A (main)"},
+        form_page=f"{admin.base}/add-system",
     )
     assert path == f"{admin.base}/systems/{home.system_id}"
     assert "System Studio A (main) is linked to this account." in html
@@ -29,7 +34,9 @@ async def test_a_bad_or_already_linked_code_is_refused_clearly(admin: Portal, st
     html = await admin.post_refused(f"{admin.base}/systems", {"registration_code": "not-a-code", "label": "Van"})
     assert '<p class="error" role="alert" data-problem>' in html and "data-dialog-content" in html
     assert ">not-a-code</textarea>" in html and 'value="Van"' in html  # what was pasted stays
-    html = await admin.post_refused(f"{admin.base}/systems", {"registration_code": studio.registration_code}, status=409)
+    html = await admin.post_refused(
+        f"{admin.base}/systems", {"registration_code": studio.registration_code}, status=409
+    )
     assert f"System {studio.system_id} is already linked to this account." in html
     html = await admin.post_refused(f"{admin.base}/systems", {"registration_code": "  "})
     assert "Paste the registration code" in html
@@ -51,7 +58,16 @@ async def test_system_details_show_the_walk_through_controls_and_columns(admin: 
     html = await admin.page(f"{admin.base}/systems/{studio.system_id}")
     assert f'<a class="back-link" href="{admin.base}/systems">&lt; Systems</a>' in html
     assert "<h1>Studio A</h1>" in html and "data-live-status" in html and "Offline" in html
-    headers = ["Credits", "Assigned", "Valid", "Auto Revoke", "Downloaded", "Sub Order ID", "Sub Duration", "Sub Status"]
+    headers = [
+        "Credits",
+        "Assigned",
+        "Valid",
+        "Auto Revoke",
+        "Downloaded",
+        "Sub Order ID",
+        "Sub Duration",
+        "Sub Status",
+    ]
     positions = [html.index(f'">{name}</th>') for name in headers]
     assert positions == sorted(positions)
     for control in (">Add</a>", ">Download</button>", ">Enter revoke key</a>"):
@@ -60,17 +76,30 @@ async def test_system_details_show_the_walk_through_controls_and_columns(admin: 
 
 
 async def test_a_system_of_another_account_is_not_found(admin: Portal, client: Client) -> None:
-    created = await client.post("/_emulator/accounts", json={"name": "Other", "admin": {"email": "o@example.com", "password": "secret-pass"}})
+    created = await client.post(
+        "/_emulator/accounts", json={"name": "Other", "admin": {"email": "o@example.com", "password": "secret-pass"}}
+    )
     other = await created.json()
-    token = (await (await client.post("/api/v1/auth/token", json={"email": "o@example.com", "password": "secret-pass"})).json())["token"]
+    token = (
+        await (
+            await client.post("/api/v1/auth/token", json={"email": "o@example.com", "password": "secret-pass"})
+        ).json()
+    )["token"]
     theirs = Home("Their studio")
-    await admin.api("POST", f"/api/v1/accounts/{other['account']['id']}/systems", token, {"registration_code": theirs.registration_code})
+    await admin.api(
+        "POST",
+        f"/api/v1/accounts/{other['account']['id']}/systems",
+        token,
+        {"registration_code": theirs.registration_code},
+    )
     html = await admin.page(f"{admin.base}/systems/{theirs.system_id}", status=404)
     assert "Their studio" not in html
     await admin.page(f"{admin.base}/systems/{theirs.system_id}/presence", status=404)
 
 
-async def test_the_online_status_updates_live_when_home_connects_and_leaves(admin: Portal, studio: Home, client: Client) -> None:
+async def test_the_online_status_updates_live_when_home_connects_and_leaves(
+    admin: Portal, studio: Home, client: Client
+) -> None:
     presence = f"{admin.base}/systems/{studio.system_id}/presence"
     before = json.loads(await admin.page(presence))
     assert before["online"] is False and before["last_seen"] == ""
@@ -96,7 +125,9 @@ async def test_system_details_show_an_injected_link_fault_as_a_badge(admin: Port
     page = f"{admin.base}/systems/{studio.system_id}"
     assert "data-link-fault" not in await admin.page(page)
     before = json.loads(await admin.page(f"{page}/presence"))["version"]
-    response = await admin.client.post(f"/_emulator/systems/{studio.system_id}/link-faults", json={"cut": True, "drop_next": "receipt"})
+    response = await admin.client.post(
+        f"/_emulator/systems/{studio.system_id}/link-faults", json={"cut": True, "drop_next": "receipt"}
+    )
     assert response.status == 200
     html = await admin.page(page)
     assert "data-link-fault" in html and "Fault: link cut, drop next receipt" in html

@@ -2,16 +2,26 @@
 
 from typing import Any
 
-from tests.pages.portal_kit import OPERATOR, Client, Portal, SignIn
+from tests.kit.portal import OPERATOR, Client, Portal, SignIn
 
 
 async def test_subscriptions_show_order_type_state_duration_credits_and_term(admin: Portal) -> None:
     html = await admin.page(f"{admin.base}/subscriptions")
-    for text in ("SO-2026-00042", "Monthly (Active)", "Annual (Active)", "Annual (Cancelled)", "Monthly (Inactive)", "12 months", "1 month"):
+    for text in (
+        "SO-2026-00042",
+        "Monthly (Active)",
+        "Annual (Active)",
+        "Annual (Cancelled)",
+        "Monthly (Inactive)",
+        "12 months",
+        "1 month",
+    ):
         assert text in html
     assert '<th scope="col">Type (State)</th>' in html
     assert "28 Nov 2026 – " not in html  # the term shows as two dates in <time> elements
-    assert '<time datetime="2026-11-28T10:00:00Z" title="Saturday 28 November 2026, 10:00:00 UTC">' in html  # tooltips read as times
+    assert (
+        '<time datetime="2026-11-28T10:00:00Z" title="Saturday 28 November 2026, 10:00:00 UTC">' in html
+    )  # tooltips read as times
     assert 'title="2026-' not in html
 
 
@@ -23,7 +33,9 @@ async def test_a_cancelled_but_usable_subscription_has_the_yellow_warning(admin:
     assert html.count("badge-warning") == 1
 
 
-async def test_activate_and_cancel_open_the_same_confirmation_dialog_not_a_browser_popup(admin: Portal, subs: dict[str, Any]) -> None:
+async def test_activate_and_cancel_open_the_same_confirmation_dialog_not_a_browser_popup(
+    admin: Portal, subs: dict[str, Any]
+) -> None:
     html = await admin.page(f"{admin.base}/subscriptions")
     assert "data-confirm=" not in html and "confirm(" not in html
     for action, order in (("activate", "SO-2026-00045"), ("cancel", "SO-2026-00042")):
@@ -61,7 +73,9 @@ async def test_operator_sees_no_activate_or_cancel_and_is_refused_anyway(sign_in
     html = await operator.page(f"{operator.base}/subscriptions")
     assert "SO-2026-00045" in html and ">Activate<" not in html and ">Cancel<" not in html
     for action, order in (("activate", "SO-2026-00045"), ("cancel", "SO-2026-00042")):
-        assert "Only an admin" in await operator.page(f"{operator.base}/subscriptions/{subs[order]['id']}/{action}", status=403)
+        assert "Only an admin" in await operator.page(
+            f"{operator.base}/subscriptions/{subs[order]['id']}/{action}", status=403
+        )
         response = await operator.post(f"{operator.base}/subscriptions/{subs[order]['id']}/{action}")
         assert response.status == 403
         assert "Only an admin of this account may do this." in await response.text()

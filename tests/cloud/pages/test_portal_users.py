@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from tests.pages.portal_kit import OPERATOR, Client, Home, Portal, SignIn
+from tests.kit.portal import OPERATOR, Client, Home, Portal, SignIn
 
 
 async def test_users_lists_members_with_their_roles(admin: Portal) -> None:
@@ -15,7 +15,9 @@ async def test_users_lists_members_with_their_roles(admin: Portal) -> None:
 
 async def test_admin_adds_a_new_member_and_they_can_sign_in(admin: Portal, sign_in: SignIn) -> None:
     path, html = await admin.post_and_follow(
-        f"{admin.base}/users", {"email": "newbie@example.com", "role": "operator", "password": "long-enough"}, form_page=f"{admin.base}/users"
+        f"{admin.base}/users",
+        {"email": "newbie@example.com", "role": "operator", "password": "long-enough"},
+        form_page=f"{admin.base}/users",
     )
     assert path == f"{admin.base}/users" and "newbie@example.com is now a member of this account as operator." in html
     newbie = await sign_in("newbie@example.com", "long-enough")
@@ -24,14 +26,19 @@ async def test_admin_adds_a_new_member_and_they_can_sign_in(admin: Portal, sign_
 
 async def test_adding_a_member_checks_the_input(admin: Portal) -> None:
     for data, message in (
-        ({"email": "nopassword@example.com", "role": "operator"}, "A new user needs a password of at least 8 characters."),
+        (
+            {"email": "nopassword@example.com", "role": "operator"},
+            "A new user needs a password of at least 8 characters.",
+        ),
         ({"email": "x@example.com", "role": "owner", "password": "long-enough"}, "The role must be"),
         ({"email": "not-an-email", "role": "operator", "password": "long-enough"}, "That is not an email address."),
         ({"email": "", "role": "operator"}, "Enter the email address"),
     ):
         html = await admin.post_refused(f"{admin.base}/users", data)
         assert message in html and '<p class="error" role="alert" id="add-member-problem">' in html
-        assert f'name="email" type="email" required autocomplete="off" value="{data["email"]}"' in html, "the email typed stays"
+        assert f'name="email" type="email" required autocomplete="off" value="{data["email"]}"' in html, (
+            "the email typed stays"
+        )
     assert "nopassword@example.com" not in await admin.page(f"{admin.base}/users")
 
 
@@ -40,7 +47,9 @@ async def test_admin_removes_a_member_but_the_last_admin_stays(admin: Portal, cl
     ids = {item["email"]: item["user_id"] for item in body["users"]}
     users = await admin.page(f"{admin.base}/users")
     dialog = f"{admin.base}/users/{ids['operator@example.com']}/remove"
-    assert f'href="{dialog}" data-dialog>' in users and "data-confirm=" not in users  # a dialog, not the browser's confirm()
+    assert (
+        f'href="{dialog}" data-dialog>' in users and "data-confirm=" not in users
+    )  # a dialog, not the browser's confirm()
     assert "Remove operator@example.com?</h1>" in await admin.page(dialog)
     _, html = await admin.post_and_follow(dialog, form_page=dialog)
     assert "operator@example.com was removed from this account." in html
@@ -54,20 +63,30 @@ async def test_operator_has_no_users_page_and_cannot_change_members(sign_in: Sig
     html = await operator.page(f"{operator.base}/systems")
     assert f'href="{operator.base}/users"' not in html
     await operator.page(f"{operator.base}/users", status=403)
-    response = await operator.post(f"{operator.base}/users", {"email": "friend@example.com", "role": "admin", "password": "long-enough"})
+    response = await operator.post(
+        f"{operator.base}/users", {"email": "friend@example.com", "role": "admin", "password": "long-enough"}
+    )
     assert response.status == 403
 
 
-async def test_history_lists_every_event_in_words_newest_first(admin: Portal, studio: Home, token: str, subs: dict[str, Any]) -> None:
+async def test_history_lists_every_event_in_words_newest_first(
+    admin: Portal, studio: Home, token: str, subs: dict[str, Any]
+) -> None:
     system = f"{admin.base}/systems/{studio.system_id}"
     await admin.post_and_follow(
-        f"{system}/assignments", {"subscription_id": subs["SO-2026-00042"]["id"], "credits": "1.5"}, form_page=f"{system}/add"
+        f"{system}/assignments",
+        {"subscription_id": subs["SO-2026-00042"]["id"], "credits": "1.5"},
+        form_page=f"{system}/add",
     )
     _, body = await admin.api("GET", f"/api/v1/accounts/{admin.account_id}/systems/{studio.system_id}", token)
     revoke = f"{system}/assignments/{body['assignments'][0]['id']}/revoke"
     await admin.post_and_follow(revoke, {"confirm": "confirm"}, form_page=revoke)
     html = await admin.page(f"{admin.base}/history")
-    returned, assigned, linked = html.index("Credits returned"), html.index("Credits assigned"), html.index("System linked")
+    returned, assigned, linked = (
+        html.index("Credits returned"),
+        html.index("Credits assigned"),
+        html.index("System linked"),
+    )
     created = html.index("Subscription created")
     assert returned < assigned < linked < created
     row = html[assigned:].split("</tr>")[0]

@@ -1,0 +1,84 @@
+"""Accounts made through the emulator API and the demo seed: all or nothing."""
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from cloud.app import create_app
+from cloud.config import Config
+from cloud.demo import DEMO_ADMIN, seed_demo
+from cloud.hub import LinkHub
+from cloud.signer import Signer
+from cloud.store import Database
+from cloud.store.subscriptions import SubscriptionQueries
+from cloud.subscriptions import Subscriptions
+from cloud.transfers import Transfers
+from shared.clock import VirtualClock
+from tests.kit import START, TENANT_ADMIN
+from tests.kit.api import assert_error, call, sign_in
+
+
+async def test_emulator_account_with_a_bad_admin_is_refused_and_leaves_nothing(
+    cloud: TestClient, cloud_config: Config
+) -> None:
+    cases = [
+        ({"email": "not-an-email", "password": "long enough"}, "invalid_email"),
+        ({"email": TENANT_ADMIN[0], "password": "short"}, "invalid_password"),
+        ({"email": TENANT_ADMIN[0]}, "invalid_password"),
+        ({"email": TENANT_ADMIN[0], "password": 12345678}, "wrong_type"),
+    ]
+    for admin, code in cases:
+        refused = await call(cloud, "POST", "/_emulator/accounts", json={"name": "Acme", "admin": admin}, expect=400)
+        assert_error(refused, code)
+        assert account_names(cloud_config) == []
+    await call(
+        cloud,
+        "POST",
+        "/_emulator/accounts",
+        json={"name": "Acme", "admin": {"email": TENANT_ADMIN[0], "password": "long enough"}},
+        expect=201,
+    )
+    assert account_names(cloud_config) == ["Acme"]
+
+
+def account_names(config: Config) -> list[str]:
+    with sqlite3.connect(f"file:{config.data_dir / 'cloud.sqlite3'}?mode=ro", uri=True) as conn:
+        return [row[0] for row in conn.execute("SELECT name FROM accounts ORDER BY name")]
+
+
+async def test_a_demo_seed_that_fails_part_way_is_seeded_whole_on_the_next_start(
+    aiohttp_client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = tmp_path / "cloud"
+    clock = VirtualClock(start=START)
+    db = Database(data / "cloud.sqlite3")
+    await db.open()
+    subscriptions = Subscriptions(db, Transfers(db, Signer.load(data), LinkHub(), clock, 1.0), clock)
+    real = SubscriptionQueries.set_state
+
+    async def crash_on_cancel(self: SubscriptionQueries, sub_id: str, state: str, *args: Any) -> None:
+        if state == "cancelled":
+            raise RuntimeError("the process died here")
+        await real(self, sub_id, state, *args)
+
+    monkeypatch.setattr(SubscriptionQueries, "set_state", crash_on_cancel)
+    with pytest.raises(RuntimeError):
+        await seed_demo(db, subscriptions, clock)
+    monkeypatch.undo()
+    await db.close()
+
+    client = await aiohttp_client(
+        create_app(Config(data_dir=data, emulator_api=True, virtual_clock=True, demo=True), clock)
+    )
+    token = await sign_in(client, *DEMO_ADMIN)
+    [account] = (await call(client, "GET", "/api/v1/accounts", token=token))["accounts"]
+    subs = (await call(client, "GET", f"/api/v1/accounts/{account['id']}/subscriptions", token=token))["subscriptions"]
+    assert {item["order_id"]: item["state"] for item in subs} == {
+        "SO-2026-00042": "active",
+        "SO-2026-00043": "active",
+        "SO-2026-00044": "cancelled",
+        "SO-2026-00045": "inactive",
+    }
