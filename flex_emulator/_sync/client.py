@@ -108,10 +108,13 @@ class CloudClient(_Base):
     def users(self, account_id: str) -> list[dict[str, Any]]:
         return cast(list[dict[str, Any]], (self.call("GET", self._acc(account_id, "/users")))["users"])
 
-    def add_user(self, account_id: str, email: str, role: t.Role, password: str | None = None) -> list[dict[str, Any]]:
+    def add_user(
+        self, account_id: str, email: str, role: t.Role, password: str | None = None
+    ) -> list[dict[str, Any]]:
         body = {"email": email, "role": role} | ({"password": password} if password else {})
         return cast(
-            list[dict[str, Any]], (self.call("POST", self._acc(account_id, "/users"), json=body, expect=201))["users"]
+            list[dict[str, Any]],
+            (self.call("POST", self._acc(account_id, "/users"), json=body, expect=201))["users"],
         )
 
     def remove_user(self, account_id: str, user_id: str) -> None:
@@ -126,7 +129,9 @@ class CloudClient(_Base):
     # --- subscriptions -----------------------------------------------------------------------
 
     def subscriptions(self, account_id: str) -> list[t.Subscription]:
-        return cast(list[t.Subscription], (self.call("GET", self._acc(account_id, "/subscriptions")))["subscriptions"])
+        return cast(
+            list[t.Subscription], (self.call("GET", self._acc(account_id, "/subscriptions")))["subscriptions"]
+        )
 
     def subscription(self, account_id: str, subscription_id: str) -> t.Subscription:
         return next(sub for sub in self.subscriptions(account_id) if sub["id"] == subscription_id)
@@ -146,7 +151,9 @@ class CloudClient(_Base):
 
     def link_system(self, account_id: str, registration_code: str, label: str | None = None) -> t.System:
         body = {"registration_code": registration_code} | ({"label": label} if label else {})
-        return cast(t.System, (self.call("POST", self._acc(account_id, "/systems"), json=body, expect=201))["system"])
+        return cast(
+            t.System, (self.call("POST", self._acc(account_id, "/systems"), json=body, expect=201))["system"]
+        )
 
     def unlink_system(self, account_id: str, system_id: str) -> dict[str, Any]:
         return cast(dict[str, Any], self.call("DELETE", self._acc(account_id, f"/systems/{system_id}")))
@@ -191,7 +198,9 @@ class CloudClient(_Base):
 
     def create_user(self, account_id: str, email: str, role: t.Role, password: str) -> dict[str, Any]:
         body = {"email": email, "role": role, "password": password}
-        return cast(dict[str, Any], self.call("POST", f"/_emulator/accounts/{account_id}/users", json=body, expect=201))
+        return cast(
+            dict[str, Any], self.call("POST", f"/_emulator/accounts/{account_id}/users", json=body, expect=201)
+        )
 
     def create_subscription(
         self,

@@ -1,8 +1,8 @@
 # Generated from flex_emulator/_async/world.py by scripts/unasync.py: edit that file, then run the script.
 """A world: one cloud and any number of HOME nodes on one virtual clock, fresh for each test."""
 
-import re
 import time
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -88,7 +88,9 @@ class Account:
     ) -> t.Assignment:
         """Assign credits from ``subscription`` (default: the first) to ``home``; an online HOME gets them pushed."""
         when = iso(auto_revoke_at) if auto_revoke_at is not None else None
-        return self.cloud.assign(self.id, home.system_id, self._sub_id(subscription), credits, auto_revoke_at=when)
+        return self.cloud.assign(
+            self.id, home.system_id, self._sub_id(subscription), credits, auto_revoke_at=when
+        )
 
     def revoke(self, home: "Home", assignment: t.Assignment | str) -> t.Assignment:
         assignment_id = assignment if isinstance(assignment, str) else assignment["id"]
@@ -186,7 +188,9 @@ class World:
     as ``python -m cloud`` / ``python -m home`` on a free port. The interface is the same.
     """
 
-    def __init__(self, servers: launch.Servers, cloud_url: str, transport: http.Transport, mode: launch.Mode) -> None:
+    def __init__(
+        self, servers: launch.Servers, cloud_url: str, transport: http.Transport, mode: launch.Mode
+    ) -> None:
         self._servers = servers
         self.transport = transport
         self.mode = mode
@@ -232,7 +236,9 @@ class World:
         self.accounts.append(account)
         return account
 
-    def start_home(self, label: str = "Studio A", *, account: Account | None = None, online: bool = True) -> Home:
+    def start_home(
+        self, label: str = "Studio A", *, account: Account | None = None, online: bool = True
+    ) -> Home:
         """Start a HOME node; with ``account`` it is linked to it, and with ``online`` (default) connected too."""
         name = f"home-{len(self.homes) + 1}-{_slug(label)}"
         url = self._servers.start_home(name, self.cloud.url, label=label, offline=True)
