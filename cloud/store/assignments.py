@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from cloud.models import Assignment
+from cloud.models import Assignment, AssignmentState
 from cloud.store.records import (
     ASSIGNMENT_COLUMNS,
     assignment_row,
@@ -13,7 +13,7 @@ from cloud.store.records import (
 from shared.sqlite import Sql
 from shared.timefmt import epoch
 
-ALL_STATES = ("active", "revoke_pending", "ended")
+ALL_STATES: tuple[str, ...] = tuple(AssignmentState)
 
 
 class AssignmentQueries:
