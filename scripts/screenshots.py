@@ -5,7 +5,8 @@
 Starts its own cloud (demo data) and two HOME nodes ("Studio A" online, "OB Van 3" with its cloud link off) in a
 temporary folder, all three on one virtual clock (so the pictures show the same dates on every run), assigns some
 demo credits over a few virtual days (online, by file, and a revoke waiting for its revoke key), and saves PNGs of
-the pages a user sees in a 1280x800 window (HOME's credits runs taller, to show its bar graph), and two at a phone's 390 px.
+the pages a user sees in a 1280x800 window (HOME's credits runs taller, to show its bar graph), and two at a
+phone's 390 px.
 """
 
 import argparse
