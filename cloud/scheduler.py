@@ -126,7 +126,8 @@ class Scheduler:
                 if not 1 <= outcome.count <= len(run):
                     raise RuntimeError(f"the {kind} handler handled {outcome.count} of {len(run)} items")
                 if outcome.count < len(run):
-                    await tx.jobs.schedule_many([(kind, job.ref, job.due_at) for job in run[outcome.count :]], replace=False)
+                    left = [(kind, job.ref, job.due_at) for job in run[outcome.count :]]
+                    await tx.jobs.schedule_many(left, replace=False)
                 position += outcome.count
                 issued = outcome.issued
                 if issued or outcome.count < len(run) or position == len(jobs):

@@ -46,8 +46,8 @@ class LedgerQueries:
 
     async def append_many(self, entries: list[LedgerEntry]) -> None:
         await self._sql.many(
-            "INSERT INTO ledger (at, kind, actor, account_id, subscription_id, system_id, assignment_id, quarters, detail) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO ledger (at, kind, actor, account_id, subscription_id, system_id, assignment_id, quarters, "
+            "detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     epoch(e.at),
@@ -97,7 +97,8 @@ class LedgerQueries:
             return {}
         rows = await self._sql.all(
             "SELECT l.assignment_id, l.actor FROM ledger l JOIN "
-            "  (SELECT assignment_id, MAX(ledger.id) AS id FROM json_each(?) j JOIN ledger ON ledger.assignment_id = j.value "
+            "  (SELECT assignment_id, MAX(ledger.id) AS id FROM json_each(?) j "
+            "   JOIN ledger ON ledger.assignment_id = j.value "
             "   WHERE kind = 'revoke_requested' GROUP BY assignment_id) latest ON latest.id = l.id",
             (id_list(assignment_ids),),
         )

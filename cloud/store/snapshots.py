@@ -25,7 +25,8 @@ class SnapshotQueries:
     async def latest_many(self, system_ids: list[str]) -> dict[str, IssuedSnapshot]:
         rows = await self._sql.all(
             f"SELECT {SNAPSHOT_COLUMNS} FROM snapshots WHERE (system_id, seq) IN "
-            "(SELECT system_id, MAX(seq) FROM snapshots WHERE system_id IN (SELECT value FROM json_each(?)) GROUP BY system_id)",
+            "(SELECT system_id, MAX(seq) FROM snapshots "
+            " WHERE system_id IN (SELECT value FROM json_each(?)) GROUP BY system_id)",
             (id_list(system_ids),),
         )
         return {row["system_id"]: snapshot_row(row) for row in rows}

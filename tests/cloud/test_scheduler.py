@@ -119,7 +119,8 @@ async def test_thousands_of_items_due_at_one_instant_are_each_handled_once_and_t
     assert (await db.read.systems.get(downloaded["id"])).dirty  # type: ignore[union-attr]
     await assert_invariant(cloud.app)
 
-    # the file's copies were valid until the Auto Revoke: past it and the skew tolerance the other 500 come back, once each
+    # the file's copies were valid until the Auto Revoke:
+    # past it and the skew tolerance the other 500 come back, once each
     await call(cloud, "POST", "/_emulator/clock", json={"advance_seconds": 3600})
     final = await returned()
     assert sorted(final) == sorted(item.id for item in items) and set(final.values()) == {1}
