@@ -71,16 +71,17 @@ class AssignmentQueries:
         """Record copies issued, (assignment id, valid until) for each: HOME may hold each as well as any
         earlier copy it has not yet replaced."""
         await self._sql.many(
-            "UPDATE assignments SET downloaded = 1, valid_until = MAX(COALESCE(valid_until, 0), ?), issued_until = ? "
-            "WHERE id = ?",
-            [(epoch(until), epoch(until), assignment_id) for assignment_id, until in copies],
+            # a row that already records this copy is left alone: no page to rewrite for an unchanged assignment
+            "UPDATE assignments SET downloaded = 1, valid_until = MAX(COALESCE(valid_until, 0), ?1), issued_until = ?1 "
+            "WHERE id = ?2 AND NOT (downloaded = 1 AND issued_until IS ?1 AND valid_until >= ?1)",
+            [(epoch(until), assignment_id) for assignment_id, until in copies],
         )
 
     async def home_holds_latest_copy(self, system_id: str) -> None:
         """HOME applied the latest snapshot and refuses older ones: only the latest copy's validity still counts."""
         await self._sql.run(
             "UPDATE assignments SET valid_until = MIN(valid_until, issued_until) "
-            "WHERE system_id = ? AND state = 'active' AND issued_until IS NOT NULL",
+            "WHERE system_id = ? AND state = 'active' AND issued_until IS NOT NULL AND valid_until > issued_until",
             (system_id,),
         )
 
