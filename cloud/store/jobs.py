@@ -22,7 +22,8 @@ class JobQueries:
     async def schedule_many(self, items: list[tuple[str, str, datetime]], replace: bool = True) -> None:
         """(kind, ref, due_at) for each; with ``replace=False`` an item already scheduled keeps its time."""
         if items:
-            on_conflict = "DO UPDATE SET due_at = excluded.due_at WHERE due_at != excluded.due_at" if replace else "DO NOTHING"
+            keep = "DO UPDATE SET due_at = excluded.due_at WHERE due_at != excluded.due_at"
+            on_conflict = keep if replace else "DO NOTHING"
             await self._sql.many(
                 f"INSERT INTO jobs (kind, ref, due_at) VALUES (?, ?, ?) ON CONFLICT(kind, ref) {on_conflict}",
                 [(kind, ref, epoch(due_at)) for kind, ref, due_at in items],
