@@ -2,6 +2,7 @@
 ``PRAGMA user_version``, ``BEGIN IMMEDIATE`` transactions, and ``Sql``, which runs one connection's statements."""
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -95,7 +96,16 @@ async def immediate(conn: aiosqlite.Connection) -> AsyncIterator[None]:
     if conn.in_transaction:
         # A task cancelled between BEGIN and its first statement left this open; nothing was written.
         await conn.execute("ROLLBACK")
-    await conn.execute("BEGIN IMMEDIATE")
+    begin = asyncio.ensure_future(conn.execute("BEGIN IMMEDIATE"))
+    try:
+        await asyncio.shield(begin)
+    except asyncio.CancelledError:
+        # The BEGIN is queued in aiosqlite's thread and runs anyway: end it before the caller lets the
+        # lock go, or the next transaction's BEGIN would find this one open.
+        with contextlib.suppress(Exception):
+            await begin
+            await conn.execute("ROLLBACK")
+        raise
     try:
         yield
     except BaseException:

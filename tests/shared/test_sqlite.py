@@ -1,0 +1,30 @@
+"""The one writer's transactions stay sound when the task holding one is cancelled at any point."""
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+from cloud.store import Database
+
+
+async def test_a_transaction_cancelled_at_its_begin_leaves_none_open(tmp_path: Path) -> None:
+    db = Database(tmp_path / "cloud.sqlite3")
+    await db.open()
+
+    async def read_in_a_transaction() -> None:
+        async with db.transaction() as tx:
+            await tx.meta.get("anything")
+
+    try:
+        for attempt in range(200):  # cancelled before, during and after its BEGIN reaches SQLite
+            task = asyncio.create_task(read_in_a_transaction())
+            for _ in range(attempt % 4):
+                await asyncio.sleep(0)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            async with db.transaction() as tx:  # failed with "cannot start a transaction within a transaction"
+                await tx.meta.set("attempt", str(attempt))
+        assert await db.read.meta.get("attempt") == "199"
+    finally:
+        await db.close()
