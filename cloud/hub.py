@@ -1,6 +1,7 @@
 """Which HOME systems are connected right now, pushing to them, and waiting for their receipts."""
 
 import asyncio
+import contextlib
 from collections import defaultdict
 from collections.abc import Callable
 
@@ -15,6 +16,7 @@ log = structlog.get_logger()
 
 PUSHES_REMEMBERED = 32
 RESEND_MAX_SECONDS = 60.0
+GOODBYE_SECONDS = 10.0
 
 
 class LinkHub:
@@ -155,12 +157,17 @@ class LinkHub:
         return self._acked[system_id] >= seq
 
     async def close_all(self) -> None:
+        """Close every link at once, then give their handlers the time to record last seen and let go
+        (the database closes after this)."""
         for task in self._resenders.values():
             task.cancel()
         await asyncio.gather(*self._resenders.values(), return_exceptions=True)
         self._resenders.clear()
-        for socket in list(self._sockets.values()):
-            await socket.close(message=b"cloud shutting down")
+        sockets = list(self._sockets.values())
+        await asyncio.gather(*(socket.close(message=b"cloud shutting down") for socket in sockets), return_exceptions=True)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(GOODBYE_SECONDS), self._changed:
+                await self._changed.wait_for(lambda: not self._sockets)
         self._sockets.clear()
 
     def forget(self) -> None:

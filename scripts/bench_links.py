@@ -21,7 +21,7 @@ from bench_services import (
 # stay well inside a usual open-files limit.
 NODES_PER_FLEET = 2500
 # Handshakes in flight per fleet: enough to keep the cloud busy, few enough that none times out on a busy machine.
-CONNECTING_PER_FLEET = 16
+CONNECTING_PER_FLEET = 32
 
 
 async def online_count(session: aiohttp.ClientSession, cloud: str, account: str, token: str) -> int:
@@ -60,9 +60,10 @@ async def live_links(folder: Path, links: int) -> dict[str, Any]:
             await asyncio.sleep(2)
             before = rss_kb(cloud.pid)
             began = time.perf_counter()
+            switch_on = {"enabled": True}
             await asyncio.gather(
                 *(
-                    api(session, "PUT", f"{fleet_url}/api/v1/nodes/cloud-link", body={"enabled": True})
+                    api(session, "PUT", f"{fleet_url}/api/v1/nodes/cloud-link", body=switch_on, timeout=1800)
                     for fleet_url in fleet_urls
                 )
             )

@@ -104,11 +104,17 @@ def rss_kb(pid: int) -> int:
 
 
 async def api(
-    session: aiohttp.ClientSession, method: str, url: str, token: str | None = None, body: Any = None, expect: int = 200
+    session: aiohttp.ClientSession,
+    method: str,
+    url: str,
+    token: str | None = None,
+    body: Any = None,
+    expect: int = 200,
+    timeout: float = 300,
 ) -> Any:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     async with session.request(
-        method, url, json=body, headers=headers, timeout=aiohttp.ClientTimeout(total=300)
+        method, url, json=body, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout)
     ) as answer:
         data = await answer.json(content_type=None)
         if answer.status != expect:
