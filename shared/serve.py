@@ -11,6 +11,8 @@ from aiohttp import web
 
 log = structlog.get_logger()
 
+LISTEN_BACKLOG = 4096
+
 
 def write_ready_file(path: Path, url: str) -> None:
     """``{"url", "pid"}``, written whole (a reader never sees half a file)."""
@@ -27,7 +29,8 @@ async def serve(
     runner = web.AppRunner(app, shutdown_timeout=shutdown_timeout)
     await runner.setup()
     try:
-        site = web.TCPSite(runner, host, port)
+        # Room for many HOMEs reconnecting at once (a fleet, or every link after a cloud restart).
+        site = web.TCPSite(runner, host, port, backlog=LISTEN_BACKLOG)
         await site.start()
         bound = runner.addresses[0]
         url = f"http://{host if ':' not in host else f'[{host}]'}:{bound[1]}"
