@@ -164,7 +164,8 @@ class LinkHub:
         await asyncio.gather(*self._resenders.values(), return_exceptions=True)
         self._resenders.clear()
         sockets = list(self._sockets.values())
-        await asyncio.gather(*(socket.close(message=b"cloud shutting down") for socket in sockets), return_exceptions=True)
+        goodbye = b"cloud shutting down"
+        await asyncio.gather(*(socket.close(message=goodbye) for socket in sockets), return_exceptions=True)
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(GOODBYE_SECONDS), self._changed:
                 await self._changed.wait_for(lambda: not self._sockets)
