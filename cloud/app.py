@@ -48,6 +48,7 @@ from cloud.subscriptions import Subscriptions
 from cloud.systems import Systems
 from cloud.transfers import Transfers
 from shared import openapi as shared_openapi
+from shared.bodies import HANDLER_ARGS
 from shared.clock import Clock, VirtualClock, WallClock
 from shared.journal import Journal, keep_written
 from shared.timefmt import from_epoch
@@ -66,7 +67,9 @@ async def get_jwks(request: web.Request) -> web.Response:
 
 def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     app = web.Application(
-        middlewares=[make_error_middleware(render_html=site.render_error_page)], client_max_size=config.max_body_bytes
+        middlewares=[make_error_middleware(render_html=site.render_error_page)],
+        client_max_size=config.max_body_bytes,
+        handler_args=HANDLER_ARGS,
     )
     app[CONFIG] = config
     app[CLOCK] = clock or make_clock(config)

@@ -56,6 +56,19 @@ class Member:
 
 
 @dataclass(frozen=True)
+class Invitation:
+    """An admin's offer to ``email`` to join an account; nothing changes until its user accepts."""
+
+    id: str
+    account_id: str
+    account_name: str
+    email: str
+    role: str
+    invited_by: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class Subscription:
     id: str
     account_id: str

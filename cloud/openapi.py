@@ -21,6 +21,16 @@ from shared.openapi import (
 SCHEMAS = {
     "Membership": obj({"id": STR, "name": STR, "role": enum("admin", "operator")}),
     "Member": obj({"user_id": STR, "email": STR, "role": enum("admin", "operator")}),
+    "Invitation": obj(
+        {
+            "id": STR,
+            "account": obj({"id": STR, "name": STR}),
+            "email": STR,
+            "role": enum("admin", "operator"),
+            "invited_by": STR,
+            "created_at": TIME,
+        }
+    ),
     "Subscription": obj(
         {
             "id": STR,
@@ -88,6 +98,8 @@ SYS = ACC + "/systems/{sys}"
 SIGN_IN = obj({"token": STR, "accounts": array(ref("Membership"))})
 SUBSCRIPTION = obj({"subscription": ref("Subscription")})
 ASSIGNMENT = obj({"assignment": ref("Assignment")})
+INVITATION = obj({"invitation": ref("Invitation")})
+INVITE = obj({"email": STR, "role": enum("admin", "operator"), "password": STR}, optional=("password",))
 
 PATHS: dict[str, dict[str, Any]] = {
     "/healthz": {"get": op("Ready", {200: obj({"status": enum("ok")})})},
@@ -102,12 +114,30 @@ PATHS: dict[str, dict[str, Any]] = {
     ACC + "/users": {
         "get": op("Members (admin)", {200: obj({"users": array(ref("Member"))})}, auth=True),
         "post": op(
-            "Add a member (admin)",
-            {201: obj({"users": array(ref("Member"))})},
-            auth=True,
-            body=obj({"email": STR, "role": enum("admin", "operator"), "password": STR}, optional=("password",)),
+            "Invite a member (admin); the same as POST .../invitations", {202: INVITATION}, auth=True, body=INVITE
         ),
     },
+    ACC + "/invitations": {
+        "get": op(
+            "Open invitations of the account (admin)", {200: obj({"invitations": array(ref("Invitation"))})}, auth=True
+        ),
+        "post": op(
+            "Invite a member (admin): the same answer whether or not the email has a login",
+            {202: INVITATION},
+            auth=True,
+            body=INVITE,
+        ),
+    },
+    ACC + "/invitations/{inv}": {
+        "delete": op("Withdraw an invitation (admin)", {200: obj({"withdrawn": STR})}, auth=True)
+    },
+    "/api/v1/invitations": {
+        "get": op("Invitations to the signed-in user", {200: obj({"invitations": array(ref("Invitation"))})}, auth=True)
+    },
+    "/api/v1/invitations/{inv}/accept": {
+        "post": op("Accept: join the account", {200: obj({"account": ref("Membership")})}, auth=True)
+    },
+    "/api/v1/invitations/{inv}/decline": {"post": op("Decline", {200: obj({"declined": STR})}, auth=True)},
     ACC + "/users/{user_id}": {"delete": op("Remove a member (admin)", {200: obj({"removed": STR})}, auth=True)},
     ACC + "/history": {
         "get": op(

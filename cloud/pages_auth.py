@@ -14,7 +14,7 @@ from cloud.site import (
     signin_csrf,
     text_field,
 )
-from shared.errors import Forbidden, Unauthorized
+from shared.errors import ApiError, Forbidden, Unauthorized
 from shared.pagekit import safe_next, see_other
 
 routes = web.RouteTableDef()
@@ -27,7 +27,7 @@ async def get_home(request: web.Request) -> web.Response:
     except Unauthorized:
         return see_other("/signin")
     accounts = await request.app[DB].read.users.memberships(user.id)
-    if len(accounts) == 1:
+    if len(accounts) == 1 and not await request.app[ACCOUNTS].invitations_for(user):
         return see_other(f"/accounts/{accounts[0].account_id}/systems")
     return see_other("/accounts")
 
@@ -35,7 +35,35 @@ async def get_home(request: web.Request) -> web.Response:
 @routes.get("/accounts")
 async def get_accounts(request: web.Request) -> web.Response:
     user = await authenticate(request, cookie=True)
-    return await render(request, "accounts.html", None, {}, user=user)
+    invitations = await request.app[ACCOUNTS].invitations_for(user)
+    return await render(request, "accounts.html", None, {"invitations": invitations}, user=user)
+
+
+@routes.post("/invitations/{inv}/accept")
+async def accept_invitation(request: web.Request) -> web.Response:
+    await read_form(request)
+    user = await authenticate(request, cookie=True)
+    try:
+        joined = await request.app[ACCOUNTS].accept(user, request.match_info["inv"])
+    except ApiError as exc:
+        return redirect(request, "/accounts", "error", exc.message)
+    return redirect(
+        request,
+        f"/accounts/{joined.account_id}/systems",
+        "success",
+        f"You joined {joined.account_name} as {joined.role}.",
+    )
+
+
+@routes.post("/invitations/{inv}/decline")
+async def decline_invitation(request: web.Request) -> web.Response:
+    await read_form(request)
+    user = await authenticate(request, cookie=True)
+    try:
+        await request.app[ACCOUNTS].decline(user, request.match_info["inv"])
+    except ApiError as exc:
+        return redirect(request, "/accounts", "error", exc.message)
+    return redirect(request, "/accounts", "info", "The invitation is declined; nothing changed.")
 
 
 @routes.get("/accounts/{acc}")
@@ -70,7 +98,9 @@ async def signin_page(
 async def post_signin(request: web.Request) -> web.Response:
     try:
         form = await read_form(request, signin=True)
-    except Forbidden:
+    except Forbidden as exc:
+        if exc.code != "csrf_failed":  # another site's page: refused outright
+            raise
         return redirect(request, "/signin", "error", "The sign-in form had expired. Please try again.")
     target = safe_next(text_field(form, "next"))
     email, password = text_field(form, "email"), text_field(form, "password")

@@ -9,6 +9,7 @@ from cloud.appkeys import ACCOUNTS, DB
 from cloud.display import event_view, system_labels
 from cloud.site import page_caller, read_form, redirect, render, text_field
 from shared.errors import ApiError, NotFound
+from shared.web import whole_number
 
 routes = web.RouteTableDef()
 
@@ -40,7 +41,15 @@ async def users_page(
 ) -> web.Response:
     """The members and the Add a member form; after a refusal, with the problem and the email and role as chosen."""
     members = await request.app[DB].read.accounts.members(who.account_id)
-    context = {"members": members, "roles": rules.ROLES, "problem": problem, "email": email, "role": role}
+    invitations = await request.app[DB].read.accounts.invitations_of(who.account_id)
+    context = {
+        "members": members,
+        "invitations": invitations,
+        "roles": rules.ROLES,
+        "problem": problem,
+        "email": email,
+        "role": role,
+    }
     return await render(request, "users.html", who, context, section="users", status=status)
 
 
@@ -55,14 +64,25 @@ async def post_user(request: web.Request) -> web.Response:
         return await users_page(request, who, problem=problem, email=email[:320], role=role, status=status)
 
     if not email:
-        return await again("Enter the email address of the user to add.")
-    if len(email) > 320 or len(password) > 1024:
-        return await again("The email or password is too long.")
+        return await again("Enter the email address of the person to invite.")
     try:
-        await request.app[ACCOUNTS].add_member(who.account_id, email, password or None, role)
+        invitation = await request.app[ACCOUNTS].invite(who.account_id, email, password or None, role, who.actor)
     except ApiError as exc:
         return await again(exc.message, exc.status)
-    return redirect(request, back, "success", f"{email} is now a member of this account as {role}.")
+    message = f"{invitation.email} is invited as {role}: they join once they accept, signed in, on their Accounts page."
+    return redirect(request, back, "success", message)
+
+
+@routes.post("/accounts/{acc}/invitations/{inv}/withdraw")
+async def withdraw_invitation(request: web.Request) -> web.Response:
+    await read_form(request)
+    who = await page_caller(request, admin=True)
+    back = f"/accounts/{who.account_id}/users"
+    try:
+        invitation = await request.app[ACCOUNTS].withdraw(who.account_id, request.match_info["inv"])
+    except ApiError as exc:
+        return redirect(request, back, "error", exc.message)
+    return redirect(request, back, "info", f"The invitation for {invitation.email} is withdrawn.")
 
 
 async def remove_page(request: web.Request, who: Caller, *, problem: str = "", status: int = 200) -> web.Response:
@@ -107,7 +127,7 @@ async def get_history(request: web.Request) -> web.Response:
     system = request.query.get("system", "")
     system = system if system in systems else ""
     before = request.query.get("before", "")
-    before_id = int(before) if before.isdigit() else None
+    before_id = whole_number(before)  # "²" or "１" is no event id: the first page
     found = await db.read.ledger.history(
         who.account_id,
         HISTORY_PAGE + 1,

@@ -18,7 +18,7 @@ from yarl import URL
 from cloud.access import SESSION_COOKIE, Caller, authenticate, caller
 from cloud.appkeys import CLOCK, CONFIG, DB
 from cloud.models import User
-from shared import pagekit
+from shared import bodies, pagekit
 from shared.errors import ApiError, Forbidden, Unauthorized
 from shared.keys import load_or_create_secret
 from shared.pagekit import Flash, safe_next
@@ -79,11 +79,13 @@ def new_presession() -> str:
 
 
 async def read_form(request: web.Request, *, signin: bool = False) -> FormData:
-    """The posted form, only when its CSRF token matches; otherwise nothing happens (403)."""
+    """The posted form, only when it comes from the portal's own pages and its CSRF token matches;
+    otherwise nothing happens (403). A form that cannot be read (not UTF-8, malformed) is a 400."""
+    pagekit.require_same_origin(request)
     basis = request.cookies.get(PRESESSION_COOKIE if signin else SESSION_COOKIE, "")
     if not basis and not signin:
         raise Unauthorized("Your session has ended; sign in again.")
-    form = await request.post()
+    form = await bodies.read_form(request)
     expected = pagekit.sign(request, "signin" if signin else "session", basis)
     if not basis or not pagekit.matches(form.get(CSRF_FIELD), expected):
         raise Forbidden(CSRF_REFUSED, code="csrf_failed")

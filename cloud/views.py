@@ -6,6 +6,7 @@ from typing import Any
 from cloud import rules
 from cloud.models import (
     Assignment,
+    Invitation,
     LedgerEvent,
     Member,
     Membership,
@@ -22,6 +23,17 @@ def membership_json(membership: Membership) -> dict[str, Any]:
 
 def member_json(member: Member) -> dict[str, Any]:
     return {"user_id": member.user_id, "email": member.email, "role": member.role}
+
+
+def invitation_json(item: Invitation) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "account": {"id": item.account_id, "name": item.account_name},
+        "email": item.email,
+        "role": item.role,
+        "invited_by": item.invited_by,
+        "created_at": iso(item.created_at),
+    }
 
 
 def subscription_json(sub: Subscription, now: datetime) -> dict[str, Any]:

@@ -10,16 +10,17 @@ from home.licensing import credits_report, perpetual_report
 from home.uploads import apply_upload, read_upload
 from shared.catalog import LICENSE_TYPES
 from shared.errors import BadRequest, NotFound
-from shared.web import json_response, read_json, require_bool, require_int, require_text
+from shared.web import json_response, read_json, require_bool, require_int, require_text, whole_number
 
 routes = web.RouteTableDef()
 
 
 def resource_id(request: web.Request) -> int:
     raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 18:
+    number = whole_number(raw)
+    if number is None:
         raise NotFound(f"There is no resource {raw}.")
-    return int(raw)
+    return number
 
 
 def choice(body: dict[str, Any], name: str, allowed: tuple[str, ...], default: str | None = None) -> str:

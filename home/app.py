@@ -22,6 +22,7 @@ from home.config import Config
 from home.link import CloudLink
 from home.node import Node
 from shared import openapi as shared_openapi
+from shared.bodies import HANDLER_ARGS
 from shared.clock import Clock, VirtualClock, WallClock
 from shared.pagekit import api_origin_guard
 from shared.web import get_healthz, make_error_middleware
@@ -71,7 +72,9 @@ async def link_ctx(app: web.Application) -> AsyncIterator[None]:
 def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     """The HOME web application. Tests pass a clock (e.g. one VirtualClock shared with a cloud)."""
     clock = clock if clock is not None else make_clock(config)
-    app = web.Application(middlewares=[make_error_middleware(site.render_error_page), api_origin_guard])
+    app = web.Application(
+        middlewares=[make_error_middleware(site.render_error_page), api_origin_guard], handler_args=HANDLER_ARGS
+    )
     node = Node(config, clock)
     app[CONFIG] = config
     app[CLOCK] = clock

@@ -8,6 +8,7 @@ from home.site import CsrfError, checked_form, csrf_refused, redirect, render
 from shared.catalog import CREDIT_COST_QUARTERS, LICENSE_TYPES
 from shared.errors import NotFound
 from shared.pagekit import Flash
+from shared.web import whole_number
 
 routes = web.RouteTableDef()
 
@@ -44,7 +45,8 @@ def resource_form_errors(values: dict[str, str]) -> dict[str, str]:
         errors["name"] = "Use at most 100 characters."
     if values["license_type_needed"] not in LICENSE_TYPES:
         errors["license_type_needed"] = "Choose one of the license types in the list."
-    if not values["count"].isdigit() or not 1 <= int(values["count"]) <= 10_000:
+    count = whole_number(values["count"], max_digits=5)
+    if count is None or not 1 <= count <= 10_000:
         errors["count"] = "Enter a whole number from 1 to 10000."
     if values["license_type"] not in SETTING_LABELS:
         errors["license_type"] = "Choose how the resource is licensed."
@@ -82,9 +84,10 @@ async def post_resource_action(request: web.Request) -> web.StreamResponse:
     raw = request.match_info["id"]
     action = spending.start_resource if request.match_info["action"] == "start" else spending.stop_resource
     try:
-        if not raw.isdigit() or len(raw) > 18:
+        number = whole_number(raw)
+        if number is None:
             raise NotFound(f"There is no resource {raw}.")
-        outcome = await action(request.app[NODE], int(raw))
+        outcome = await action(request.app[NODE], number)
     except NotFound as exc:
         return redirect(request, "/resources", Flash("error", "No such resource", exc.message))
     if outcome.resource.status == "unlicensed":

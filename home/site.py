@@ -15,7 +15,7 @@ from multidict import MultiDictProxy
 
 from home.appkeys import CONFIG, LINK, NODE
 from home.wording import credit_noun
-from shared import pagekit
+from shared import bodies, pagekit
 from shared.credits import format_credits
 from shared.errors import Forbidden
 from shared.keys import load_or_create_secret
@@ -89,7 +89,9 @@ def check_csrf(request: web.Request, submitted: str | None) -> None:
 
 
 async def checked_form(request: web.Request) -> MultiDictProxy[Any]:
-    form = await request.post()
+    if not pagekit.same_origin(request):
+        raise CsrfError("The form was sent from another site.")
+    form = await bodies.read_form(request)
     field = form.get(CSRF_FIELD)
     check_csrf(request, field if isinstance(field, str) else None)
     return form

@@ -3,10 +3,12 @@
 from dataclasses import dataclass, field
 
 from aiohttp import BodyPartReader, MultipartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from home.licensing import Applied, accept_file
 from home.link import CloudLink
 from home.node import Node
+from shared.bodies import content_encoding, decode_body, refuse_encoded_form
 from shared.errors import BadRequest, PayloadTooLarge, TokenError
 
 CHUNK = 64 * 1024
@@ -74,7 +76,24 @@ async def _read_part(part: BodyPartReader, cap: int, error: PayloadTooLarge, bud
 
 
 async def read_upload(request: web.Request, limit: int) -> Upload:
-    """The uploaded file; 413 ``too_large`` as soon as it is known to be over ``limit``."""
+    """The uploaded file; 413 ``too_large`` as soon as it is known to be over ``limit``.
+
+    A body that cannot be read (bad gzip, a malformed multipart header) is a 400 ``malformed``."""
+    try:
+        return await _read_upload(request, limit)
+    except (
+        web.RequestPayloadError,
+        HttpProcessingError,
+    ):  # bad gzip or deflate, a part header too long or with control characters
+        raise BadRequest(
+            "The upload could not be read: it is cut short, malformed or not in the encoding it claims.",
+            code="malformed",
+        ) from None
+    except (ValueError, AssertionError, LookupError):  # aiohttp's multipart reader says "malformed" this way
+        raise BadRequest("The upload is not a valid multipart form.", code="malformed") from None
+
+
+async def _read_upload(request: web.Request, limit: int) -> Upload:
     is_multipart = request.content_type.startswith("multipart/")
     declared = request.content_length
     if declared is not None and declared > limit + (MULTIPART_OVERHEAD if is_multipart else 0):
@@ -87,15 +106,9 @@ async def read_upload(request: web.Request, limit: int) -> Upload:
             if size > limit:
                 raise _too_large(limit)
             chunks.append(chunk)
-        return Upload(b"".join(chunks))
-    try:
-        reader = await request.multipart()
-    except (ValueError, AssertionError):
-        raise BadRequest("The upload is not a valid multipart form.", code="malformed") from None
-    try:
-        upload, fields = await _read_parts(reader, limit)
-    except ValueError:
-        raise BadRequest("The upload is not a valid multipart form.", code="malformed") from None
+        return Upload(decode_body(b"".join(chunks), content_encoding(request), limit))
+    refuse_encoded_form(request)
+    upload, fields = await _read_parts(await request.multipart(), limit)
     if upload is None:
         raise BadRequest(
             "The form has no 'file' field: choose a credits or license file to upload.", code="missing_field"

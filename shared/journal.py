@@ -18,6 +18,7 @@ import structlog
 
 from shared.errors import BadRequest
 from shared.timefmt import epoch, iso
+from shared.web import whole_number
 
 log = structlog.get_logger()
 
@@ -108,19 +109,21 @@ def parse_cursor(raw: str | None) -> int:
     """Cursors are opaque to clients; here they are the journal row id, as text."""
     if raw is None or raw == "":
         return 0
-    if not raw.isdigit() or len(raw) > 18:
+    cursor = whole_number(raw)
+    if cursor is None:
         raise BadRequest(
             "'after' must be a cursor from an earlier answer's 'next' or an event's 'cursor'.", code="invalid_cursor"
         )
-    return int(raw)
+    return cursor
 
 
 def parse_limit(raw: str | None) -> int:
     if raw is None or raw == "":
         return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    limit = whole_number(raw, max_digits=9)
+    if limit is None or not 1 <= limit <= MAX_LIMIT:
         raise BadRequest(f"'limit' must be a whole number from 1 to {MAX_LIMIT}.", code="invalid_limit")
-    return int(raw)
+    return limit
 
 
 def event_json(cursor: int, at: datetime, kind: str, fields: dict[str, Any]) -> dict[str, Any]:

@@ -109,22 +109,36 @@ def safe_next(target: str | None) -> str:
 
 
 def same_origin(request: web.Request) -> bool:
-    """False when a browser says the request comes from another site's page (no Origin: not a browser form)."""
+    """False when a browser says the request comes from another site's page.
+
+    No Origin at all is a script or the cloud link, not a browser form: allowed. ``Origin: null``
+    is what a sandboxed frame or a local file sends: not this site, so refused.
+    """
     origin = request.headers.get("Origin")
-    if not origin or origin == "null":
+    if origin is None:
         return True
-    return URL(origin).host_port_subcomponent == request.url.host_port_subcomponent
+    try:
+        url = URL(origin.strip())
+        return (
+            url.absolute
+            and url.scheme in ("http", "https")
+            and url.host_port_subcomponent == request.url.host_port_subcomponent
+        )
+    except (ValueError, TypeError):
+        return False
+
+
+def require_same_origin(request: web.Request) -> None:
+    if not same_origin(request):
+        raise Forbidden("Requests from another site's pages are not accepted.", code="cross_origin")
 
 
 @web.middleware
 async def api_origin_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """An API without a token check refuses a write from another site's page (a cross-site form)."""
-    if (
-        request.method not in SAFE_METHODS
-        and request.path.startswith(("/api/", "/_emulator/"))
-        and not same_origin(request)
-    ):
-        raise Forbidden("Requests from another site's pages are not accepted.", code="cross_origin")
+    """An API without a token check refuses a write from another site's page (a cross-site form, a sandboxed
+    frame's ``Origin: null``); scripts and the cloud link send no Origin and pass."""
+    if request.method not in SAFE_METHODS and request.path.startswith(("/api/", "/_emulator/")):
+        require_same_origin(request)
     return await handler(request)
 
 

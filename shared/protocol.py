@@ -16,6 +16,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from shared.bodies import BadJson, parse_json
 from shared.errors import ProtocolError
 from shared.snapshot_claims import MAX_RECEIPT_BYTES, MAX_SNAPSHOT_BYTES
 
@@ -77,9 +78,9 @@ def decode(raw: str) -> Message:
     if len(raw) > MAX_MESSAGE_BYTES:
         raise ProtocolError("too_large", "The message is larger than the link accepts.")
     try:
-        data = json.loads(raw)
-    except ValueError:
-        raise ProtocolError("bad_json", "The message is not valid JSON.") from None
+        data = parse_json(raw)
+    except BadJson as exc:
+        raise ProtocolError("bad_json", f"The message is not accepted: {exc}") from None
     if not isinstance(data, dict):
         raise ProtocolError("invalid_message", "A message must be a JSON object.")
     kind = data.get("type")

@@ -4,13 +4,23 @@ import json
 import math
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import structlog
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
+from shared.bodies import (
+    BadJson,
+    body_error,
+    is_json_type,
+    parse_json,
+    read_body,
+    refuse_unsupported_encoding,
+)
 from shared.errors import ApiError, BadRequest
-from shared.timefmt import parse_iso
+from shared.timefmt import TimeOutOfRange, parse_iso
 
 log = structlog.get_logger()
 
@@ -28,6 +38,7 @@ _HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     413: "too_large",
+    415: "unsupported_media_type",
 }
 
 
@@ -48,6 +59,17 @@ def wants_html(request: web.Request) -> bool:
     return not request.path.startswith(API_PREFIXES) and "text/html" in request.headers.get("Accept", "")
 
 
+def missing_static_file(request: web.Request) -> bool:
+    """A static route's file that does not exist: aiohttp would answer an empty 404 of its own, past this middleware."""
+    resource = request.match_info.route.resource
+    if not isinstance(resource, web.StaticResource):
+        return False
+    try:
+        return not (Path(resource.get_info()["directory"]) / request.match_info.get("filename", "")).is_file()
+    except (OSError, ValueError):  # a name the file system cannot even look up
+        return True
+
+
 def make_error_middleware(render_html: HtmlErrorRenderer | None = None) -> Any:
     """Every failure leaves as the contract's error shape (or an error page for a browser)."""
 
@@ -58,13 +80,22 @@ def make_error_middleware(render_html: HtmlErrorRenderer | None = None) -> Any:
 
     @web.middleware
     async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        response = await answer_or_raise(request, handler)
+        if request.content.exception() is not None:  # the body could not be read: this connection is spent
+            response.force_close()
+        return response
+
+    async def answer_or_raise(request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
+            refuse_unsupported_encoding(request)
+            if missing_static_file(request):
+                raise web.HTTPNotFound()
             return await handler(request)
+        except (web.RequestPayloadError, HttpProcessingError):  # a body reader that did not go through shared/bodies.py
+            exc = body_error()
+            return await answer(request, exc.status, exc.code, exc.message)
         except ApiError as exc:
-            response = await answer(request, exc.status, exc.code, exc.message)
-            if request.content.exception() is not None:  # the body could not be read: this connection is spent
-                response.force_close()
-            return response
+            return await answer(request, exc.status, exc.code, exc.message)
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise
@@ -89,17 +120,18 @@ def make_error_middleware(render_html: HtmlErrorRenderer | None = None) -> Any:
 
 
 async def read_json(request: web.Request) -> dict[str, Any]:
-    """The request's JSON object body; anything else is a clear 400."""
-    try:
-        raw = await request.read()
-    except web.RequestPayloadError:  # e.g. a body that claims to be gzip and is not
-        raise BadRequest("The request body could not be decoded.", code="bad_json") from None
+    """The request's JSON object body; anything else is a clear 4xx. An empty body is ``{}``."""
+    raw = await read_body(request)
     if not raw.strip():
         return {}
+    if not is_json_type(request.content_type):
+        raise ApiError(
+            "Send the body as JSON with 'Content-Type: application/json'.", code="unsupported_media_type", status=415
+        )
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("The request body is not valid JSON.", code="bad_json") from None
+        data = parse_json(raw)
+    except BadJson as exc:
+        raise BadRequest(f"The request body is not accepted: {exc}", code="bad_json") from None
     if not isinstance(data, dict):
         raise BadRequest("The request body must be a JSON object.", code="bad_json")
     return data
@@ -145,6 +177,16 @@ def require_int(body: dict[str, Any], name: str, *, minimum: int = 0, maximum: i
     return value
 
 
+def whole_number(text: str, *, max_digits: int = 18) -> int | None:
+    """``text`` as a non-negative whole number written in ASCII digits, else None.
+
+    ``str.isdigit`` and ``int`` also take "²", "１" and "٣": an id or a count typed with them is not a number here.
+    """
+    if not text or len(text) > max_digits or not text.isascii() or not text.isdigit():
+        return None
+    return int(text)
+
+
 async def get_healthz(request: web.Request) -> web.Response:
     return json_response({"status": "ok"})
 
@@ -164,6 +206,8 @@ def clock_target(body: dict[str, Any], now: datetime) -> datetime:
     if body.get("now") is not None:
         try:
             target = parse_iso(require_text(body, "now", max_length=64))
+        except TimeOutOfRange:
+            raise BadRequest("'now' must be a time between 1970 and 9000.", code="out_of_range") from None
         except ValueError:
             raise BadRequest(
                 "'now' must be an ISO 8601 time such as 2026-11-28T10:00:00Z.", code="wrong_type"

@@ -1,10 +1,28 @@
 """SQL for accounts, their members, users and sign-in sessions."""
 
+import sqlite3
 from datetime import datetime
 
-from cloud.models import Account, Member, Membership, User
+from cloud.models import Account, Invitation, Member, Membership, User
 from shared.sqlite import Sql
-from shared.timefmt import epoch
+from shared.timefmt import epoch, from_epoch
+
+_INVITATIONS = (
+    "SELECT i.id, i.account_id, a.name AS account_name, i.email, i.role, i.invited_by, i.created_at "
+    "FROM invitations i JOIN accounts a ON a.id = i.account_id "
+)
+
+
+def _invitation(row: sqlite3.Row) -> Invitation:
+    return Invitation(
+        row["id"],
+        row["account_id"],
+        row["account_name"],
+        row["email"],
+        row["role"],
+        row["invited_by"],
+        from_epoch(row["created_at"]),
+    )
 
 
 class AccountQueries:
@@ -41,6 +59,34 @@ class AccountQueries:
             (account_id,),
         )
         return [Member(row["user_id"], row["email"], row["role"]) for row in rows]
+
+    async def invite(
+        self, invitation_id: str, account_id: str, email: str, role: str, invited_by: str, now: datetime
+    ) -> str:
+        """One open invitation per account and email: inviting again changes its role. Returns its id."""
+        await self._sql.run(
+            "INSERT INTO invitations (id, account_id, email, role, invited_by, created_at) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(account_id, email) DO UPDATE SET role = excluded.role, invited_by = excluded.invited_by",
+            (invitation_id, account_id, email, role, invited_by, epoch(now)),
+        )
+        row = await self._sql.one("SELECT id FROM invitations WHERE account_id = ? AND email = ?", (account_id, email))
+        assert row is not None
+        return str(row["id"])
+
+    async def invitation(self, invitation_id: str) -> Invitation | None:
+        row = await self._sql.one(_INVITATIONS + "WHERE i.id = ?", (invitation_id,))
+        return None if row is None else _invitation(row)
+
+    async def invitations_of(self, account_id: str) -> list[Invitation]:
+        rows = await self._sql.all(_INVITATIONS + "WHERE i.account_id = ? ORDER BY i.email", (account_id,))
+        return [_invitation(row) for row in rows]
+
+    async def invitations_for(self, email: str) -> list[Invitation]:
+        rows = await self._sql.all(_INVITATIONS + "WHERE i.email = ? ORDER BY a.name", (email,))
+        return [_invitation(row) for row in rows]
+
+    async def drop_invitation(self, invitation_id: str) -> bool:
+        return await self._sql.run("DELETE FROM invitations WHERE id = ?", (invitation_id,)) > 0
 
 
 class UserQueries:

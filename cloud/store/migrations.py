@@ -141,4 +141,17 @@ MIGRATIONS: list[str] = [
     -- Who asked for a revoke is looked up by assignment, for many assignments at once.
     CREATE INDEX ledger_assignment ON ledger(assignment_id);
     """,
+    """
+    -- Joining an account needs the user's consent: an admin invites an email, its user accepts when signed in.
+    CREATE TABLE invitations (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id),
+        email TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('admin', 'operator')),
+        invited_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        UNIQUE (account_id, email)
+    );
+    CREATE INDEX invitations_email ON invitations(email);
+    """,
 ]

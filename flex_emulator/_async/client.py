@@ -107,14 +107,18 @@ class AsyncCloudClient(_AsyncBase):
     async def users(self, account_id: str) -> list[dict[str, Any]]:
         return cast(list[dict[str, Any]], (await self.call("GET", self._acc(account_id, "/users")))["users"])
 
-    async def add_user(
-        self, account_id: str, email: str, role: t.Role, password: str | None = None
-    ) -> list[dict[str, Any]]:
+    async def add_user(self, account_id: str, email: str, role: t.Role, password: str | None = None) -> dict[str, Any]:
+        """Invite ``email`` (nobody joins without accepting: see ``accept_invitation``); the invitation."""
         body = {"email": email, "role": role} | ({"password": password} if password else {})
-        return cast(
-            list[dict[str, Any]],
-            (await self.call("POST", self._acc(account_id, "/users"), json=body, expect=201))["users"],
-        )
+        answer = await self.call("POST", self._acc(account_id, "/invitations"), json=body, expect=202)
+        return cast(dict[str, Any], answer["invitation"])
+
+    async def invitations(self) -> list[dict[str, Any]]:
+        """Invitations to the signed-in user."""
+        return cast(list[dict[str, Any]], (await self.call("GET", "/api/v1/invitations"))["invitations"])
+
+    async def accept_invitation(self, invitation_id: str) -> t.Membership:
+        return cast(t.Membership, (await self.call("POST", f"/api/v1/invitations/{invitation_id}/accept"))["account"])
 
     async def remove_user(self, account_id: str, user_id: str) -> None:
         await self.call("DELETE", self._acc(account_id, f"/users/{user_id}"))

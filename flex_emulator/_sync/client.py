@@ -108,14 +108,18 @@ class CloudClient(_Base):
     def users(self, account_id: str) -> list[dict[str, Any]]:
         return cast(list[dict[str, Any]], (self.call("GET", self._acc(account_id, "/users")))["users"])
 
-    def add_user(
-        self, account_id: str, email: str, role: t.Role, password: str | None = None
-    ) -> list[dict[str, Any]]:
+    def add_user(self, account_id: str, email: str, role: t.Role, password: str | None = None) -> dict[str, Any]:
+        """Invite ``email`` (nobody joins without accepting: see ``accept_invitation``); the invitation."""
         body = {"email": email, "role": role} | ({"password": password} if password else {})
-        return cast(
-            list[dict[str, Any]],
-            (self.call("POST", self._acc(account_id, "/users"), json=body, expect=201))["users"],
-        )
+        answer = self.call("POST", self._acc(account_id, "/invitations"), json=body, expect=202)
+        return cast(dict[str, Any], answer["invitation"])
+
+    def invitations(self) -> list[dict[str, Any]]:
+        """Invitations to the signed-in user."""
+        return cast(list[dict[str, Any]], (self.call("GET", "/api/v1/invitations"))["invitations"])
+
+    def accept_invitation(self, invitation_id: str) -> t.Membership:
+        return cast(t.Membership, (self.call("POST", f"/api/v1/invitations/{invitation_id}/accept"))["account"])
 
     def remove_user(self, account_id: str, user_id: str) -> None:
         self.call("DELETE", self._acc(account_id, f"/users/{user_id}"))

@@ -10,6 +10,7 @@ from home.fleet.config import FleetConfig
 from home.fleet.linking import link_from_config
 from home.fleet.nodes import Fleet, FleetNode
 from home.licensing import credits_report
+from shared.bodies import HANDLER_ARGS
 from shared.clock import Clock
 from shared.errors import NotFound
 from shared.web import (
@@ -95,7 +96,7 @@ async def fleet_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def create_fleet_app(config: FleetConfig, clock: Clock) -> web.Application:
-    app = web.Application(middlewares=[make_error_middleware()])
+    app = web.Application(middlewares=[make_error_middleware()], handler_args=HANDLER_ARGS)
     app[FLEET] = Fleet(config, clock)
     app.cleanup_ctx.append(fleet_ctx)
     app.router.add_get("/healthz", get_healthz)

@@ -99,7 +99,9 @@ async def test_error_shape_on_every_error_path(cloud: TestClient) -> None:
         ("GET", f"{base}/history?limit=many", tenant.token, None, 400, "wrong_type"),
     ]
     for method, path, token, data, status, code in cases:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        headers = ({"Authorization": f"Bearer {token}"} if token else {}) | (
+            {"Content-Type": "application/json"} if data else {}
+        )
         response = await cloud.request(method, path, data=data, headers=headers)
         assert response.status == status, (method, path, await response.text())
         assert_error(await response.json(), code)
@@ -171,9 +173,11 @@ async def test_a_system_links_to_one_account_only(cloud: TestClient) -> None:
 
 async def test_users_admin_adds_and_removes_members_but_keeps_one_admin(cloud: TestClient) -> None:
     tenant = await new_tenant(cloud)
-    users = await tenant.post(
-        "/users", {"email": "new@acme.test", "password": "long enough", "role": "operator"}, expect=201
-    )
+    body = {"email": "new@acme.test", "password": "long enough", "role": "operator"}
+    invitation = (await tenant.post("/users", body, expect=202))["invitation"]
+    newcomer_token = await sign_in(cloud, "new@acme.test", "long enough")
+    await call(cloud, "POST", f"/api/v1/invitations/{invitation['id']}/accept", token=newcomer_token)
+    users = await tenant.get("/users")
     newcomer = next(user for user in users["users"] if user["email"] == "new@acme.test")
     assert newcomer["role"] == "operator"
     admin = next(user for user in users["users"] if user["role"] == "admin")

@@ -50,7 +50,7 @@ async def test_clock_moves_must_be_finite_and_bounded(cloud: TestClient) -> None
 
 async def test_a_body_that_is_not_the_gzip_it_claims_is_a_400(cloud: TestClient) -> None:
     headers = JSON | {"Content-Encoding": "gzip"}
-    assert_error(await raw_post(cloud, "/api/v1/auth/token", b'{"email": "a@b.c"}', 400, headers), "bad_json")
+    assert_error(await raw_post(cloud, "/api/v1/auth/token", b'{"email": "a@b.c"}', 400, headers), "bad_body")
     real = gzip.compress(json.dumps({"email": "nobody@b.c", "password": "x"}).encode())
     assert_error(await raw_post(cloud, "/api/v1/auth/token", real, 401, headers), "bad_credentials")
 

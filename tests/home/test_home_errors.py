@@ -55,7 +55,11 @@ CASES: list[tuple[str, str, Any, int, str]] = [
 async def test_error_paths_answer_with_the_error_shape(
     home: TestClient, method: str, path: str, body: Any, status: int, code: str
 ) -> None:
-    kwargs: dict[str, Any] = {"data": body} if isinstance(body, bytes) else ({"json": body} if body is not None else {})
+    kwargs: dict[str, Any] = (
+        {"data": body, "headers": {"Content-Type": "application/json"}}
+        if isinstance(body, bytes)
+        else ({"json": body} if body is not None else {})
+    )
     response = await home.request(method, path, **kwargs)
     assert response.status == status
     assert response.content_type == "application/json"

@@ -1,8 +1,9 @@
 """Users (admins only) and the account's History."""
 
+import re
 from typing import Any
 
-from tests.kit.portal import OPERATOR, Client, Home, Portal, SignIn
+from tests.kit.portal import OPERATOR, Client, Home, Portal, SignIn, csrf_in
 
 
 async def test_users_lists_members_with_their_roles(admin: Portal) -> None:
@@ -13,22 +14,51 @@ async def test_users_lists_members_with_their_roles(admin: Portal) -> None:
         assert label in html
 
 
-async def test_admin_adds_a_new_member_and_they_can_sign_in(admin: Portal, sign_in: SignIn) -> None:
+async def test_admin_invites_a_new_member_who_signs_in_and_accepts(admin: Portal, client: Client) -> None:
     path, html = await admin.post_and_follow(
         f"{admin.base}/users",
         {"email": "newbie@example.com", "role": "operator", "password": "long-enough"},
         form_page=f"{admin.base}/users",
     )
-    assert path == f"{admin.base}/users" and "newbie@example.com is now a member of this account as operator." in html
-    newbie = await sign_in("newbie@example.com", "long-enough")
-    assert newbie.account_id == admin.account_id
+    assert path == f"{admin.base}/users" and "newbie@example.com is invited as operator" in html
+    assert "Invited, not joined yet" in html and "Withdraw" in html
+    client.session.cookie_jar.clear()  # the newcomer's own browser
+    form = await client.get("/signin")
+    fields = {"csrf": csrf_in(await form.text()), "email": "newbie@example.com", "password": "long-enough", "next": "/"}
+    signed_in = await client.post("/signin", data=fields, allow_redirects=False)
+    assert signed_in.status == 303
+    landing = await client.get("/")
+    html = await landing.text()
+    assert landing.url.path == "/accounts" and "Invitations" in html and "Demo Broadcast" in html
+    newbie = Portal(client, admin.account_id)
+    invitation = re.search(r'action="(/invitations/[^/]+/accept)"', html)
+    assert invitation is not None
+    path, html = await newbie.post_and_follow(invitation.group(1), form_page="/accounts")
+    assert path == f"/accounts/{admin.account_id}/systems" and "You joined Demo Broadcast as operator." in html
 
 
-async def test_adding_a_member_checks_the_input(admin: Portal) -> None:
+async def test_a_member_of_another_account_is_only_invited(admin: Portal, client: Client, token: str) -> None:
+    second = await client.post(
+        "/_emulator/accounts", json={"name": "Other", "admin": {"email": "chief@other.test", "password": "x" * 8}}
+    )
+    assert second.status == 201
+    _, html = await admin.post_and_follow(
+        f"{admin.base}/users", {"email": "chief@other.test", "role": "admin"}, form_page=f"{admin.base}/users"
+    )
+    assert "chief@other.test is invited as admin" in html
+    _, body = await admin.api("GET", f"/api/v1/accounts/{admin.account_id}/users", token)
+    assert "chief@other.test" not in {item["email"] for item in body["users"]}
+    invitation = re.search(r'action="(/accounts/[^/]+/invitations/[^/]+/withdraw)"', html)
+    assert invitation is not None
+    _, html = await admin.post_and_follow(invitation.group(1), form_page=f"{admin.base}/users")
+    assert "The invitation for chief@other.test is withdrawn." in html and "Invited, not joined yet" not in html
+
+
+async def test_inviting_a_member_checks_the_input(admin: Portal) -> None:
     for data, message in (
         (
-            {"email": "nopassword@example.com", "role": "operator"},
-            "A new user needs a password of at least 8 characters.",
+            {"email": "shortpassword@example.com", "role": "operator", "password": "short"},
+            "A password has at least 8 characters.",
         ),
         ({"email": "x@example.com", "role": "owner", "password": "long-enough"}, "The role must be"),
         ({"email": "not-an-email", "role": "operator", "password": "long-enough"}, "That is not an email address."),
@@ -39,7 +69,7 @@ async def test_adding_a_member_checks_the_input(admin: Portal) -> None:
         assert f'name="email" type="email" required autocomplete="off" value="{data["email"]}"' in html, (
             "the email typed stays"
         )
-    assert "nopassword@example.com" not in await admin.page(f"{admin.base}/users")
+    assert "shortpassword@example.com" not in await admin.page(f"{admin.base}/users")
 
 
 async def test_admin_removes_a_member_but_the_last_admin_stays(admin: Portal, client: Client, token: str) -> None:
