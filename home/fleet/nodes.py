@@ -24,6 +24,7 @@ from shared.keys import keys_from_jwks
 log = structlog.get_logger()
 
 OPENING_AT_ONCE = 32
+SETTLE_SECONDS = 15.0  # a handshake times out after 10 s
 T = TypeVar("T")
 
 
@@ -122,7 +123,7 @@ class Fleet:
     async def _settled(self, item: FleetNode) -> None:
         """Wait (a while) until a starting link is through its handshake, or failed it."""
         with contextlib.suppress(TimeoutError):
-            await item.link.watch.wait_until(lambda: item.link.state != "connecting", self.config.heartbeat_seconds + 5)
+            await item.link.watch.wait_until(lambda: item.link.state != "connecting", SETTLE_SECONDS)
 
     async def close(self) -> None:
         if self._time_task is not None:
