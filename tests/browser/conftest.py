@@ -88,8 +88,13 @@ def linked(stack: Stack) -> Stack:
 
 
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
+def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
     """A fresh browser context; any script error or failed request on the page fails the test."""
+    # Servers the test uses start before the page, so they stop after it closes: a page that outlived
+    # its server would log failed polls at teardown and fail a test that passed.
+    for name in ("linked", "stack", "cloud_server"):
+        if name in request.fixturenames:
+            request.getfixturevalue(name)
     context = browser.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True)
     problems: list[str] = []
     tab = watch(context.new_page(), problems)
