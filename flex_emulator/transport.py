@@ -44,11 +44,15 @@ def _encode(json_body: Any, data: bytes | None, headers: dict[str, str]) -> byte
 
 
 class AsyncTransport:
-    """One aiohttp session, made on first use in the running event loop."""
+    """One aiohttp session, made on first use in the running event loop.
 
-    def __init__(self, timeout: float = 60.0) -> None:
+    ``session`` lends an open one instead (e.g. a pytest-aiohttp ``TestClient``'s ``session``);
+    whoever lent it closes it, ``close()`` leaves it open."""
+
+    def __init__(self, timeout: float = 60.0, *, session: aiohttp.ClientSession | None = None) -> None:
         self._timeout = timeout
-        self._session: aiohttp.ClientSession | None = None
+        self._session: aiohttp.ClientSession | None = session
+        self._owned = session is None
         self.observers: list[Observer] = []  # each is called with (method, url, response) after every request
 
     async def request(
@@ -60,7 +64,7 @@ class AsyncTransport:
         data: bytes | None = None,
         headers: dict[str, str] | None = None,
     ) -> Response:
-        if self._session is None or self._session.closed:
+        if self._session is None or (self._owned and self._session.closed):
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self._timeout))
         headers = dict(headers or {})
         body = _encode(json, data, headers)
@@ -71,7 +75,7 @@ class AsyncTransport:
         return response
 
     async def close(self) -> None:
-        if self._session is not None:
+        if self._session is not None and self._owned:
             await self._session.close()
             self._session = None
 

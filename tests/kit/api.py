@@ -1,4 +1,4 @@
-"""Helpers for tests that drive a real, in-process cloud through its HTTP API."""
+"""Helpers for tests that drive a real, in-process cloud through its HTTP API, with ``flex_emulator``'s client."""
 
 from dataclasses import dataclass
 from typing import Any
@@ -8,13 +8,20 @@ from aiohttp.test_utils import TestClient
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from cloud.appkeys import DB
+from flex_emulator import AsyncCloudClient, AsyncHomeClient
+from flex_emulator.transport import AsyncTransport
 from shared.keys import system_id_for
 from shared.tokens import sign_registration
 from tests.kit import TENANT_ADMIN, TENANT_NAME
 
 
-class ApiFailure(AssertionError):
-    pass
+def cloud_api(client: TestClient, token: str | None = None) -> AsyncCloudClient:
+    """The public client, speaking over the test client's own session (closed with it)."""
+    return AsyncCloudClient(str(client.make_url("")), token=token, transport=AsyncTransport(session=client.session))
+
+
+def home_api(client: TestClient) -> AsyncHomeClient:
+    return AsyncHomeClient(str(client.make_url("")), transport=AsyncTransport(session=client.session))
 
 
 async def call(
@@ -24,16 +31,11 @@ async def call(
     *,
     token: str | None = None,
     json: Any = None,
+    data: bytes | None = None,
     expect: int = 200,
-    **kwargs: Any,
 ) -> Any:
-    """One request; asserts the status and returns the JSON body (or text for non-JSON answers)."""
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    response = await client.request(method, path, json=json, headers=headers, **kwargs)
-    body: Any = await response.json() if response.content_type == "application/json" else await response.text()
-    if response.status != expect:
-        raise ApiFailure(f"{method} {path} answered {response.status}, expected {expect}: {body}")
-    return body
+    """One request; asserts the status (``ApiError`` otherwise) and returns the JSON body (or text)."""
+    return await cloud_api(client, token).call(method, path, json=json, data=data, expect=expect)
 
 
 def assert_error(body: Any, code: str) -> None:
@@ -52,14 +54,19 @@ class Tenant:
     account_id: str
     token: str
 
+    @property
+    def api(self) -> AsyncCloudClient:
+        """The public client acting as this tenant's admin."""
+        return cloud_api(self.client, self.token)
+
     def path(self, rest: str) -> str:
         return f"/api/v1/accounts/{self.account_id}{rest}"
 
     async def get(self, rest: str, expect: int = 200) -> Any:
-        return await call(self.client, "GET", self.path(rest), token=self.token, expect=expect)
+        return await self.api.call("GET", self.path(rest), expect=expect)
 
     async def post(self, rest: str, json: Any = None, expect: int = 200, token: str | None = None) -> Any:
-        return await call(self.client, "POST", self.path(rest), token=token or self.token, json=json, expect=expect)
+        return await cloud_api(self.client, token or self.token).call("POST", self.path(rest), json=json, expect=expect)
 
     async def subscription(
         self, credits: float, duration: str = "monthly", state: str = "active", order_id: str | None = None
@@ -67,14 +74,12 @@ class Tenant:
         body: dict[str, Any] = {"duration": duration, "credits": credits, "state": state}
         if order_id:
             body["order_id"] = order_id
-        answer = await call(
-            self.client, "POST", f"/_emulator/accounts/{self.account_id}/subscriptions", json=body, expect=201
-        )
+        path = f"/_emulator/accounts/{self.account_id}/subscriptions"
+        answer = await self.api.call("POST", path, json=body, expect=201)
         return answer["subscription"]
 
     async def link(self, code: str, label: str | None = None) -> dict[str, Any]:
-        body = {"registration_code": code} | ({"label": label} if label else {})
-        return (await self.post("/systems", body, expect=201))["system"]
+        return dict(await self.api.link_system(self.account_id, code, label))
 
     async def link_new_system(self, label: str = "OB Van 3") -> tuple[dict[str, Any], Ed25519PrivateKey]:
         """A system whose HOME never runs here: only its key exists (the disconnected case)."""
@@ -96,14 +101,12 @@ class Tenant:
 
     async def download(self, system_id: str) -> str:
         """The portal's Download: the credits file as an attachment, checked as such."""
-        response = await self.client.post(
-            self.path(f"/systems/{system_id}/credits-file"), headers={"Authorization": f"Bearer {self.token}"}
-        )
-        assert response.status == 200, await response.text()
+        response = await self.api.raw("POST", self.path(f"/systems/{system_id}/credits-file"))
+        assert response.status == 200, response.body
         assert response.headers["Content-Type"] == "application/jwt"  # RFC 7519: the media type has no charset
         disposition = response.headers["Content-Disposition"]
         assert disposition.startswith("attachment; filename=") and disposition.endswith('.jwt"')
-        return await response.text()
+        return response.body.decode()
 
     async def sub_state(self, sub_id: str) -> dict[str, Any]:
         subs = (await self.get("/subscriptions"))["subscriptions"]
@@ -113,19 +116,14 @@ class Tenant:
 async def new_tenant(
     client: TestClient, name: str = TENANT_NAME, email: str = TENANT_ADMIN[0], password: str = TENANT_ADMIN[1]
 ) -> Tenant:
-    answer = await call(
-        client,
-        "POST",
-        "/_emulator/accounts",
-        json={"name": name, "admin": {"email": email, "password": password}},
-        expect=201,
-    )
-    token = (await call(client, "POST", "/api/v1/auth/token", json={"email": email, "password": password}))["token"]
+    api = cloud_api(client)
+    answer = await api.create_account(name, email, password)
+    token = (await api.sign_in(email, password))["token"]
     return Tenant(client, answer["account"]["id"], token)
 
 
 async def sign_in(client: TestClient, email: str, password: str) -> str:
-    return (await call(client, "POST", "/api/v1/auth/token", json={"email": email, "password": password}))["token"]
+    return str((await cloud_api(client).sign_in(email, password))["token"])
 
 
 async def assert_invariant(app: web.Application) -> None:

@@ -1,7 +1,6 @@
 """A world: a real cloud server and real HOME nodes in one process, sharing one virtual clock."""
 
 import asyncio
-import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,12 +8,13 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
+from flex_emulator import AsyncHomeClient
 from home.app import create_app as create_home
 from home.appkeys import LINK
 from home.config import Config as HomeConfig
 from home.link import CloudLink
 from shared.clock import Clock, VirtualClock
-from tests.kit.api import Tenant, assert_invariant, call
+from tests.kit.api import Tenant, assert_invariant, cloud_api, home_api
 
 
 @dataclass
@@ -24,17 +24,21 @@ class Home:
     label: str
 
     @property
+    def api(self) -> AsyncHomeClient:
+        return home_api(self.client)
+
+    @property
     def link(self) -> CloudLink:
         return self.client.app[LINK]
 
     async def credits(self) -> dict[str, Any]:
-        return await call(self.client, "GET", "/api/v1/licenses/credits")
+        return dict(await self.api.credits())
 
     async def upload(self, token: str, expect: int = 200) -> dict[str, Any]:
-        return await call(self.client, "POST", "/api/v1/file-licenses", data=io.BytesIO(token.encode()), expect=expect)
+        return await self.api.call("POST", "/api/v1/file-licenses", data=token.encode(), expect=expect)
 
     async def switch_link(self, enabled: bool) -> None:
-        await call(self.client, "PUT", "/api/v1/cloud-link", json={"enabled": enabled})
+        await self.api.set_cloud_link(enabled)
 
     async def held_ids(self) -> set[str]:
         return {entry["assignment_id"] for entry in (await self.credits())["entries"] if not entry["expired"]}
@@ -68,7 +72,7 @@ class World:
             reconnect_max_seconds=0.2,
         )
         client = await self.aiohttp_client(create_home(config, clock or self.clock))
-        system = await call(client, "GET", "/api/v1/system")
+        system = await home_api(client).system()
         home = Home(client, system["system_id"], label)
         linked = {item["id"] for item in (await self.tenant.get("/systems"))["systems"]}
         if link and home.system_id not in linked:
@@ -99,7 +103,7 @@ class World:
             await asyncio.sleep(0.02)
 
     async def advance(self, seconds: float) -> None:
-        await call(self.cloud, "POST", "/_emulator/clock", json={"advance_seconds": seconds})
+        await cloud_api(self.cloud).move_clock(advance_seconds=seconds)
 
     async def check(self) -> None:
         """The invariant after every step: balances add up, and nothing is usable in two places at once."""
