@@ -19,11 +19,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench_client import call, new_tenant
 from bench_links import live_links
 from bench_online import (
     assign_visible,
+    cloud_api,
     file_round_trip,
+    home_api,
+    new_admin,
     pair_start,
     summary,
     sustained_assigns,
@@ -44,7 +46,7 @@ from scripts.bench_world import bench_world_start
 from shared.clock import VirtualClock
 from shared.keys import key_id, system_id_for
 from shared.snapshot_claims import SnapshotEntry
-from shared.tokens import Snapshot, new_jti, sign_snapshot, verify_snapshot
+from shared.tokens import Snapshot, new_jti, sign_registration, sign_snapshot, verify_snapshot
 
 START = datetime(2026, 11, 28, 10, tzinfo=UTC)
 
@@ -70,8 +72,8 @@ async def bench_virtual_month(folder: Path, assignments: int) -> float:
     """A 30-day month with an online and an offline HOME holding credits: check-ins, expiries, receipts."""
     clock = VirtualClock(start=START)
     cloud = await cloud_client(folder, clock)
-    tenant = await new_tenant(cloud)
-    sub = await tenant.subscription(assignments * 2, duration="annual")
+    admin, account_id = await new_admin(cloud)
+    sub = await admin.create_subscription(account_id, assignments * 2, duration="annual")
     homes = []
     for label, offline in (("Studio A", False), ("OB Van 3", True)):
         config = HomeConfig(
@@ -83,18 +85,18 @@ async def bench_virtual_month(folder: Path, assignments: int) -> float:
         )
         home = TestClient(TestServer(create_home(config, clock), host="127.0.0.1"))
         await home.start_server()
-        await tenant.link((await call(home, "GET", "/api/v1/system"))["registration_code"])
+        await admin.link_system(account_id, (await home_api(home).system())["registration_code"])
         homes.append(home)
     await homes[0].app[LINK].wait_for_state("online", timeout=10)
-    ids = [(await call(home, "GET", "/api/v1/system"))["system_id"] for home in homes]
+    ids = [(await home_api(home).system())["system_id"] for home in homes]
     for n in range(assignments):
-        await tenant.assign(ids[n % 2], sub["id"], 1)
+        await admin.assign(account_id, ids[n % 2], sub["id"], 1)
     durations = []
     for _month in range(3):
         began = time.perf_counter()
-        await call(cloud, "POST", "/_emulator/clock", json={"advance_seconds": 30 * 86400})
+        await cloud_api(cloud).move_clock(advance_seconds=30 * 86400)
         durations.append(time.perf_counter() - began)
-    total = (await call(homes[0], "GET", "/api/v1/licenses/credits"))["total"]
+    total = (await home_api(homes[0]).credits())["total"]
     violations = await cloud.app[DB].read.ledger.invariant_violations()
     report(
         "virtual 30-day month",
@@ -113,15 +115,15 @@ async def bench_scheduled_items(folder: Path, count: int) -> float:
     """``count`` assignments with Auto Revoke times spread over a day, all handled by one clock advance."""
     clock = VirtualClock(start=START)
     cloud = await cloud_client(folder, clock)
-    tenant = await new_tenant(cloud)
-    sub = await tenant.subscription(count, duration="annual")
-    system, _ = await tenant.link_new_system()
+    admin, account_id = await new_admin(cloud)
+    sub = await admin.create_subscription(account_id, count, duration="annual")
+    system = await admin.link_system(account_id, sign_registration(Ed25519PrivateKey.generate(), "OB Van 3"))
     db = cloud.app[DB]
     began = time.perf_counter()
     items = [
         Assignment(
             new_id("asg"),
-            tenant.account_id,
+            account_id,
             system["id"],
             sub["id"],
             4,
@@ -142,7 +144,7 @@ async def bench_scheduled_items(folder: Path, count: int) -> float:
         await tx.assignments.insert_many(items)
         await tx.ledger.append_many(
             [
-                LedgerEntry(START, "assigned", "bench", tenant.account_id, sub["id"], system["id"], item.id, 4)
+                LedgerEntry(START, "assigned", "bench", account_id, sub["id"], system["id"], item.id, 4)
                 for item in items
             ]
         )
@@ -152,10 +154,10 @@ async def bench_scheduled_items(folder: Path, count: int) -> float:
     loaded = time.perf_counter() - began
     assert await db.read.jobs.count() >= count
     began = time.perf_counter()
-    await call(cloud, "POST", "/_emulator/clock", json={"advance_seconds": 2 * 86400})
+    await cloud_api(cloud).move_clock(advance_seconds=2 * 86400)
     elapsed = time.perf_counter() - began
     left = await db.read.jobs.count()
-    available = (await tenant.sub_state(sub["id"]))["credits_available"]
+    available = (await admin.subscription(account_id, sub["id"]))["credits_available"]
     violations = await db.read.ledger.invariant_violations()
     report(
         "pending items, one advance",
@@ -175,18 +177,18 @@ async def bench_api(folder: Path, requests: int) -> None:
     """Latency of assign + revoke through the HTTP API (a disconnected system), then a concurrent burst."""
     clock = VirtualClock(start=START)
     cloud = await cloud_client(folder, clock)
-    tenant = await new_tenant(cloud)
-    sub = await tenant.subscription(requests * 2)
-    system, _ = await tenant.link_new_system()
+    admin, account_id = await new_admin(cloud)
+    sub = await admin.create_subscription(account_id, requests * 2)
+    system = await admin.link_system(account_id, sign_registration(Ed25519PrivateKey.generate(), "OB Van 3"))
     latencies = []
     for _ in range(requests):
         began = time.perf_counter()
-        item = await tenant.assign(system["id"], sub["id"], 0.25)
-        await tenant.revoke(system["id"], item["id"])
+        item = await admin.assign(account_id, system["id"], sub["id"], 0.25)
+        await admin.revoke(account_id, system["id"], item["id"])
         latencies.append((time.perf_counter() - began) * 1000)
     latencies.sort()
     began = time.perf_counter()
-    await asyncio.gather(*(tenant.assign(system["id"], sub["id"], 0.25) for _ in range(requests)))
+    await asyncio.gather(*(admin.assign(account_id, system["id"], sub["id"], 0.25) for _ in range(requests)))
     burst = time.perf_counter() - began
     report(
         "assign+revoke round trip",

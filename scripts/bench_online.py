@@ -1,7 +1,6 @@
 """Online transfers end to end: assign → visible on HOME (and how it grows with the set), sustained assigns
 over 100 online HOMEs against a bare handler, the 1,000-entry credits file round trip, and starting a pair."""
 
-import io
 import statistics
 import sys
 import time
@@ -11,7 +10,6 @@ from typing import Any
 
 import aiohttp
 from aiohttp.test_utils import TestClient, TestServer
-from bench_client import Tenant, call, new_tenant
 from bench_primitives import CONCURRENCY, request_rate
 from bench_services import (
     Process,
@@ -28,6 +26,8 @@ from cloud.config import Config as CloudConfig
 from cloud.ids import new_id
 from cloud.models import Assignment
 from cloud.store.ledger import LedgerEntry
+from flex_emulator import AsyncCloudClient, AsyncHomeClient
+from flex_emulator.transport import AsyncTransport
 from home.app import create_app as create_home
 from home.appkeys import LINK, NODE
 from home.config import Config as HomeConfig
@@ -41,11 +41,29 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
 
 
+def cloud_api(client: TestClient) -> AsyncCloudClient:
+    """The public client over an in-process server's test client (its session, closed with it)."""
+    return AsyncCloudClient(str(client.make_url("")), transport=AsyncTransport(session=client.session))
+
+
+def home_api(client: TestClient) -> AsyncHomeClient:
+    return AsyncHomeClient(str(client.make_url("")), transport=AsyncTransport(session=client.session))
+
+
+async def new_admin(cloud: TestClient) -> tuple[AsyncCloudClient, str]:
+    """A new account made through the emulator API: its admin's client and the account's id."""
+    answer = await cloud_api(cloud).create_account("Bench Broadcast", "admin@bench.test", "bench password")
+    return cloud_api(cloud).with_token(answer["token"]), answer["account"]["id"]
+
+
 class Pair:
     """An in-process cloud and one HOME on one virtual clock; the HOME starts with its link off."""
 
-    def __init__(self, cloud: TestClient, home: TestClient, tenant: Tenant, system_id: str, sub_id: str) -> None:
-        self.cloud, self.home, self.tenant, self.system_id, self.sub_id = cloud, home, tenant, system_id, sub_id
+    def __init__(
+        self, cloud: TestClient, home: TestClient, admin: AsyncCloudClient, account_id: str, system_id: str, sub_id: str
+    ) -> None:
+        self.cloud, self.home, self.admin, self.account_id = cloud, home, admin, account_id
+        self.system_id, self.sub_id = system_id, sub_id
 
     @classmethod
     async def start(cls, folder: Path, credits: int) -> "Pair":
@@ -53,8 +71,8 @@ class Pair:
         config = CloudConfig(data_dir=folder / "cloud", emulator_api=True, virtual_clock=True, cheap_passwords=True)
         cloud = TestClient(TestServer(create_cloud(config, clock), host="127.0.0.1"))
         await cloud.start_server()
-        tenant = await new_tenant(cloud)
-        sub = await tenant.subscription(credits, duration="annual")
+        admin, account_id = await new_admin(cloud)
+        sub = await admin.create_subscription(account_id, credits, duration="annual")
         home_config = HomeConfig(
             data_dir=folder / "home",
             cloud_url=str(cloud.make_url("")).rstrip("/"),
@@ -63,8 +81,8 @@ class Pair:
         )
         home = TestClient(TestServer(create_home(home_config, clock), host="127.0.0.1"))
         await home.start_server()
-        system = await tenant.link((await call(home, "GET", "/api/v1/system"))["registration_code"])
-        return cls(cloud, home, tenant, system["id"], sub["id"])
+        system = await admin.link_system(account_id, (await home_api(home).system())["registration_code"])
+        return cls(cloud, home, admin, account_id, system["id"], sub["id"])
 
     async def preload(self, count: int) -> None:
         """``count`` assignments of 0.25 credits straight into the store, as ``count`` assigns would leave them."""
@@ -74,7 +92,7 @@ class Pair:
             items = [
                 Assignment(
                     new_id("asg"),
-                    self.tenant.account_id,
+                    self.account_id,
                     self.system_id,
                     self.sub_id,
                     1,
@@ -94,7 +112,7 @@ class Pair:
             await tx.ledger.append_many(
                 [
                     LedgerEntry(
-                        now, "assigned", "bench", self.tenant.account_id, self.sub_id, self.system_id, item.id, 1
+                        now, "assigned", "bench", self.account_id, self.sub_id, self.system_id, item.id, 1
                     )
                     for item in items
                 ]
@@ -102,7 +120,7 @@ class Pair:
             await tx.systems.mark_dirty([self.system_id])
 
     async def go_online(self) -> None:
-        await call(self.home, "PUT", "/api/v1/cloud-link", json={"enabled": True})
+        await home_api(self.home).set_cloud_link(True)
         link = self.home.app[LINK]
         await link.wait_for_state("online", timeout=60)
         await link.wait_for_seq(1, timeout=60)
@@ -124,10 +142,10 @@ async def assign_visible(folder: Path, preload: int, samples: int) -> list[float
         for _ in range(samples):
             target = node.applied_seq + 1
             began = time.perf_counter()
-            item = await pair.tenant.assign(pair.system_id, pair.sub_id, 0.25)
+            item = await pair.admin.assign(pair.account_id, pair.system_id, pair.sub_id, 0.25)
             await node.wait_for_seq(target, timeout=30)
             timings.append((time.perf_counter() - began) * 1000)
-            await pair.tenant.revoke(pair.system_id, item["id"])
+            await pair.admin.revoke(pair.account_id, pair.system_id, item["id"])
         return timings
     finally:
         await pair.close()
@@ -141,8 +159,8 @@ async def file_round_trip(folder: Path, entries: int, rounds: int) -> list[float
         timings = []
         for _ in range(rounds):
             began = time.perf_counter()
-            token = await pair.tenant.download(pair.system_id)
-            applied = await call(pair.home, "POST", "/api/v1/file-licenses", data=io.BytesIO(token.encode()))
+            token = await pair.admin.download(pair.account_id, pair.system_id)
+            applied = await home_api(pair.home).upload(token)
             timings.append((time.perf_counter() - began) * 1000)
             assert applied["result"] == "applied" and len(token) > entries * 50
         return timings
