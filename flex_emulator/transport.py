@@ -1,5 +1,6 @@
 """How the clients talk HTTP: ``AsyncTransport`` (aiohttp) and ``Transport`` (the standard library)."""
 
+import io
 import json
 import urllib.error
 import urllib.request
@@ -68,7 +69,9 @@ class AsyncTransport:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self._timeout))
         headers = dict(headers or {})
         body = _encode(json, data, headers)
-        async with self._session.request(method, url, data=body, headers=headers) as answer:
+        # a file object, not bytes: aiohttp sends it without blocking the loop (and warns on large raw bytes)
+        payload = io.BytesIO(body) if body is not None else None
+        async with self._session.request(method, url, data=payload, headers=headers) as answer:
             response = Response(answer.status, answer.content_type, await answer.read(), dict(answer.headers))
         for observer in self.observers:
             observer(method, url, response)
