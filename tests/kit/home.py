@@ -24,6 +24,7 @@ from shared.licenses import PerpetualLicense, sign_perpetual
 from shared.snapshot_claims import SnapshotEntry
 from shared.tokens import Snapshot, new_jti, sign_snapshot, verify_link_auth
 from tests.kit import DAY, START
+from tests.kit.api import home_api
 
 HomeFactory = Callable[..., Awaitable[TestClient]]
 
@@ -94,14 +95,11 @@ async def upload(client: TestClient, token: str | bytes, *, multipart: bool = Tr
 
 
 async def credits_view(client: TestClient) -> dict[str, Any]:
-    response = await client.get("/api/v1/licenses/credits")
-    assert response.status == 200
-    return await response.json()
+    return dict(await home_api(client).credits())
 
 
 async def system_id(client: TestClient) -> str:
-    response = await client.get("/api/v1/system")
-    return (await response.json())["system_id"]
+    return (await home_api(client).system())["system_id"]
 
 
 async def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
