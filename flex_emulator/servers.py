@@ -5,16 +5,8 @@ for all of them: in-process one ``VirtualClock`` object, as subprocesses one clo
 """
 
 import asyncio
-import atexit
 import concurrent.futures
-import contextlib
-import json
-import os
-import signal
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Coroutine
 from datetime import datetime
 from pathlib import Path
@@ -22,9 +14,10 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from aiohttp import web
 
+from flex_emulator.subprocesses import AsyncSubprocesses, Subprocesses
+
 Mode = Literal["inprocess", "subprocess"]
 T = TypeVar("T")
-READY_TIMEOUT_SECONDS = 30.0
 
 
 class AsyncServers(Protocol):
@@ -158,209 +151,6 @@ class InProcess:
 
 async def _make_in_loop(root: Path, start: datetime) -> AsyncInProcess:
     return AsyncInProcess(root, start)
-
-
-# --- as subprocesses ----------------------------------------------------------------------------
-
-
-class _Zygote:
-    """The session's one fork server (``flex_emulator._zygote``), started on first use."""
-
-    _instance: "_Zygote | None" = None
-    _lock = threading.Lock()
-
-    def __init__(self) -> None:
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "flex_emulator._zygote"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            bufsize=1,
-        )
-        assert self._process.stdout is not None
-        if self._process.stdout.readline().strip() != "ready":
-            raise RuntimeError("the service fork server did not start")
-
-    @classmethod
-    def spawn(cls, module: str, argv: list[str], log_path: Path) -> "_ZygoteChild":
-        with cls._lock:
-            if cls._instance is None or cls._instance._process.poll() is not None:
-                cls._instance = cls()
-                atexit.register(cls._instance.close)
-            zygote = cls._instance._process
-            assert zygote.stdin is not None and zygote.stdout is not None
-            zygote.stdin.write(json.dumps({"module": module, "argv": argv, "log": str(log_path)}) + "\n")
-            zygote.stdin.flush()
-            return _ZygoteChild(int(zygote.stdout.readline()))
-
-    def close(self) -> None:
-        if self._process.stdin is not None:
-            self._process.stdin.close()
-        self._process.wait(timeout=10)
-
-
-class _ZygoteChild:
-    """A process forked by the fork server, seen through the few ``Popen`` methods used here.
-    It is not this process's child, so its exit code is unknown: ``poll`` answers 1 once it is gone."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.returncode: int | None = None
-
-    def poll(self) -> int | None:
-        try:
-            os.kill(self.pid, 0)
-        except ProcessLookupError:
-            self.returncode = 1 if self.returncode is None else self.returncode
-            return self.returncode
-        return None
-
-    def terminate(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid, signal.SIGTERM)
-
-    def kill(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid, signal.SIGKILL)
-
-    def wait(self, timeout: float | None = None) -> int:
-        deadline = time.monotonic() + (timeout if timeout is not None else 1e9)
-        while self.poll() is None:
-            if time.monotonic() > deadline:
-                raise subprocess.TimeoutExpired(f"service {self.pid}", timeout or 0)
-            time.sleep(0.01)
-        return self.returncode or 0
-
-
-class Subprocesses:
-    """The cloud and HOMEs as processes of their own (``python -m cloud`` / ``python -m home`` with
-    ``--port 0 --ready-file``), on one clock file. Where ``os.fork`` exists they are forked from a fork
-    server that imported both once (same ``main(argv)``, same options), so a world's processes start in
-    milliseconds; ``fork=False`` runs ``python -m`` every time."""
-
-    def __init__(self, root: Path, start: datetime, *, fork: bool = True) -> None:
-        self.root = root
-        self.clock_file = root / "clock"
-        self.fork = fork and hasattr(os, "fork")
-        root.mkdir(parents=True, exist_ok=True)
-        self.clock_file.write_text(str(int(start.timestamp())))
-        self._processes: dict[str, subprocess.Popen[bytes] | _ZygoteChild] = {}
-
-    def _launch(self, name: str, args: list[str]) -> subprocess.Popen[bytes] | _ZygoteChild:
-        log_path = self.root / f"{name}.log"
-        if self.fork:
-            return _Zygote.spawn(args[1], args[2:], log_path)
-        with log_path.open("ab") as log:
-            env = os.environ | {"PYTHONUNBUFFERED": "1"}
-            return subprocess.Popen([sys.executable, *args], stdout=log, stderr=subprocess.STDOUT, env=env)
-
-    def _spawn(self, name: str, args: list[str], port: int = 0) -> str:
-        ready = self.root / f"{name}.ready.json"
-        ready.unlink(missing_ok=True)
-        process = self._launch(name, [*args, "--port", str(port), "--ready-file", str(ready), "--log-level", "warning"])
-        self._processes[name] = process
-        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-        while not ready.exists():
-            if process.poll() is not None:
-                raise RuntimeError(
-                    f"{name} stopped during start-up (exit {process.returncode}); see {self.root / f'{name}.log'}"
-                )
-            if time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"{name} was not ready within {READY_TIMEOUT_SECONDS:.0f} s; see {self.root / f'{name}.log'}"
-                )
-            time.sleep(0.005)
-        return str(json.loads(ready.read_text())["url"])
-
-    def start_cloud(self, port: int = 0) -> str:
-        self.cloud_url = self._spawn(
-            "cloud",
-            [
-                "-m",
-                "cloud",
-                "--data",
-                str(self.root / "cloud"),
-                "--emulator-api",
-                "--virtual-clock",
-                "--clock-file",
-                str(self.clock_file),
-                "--cheap-passwords",
-            ],
-            port,
-        )
-        return self.cloud_url
-
-    def app(self, name: str) -> web.Application:
-        raise RuntimeError("A subprocess world has no application objects in this process; use mode='inprocess'.")
-
-    def restart_cloud(self, *, kill: bool = False) -> str:
-        """Stop the cloud (``kill``: SIGKILL, no goodbye) and start it again on its data and port."""
-        port = int(self.cloud_url.rsplit(":", 1)[1])
-        process = self._processes["cloud"]
-        if kill:
-            process.kill()
-            process.wait(timeout=10)
-            del self._processes["cloud"]
-        else:
-            self.stop_home("cloud")
-        return self.start_cloud(port)
-
-    def start_home(self, name: str, cloud_url: str, *, label: str | None = None, offline: bool = True) -> str:
-        args = [
-            "-m",
-            "home",
-            "--data",
-            str(self.root / name),
-            "--cloud-url",
-            cloud_url,
-            "--emulator-api",
-            "--clock-file",
-            str(self.clock_file),
-            "--cloud-key",
-            str(self.root / "cloud" / "jwks.json"),
-        ]
-        args += (["--label", label] if label else []) + (["--offline"] if offline else [])
-        return self._spawn(name, args)
-
-    def stop_home(self, name: str) -> None:
-        process = self._processes.pop(name, None)
-        if process is not None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-    def close(self) -> None:
-        for name in [name for name in self._processes if name != "cloud"]:
-            self.stop_home(name)
-        self.stop_home("cloud")
-
-
-class AsyncSubprocesses:
-    """``Subprocesses`` for async code: the blocking steps run on a worker thread."""
-
-    def __init__(self, root: Path, start: datetime) -> None:
-        self._servers = Subprocesses(root, start)
-
-    async def start_cloud(self) -> str:
-        return await asyncio.to_thread(self._servers.start_cloud)
-
-    async def restart_cloud(self, *, kill: bool = False) -> str:
-        return await asyncio.to_thread(self._servers.restart_cloud, kill=kill)
-
-    def app(self, name: str) -> web.Application:
-        return self._servers.app(name)
-
-    async def start_home(self, name: str, cloud_url: str, *, label: str | None = None, offline: bool = True) -> str:
-        return await asyncio.to_thread(self._servers.start_home, name, cloud_url, label=label, offline=offline)
-
-    async def stop_home(self, name: str) -> None:
-        await asyncio.to_thread(self._servers.stop_home, name)
-
-    async def close(self) -> None:
-        await asyncio.to_thread(self._servers.close)
 
 
 def make_async_servers(mode: Mode, root: Path, start: datetime) -> AsyncServers:

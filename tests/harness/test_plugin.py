@@ -44,7 +44,7 @@ def test_flex_mode_option_and_marker_choose_how_services_run(pytester: pytest.Py
 def test_subprocess_services_also_start_without_the_fork_server(tmp_path: Path) -> None:
     from flex_emulator import CloudClient
     from flex_emulator._async.world import START
-    from flex_emulator.servers import Subprocesses
+    from flex_emulator.subprocesses import Subprocesses
 
     servers = Subprocesses(tmp_path, START, fork=False)
     try:
