@@ -118,3 +118,28 @@ class Transport:
 
     def close(self) -> None:
         pass
+
+
+def json_request(
+    method: str,
+    url: str,
+    body: Any = None,
+    *,
+    token: str | None = None,
+    raw: bytes | None = None,
+    timeout: float = 60.0,
+) -> Any:
+    """One blocking request to a full URL, for scripts and set-up code: the JSON answer (or the text of any
+    other answer); ``ApiError`` for a 4xx or 5xx. ``raw`` is sent as a credits file (``application/jwt``)."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    if raw is not None:
+        headers["Content-Type"] = "application/jwt"
+    answer = Transport(timeout).request(method, url, json=body, data=raw, headers=headers)
+    result = answer.json() if answer.content_type == "application/json" else answer.body.decode()
+    if answer.status >= 400:
+        error = result.get("error") if isinstance(result, dict) else None
+        if not isinstance(error, dict):
+            error = {"code": "", "message": str(result)}
+        code, message = str(error.get("code", "")), str(error.get("message", ""))
+        raise ApiError(method, url, answer.status, code, message)
+    return result

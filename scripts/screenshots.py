@@ -11,13 +11,11 @@ phone's 390 px.
 
 import argparse
 import asyncio
-import json
 import re
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
@@ -30,6 +28,7 @@ from playwright.sync_api import Locator, Page, ViewportSize, expect, sync_playwr
 from cloud.app import create_app as create_cloud
 from cloud.config import Config as CloudConfig
 from cloud.demo import DEMO_ADMIN
+from flex_emulator.transport import json_request
 from home.app import create_app as create_home
 from home.config import Config as HomeConfig
 from shared.clock import VirtualClock
@@ -80,15 +79,7 @@ class Servers:
 
 
 def call(method: str, url: str, body: Any = None, token: str = "", raw: bytes | None = None) -> Any:
-    headers = {"Content-Type": "application/jwt" if raw is not None else "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-    with urllib.request.urlopen(
-        urllib.request.Request(url, data=data, method=method, headers=headers), timeout=15
-    ) as answer:
-        text = answer.read()
-        return json.loads(text) if answer.headers.get_content_type() == "application/json" else text.decode()
+    return json_request(method, url, body, token=token, raw=raw, timeout=15)
 
 
 def wait_for(check: Callable[[], bool], what: str, seconds: float = 15) -> None:

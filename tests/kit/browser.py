@@ -1,11 +1,9 @@
 """Real servers for the browser tests: a cloud and HOME nodes, each on a free loopback port of one background thread."""
 
 import asyncio
-import json
 import re
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -18,6 +16,7 @@ from playwright.sync_api import ConsoleMessage, Page, expect
 from cloud.app import create_app
 from cloud.config import Config
 from cloud.demo import DEMO_ADMIN
+from flex_emulator.transport import json_request
 from home.app import create_app as create_home
 from home.config import Config as HomeConfig
 
@@ -112,15 +111,7 @@ class CloudThread(AppsThread):
 
 def call(method: str, url: str, body: Any = None, token: str | None = None, raw: bytes | None = None) -> Any:
     """One JSON request (for set-up and assertions only; the steps under test are clicked)."""
-    headers = {"Content-Type": "application/jwt" if raw is not None else "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-    with urllib.request.urlopen(
-        urllib.request.Request(url, data=data, method=method, headers=headers), timeout=10
-    ) as answer:
-        text = answer.read()
-        return json.loads(text) if answer.headers.get_content_type() == "application/json" else text.decode()
+    return json_request(method, url, body, token=token, raw=raw, timeout=10)
 
 
 def wait_until(check: Callable[[], T], what: str, timeout: float = 10) -> T:
