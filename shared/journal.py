@@ -8,11 +8,12 @@ happened, costs no transaction of its own, and a fact noted inside a transaction
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from sqlite3 import Connection
+from typing import Any
 
 import structlog
 
@@ -40,10 +41,6 @@ class Fact:
         return epoch(self.at), self.kind, self.system_id, json.dumps(self.detail)
 
 
-class Connection(Protocol):
-    async def executemany(self, sql: str, parameters: Any) -> Any: ...
-
-
 def wall_now() -> datetime:
     return datetime.now(UTC)
 
@@ -62,12 +59,12 @@ class Journal:
     def pending(self) -> bool:
         return bool(self._pending)
 
-    async def write(self, conn: Connection) -> list[Fact]:
+    def write(self, conn: Connection) -> list[Fact]:
         """Insert every pending fact; returns them, so a rolled-back transaction can put them back."""
         facts, self._pending = self._pending, []
         if facts:
             try:
-                await conn.executemany(INSERT_FACTS, [fact.row() for fact in facts])
+                conn.executemany(INSERT_FACTS, [fact.row() for fact in facts])
             except BaseException:
                 self.put_back(facts)
                 raise
@@ -81,13 +78,13 @@ class Journal:
         self._noted.clear()
 
 
-@asynccontextmanager
-async def written_with(journal: Journal, conn: Connection) -> AsyncIterator[None]:
+@contextmanager
+def written_with(journal: Journal, conn: Connection) -> Iterator[None]:
     """Inside a transaction: the facts noted before it first, those noted during it last (they commit with it)."""
-    earlier = await journal.write(conn)
+    earlier = journal.write(conn)
     try:
         yield
-        await journal.write(conn)
+        journal.write(conn)
     except BaseException:
         journal.put_back(earlier)
         raise

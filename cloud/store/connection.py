@@ -5,12 +5,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import aiosqlite
-
 from cloud.store.migrations import MIGRATIONS
 from cloud.store.queries import Queries
 from shared.journal import Journal, written_with
-from shared.sqlite import Sql, connect, immediate, migrate
+from shared.sqlite import Connection, Sql, connect, immediate, migrate
 
 
 class Database:
@@ -19,19 +17,19 @@ class Database:
     def __init__(self, path: Path, journal: Journal | None = None) -> None:
         self.path = path
         self.journal = journal or Journal()
-        self._writer: aiosqlite.Connection | None = None
-        self._reader: aiosqlite.Connection | None = None
+        self._writer: Connection | None = None
+        self._reader: Connection | None = None
         self._lock = asyncio.Lock()
 
     async def open(self) -> None:
-        self._writer = await connect(self.path)
-        await migrate(self._writer, MIGRATIONS, self.path)
-        self._reader = await connect(self.path, read_only=True)
+        self._writer = connect(self.path)
+        migrate(self._writer, MIGRATIONS, self.path)
+        self._reader = connect(self.path, read_only=True)
 
     async def close(self) -> None:
         for conn in (self._reader, self._writer):
             if conn is not None:
-                await conn.close()
+                conn.close()
         self._reader = self._writer = None
 
     @property
@@ -41,10 +39,12 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Queries]:
-        """One writer at a time: an asyncio lock around BEGIN IMMEDIATE ... COMMIT, with pending journal facts."""
+        """One writer at a time: an asyncio lock around BEGIN IMMEDIATE ... COMMIT, with pending journal facts.
+        The lock matters while a transaction's body awaits something other than SQLite (the link, say)."""
         assert self._writer is not None, "database is not open"
-        async with self._lock, immediate(self._writer), written_with(self.journal, self._writer):
-            yield Queries(Sql(self._writer))
+        async with self._lock:
+            with immediate(self._writer), written_with(self.journal, self._writer):
+                yield Queries(Sql(self._writer))
 
     async def write_journal(self) -> None:
         """Write pending journal facts now (they are otherwise written by the next transaction)."""

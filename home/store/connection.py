@@ -5,31 +5,29 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import aiosqlite
-
 from home.store.migrations import MIGRATIONS
 from home.store.queries import Queries
 from shared.journal import Journal, written_with
-from shared.sqlite import Sql, connect, immediate, migrate
+from shared.sqlite import Connection, Sql, connect, immediate, migrate
 
 
 class Store:
     def __init__(self, path: Path, journal: Journal | None = None) -> None:
         self.path = path
         self.journal = journal or Journal()
-        self._db: aiosqlite.Connection | None = None
+        self._db: Connection | None = None
         self._lock = asyncio.Lock()
 
     async def open(self) -> None:
-        self._db = await connect(self.path)
-        await migrate(self._db, MIGRATIONS, self.path)
+        self._db = connect(self.path)
+        migrate(self._db, MIGRATIONS, self.path)
 
     async def close(self) -> None:
         if self._db is not None:
-            await self._db.close()
+            self._db.close()
             self._db = None
 
-    def _connection(self) -> aiosqlite.Connection:
+    def _connection(self) -> Connection:
         if self._db is None:
             raise RuntimeError("the store is not open")
         return self._db
@@ -45,7 +43,7 @@ class Store:
         """One writer at a time, with pending journal facts (see shared/journal.py)."""
         async with self._lock:
             db = self._connection()
-            async with immediate(db), written_with(self.journal, db):
+            with immediate(db), written_with(self.journal, db):
                 yield Queries(Sql(db))
 
     async def write_journal(self) -> None:

@@ -1,10 +1,11 @@
 """The HOME store: WAL, migrations recorded in user_version and run once, one writer at a time."""
 
 import asyncio
+import contextlib
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
-import aiosqlite
 import pytest
 
 from home.store import Store
@@ -19,11 +20,9 @@ async def test_migrations_run_once_and_the_database_uses_wal(tmp_path: Path) -> 
         async with store.transaction() as tx:
             await tx.set_meta("opened", "yes")
         await store.close()
-    async with aiosqlite.connect(path) as db:
-        async with db.execute("PRAGMA user_version") as cursor:
-            assert tuple(await cursor.fetchall()) == ((len(MIGRATIONS),),)
-        async with db.execute("PRAGMA journal_mode") as cursor:
-            assert tuple(await cursor.fetchall()) == (("wal",),)
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        assert db.execute("PRAGMA user_version").fetchall() == [(len(MIGRATIONS),)]
+        assert db.execute("PRAGMA journal_mode").fetchall() == [("wal",)]
 
 
 async def test_a_failed_transaction_changes_nothing(tmp_path: Path) -> None:
@@ -63,9 +62,9 @@ async def test_concurrent_transactions_take_turns(tmp_path: Path) -> None:
 
 async def test_a_database_saved_with_iso_text_times_opens_with_the_same_times(tmp_path: Path) -> None:
     path = tmp_path / "home.sqlite3"
-    async with aiosqlite.connect(path) as db:  # as an earlier version left it: times as ISO 8601 text
-        await db.executescript(MIGRATIONS[0] + "\nPRAGMA user_version = 1;")
-        await db.executescript(
+    with contextlib.closing(sqlite3.connect(path)) as db:  # as an earlier version left it: times as ISO 8601 text
+        db.executescript(MIGRATIONS[0] + "\nPRAGMA user_version = 1;")
+        db.executescript(
             """INSERT INTO meta VALUES ('time_mark', '2026-12-01T08:30:00Z');
                INSERT INTO snapshot VALUES (1, 7, 'tok', 'jti-7', '2026-11-28T10:00:00Z', '2026-12-28T10:00:00Z',
                  '2026-11-28T10:00:05Z');
