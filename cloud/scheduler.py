@@ -99,6 +99,7 @@ class Scheduler:
                 ran = await self._run_each(jobs, due, step_clock)
             handled += ran
             size = min(size * 2, LARGEST_BATCH) if ran == len(jobs) else SMALLEST_BATCH
+            await asyncio.sleep(0)  # SQLite runs on the loop's thread: let links and requests in between batches
 
     def _due(self, jobs: list[Job], step_clock: bool) -> list[Due]:
         """Each item runs at its due time when stepping a virtual clock, else at the clock's time; never earlier."""

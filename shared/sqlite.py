@@ -7,6 +7,8 @@ thread and back (≈ 0.1–0.2 ms, which is what aiosqlite costs per call). Work
 set-based statement or one ``executemany``, and long runs of work are cut into batches that let the loop
 breathe between them (see docs/architecture.md, "The store")."""
 
+import asyncio
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -19,6 +21,11 @@ log = structlog.get_logger()
 
 Params = Sequence[Any]
 Connection = sqlite3.Connection
+
+# A checkpoint copies the WAL into the database file and waits for the disk: done by a commit on the loop
+# (SQLite's default, every 1,000 pages) it stalled that commit for milliseconds. Each transaction writes a
+# handful of pages, so this many commits keep the WAL to a few MB.
+CHECKPOINT_EVERY_COMMITS = 200
 
 
 class Sql:
@@ -73,6 +80,7 @@ def connect(path: Path, *, read_only: bool = False) -> Connection:
         # NORMAL in WAL mode survives a killed process (the promise here); FULL would add an fsync per commit.
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA wal_autocheckpoint=0")  # see Checkpoints
     conn.row_factory = sqlite3.Row
     # Each database has one writing process, and a WAL reader never waits: a lock held elsewhere means a
     # second process opened the same folder, which should fail soon rather than hold the loop.
@@ -104,3 +112,40 @@ def immediate(conn: Connection) -> Iterator[None]:
             conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+def _checkpoint(path: Path) -> None:
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        conn.execute("PRAGMA busy_timeout=2000")
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+
+class Checkpoints:
+    """Checkpoints the WAL on a worker thread every ``CHECKPOINT_EVERY_COMMITS`` commits, so no commit on the
+    loop pays for one. A passive checkpoint never blocks the writer; the WAL restarts from its beginning at
+    the first commit after a complete one. Closing the writer checkpoints what is left."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._commits = 0
+        self._running: asyncio.Task[None] | None = None
+
+    def committed(self) -> None:
+        self._commits += 1
+        if self._commits >= CHECKPOINT_EVERY_COMMITS and self._running is None:
+            self._commits = 0
+            self._running = asyncio.create_task(self._run(), name=f"checkpoint {self._path.name}")
+
+    async def _run(self) -> None:
+        try:
+            await asyncio.to_thread(_checkpoint, self._path)
+        except sqlite3.Error as exc:  # the next one tries again; meanwhile the WAL only grows
+            log.warning("checkpoint_failed", database=str(self._path), error=str(exc))
+        finally:
+            self._running = None
+
+    async def wait(self) -> None:
+        """Let a running checkpoint finish (before the connection closes)."""
+        if self._running is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._running)

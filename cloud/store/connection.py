@@ -8,7 +8,7 @@ from pathlib import Path
 from cloud.store.migrations import MIGRATIONS
 from cloud.store.queries import Queries
 from shared.journal import Journal, written_with
-from shared.sqlite import Connection, Sql, connect, immediate, migrate
+from shared.sqlite import Checkpoints, Connection, Sql, connect, immediate, migrate
 
 
 class Database:
@@ -20,6 +20,7 @@ class Database:
         self._writer: Connection | None = None
         self._reader: Connection | None = None
         self._lock = asyncio.Lock()
+        self._checkpoints = Checkpoints(path)
 
     async def open(self) -> None:
         self._writer = connect(self.path)
@@ -27,6 +28,7 @@ class Database:
         self._reader = connect(self.path, read_only=True)
 
     async def close(self) -> None:
+        await self._checkpoints.wait()
         for conn in (self._reader, self._writer):
             if conn is not None:
                 conn.close()
@@ -45,6 +47,7 @@ class Database:
         async with self._lock:
             with immediate(self._writer), written_with(self.journal, self._writer):
                 yield Queries(Sql(self._writer))
+        self._checkpoints.committed()
 
     async def write_journal(self) -> None:
         """Write pending journal facts now (they are otherwise written by the next transaction)."""
