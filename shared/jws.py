@@ -5,7 +5,6 @@ import base64
 import json
 from typing import Any
 
-import jwt
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
@@ -19,8 +18,17 @@ _TO_STANDARD_BASE64 = str.maketrans("-_", "+/")
 
 
 def sign(claims: dict[str, Any], key: Ed25519PrivateKey, typ: str, kid: str) -> str:
-    """A standard compact JWS (any JOSE library verifies it with the published JWK Set)."""
-    return jwt.encode(claims, key, algorithm=ALGORITHM, headers={"typ": typ, "kid": kid})
+    """A standard compact JWS (any JOSE library verifies it with the published JWK Set; a test checks with
+    joserfc). Made here, not by PyJWT's ``encode``: that costs three times the signature itself (≈ 150 µs
+    against 50), and every online assignment signs twice, its snapshot and HOME's receipt."""
+    header = _b64url(json.dumps({"alg": ALGORITHM, "kid": kid, "typ": typ}, separators=(",", ":")).encode())
+    payload = _b64url(json.dumps(claims, separators=(",", ":")).encode())
+    signing_input = f"{header}.{payload}"
+    return f"{signing_input}.{_b64url(key.sign(signing_input.encode('ascii')))}"
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 def _segment(text: str) -> bytes:

@@ -19,6 +19,9 @@ class Database:
         self.journal = journal or Journal()
         self._writer: Connection | None = None
         self._reader: Connection | None = None
+        # Made once: a request reads through several of them, and they only hold their connection.
+        self._reads: Queries | None = None
+        self._writes: Queries | None = None
         self._lock = asyncio.Lock()
         self._checkpoints = Checkpoints(path)
 
@@ -26,6 +29,7 @@ class Database:
         self._writer = connect(self.path)
         migrate(self._writer, MIGRATIONS, self.path)
         self._reader = connect(self.path, read_only=True)
+        self._reads, self._writes = Queries(Sql(self._reader)), Queries(Sql(self._writer))
 
     async def close(self) -> None:
         await self._checkpoints.wait()
@@ -33,20 +37,21 @@ class Database:
             if conn is not None:
                 conn.close()
         self._reader = self._writer = None
+        self._reads = self._writes = None
 
     @property
     def read(self) -> Queries:
-        assert self._reader is not None, "database is not open"
-        return Queries(Sql(self._reader))
+        assert self._reads is not None, "database is not open"
+        return self._reads
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Queries]:
         """One writer at a time: an asyncio lock around BEGIN IMMEDIATE ... COMMIT, with pending journal facts.
         The lock matters while a transaction's body awaits something other than SQLite (the link, say)."""
-        assert self._writer is not None, "database is not open"
+        assert self._writer is not None and self._writes is not None, "database is not open"
         async with self._lock:
             with immediate(self._writer), written_with(self.journal, self._writer):
-                yield Queries(Sql(self._writer))
+                yield self._writes
         self._checkpoints.committed()
 
     async def write_journal(self) -> None:
