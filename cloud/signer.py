@@ -41,7 +41,7 @@ class Signer:
         return jwks([self._key.public_key()])
 
     def snapshot(self, snapshot: Snapshot) -> str:
-        token = sign_snapshot(snapshot, self._key)
+        token = sign_snapshot(snapshot, self._key, self.kid)
         if len(token) > MAX_SNAPSHOT_BYTES:
             # Only unusually wide values get here (the entry count is checked on assign): refuse the change
             # rather than issue what the link would not carry.
