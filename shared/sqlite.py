@@ -129,6 +129,7 @@ class Checkpoints:
         self._path = path
         self._commits = 0
         self._running: asyncio.Task[None] | None = None
+        self.done = 0  # checkpoints completed
 
     def committed(self) -> None:
         self._commits += 1
@@ -139,6 +140,7 @@ class Checkpoints:
     async def _run(self) -> None:
         try:
             await asyncio.to_thread(_checkpoint, self._path)
+            self.done += 1
         except sqlite3.Error as exc:  # the next one tries again; meanwhile the WAL only grows
             log.warning("checkpoint_failed", database=str(self._path), error=str(exc))
         finally:

@@ -17,14 +17,14 @@ class Store:
         self.journal = journal or Journal()
         self._db: Connection | None = None
         self._lock = asyncio.Lock()
-        self._checkpoints = Checkpoints(path)
+        self.checkpoints = Checkpoints(path)
 
     async def open(self) -> None:
         self._db = connect(self.path)
         migrate(self._db, MIGRATIONS, self.path)
 
     async def close(self) -> None:
-        await self._checkpoints.wait()
+        await self.checkpoints.wait()
         if self._db is not None:
             self._db.close()
             self._db = None
@@ -47,7 +47,7 @@ class Store:
             db = self._connection()
             with immediate(db), written_with(self.journal, db):
                 yield Queries(Sql(db))
-        self._checkpoints.committed()
+        self.checkpoints.committed()
 
     async def write_journal(self) -> None:
         """Write pending journal facts now (they are otherwise written by the next transaction)."""

@@ -10,6 +10,7 @@ import pytest
 
 from home.store import Store
 from home.store.migrations import MIGRATIONS
+from shared.sqlite import CHECKPOINT_EVERY_COMMITS
 
 
 async def test_migrations_run_once_and_the_database_uses_wal(tmp_path: Path) -> None:
@@ -103,5 +104,28 @@ async def test_a_database_saved_with_iso_text_times_opens_with_the_same_times(tm
         async with store.transaction() as tx:  # the rebuilt table still numbers new rows after the old ones
             added = await tx.add_resource("Cam 2", "Editor", 1, "default", datetime(2026, 12, 2, tzinfo=UTC))
         assert added.id == resource.id + 1
+    finally:
+        await store.close()
+
+
+async def test_commits_leave_the_checkpoint_to_a_worker_thread(tmp_path: Path) -> None:
+    # No commit copies the WAL into the database file itself (that stalled the loop): the file stays as
+    # it was until the store's own checkpoint, which runs off the loop after a number of commits.
+    path = tmp_path / "home.sqlite3"
+    store = Store(path)
+    await store.open()
+    try:
+        size_after_open = path.stat().st_size
+        for number in range(CHECKPOINT_EVERY_COMMITS - 1):
+            async with store.transaction() as tx:
+                await tx.set_meta("counter", str(number))
+        assert path.stat().st_size == size_after_open and store.checkpoints.done == 0
+        async with store.transaction() as tx:
+            await tx.set_meta("counter", "last")
+        await store.checkpoints.wait()
+        assert store.checkpoints.done == 1
+        assert path.stat().st_size > size_after_open
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            assert db.execute("SELECT value FROM meta WHERE key = 'counter'").fetchall() == [("last",)]
     finally:
         await store.close()
