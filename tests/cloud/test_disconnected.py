@@ -10,6 +10,7 @@ from joserfc import jwt as jose_jwt
 from joserfc.errors import SecurityWarning
 from joserfc.jwk import KeySet
 
+from cloud.appkeys import DB
 from shared.clock import VirtualClock
 from shared.keys import system_id_for
 from shared.timefmt import parse_iso
@@ -129,3 +130,18 @@ def _b64(data: bytes) -> str:
     import base64
 
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+async def test_the_cloud_keeps_only_each_systems_latest_file(cloud: TestClient) -> None:
+    tenant = await new_tenant(cloud)
+    sub = await tenant.subscription(10, duration="annual")
+    system, _ = await tenant.link_new_system()
+    await tenant.assign(system["id"], sub["id"], 1)
+    tokens = [await tenant.download(system["id"]) for _ in range(3)]
+    db = cloud.app[DB].read
+    [(seq, token)] = [
+        (row[1], row[-1]) for row in (await db.state.dump_tables())["snapshots"]["rows"] if row[0] == system["id"]
+    ]
+    assert (seq, token) == (3, tokens[-1])
+    latest = await db.snapshots.latest(system["id"])
+    assert latest is not None and latest.token == tokens[-1]
