@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from cloud.models import Job
-from cloud.store.records import job_row
+from cloud.store.records import id_list, job_row
 from shared.sqlite import Sql
 from shared.timefmt import epoch, from_epoch
 
@@ -33,8 +33,15 @@ class JobQueries:
         await self._sql.run("DELETE FROM jobs WHERE kind = ? AND ref = ?", (kind, ref))
 
     async def unschedule_many(self, items: list[tuple[str, str]]) -> None:
-        if items:
-            await self._sql.many("DELETE FROM jobs WHERE kind = ? AND ref = ?", items)
+        """(kind, ref) for each: one statement per kind, whatever the number of items."""
+        refs: dict[str, list[str]] = {}
+        for kind, ref in items:
+            refs.setdefault(kind, []).append(ref)
+        for kind, kind_refs in refs.items():
+            await self._sql.run(
+                "DELETE FROM jobs WHERE kind = ? AND ref IN (SELECT value FROM json_each(?))",
+                (kind, id_list(kind_refs)),
+            )
 
     async def due(self, now: datetime, limit: int) -> list[Job]:
         rows = await self._sql.all(

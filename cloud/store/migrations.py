@@ -154,4 +154,10 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX invitations_email ON invitations(email);
     """,
+    """
+    -- Only revoke requests are looked up by assignment: an index of every row put a random-order insert
+    -- into each batch of returns (one per returned assignment); the partial index takes none of those.
+    CREATE INDEX ledger_revoke_requests ON ledger(assignment_id) WHERE kind = 'revoke_requested';
+    DROP INDEX ledger_assignment;
+    """,
 ]
