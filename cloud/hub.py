@@ -2,7 +2,6 @@
 
 import asyncio
 import contextlib
-from collections import defaultdict
 from collections.abc import Callable
 
 import structlog
@@ -27,9 +26,10 @@ class LinkHub:
         self._latest: dict[str, tuple[str, int]] = {}  # the last snapshot pushed: token, seq
         self._resenders: dict[str, asyncio.Task[None]] = {}
         self._sockets: dict[str, web.WebSocketResponse] = {}
-        self._acked: dict[str, int] = defaultdict(int)
-        self._refused: dict[str, int] = defaultdict(int)
-        self._pushed: dict[str, dict[int, int]] = defaultdict(dict)  # message id -> seq, to match HOME's error replies
+        # Plain dicts read with .get: an entry only for a system that was pushed to, not for every link or look-up.
+        self._acked: dict[str, int] = {}
+        self._refused: dict[str, int] = {}
+        self._pushed: dict[str, dict[int, int]] = {}  # message id -> seq, to match HOME's error replies
         self._changed = asyncio.Condition()
         self._listeners: list[Callable[[str, bool], None]] = []
 
@@ -71,7 +71,7 @@ class LinkHub:
         if socket is None or socket.closed:
             return False
         message_id, text = protocol.encode_with_id(protocol.SNAPSHOT, token=token)
-        pushed = self._pushed[system_id]
+        pushed = self._pushed.setdefault(system_id, {})
         pushed[message_id] = seq
         while len(pushed) > PUSHES_REMEMBERED:
             del pushed[next(iter(pushed))]
@@ -104,7 +104,11 @@ class LinkHub:
         if latest is None or not self.is_online(system_id):
             return None
         seq = latest[1]
-        return None if self._acked[system_id] >= seq or self._refused[system_id] >= seq else latest
+        return None if self._settled(system_id, seq) else latest
+
+    def _settled(self, system_id: str, seq: int) -> bool:
+        """HOME acknowledged ``seq`` (or later), or refused it."""
+        return self._acked.get(system_id, 0) >= seq or self._refused.get(system_id, 0) >= seq
 
     async def _resend(self, system_id: str) -> None:
         """Push the latest snapshot again while its receipt is overdue (backing off): HOME answers a copy
@@ -126,19 +130,23 @@ class LinkHub:
             resender = self._resenders.pop(system_id, None)
             if resender is not None and resender is not asyncio.current_task():
                 resender.cancel()
-        pushed = self._pushed[system_id]
+        pushed = self._pushed.get(system_id, {})
         for message_id in [key for key, pushed_seq in pushed.items() if pushed_seq <= seq]:
             del pushed[message_id]
+        if not pushed:
+            self._pushed.pop(system_id, None)
         async with self._changed:
-            self._acked[system_id] = max(self._acked[system_id], seq)
+            self._acked[system_id] = max(self._acked.get(system_id, 0), seq)
             self._changed.notify_all()
 
     async def refused(self, system_id: str, reply_to: int | None) -> int:
         """HOME answered a push with an error: that snapshot (or, unmatched, every one sent) will get no receipt."""
-        pushed = self._pushed[system_id]
+        pushed = self._pushed.get(system_id, {})
         seq = pushed.pop(reply_to) if reply_to in pushed else max(pushed.values(), default=0)
+        if not pushed:
+            self._pushed.pop(system_id, None)
         async with self._changed:
-            self._refused[system_id] = max(self._refused[system_id], seq)
+            self._refused[system_id] = max(self._refused.get(system_id, 0), seq)
             self._changed.notify_all()
         return seq
 
@@ -146,7 +154,7 @@ class LinkHub:
         """Wait until the system's receipt for ``seq`` (or later) arrived, HOME refused it, or ``timeout`` passed."""
 
         def settled() -> bool:
-            return self._acked[system_id] >= seq or self._refused[system_id] >= seq or not self.is_online(system_id)
+            return self._settled(system_id, seq) or not self.is_online(system_id)
 
         try:
             async with asyncio.timeout(timeout):
@@ -154,7 +162,7 @@ class LinkHub:
                     await self._changed.wait_for(settled)
         except TimeoutError:
             return False
-        return self._acked[system_id] >= seq
+        return self._acked.get(system_id, 0) >= seq
 
     async def close_all(self) -> None:
         """Close every link at once, then give their handlers the time to record last seen and let go

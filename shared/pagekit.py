@@ -197,7 +197,9 @@ def setup_templates(
 
 async def protect_page(request: web.Request, response: web.StreamResponse) -> None:
     """Security headers on every page response (the JSON APIs answer without them)."""
-    if request.path.startswith(API_PREFIXES):
+    # A WebSocket upgrade is no page; returning first also spares building request.path, which would stay
+    # cached on the request for the link's whole life.
+    if isinstance(response, web.WebSocketResponse) or request.path.startswith(API_PREFIXES):
         return
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")

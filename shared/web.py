@@ -78,24 +78,20 @@ def make_error_middleware(render_html: HtmlErrorRenderer | None = None) -> Any:
             return await render_html(request, status, code, message)
         return error_json(status, code, message)
 
+    # One coroutine, not a helper awaited by it: a WebSocket handler runs inside this for its link's whole life.
     @web.middleware
     async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        response = await answer_or_raise(request, handler)
-        if request.content.exception() is not None:  # the body could not be read: this connection is spent
-            response.force_close()
-        return response
-
-    async def answer_or_raise(request: web.Request, handler: Handler) -> web.StreamResponse:
+        response: web.StreamResponse
         try:
             refuse_unsupported_encoding(request)
             if missing_static_file(request):
                 raise web.HTTPNotFound()
-            return await handler(request)
+            response = await handler(request)
         except (web.RequestPayloadError, HttpProcessingError):  # a body reader that did not go through shared/bodies.py
             exc = body_error()
-            return await answer(request, exc.status, exc.code, exc.message)
+            response = await answer(request, exc.status, exc.code, exc.message)
         except ApiError as exc:
-            return await answer(request, exc.status, exc.code, exc.message)
+            response = await answer(request, exc.status, exc.code, exc.message)
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise
@@ -105,16 +101,19 @@ def make_error_middleware(render_html: HtmlErrorRenderer | None = None) -> Any:
                 405: f"{request.method} is not allowed on {request.path}.",
                 413: "The request body is too large for this service.",
             }.get(exc.status, exc.reason)
-            return await answer(request, exc.status, code, message)
+            response = await answer(request, exc.status, code, message)
         except ConnectionResetError:
             # The client left before its answer (e.g. a HOME whose link handshake timed out): nothing broke here.
             log.info("client_gone", method=request.method, path=request.path)
-            return error_json(499, "client_gone", "The client closed the connection before the answer.")
+            response = error_json(499, "client_gone", "The client closed the connection before the answer.")
         except Exception:
             log.exception("request_failed", method=request.method, path=request.path)
-            return await answer(
+            response = await answer(
                 request, 500, "internal_error", "Something went wrong on our side; the change was not made."
             )
+        if request.content.exception() is not None:  # the body could not be read: this connection is spent
+            response.force_close()
+        return response
 
     return error_middleware
 
