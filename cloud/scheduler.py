@@ -104,16 +104,22 @@ class Scheduler:
     async def _run_until(self, until: datetime, step_clock: bool) -> int:
         handled, size = 0, SMALLEST_BATCH
         while True:
-            with _collector_paused():
+            issued: list[IssuedSnapshot] = []
+            with _collector_paused():  # only while the batch decides and writes, not while it delivers
                 jobs = await self.db.read.jobs.due(until, size)
                 if not jobs:
                     return handled
                 due = self._due(jobs, step_clock)
                 try:
-                    ran = await self._run_batch(jobs, due, step_clock)
+                    ran, issued = await self._run_batch(jobs, due, step_clock)
                 except Exception:
                     log.warning("job_batch_failed", jobs=len(jobs), exc_info=True)
-                    ran = await self._run_each(jobs, due, step_clock)
+                    ran = 0
+            if ran:
+                for snapshot in issued:
+                    await self.deliver(snapshot)
+            else:
+                ran = await self._run_each(jobs, due, step_clock)
             handled += ran
             size = min(size * 2, LARGEST_BATCH) if ran == len(jobs) else SMALLEST_BATCH
             await asyncio.sleep(0)  # SQLite runs on the loop's thread: let links and requests in between batches
@@ -128,8 +134,9 @@ class Scheduler:
             due.append(Due(job.ref, now))
         return due
 
-    async def _run_batch(self, jobs: list[Job], due: list[Due], step_clock: bool) -> int:
-        """Run ``jobs`` in order in one transaction, a run of one kind at a time, until a run stops early."""
+    async def _run_batch(self, jobs: list[Job], due: list[Due], step_clock: bool) -> tuple[int, list[IssuedSnapshot]]:
+        """Run ``jobs`` in order in one transaction, a run of one kind at a time, until a run stops early;
+        returns how many ran and the snapshots they issued (the caller delivers them)."""
         position = 0
         issued: list[IssuedSnapshot] = []
         async with self.db.transaction() as tx:
@@ -158,9 +165,7 @@ class Scheduler:
         if self._failures:
             for job in jobs[:position]:
                 self._failures.pop((job.kind, job.ref), None)
-        for snapshot in issued:
-            await self.deliver(snapshot)
-        return position
+        return position, issued
 
     async def _run_each(self, jobs: list[Job], due: list[Due], step_clock: bool) -> int:
         """After a failed batch (rolled back whole): its items one at a time, so the failing one fails alone."""
