@@ -73,7 +73,10 @@ class Transfers:
             delivered.append((item.id, until))
             ends.append(("validity_end", item.id, max(until, item.valid_until or until) + SKEW_TOLERANCE))
         await tx.assignments.mark_delivered(delivered)
-        await tx.jobs.schedule_many(ends)
+        # Under a wall clock every snapshot moves every end later: the end item stays where it was and, when it
+        # runs, finds the copy renewed and reschedules itself (expiry.validity_end), instead of one write per
+        # assignment with every snapshot.
+        await tx.jobs.bring_forward_many(ends)
         seq = max(system.seq, system.acked_seq, floor_seq) + 1
         snapshot = Snapshot(system.id, seq, now, now + COPY_VALIDITY, new_jti(), system.account_id, tuple(entries))
         check_in = rules.check_in_at(validity)

@@ -29,6 +29,17 @@ class JobQueries:
                 [(kind, ref, epoch(due_at)) for kind, ref, due_at in items],
             )
 
+    async def bring_forward_many(self, items: list[tuple[str, str, datetime]]) -> None:
+        """(kind, ref, due_at) for each: scheduled at ``due_at`` unless already due earlier. For work whose
+        handler looks again when it runs and reschedules itself if it is not yet due: an item renewed again
+        and again (each snapshot renews every copy's validity) then costs no write until it is moved earlier."""
+        if items:
+            await self._sql.many(
+                "INSERT INTO jobs (kind, ref, due_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(kind, ref) DO UPDATE SET due_at = excluded.due_at WHERE excluded.due_at < due_at",
+                [(kind, ref, epoch(due_at)) for kind, ref, due_at in items],
+            )
+
     async def unschedule(self, kind: str, ref: str) -> None:
         await self._sql.run("DELETE FROM jobs WHERE kind = ? AND ref = ?", (kind, ref))
 
