@@ -97,6 +97,31 @@ async def test_downloaded_credits_come_back_when_the_copy_expires_plus_skew(clou
     await assert_invariant(cloud.app)
 
 
+async def test_a_renewed_copy_keeps_its_credits_until_the_renewal_ends(cloud: TestClient) -> None:
+    # The end item of the first copy is not moved when a newer copy renews it: it runs at the first copy's
+    # end, finds the renewal, and waits for that one's end instead.
+    tenant = await new_tenant(cloud)
+    sub = await tenant.subscription(8, duration="annual")
+    system, _ = await tenant.link_new_system()
+    item = await tenant.assign(system["id"], sub["id"], 2)
+    await tenant.download(system["id"])
+    await advance(cloud, 10 * DAY)
+    await tenant.download(system["id"])
+    await advance(cloud, 20 * DAY + 300)  # the first copy's end, plus skew
+    assert (await tenant.sub_state(sub["id"]))["credits_available"] == 6
+    [held] = (await tenant.get(f"/systems/{system['id']}"))["assignments"]
+    assert held["state"] == "active" and parse_iso(held["returns_at"]) - parse_iso(held["valid_until"]) == timedelta(
+        minutes=5
+    )
+    await advance(cloud, 10 * DAY - 1)
+    assert (await tenant.sub_state(sub["id"]))["credits_available"] == 6
+    await advance(cloud, 1)
+    assert (await tenant.sub_state(sub["id"]))["credits_available"] == 8
+    [ended] = (await tenant.get(f"/systems/{system['id']}"))["assignments"]
+    assert ended["id"] == item["id"] and ended["end_reason"] == "expired"
+    await assert_invariant(cloud.app)
+
+
 async def test_auto_revoke_returns_undelivered_credits_at_the_time_and_delivered_ones_after_skew(
     cloud: TestClient, clock: VirtualClock
 ) -> None:
