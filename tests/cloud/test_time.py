@@ -13,6 +13,7 @@ from shared.timefmt import iso, parse_iso
 from tests.kit.api import Tenant, assert_error, assert_invariant, call, new_tenant
 
 DAY = 86400
+SKEW = timedelta(minutes=5)
 
 
 async def advance(client: TestClient, seconds: float) -> dict[str, object]:
@@ -80,46 +81,47 @@ async def test_active_subscription_renews_and_cancelled_one_expires_returning_ev
     await assert_invariant(cloud.app)
 
 
-async def test_downloaded_credits_come_back_when_the_copy_expires_plus_skew(cloud: TestClient) -> None:
+async def two_credits_downloaded(cloud: TestClient) -> tuple[Tenant, str, str, str]:
+    """A tenant whose offline system holds 2 of 8 credits in a downloaded file: tenant, sub, system, assignment."""
     tenant = await new_tenant(cloud)
     sub = await tenant.subscription(8, duration="annual")
     system, _ = await tenant.link_new_system()
     item = await tenant.assign(system["id"], sub["id"], 2)
     await tenant.download(system["id"])
-    [shown] = (await tenant.get(f"/systems/{system['id']}"))["assignments"]
-    assert parse_iso(shown["returns_at"]) - parse_iso(shown["valid_until"]) == timedelta(minutes=5)
-    await advance(cloud, 30 * DAY + 299)
-    assert (await tenant.sub_state(sub["id"]))["credits_available"] == 6
+    return tenant, sub["id"], system["id"], item["id"]
+
+
+async def assert_expired_back_in(cloud: TestClient, held: tuple[Tenant, str, str, str], seconds: float) -> None:
+    """Still held a second before ``seconds`` from now, and returned as expired at that moment."""
+    tenant, sub_id, system_id, item_id = held
+    await advance(cloud, seconds - 1)
+    assert (await tenant.sub_state(sub_id))["credits_available"] == 6
     await advance(cloud, 1)
-    assert (await tenant.sub_state(sub["id"]))["credits_available"] == 8
-    [ended] = (await tenant.get(f"/systems/{system['id']}"))["assignments"]
-    assert ended["id"] == item["id"] and ended["end_reason"] == "expired"
+    assert (await tenant.sub_state(sub_id))["credits_available"] == 8
+    [ended] = (await tenant.get(f"/systems/{system_id}"))["assignments"]
+    assert ended["id"] == item_id and ended["end_reason"] == "expired"
     await assert_invariant(cloud.app)
+
+
+async def test_downloaded_credits_come_back_when_the_copy_expires_plus_skew(cloud: TestClient) -> None:
+    held = await two_credits_downloaded(cloud)
+    tenant, _, system_id, _ = held
+    [shown] = (await tenant.get(f"/systems/{system_id}"))["assignments"]
+    assert parse_iso(shown["returns_at"]) - parse_iso(shown["valid_until"]) == timedelta(minutes=5)
+    await assert_expired_back_in(cloud, held, 30 * DAY + 300)
 
 
 async def test_a_renewed_copy_keeps_its_credits_until_the_renewal_ends(cloud: TestClient) -> None:
     # The end item of the first copy is not moved when a newer copy renews it: it runs at the first copy's
     # end, finds the renewal, and waits for that one's end instead.
-    tenant = await new_tenant(cloud)
-    sub = await tenant.subscription(8, duration="annual")
-    system, _ = await tenant.link_new_system()
-    item = await tenant.assign(system["id"], sub["id"], 2)
-    await tenant.download(system["id"])
+    held = await two_credits_downloaded(cloud)
+    tenant, _, system_id, _ = held
     await advance(cloud, 10 * DAY)
-    await tenant.download(system["id"])
+    await tenant.download(system_id)
     await advance(cloud, 20 * DAY + 300)  # the first copy's end, plus skew
-    assert (await tenant.sub_state(sub["id"]))["credits_available"] == 6
-    [held] = (await tenant.get(f"/systems/{system['id']}"))["assignments"]
-    assert held["state"] == "active" and parse_iso(held["returns_at"]) - parse_iso(held["valid_until"]) == timedelta(
-        minutes=5
-    )
-    await advance(cloud, 10 * DAY - 1)
-    assert (await tenant.sub_state(sub["id"]))["credits_available"] == 6
-    await advance(cloud, 1)
-    assert (await tenant.sub_state(sub["id"]))["credits_available"] == 8
-    [ended] = (await tenant.get(f"/systems/{system['id']}"))["assignments"]
-    assert ended["id"] == item["id"] and ended["end_reason"] == "expired"
-    await assert_invariant(cloud.app)
+    [shown] = (await tenant.get(f"/systems/{system_id}"))["assignments"]
+    assert shown["state"] == "active" and shown["returns_at"] == iso(parse_iso(shown["valid_until"]) + SKEW)
+    await assert_expired_back_in(cloud, held, 10 * DAY)
 
 
 async def test_auto_revoke_returns_undelivered_credits_at_the_time_and_delivered_ones_after_skew(
