@@ -23,9 +23,11 @@ Params = Sequence[Any]
 Connection = sqlite3.Connection
 
 # A checkpoint copies the WAL into the database file and waits for the disk: done by a commit on the loop
-# (SQLite's default, every 1,000 pages) it stalled that commit for milliseconds. Each transaction writes a
-# handful of pages, so this many commits keep the WAL to a few MB.
+# (SQLite's default, every 1,000 pages) it stalled that commit for milliseconds. Most transactions write a
+# handful of pages, so this many commits keep the WAL to a few MB; after a run of large ones, the WAL file
+# is cut back to WAL_KEPT_BYTES once it restarts.
 CHECKPOINT_EVERY_COMMITS = 200
+WAL_KEPT_BYTES = 16 * 1024 * 1024
 
 
 class Sql:
@@ -81,6 +83,7 @@ def connect(path: Path, *, read_only: bool = False) -> Connection:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA wal_autocheckpoint=0")  # see Checkpoints
+        conn.execute(f"PRAGMA journal_size_limit={WAL_KEPT_BYTES}")
     conn.row_factory = sqlite3.Row
     # Each database has one writing process, and a WAL reader never waits: a lock held elsewhere means a
     # second process opened the same folder, which should fail soon rather than hold the loop.
