@@ -10,6 +10,9 @@ from typing import Any
 
 import aiohttp
 
+# Bodies up to this size go out with the headers in one write; larger ones as a file object (see request).
+SMALL_BODY_BYTES = 64 * 1024
+
 
 @dataclass(frozen=True)
 class Response:
@@ -69,8 +72,9 @@ class AsyncTransport:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self._timeout))
         headers = dict(headers or {})
         body = _encode(json, data, headers)
-        # a file object, not bytes: aiohttp sends it without blocking the loop (and warns on large raw bytes)
-        payload = io.BytesIO(body) if body is not None else None
+        # Large bodies as a file object: aiohttp sends it in chunks between other work (and warns on large raw
+        # bytes). Small ones as bytes, which go out with the headers in one write.
+        payload = io.BytesIO(body) if body is not None and len(body) > SMALL_BODY_BYTES else body
         async with self._session.request(method, url, data=payload, headers=headers) as answer:
             response = Response(answer.status, answer.content_type, await answer.read(), dict(answer.headers))
         for observer in self.observers:
