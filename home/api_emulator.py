@@ -46,7 +46,7 @@ async def post_clock(request: web.Request) -> web.Response:
             clock.set(target)
     except ClockError as exc:
         raise Conflict(str(exc), code="clock_backwards") from None
-    await request.app[LINK].retry_future_copy()
+    await request.app[LINK].future_copy.retry()
     return await clock_json(request)
 
 
@@ -58,7 +58,7 @@ async def post_reset(request: web.Request) -> web.Response:
     reconnect = link.enabled and new_identity
     if reconnect:
         await link.set_enabled(False)  # the link authenticates as the old system: start it again as the new one
-    link.forget_future_copy()
+    link.future_copy.forget()
     await node.reset(new_identity)
     if reconnect:
         await link.set_enabled(True)

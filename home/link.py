@@ -14,7 +14,8 @@ import aiohttp
 import structlog
 from yarl import URL
 
-from home.licensing import apply_snapshot
+from home.future_copy import FutureCopy
+from home.licensing import Applied, apply_snapshot
 from home.node import Node, Watch
 from home.trust import TrustError
 from shared import protocol
@@ -27,7 +28,6 @@ log = structlog.get_logger()
 STATES = ("disabled", "connecting", "online", "offline", "not_linked")
 ENABLED_META = "link_enabled"
 CLOSE_TIMEOUT_SECONDS = 2.0
-FUTURE_COPY_RETRY_SECONDS = 1.0
 
 WebSocket = aiohttp.ClientWebSocketResponse
 
@@ -73,8 +73,7 @@ class CloudLink:
         self._ws: WebSocket | None = None
         self._stopping = False
         self._wake = asyncio.Event()
-        self._future_copy: str | None = None
-        self._future_task: asyncio.Task[None] | None = None
+        self.future_copy = FutureCopy(node, self._receipt_for_future_copy)
         self._handlers: dict[str, Callable[[WebSocket, Message], Awaitable[None]]] = {
             protocol.SNAPSHOT: self.handle_snapshot,
             protocol.ERROR: self.handle_error,
@@ -94,7 +93,7 @@ class CloudLink:
             self._launch()
 
     async def close(self) -> None:
-        self.forget_future_copy()
+        self.future_copy.forget()
         await self._halt()
         if self._own_session and self._session is not None:
             await self._session.close()
@@ -309,10 +308,10 @@ class CloudLink:
             log.warning("pushed_snapshot_refused", code=exc.code, message=exc.message)
             await ws.send_str(protocol.error(exc.code, exc.message, message.id))
             if exc.code == "clock_skew" and token is not None:
-                self._hold_future_copy(token)
+                self.future_copy.hold(token)
             return
-        if self._future_copy is not None and applied.result == "applied":
-            self.forget_future_copy()  # a copy applied after the held one supersedes it
+        if self.future_copy.held and applied.result == "applied":
+            self.future_copy.forget()  # a copy applied after the held one supersedes it
         await self._send_receipt(ws, applied.receipt, applied.seq, applied.result)
 
     async def _send_receipt(self, ws: WebSocket, receipt: str | None, seq: int, result: str) -> None:
@@ -323,52 +322,13 @@ class CloudLink:
             self._node.journal.note("receipt_sent", seq=seq, source="link")
             log.info("receipt_sent", seq=seq, result=result)
 
-    # --- a copy from HOME's future ---------------------------------------------------------------
-    # Two clocks that are moved one after the other (or a HOME clock running slow) make the cloud
-    # issue a copy HOME must refuse for now. Without help it would stay behind until the next change
-    # in the cloud, and its credits could run out while online; so HOME keeps the latest such copy
-    # and applies it as soon as its own clock has caught up.
-
-    def _hold_future_copy(self, token: str) -> None:
-        self._future_copy = token
-        if self._future_task is None or self._future_task.done():
-            self._future_task = asyncio.create_task(self._apply_future_copy_later(), name="home-future-copy")
-
-    def forget_future_copy(self) -> None:
-        self._future_copy = None
-        task, self._future_task = self._future_task, None
-        if task is not None and task is not asyncio.current_task():
-            task.cancel()
-
-    async def _apply_future_copy_later(self) -> None:
-        """Wall clocks: look again each second until the copy applies or is superseded."""
-        while self._future_copy is not None:
-            await asyncio.sleep(FUTURE_COPY_RETRY_SECONDS)
-            await self.retry_future_copy()
-
-    async def retry_future_copy(self) -> bool:
-        """Apply the held future copy if HOME's clock has caught up; True when it was applied now.
-        Called after HOME's clock moves (``POST /_emulator/clock``) and periodically."""
-        token = self._future_copy
-        if token is None:
-            return False
-        try:
-            applied = await apply_snapshot(self._node, token, source="link")
-        except TokenError as exc:
-            if exc.code != "clock_skew":
-                log.info("future_copy_dropped", code=exc.code)
-                self._future_copy = None
-            return False
-        if self._future_copy is token:
-            self._future_copy = None
-        log.info("future_copy_applied", seq=applied.seq, result=applied.result)
+    async def _receipt_for_future_copy(self, applied: Applied) -> None:
         ws = self._ws
         if ws is not None and not ws.closed and self.state == "online":
             try:
                 await self._send_receipt(ws, applied.receipt, applied.seq, applied.result)
             except (aiohttp.ClientError, ConnectionError) as exc:
                 log.warning("receipt_not_sent", seq=applied.seq, error=str(exc))  # the next connect reports it
-        return applied.result == "applied"
 
     async def handle_error(self, ws: WebSocket, message: Message) -> None:
         code = message.body.get("code")
