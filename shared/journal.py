@@ -12,12 +12,12 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from sqlite3 import Connection
 from typing import Any
 
 import structlog
 
 from shared.errors import BadRequest
+from shared.sqlite import Connection
 from shared.timefmt import epoch, iso
 from shared.web import whole_number
 
