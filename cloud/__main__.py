@@ -5,14 +5,14 @@ from pathlib import Path
 
 import structlog
 
-from cloud.app import create_app
-from cloud.config import Config
-from shared.logging import configure_logging
-from shared.serve import run
+from flex_emulator.cloud.app import create_app
+from flex_emulator.cloud.config import Config
+from flex_emulator.shared.logging import configure_logging
+from flex_emulator.shared.serve import run
 
 
 def parse_args(argv: list[str] | None = None) -> Config:
-    parser = argparse.ArgumentParser(prog="python -m cloud", description="Lawo Flex style licensing cloud emulator.")
+    parser = argparse.ArgumentParser(prog="flex-cloud", description="Lawo Flex style licensing cloud emulator.")
     parser.add_argument("--port", type=int, default=8700, help="0 picks a free port (see --ready-file)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument(

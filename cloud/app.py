@@ -5,23 +5,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from cloud import (
-    api_account,
-    api_control,
-    api_credits,
-    api_emulator,
-    api_faults,
-    api_link,
-    openapi,
-    pages_auth,
-    pages_credits,
-    pages_subscriptions,
-    pages_systems,
-    pages_users,
-    site,
-)
-from cloud.accounts import Accounts
-from cloud.appkeys import (
+from flex_emulator.cloud.appkeys import (
     ACCOUNTS,
     CLOCK,
     CONFIG,
@@ -35,24 +19,29 @@ from cloud.appkeys import (
     SYSTEMS,
     TRANSFERS,
 )
-from cloud.config import Config
-from cloud.demo import seed_demo
-from cloud.emulator_state import EmulatorState
-from cloud.expiry import Expiry
-from cloud.hub import LinkHub
-from cloud.models import JobKind
-from cloud.scheduler import Scheduler
-from cloud.signer import Signer
-from cloud.store import Database
-from cloud.subscriptions import Subscriptions
-from cloud.systems import Systems
-from cloud.transfers import Transfers
-from shared import openapi as shared_openapi
-from shared.bodies import HANDLER_ARGS
-from shared.clock import Clock, VirtualClock, WallClock
-from shared.journal import Journal, keep_written
-from shared.timefmt import from_epoch
-from shared.web import get_healthz, json_response, make_error_middleware
+from flex_emulator.cloud.config import Config
+from flex_emulator.cloud.domain.accounts import Accounts
+from flex_emulator.cloud.domain.demo import seed_demo
+from flex_emulator.cloud.domain.expiry import Expiry
+from flex_emulator.cloud.domain.models import JobKind
+from flex_emulator.cloud.domain.scheduler import Scheduler
+from flex_emulator.cloud.domain.signer import Signer
+from flex_emulator.cloud.domain.subscriptions import Subscriptions
+from flex_emulator.cloud.domain.systems import Systems
+from flex_emulator.cloud.domain.transfers import Transfers
+from flex_emulator.cloud.emulator.routes import EMULATOR_ROUTES
+from flex_emulator.cloud.emulator.state import EmulatorState
+from flex_emulator.cloud.link.hub import LinkHub
+from flex_emulator.cloud.store import Database
+from flex_emulator.cloud.web import openapi
+from flex_emulator.cloud.web.api.routes import API_ROUTES
+from flex_emulator.cloud.web.pages import kit
+from flex_emulator.cloud.web.pages.routes import PAGE_ROUTES
+from flex_emulator.shared.bodies import HANDLER_ARGS
+from flex_emulator.shared.clock import Clock, VirtualClock, WallClock
+from flex_emulator.shared.journal import Journal, keep_written
+from flex_emulator.shared.timefmt import from_epoch
+from flex_emulator.shared.web import get_healthz, json_response, make_error_middleware
 
 
 def make_clock(config: Config) -> Clock:
@@ -67,7 +56,7 @@ async def get_jwks(request: web.Request) -> web.Response:
 
 def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     app = web.Application(
-        middlewares=[make_error_middleware(render_html=site.render_error_page)],
+        middlewares=[make_error_middleware(render_html=kit.render_error_page)],
         client_max_size=config.max_body_bytes,
         handler_args=HANDLER_ARGS,
     )
@@ -77,18 +66,13 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     app[DB] = Database(config.data_dir / "cloud.sqlite3", journal)
     app[HUB] = LinkHub(journal, config.resend_seconds)
     app.router.add_get("/healthz", get_healthz)
-    app.add_routes([shared_openapi.serve(openapi.build(config.emulator_api))])
+    app.add_routes([openapi.route(config.emulator_api)])
     app.router.add_get("/.well-known/jwks.json", get_jwks)
-    app.add_routes(api_account.routes)
-    app.add_routes(api_credits.routes)
-    app.add_routes(api_link.routes)
-    if config.emulator_api:
-        app.add_routes(api_emulator.routes)
-        app.add_routes(api_control.routes)
-        app.add_routes(api_faults.routes)
-    site.setup(app)
-    for module in (pages_auth, pages_subscriptions, pages_systems, pages_credits, pages_users):
-        app.add_routes(module.routes)
+    for table in API_ROUTES + (EMULATOR_ROUTES if config.emulator_api else []):
+        app.add_routes(table)
+    kit.setup(app)
+    for table in PAGE_ROUTES:
+        app.add_routes(table)
     app.cleanup_ctx.append(services)
     app.on_shutdown.append(close_links)
     return app

@@ -2,18 +2,18 @@
 
 from aiohttp import web
 
-from cloud.accounts import Accounts
-from cloud.config import Config
-from cloud.emulator_state import EmulatorState
-from cloud.expiry import Expiry
-from cloud.hub import LinkHub
-from cloud.scheduler import Scheduler
-from cloud.signer import Signer
-from cloud.store import Database
-from cloud.subscriptions import Subscriptions
-from cloud.systems import Systems
-from cloud.transfers import Transfers
-from shared.clock import Clock
+from flex_emulator.cloud.config import Config
+from flex_emulator.cloud.domain.accounts import Accounts
+from flex_emulator.cloud.domain.expiry import Expiry
+from flex_emulator.cloud.domain.scheduler import Scheduler
+from flex_emulator.cloud.domain.signer import Signer
+from flex_emulator.cloud.domain.subscriptions import Subscriptions
+from flex_emulator.cloud.domain.systems import Systems
+from flex_emulator.cloud.domain.transfers import Transfers
+from flex_emulator.cloud.emulator.state import EmulatorState
+from flex_emulator.cloud.link.hub import LinkHub
+from flex_emulator.cloud.store import Database
+from flex_emulator.shared.clock import Clock
 
 CONFIG = web.AppKey("config", Config)
 CLOCK = web.AppKey("clock", Clock)

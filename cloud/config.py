@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.snapshot_claims import MAX_RECEIPT_BYTES
+from flex_emulator.shared.snapshot_claims import MAX_RECEIPT_BYTES
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,9 @@ MODES = ("inprocess", "subprocess")
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("flex-emulator")
     group.addoption(
-        "--flex-mode", choices=MODES, default=None,
+        "--flex-mode",
+        choices=MODES,
+        default=None,
         help="run flex_world's services in this process (inprocess, the default) or as subprocesses",
     )
 

@@ -45,7 +45,7 @@ class AsyncInProcess:
     """aiohttp apps in the running event loop, on real loopback sockets, sharing one ``VirtualClock``."""
 
     def __init__(self, root: Path, start: datetime) -> None:
-        from shared.clock import VirtualClock
+        from flex_emulator.shared.clock import VirtualClock
 
         self.root = root
         self.clock = VirtualClock(start=start)
@@ -63,8 +63,8 @@ class AsyncInProcess:
         return self._runners[name].app
 
     async def start_cloud(self, port: int = 0) -> str:
-        from cloud.app import create_app
-        from cloud.config import Config
+        from flex_emulator.cloud.app import create_app
+        from flex_emulator.cloud.config import Config
 
         config = Config(data_dir=self.root / "cloud", emulator_api=True, virtual_clock=True, cheap_passwords=True)
         return await self._serve("cloud", create_app(config, self.clock), port)
@@ -76,12 +76,18 @@ class AsyncInProcess:
         return await self.start_cloud(port)
 
     async def start_home(self, name: str, cloud_url: str, *, label: str | None = None, offline: bool = True) -> str:
-        from home.app import create_app
-        from home.config import Config
+        from flex_emulator.home.app import create_app
+        from flex_emulator.home.config import Config
 
         config = Config(
-            data_dir=self.root / name, cloud_url=cloud_url, label=label, offline=offline, emulator_api=True,
-            cloud_key_file=self.root / "cloud" / "jwks.json", reconnect_min_seconds=0.05, reconnect_max_seconds=0.5,
+            data_dir=self.root / name,
+            cloud_url=cloud_url,
+            label=label,
+            offline=offline,
+            emulator_api=True,
+            cloud_key_file=self.root / "cloud" / "jwks.json",
+            reconnect_min_seconds=0.05,
+            reconnect_max_seconds=0.5,
         )
         return await self._serve(name, create_app(config, self.clock))
 

@@ -19,15 +19,15 @@ from aiohttp import web
 READY_TIMEOUT_SECONDS = 30.0
 
 
-class _Zygote:
-    """The session's one fork server (``flex_emulator._zygote``), started on first use."""
+class _ForkServer:
+    """The session's one fork server (``flex_emulator.forkserver``), started on first use."""
 
-    _instance: "_Zygote | None" = None
+    _instance: "_ForkServer | None" = None
     _lock = threading.Lock()
 
     def __init__(self) -> None:
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "flex_emulator._zygote"],
+            [sys.executable, "-m", "flex_emulator.forkserver"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -38,16 +38,16 @@ class _Zygote:
             raise RuntimeError("the service fork server did not start")
 
     @classmethod
-    def spawn(cls, module: str, argv: list[str], log_path: Path) -> "_ZygoteChild":
+    def spawn(cls, module: str, argv: list[str], log_path: Path) -> "_ForkedChild":
         with cls._lock:
             if cls._instance is None or cls._instance._process.poll() is not None:
                 cls._instance = cls()
                 atexit.register(cls._instance.close)
-            zygote = cls._instance._process
-            assert zygote.stdin is not None and zygote.stdout is not None
-            zygote.stdin.write(json.dumps({"module": module, "argv": argv, "log": str(log_path)}) + "\n")
-            zygote.stdin.flush()
-            return _ZygoteChild(int(zygote.stdout.readline()))
+            server = cls._instance._process
+            assert server.stdin is not None and server.stdout is not None
+            server.stdin.write(json.dumps({"module": module, "argv": argv, "log": str(log_path)}) + "\n")
+            server.stdin.flush()
+            return _ForkedChild(int(server.stdout.readline()))
 
     def close(self) -> None:
         if self._process.stdin is not None:
@@ -55,7 +55,7 @@ class _Zygote:
         self._process.wait(timeout=10)
 
 
-class _ZygoteChild:
+class _ForkedChild:
     """A process forked by the fork server, seen through the few ``Popen`` methods used here.
     It is not this process's child, so its exit code is unknown: ``poll`` answers 1 once it is gone."""
 
@@ -100,12 +100,12 @@ class Subprocesses:
         self.fork = fork and hasattr(os, "fork")
         root.mkdir(parents=True, exist_ok=True)
         self.clock_file.write_text(str(int(start.timestamp())))
-        self._processes: dict[str, subprocess.Popen[bytes] | _ZygoteChild] = {}
+        self._processes: dict[str, subprocess.Popen[bytes] | _ForkedChild] = {}
 
-    def _launch(self, name: str, args: list[str]) -> subprocess.Popen[bytes] | _ZygoteChild:
+    def _launch(self, name: str, args: list[str]) -> subprocess.Popen[bytes] | _ForkedChild:
         log_path = self.root / f"{name}.log"
         if self.fork:
-            return _Zygote.spawn(args[1], args[2:], log_path)
+            return _ForkServer.spawn(args[1], args[2:], log_path)
         with log_path.open("ab") as log:
             env = os.environ | {"PYTHONUNBUFFERED": "1"}
             return subprocess.Popen([sys.executable, *args], stdout=log, stderr=subprocess.STDOUT, env=env)
@@ -133,7 +133,7 @@ class Subprocesses:
             "cloud",
             [
                 "-m",
-                "cloud",
+                "flex_emulator.cloud",
                 "--data",
                 str(self.root / "cloud"),
                 "--emulator-api",
@@ -164,7 +164,7 @@ class Subprocesses:
     def start_home(self, name: str, cloud_url: str, *, label: str | None = None, offline: bool = True) -> str:
         args = [
             "-m",
-            "home",
+            "flex_emulator.home",
             "--data",
             str(self.root / name),
             "--cloud-url",

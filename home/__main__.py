@@ -3,11 +3,11 @@
 import argparse
 from pathlib import Path
 
-from home.app import create_app, make_clock
-from home.config import Config
-from home.trust import TrustError, read_key_file
-from shared.logging import configure_logging
-from shared.serve import run
+from flex_emulator.home.app import create_app, make_clock
+from flex_emulator.home.config import Config
+from flex_emulator.home.domain.trust import TrustError, read_key_file
+from flex_emulator.shared.logging import configure_logging
+from flex_emulator.shared.serve import run
 
 
 def parse_args(argv: list[str] | None = None) -> Config:

@@ -7,25 +7,18 @@ from collections.abc import AsyncIterator
 import structlog
 from aiohttp import web
 
-from home import (
-    api,
-    api_emulator,
-    api_journal,
-    openapi,
-    pages_licenses,
-    pages_resources,
-    pages_settings,
-    site,
-)
-from home.appkeys import CLOCK, CONFIG, LINK, NODE
-from home.config import Config
-from home.link import CloudLink
-from home.node import Node
-from shared import openapi as shared_openapi
-from shared.bodies import HANDLER_ARGS
-from shared.clock import Clock, VirtualClock, WallClock
-from shared.pagekit import api_origin_guard
-from shared.web import get_healthz, make_error_middleware
+from flex_emulator.home.appkeys import CLOCK, CONFIG, LINK, NODE
+from flex_emulator.home.config import Config
+from flex_emulator.home.domain.node import Node
+from flex_emulator.home.emulator.routes import EMULATOR_ROUTES
+from flex_emulator.home.link.cloud_link import CloudLink
+from flex_emulator.home.web import openapi
+from flex_emulator.home.web.pages import kit
+from flex_emulator.home.web.routes import API_ROUTES, PAGE_ROUTES
+from flex_emulator.shared.bodies import HANDLER_ARGS
+from flex_emulator.shared.clock import Clock, VirtualClock, WallClock
+from flex_emulator.shared.pagekit import api_origin_guard
+from flex_emulator.shared.web import get_healthz, make_error_middleware
 
 log = structlog.get_logger()
 
@@ -73,7 +66,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     """The HOME web application. Tests pass a clock (e.g. one VirtualClock shared with a cloud)."""
     clock = clock if clock is not None else make_clock(config)
     app = web.Application(
-        middlewares=[make_error_middleware(site.render_error_page), api_origin_guard], handler_args=HANDLER_ARGS
+        middlewares=[make_error_middleware(kit.render_error_page), api_origin_guard], handler_args=HANDLER_ARGS
     )
     node = Node(config, clock)
     app[CONFIG] = config
@@ -84,12 +77,10 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     app.cleanup_ctx.append(time_mark_ctx)
     app.cleanup_ctx.append(link_ctx)
     app.router.add_get("/healthz", get_healthz)
-    app.add_routes([shared_openapi.serve(openapi.build(config.emulator_api))])
-    app.add_routes(api.routes)
-    if config.emulator_api:
-        app.add_routes(api_emulator.routes)
-        app.add_routes(api_journal.routes)
-    site.setup(app)
-    for module in (pages_licenses, pages_resources, pages_settings):
-        app.add_routes(module.routes)
+    app.add_routes([openapi.route(config.emulator_api)])
+    for table in API_ROUTES + (EMULATOR_ROUTES if config.emulator_api else []):
+        app.add_routes(table)
+    kit.setup(app)
+    for table in PAGE_ROUTES:
+        app.add_routes(table)
     return app

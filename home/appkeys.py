@@ -2,10 +2,10 @@
 
 from aiohttp import web
 
-from home.config import Config
-from home.link import CloudLink
-from home.node import Node
-from shared.clock import Clock
+from flex_emulator.home.config import Config
+from flex_emulator.home.domain.node import Node
+from flex_emulator.home.link.cloud_link import CloudLink
+from flex_emulator.shared.clock import Clock
 
 CONFIG = web.AppKey("config", Config)
 CLOCK = web.AppKey("clock", Clock)

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.snapshot_claims import MAX_SNAPSHOT_BYTES
+from flex_emulator.shared.snapshot_claims import MAX_SNAPSHOT_BYTES
 
 DEFAULT_LABEL = "HOME"
 

@@ -33,20 +33,20 @@ from bench_online import (
 from bench_primitives import measure_primitives
 from bench_services import machine
 
-from cloud.app import create_app as create_cloud
-from cloud.appkeys import DB
-from cloud.config import Config as CloudConfig
-from cloud.ids import new_id
-from cloud.models import Assignment
-from cloud.store.ledger import LedgerEntry
-from home.app import create_app as create_home
-from home.appkeys import LINK
-from home.config import Config as HomeConfig
+from flex_emulator.cloud.app import create_app as create_cloud
+from flex_emulator.cloud.appkeys import DB
+from flex_emulator.cloud.config import Config as CloudConfig
+from flex_emulator.cloud.domain.ids import new_id
+from flex_emulator.cloud.domain.models import Assignment
+from flex_emulator.cloud.store.ledger import LedgerEntry
+from flex_emulator.home.app import create_app as create_home
+from flex_emulator.home.appkeys import LINK
+from flex_emulator.home.config import Config as HomeConfig
+from flex_emulator.shared.clock import VirtualClock
+from flex_emulator.shared.keys import key_id, system_id_for
+from flex_emulator.shared.snapshot_claims import SnapshotEntry
+from flex_emulator.shared.tokens import Snapshot, new_jti, sign_registration, sign_snapshot, verify_snapshot
 from scripts.bench_world import bench_world_start
-from shared.clock import VirtualClock
-from shared.keys import key_id, system_id_for
-from shared.snapshot_claims import SnapshotEntry
-from shared.tokens import Snapshot, new_jti, sign_registration, sign_snapshot, verify_snapshot
 
 START = datetime(2026, 11, 28, 10, tzinfo=UTC)
 
@@ -143,10 +143,7 @@ async def bench_scheduled_items(folder: Path, count: int) -> float:
         assert await tx.subscriptions.take_quarters(sub["id"], count * 4)
         await tx.assignments.insert_many(items)
         await tx.ledger.append_many(
-            [
-                LedgerEntry(START, "assigned", "bench", account_id, sub["id"], system["id"], item.id, 4)
-                for item in items
-            ]
+            [LedgerEntry(START, "assigned", "bench", account_id, sub["id"], system["id"], item.id, 4) for item in items]
         )
         await tx.jobs.schedule_many(
             [("auto_revoke", item.id, item.auto_revoke_at) for item in items if item.auto_revoke_at]

@@ -20,18 +20,18 @@ from bench_services import (
     new_account,
 )
 
-from cloud.app import create_app as create_cloud
-from cloud.appkeys import DB
-from cloud.config import Config as CloudConfig
-from cloud.ids import new_id
-from cloud.models import Assignment
-from cloud.store.ledger import LedgerEntry
 from flex_emulator import AsyncCloudClient, AsyncHomeClient
+from flex_emulator.cloud.app import create_app as create_cloud
+from flex_emulator.cloud.appkeys import DB
+from flex_emulator.cloud.config import Config as CloudConfig
+from flex_emulator.cloud.domain.ids import new_id
+from flex_emulator.cloud.domain.models import Assignment
+from flex_emulator.cloud.store.ledger import LedgerEntry
+from flex_emulator.home.app import create_app as create_home
+from flex_emulator.home.appkeys import LINK, NODE
+from flex_emulator.home.config import Config as HomeConfig
+from flex_emulator.shared.clock import VirtualClock
 from flex_emulator.transport import AsyncTransport
-from home.app import create_app as create_home
-from home.appkeys import LINK, NODE
-from home.config import Config as HomeConfig
-from shared.clock import VirtualClock
 
 START = datetime(2026, 11, 28, 10, tzinfo=UTC)
 
@@ -111,9 +111,7 @@ class Pair:
             await tx.assignments.insert_many(items)
             await tx.ledger.append_many(
                 [
-                    LedgerEntry(
-                        now, "assigned", "bench", self.account_id, self.sub_id, self.system_id, item.id, 1
-                    )
+                    LedgerEntry(now, "assigned", "bench", self.account_id, self.sub_id, self.system_id, item.id, 1)
                     for item in items
                 ]
             )

@@ -67,7 +67,13 @@ def python(*module_args: str) -> list[str]:
 
 def cloud_process(folder: Path) -> Process:
     command = python(
-        "cloud", "--data", str(folder / "data"), "--emulator-api", "--cheap-passwords", "--log-level", "warning"
+        "flex_emulator.cloud",
+        "--data",
+        str(folder / "data"),
+        "--emulator-api",
+        "--cheap-passwords",
+        "--log-level",
+        "warning",
     )
     return Process("cloud", command, folder)
 
@@ -75,14 +81,16 @@ def cloud_process(folder: Path) -> Process:
 def home_process(folder: Path, cloud_url: str) -> Process:
     return Process(
         "home",
-        python("home", "--data", str(folder / "data"), "--cloud-url", cloud_url, "--log-level", "warning"),
+        python(
+            "flex_emulator.home", "--data", str(folder / "data"), "--cloud-url", cloud_url, "--log-level", "warning"
+        ),
         folder,
     )
 
 
 def fleet_process(folder: Path, cloud_url: str, count: int, token: str, *extra: str) -> Process:
     command = python(
-        "home.fleet",
+        "flex_emulator.home.fleet",
         "--count",
         str(count),
         "--data",

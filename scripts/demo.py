@@ -12,7 +12,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from cloud.demo import DEMO_ADMIN
+from flex_emulator.cloud.domain.demo import DEMO_ADMIN
 
 
 class Demo:

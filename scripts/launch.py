@@ -12,7 +12,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from cloud.demo import DEMO_ADMIN, DEMO_OPERATOR
+from flex_emulator.cloud.domain.demo import DEMO_ADMIN, DEMO_OPERATOR
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -152,7 +152,7 @@ def main() -> None:
             "cloud",
             [
                 "-m",
-                "cloud",
+                "flex_emulator.cloud",
                 "--port",
                 str(args.cloud_port),
                 "--data",
@@ -170,7 +170,7 @@ def main() -> None:
                 label,
                 [
                     "-m",
-                    "home",
+                    "flex_emulator.home",
                     "--port",
                     str(port),
                     "--data",

@@ -25,15 +25,15 @@ from typing import Any
 from aiohttp import web
 from playwright.sync_api import Locator, Page, ViewportSize, expect, sync_playwright
 
-from cloud.app import create_app as create_cloud
-from cloud.config import Config as CloudConfig
-from cloud.demo import DEMO_ADMIN
+from flex_emulator.cloud.app import create_app as create_cloud
+from flex_emulator.cloud.config import Config as CloudConfig
+from flex_emulator.cloud.domain.demo import DEMO_ADMIN
+from flex_emulator.home.app import create_app as create_home
+from flex_emulator.home.config import Config as HomeConfig
+from flex_emulator.shared.clock import VirtualClock
+from flex_emulator.shared.logging import configure_logging
+from flex_emulator.shared.timefmt import iso
 from flex_emulator.transport import json_request
-from home.app import create_app as create_home
-from home.config import Config as HomeConfig
-from shared.clock import VirtualClock
-from shared.logging import configure_logging
-from shared.timefmt import iso
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN = DEMO_ADMIN

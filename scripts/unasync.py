@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "flex_emulator"
-HEADER = '# Generated from flex_emulator/_async/{name} by scripts/unasync.py: edit that file, then run the script.\n'
+HEADER = "# Generated from flex_emulator/_async/{name} by scripts/unasync.py: edit that file, then run the script.\n"
 REPLACEMENTS = (
     ("flex_emulator._async.", "flex_emulator._sync."),
     ("AsyncCloudClient", "CloudClient"),

@@ -12,7 +12,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from multidict import MultiDictProxy
 
-from shared.errors import ApiError, BadRequest, PayloadTooLarge
+from flex_emulator.shared.errors import ApiError, BadRequest, PayloadTooLarge
 
 MAX_JSON_DEPTH = 32
 SUPPORTED_ENCODINGS = ("identity", "gzip", "deflate")

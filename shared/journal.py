@@ -16,10 +16,10 @@ from typing import Any
 
 import structlog
 
-from shared.errors import BadRequest
-from shared.sqlite import Connection
-from shared.timefmt import epoch, iso
-from shared.web import whole_number
+from flex_emulator.shared.errors import BadRequest
+from flex_emulator.shared.sqlite import Connection
+from flex_emulator.shared.timefmt import epoch, iso
+from flex_emulator.shared.web import whole_number
 
 log = structlog.get_logger()
 

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from shared.errors import TokenError
+from flex_emulator.shared.errors import TokenError
 
 ALGORITHM = "EdDSA"
 _TO_STANDARD_BASE64 = str.maketrans("-_", "+/")

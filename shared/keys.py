@@ -31,9 +31,7 @@ def load_or_create_key(path: Path) -> Ed25519PrivateKey:
             raise ValueError(f"{path} does not hold an Ed25519 key")
         return key
     key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     _write_private(path, pem)
     return key
 

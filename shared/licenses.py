@@ -8,11 +8,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from shared.errors import TokenError
-from shared.jws import decode, read_header, sign, unverified_header
-from shared.keys import key_id
-from shared.timefmt import epoch, from_epoch
-from shared.tokens import CLOUD_ISSUER
+from flex_emulator.shared.errors import TokenError
+from flex_emulator.shared.jws import decode, read_header, sign, unverified_header
+from flex_emulator.shared.keys import key_id
+from flex_emulator.shared.timefmt import epoch, from_epoch
+from flex_emulator.shared.tokens import CLOUD_ISSUER
 
 LICENSE_TYPE = "flex-license+jwt"
 

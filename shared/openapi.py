@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from shared.web import json_response
+from flex_emulator.shared.web import json_response
 
 Schema = dict[str, Any]
 

@@ -16,9 +16,9 @@ import jinja2
 from aiohttp import web
 from yarl import URL
 
-from shared.errors import Forbidden
-from shared.timefmt import iso
-from shared.web import API_PREFIXES, Handler
+from flex_emulator.shared.errors import Forbidden
+from flex_emulator.shared.timefmt import iso
+from flex_emulator.shared.web import API_PREFIXES, Handler
 
 CSRF_SECRET = web.AppKey("csrf_secret", bytes)
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")

@@ -16,9 +16,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from shared.bodies import BadJson, parse_json
-from shared.errors import ProtocolError
-from shared.snapshot_claims import MAX_RECEIPT_BYTES, MAX_SNAPSHOT_BYTES
+from flex_emulator.shared.bodies import BadJson, parse_json
+from flex_emulator.shared.errors import ProtocolError
+from flex_emulator.shared.snapshot_claims import MAX_RECEIPT_BYTES, MAX_SNAPSHOT_BYTES
 
 CHALLENGE = "challenge"
 AUTH = "auth"

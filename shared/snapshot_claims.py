@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from shared.credits import MAX_CREDITS, QUARTERS_PER_CREDIT
-from shared.timefmt import epoch, from_epoch
+from flex_emulator.shared.quarters import MAX_CREDITS, QUARTERS_PER_CREDIT
+from flex_emulator.shared.timefmt import epoch, from_epoch
 
 FORMAT = 2
 

@@ -15,23 +15,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from shared.errors import TokenError
-from shared.jws import decode, read_header, sign, unverified_claims
-from shared.keys import (
-    b64url,
-    key_id,
-    public_from_raw,
-    raw_public,
-    system_id_for,
-    unb64url,
-)
-from shared.snapshot_claims import (
-    ClaimsError,
-    SnapshotEntry,
-    decode_entries,
-    encode_entries,
-)
-from shared.timefmt import epoch, from_epoch, iso
+from flex_emulator.shared.errors import TokenError
+from flex_emulator.shared.jws import decode, read_header, sign, unverified_claims
+from flex_emulator.shared.keys import b64url, key_id, public_from_raw, raw_public, system_id_for, unb64url
+from flex_emulator.shared.snapshot_claims import ClaimsError, SnapshotEntry, decode_entries, encode_entries
+from flex_emulator.shared.timefmt import epoch, from_epoch, iso
 
 SNAPSHOT_TYPE = "flex-credits+jwt"
 RECEIPT_TYPE = "flex-receipt+jwt"
@@ -92,9 +80,7 @@ def new_jti() -> str:
     return uuid.uuid4().hex
 
 
-def verify_snapshot(
-    token: object, trusted: dict[str, Ed25519PublicKey], system_id: str, now: datetime
-) -> Snapshot:
+def verify_snapshot(token: object, trusted: dict[str, Ed25519PublicKey], system_id: str, now: datetime) -> Snapshot:
     """Check a credits snapshot exactly as HOME must, whichever way it arrived."""
     header = read_header(token, SNAPSHOT_TYPE, "credits file")
     assert isinstance(token, str)

@@ -11,7 +11,7 @@ import structlog
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from shared.bodies import (
+from flex_emulator.shared.bodies import (
     BadJson,
     body_error,
     is_json_type,
@@ -19,8 +19,8 @@ from shared.bodies import (
     read_body,
     refuse_unsupported_encoding,
 )
-from shared.errors import ApiError, BadRequest
-from shared.timefmt import TimeOutOfRange, parse_iso
+from flex_emulator.shared.errors import ApiError, BadRequest
+from flex_emulator.shared.timefmt import TimeOutOfRange, parse_iso
 
 log = structlog.get_logger()
 

@@ -6,9 +6,9 @@ import pytest
 from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient
 
-from cloud.app import create_app
-from cloud.config import Config
-from shared.clock import VirtualClock
+from flex_emulator.cloud.app import create_app
+from flex_emulator.cloud.config import Config
+from flex_emulator.shared.clock import VirtualClock
 from tests.kit import START
 
 

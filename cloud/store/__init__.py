@@ -1,6 +1,6 @@
 """The cloud's store: the connection and migrations, row records, and the queries grouped by concern."""
 
-from cloud.store.connection import Database
-from cloud.store.queries import Queries
+from flex_emulator.cloud.store.connection import Database
+from flex_emulator.cloud.store.queries import Queries
 
 __all__ = ["Database", "Queries"]

@@ -3,9 +3,9 @@
 import sqlite3
 from datetime import datetime
 
-from cloud.models import Account, Invitation, Member, Membership, User
-from shared.sqlite import Sql
-from shared.timefmt import epoch, from_epoch
+from flex_emulator.cloud.domain.models import Account, Invitation, Member, Membership, User
+from flex_emulator.shared.sqlite import Sql
+from flex_emulator.shared.timefmt import epoch, from_epoch
 
 _INVITATIONS = (
     "SELECT i.id, i.account_id, a.name AS account_name, i.email, i.role, i.invited_by, i.created_at "

@@ -2,16 +2,10 @@
 
 from datetime import datetime
 
-from cloud.models import Assignment, AssignmentState
-from cloud.store.records import (
-    ASSIGNMENT_COLUMNS,
-    assignment_row,
-    assignment_values,
-    id_list,
-    prefixed,
-)
-from shared.sqlite import Sql
-from shared.timefmt import epoch
+from flex_emulator.cloud.domain.models import Assignment, AssignmentState
+from flex_emulator.cloud.store.records import ASSIGNMENT_COLUMNS, assignment_row, assignment_values, id_list, prefixed
+from flex_emulator.shared.sqlite import Sql
+from flex_emulator.shared.timefmt import epoch
 
 ALL_STATES: tuple[str, ...] = tuple(AssignmentState)
 

@@ -2,10 +2,10 @@
 
 from datetime import datetime
 
-from cloud.models import Job
-from cloud.store.records import id_list, job_row
-from shared.sqlite import Sql
-from shared.timefmt import epoch, from_epoch
+from flex_emulator.cloud.domain.models import Job
+from flex_emulator.cloud.store.records import id_list, job_row
+from flex_emulator.shared.sqlite import Sql
+from flex_emulator.shared.timefmt import epoch, from_epoch
 
 
 class JobQueries:

@@ -4,9 +4,9 @@
 import json
 from typing import Any
 
-from shared.journal import event_json
-from shared.sqlite import Sql
-from shared.timefmt import from_epoch
+from flex_emulator.shared.journal import event_json
+from flex_emulator.shared.sqlite import Sql
+from flex_emulator.shared.timefmt import from_epoch
 
 
 class JournalQueries:
@@ -26,8 +26,11 @@ class JournalQueries:
             fields: dict[str, Any] = {"system_id": row["system_id"]}
             if row["actor"] is not None:
                 fields |= {
-                    "account_id": row["account_id"], "actor": row["actor"], "subscription_id": row["subscription_id"],
-                    "assignment_id": row["assignment_id"], "credits": row["quarters"] / 4 if row["quarters"] else None,
+                    "account_id": row["account_id"],
+                    "actor": row["actor"],
+                    "subscription_id": row["subscription_id"],
+                    "assignment_id": row["assignment_id"],
+                    "credits": row["quarters"] / 4 if row["quarters"] else None,
                 }
                 fields |= json.loads(row["ledger_detail"])
             events.append(event_json(row["id"], from_epoch(row["at"]), row["kind"], fields | json.loads(row["detail"])))

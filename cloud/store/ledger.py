@@ -4,10 +4,10 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from cloud.models import LedgerEvent
-from cloud.store.records import LEDGER_COLUMNS, id_list, ledger_row
-from shared.sqlite import Sql
-from shared.timefmt import epoch
+from flex_emulator.cloud.domain.models import LedgerEvent
+from flex_emulator.cloud.store.records import LEDGER_COLUMNS, id_list, ledger_row
+from flex_emulator.shared.sqlite import Sql
+from flex_emulator.shared.timefmt import epoch
 
 
 @dataclass(frozen=True)

@@ -3,16 +3,16 @@ Bound to the read-only reader (``db.read``) or to the one writer inside ``db.tra
 
 from contextlib import AbstractAsyncContextManager
 
-from cloud.store.accounts import AccountQueries, UserQueries
-from cloud.store.assignments import AssignmentQueries
-from cloud.store.jobs import JobQueries
-from cloud.store.journal import JournalQueries
-from cloud.store.ledger import LedgerQueries
-from cloud.store.snapshots import SnapshotQueries
-from cloud.store.state import StateQueries
-from cloud.store.subscriptions import SubscriptionQueries
-from cloud.store.systems import SystemQueries
-from shared.sqlite import Sql
+from flex_emulator.cloud.store.accounts import AccountQueries, UserQueries
+from flex_emulator.cloud.store.assignments import AssignmentQueries
+from flex_emulator.cloud.store.jobs import JobQueries
+from flex_emulator.cloud.store.journal import JournalQueries
+from flex_emulator.cloud.store.ledger import LedgerQueries
+from flex_emulator.cloud.store.snapshots import SnapshotQueries
+from flex_emulator.cloud.store.state import StateQueries
+from flex_emulator.cloud.store.subscriptions import SubscriptionQueries
+from flex_emulator.cloud.store.systems import SystemQueries
+from flex_emulator.shared.sqlite import Sql
 
 
 class MetaQueries:

@@ -5,15 +5,8 @@ import sqlite3
 from collections.abc import Iterable
 from datetime import datetime
 
-from cloud.models import (
-    Assignment,
-    IssuedSnapshot,
-    Job,
-    LedgerEvent,
-    Subscription,
-    System,
-)
-from shared.timefmt import epoch, from_epoch
+from flex_emulator.cloud.domain.models import Assignment, IssuedSnapshot, Job, LedgerEvent, Subscription, System
+from flex_emulator.shared.timefmt import epoch, from_epoch
 
 
 def ts(moment: datetime | None) -> int | None:
@@ -66,8 +59,18 @@ def subscription_row(row: sqlite3.Row) -> Subscription:
 
 def subscription_values(sub: Subscription) -> tuple[object, ...]:
     return (
-        sub.id, sub.account_id, sub.order_id, sub.duration, sub.quarters_total, sub.quarters_available, sub.state,
-        epoch(sub.created_at), ts(sub.term_start), ts(sub.term_end), ts(sub.cancelled_at), ts(sub.activated_at),
+        sub.id,
+        sub.account_id,
+        sub.order_id,
+        sub.duration,
+        sub.quarters_total,
+        sub.quarters_available,
+        sub.state,
+        epoch(sub.created_at),
+        ts(sub.term_start),
+        ts(sub.term_end),
+        ts(sub.cancelled_at),
+        ts(sub.activated_at),
     )
 
 
@@ -106,9 +109,20 @@ def assignment_row(row: sqlite3.Row) -> Assignment:
 
 def assignment_values(item: Assignment) -> tuple[object, ...]:
     return (
-        item.id, item.account_id, item.system_id, item.subscription_id, item.quarters, epoch(item.assigned_at),
-        ts(item.auto_revoke_at), int(item.downloaded), ts(item.valid_until), item.state, item.end_reason,
-        ts(item.ended_at), item.pending_after_seq, item.pending_reason,
+        item.id,
+        item.account_id,
+        item.system_id,
+        item.subscription_id,
+        item.quarters,
+        epoch(item.assigned_at),
+        ts(item.auto_revoke_at),
+        int(item.downloaded),
+        ts(item.valid_until),
+        item.state,
+        item.end_reason,
+        ts(item.ended_at),
+        item.pending_after_seq,
+        item.pending_reason,
     )
 
 

@@ -1,9 +1,9 @@
 """SQL for the snapshots issued to each system (the signed copies of its credits)."""
 
-from cloud.models import IssuedSnapshot
-from cloud.store.records import SNAPSHOT_COLUMNS, id_list, snapshot_row, ts
-from shared.sqlite import Sql
-from shared.timefmt import epoch
+from flex_emulator.cloud.domain.models import IssuedSnapshot
+from flex_emulator.cloud.store.records import SNAPSHOT_COLUMNS, id_list, snapshot_row, ts
+from flex_emulator.shared.sqlite import Sql
+from flex_emulator.shared.timefmt import epoch
 
 
 class SnapshotQueries:

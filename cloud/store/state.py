@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from shared.sqlite import Sql
+from flex_emulator.shared.sqlite import Sql
 
 TableDump = dict[str, Any]  # {"columns": [name, ...], "rows": [[value, ...], ...]}
 
@@ -26,14 +26,14 @@ def _encode(value: object) -> object:
 def _decode(value: object) -> object:
     if isinstance(value, dict):
         if set(value) != {"base64"} or not isinstance(value["base64"], str):
-            raise StateError("A cell is an object other than {\"base64\": ...}.")
+            raise StateError('A cell is an object other than {"base64": ...}.')
         try:
             return base64.b64decode(value["base64"], validate=True)
         except ValueError:
             raise StateError("A cell's base64 text is not valid.") from None
     if value is None or isinstance(value, (str, int, float)):
         return value
-    raise StateError("A cell must be text, a number, null or {\"base64\": ...}.")
+    raise StateError('A cell must be text, a number, null or {"base64": ...}.')
 
 
 class StateQueries:

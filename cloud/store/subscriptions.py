@@ -2,8 +2,8 @@
 
 from datetime import datetime
 
-from cloud.models import Subscription
-from cloud.store.records import (
+from flex_emulator.cloud.domain.models import Subscription
+from flex_emulator.cloud.store.records import (
     SUBSCRIPTION_COLUMNS,
     id_list,
     prefixed,
@@ -11,7 +11,7 @@ from cloud.store.records import (
     subscription_values,
     ts,
 )
-from shared.sqlite import Sql
+from flex_emulator.shared.sqlite import Sql
 
 
 class SubscriptionQueries:

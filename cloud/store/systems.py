@@ -2,10 +2,10 @@
 
 from datetime import datetime
 
-from cloud.models import System
-from cloud.store.records import SYSTEM_COLUMNS, id_list, prefixed, system_row
-from shared.sqlite import Sql
-from shared.timefmt import epoch
+from flex_emulator.cloud.domain.models import System
+from flex_emulator.cloud.store.records import SYSTEM_COLUMNS, id_list, prefixed, system_row
+from flex_emulator.shared.sqlite import Sql
+from flex_emulator.shared.timefmt import epoch
 
 
 class SystemQueries:

@@ -9,15 +9,15 @@ A client needs only a URL: in a pytest-aiohttp test, ``AsyncCloudClient(str(clie
 from typing import Any, cast
 from urllib.parse import urlencode
 
-from flex_emulator import transport as http
-from flex_emulator import types as t
+from flex_emulator import answers
+from flex_emulator.transport import ApiError, AsyncTransport, Response
 
 
 class _AsyncBase:
-    def __init__(self, url: str, *, token: str | None = None, transport: http.AsyncTransport | None = None) -> None:
+    def __init__(self, url: str, *, token: str | None = None, transport: AsyncTransport | None = None) -> None:
         self.url = url.rstrip("/")
         self.token = token
-        self.transport = transport or http.AsyncTransport()
+        self.transport = transport or AsyncTransport()
 
     async def raw(
         self,
@@ -27,7 +27,7 @@ class _AsyncBase:
         json: Any = None,
         data: bytes | None = None,
         query: dict[str, Any] | None = None,
-    ) -> http.Response:
+    ) -> Response:
         """One request, whatever the answer (no status check)."""
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         if query:
@@ -51,7 +51,7 @@ class _AsyncBase:
             error = body.get("error") if isinstance(body, dict) else None
             code = str(error.get("code")) if isinstance(error, dict) else "unexpected_status"
             message = str(error.get("message")) if isinstance(error, dict) else str(body)[:500]
-            raise http.ApiError(method, self.url + path, answer.status, code, message)
+            raise ApiError(method, self.url + path, answer.status, code, message)
         return body
 
     async def healthz(self) -> dict[str, str]:
@@ -61,17 +61,17 @@ class _AsyncBase:
         """The service's OpenAPI 3.1 document."""
         return cast(dict[str, Any], await self.call("GET", "/openapi.json"))
 
-    async def clock(self) -> t.Clock:
-        return cast(t.Clock, await self.call("GET", "/_emulator/clock"))
+    async def clock(self) -> answers.Clock:
+        return cast(answers.Clock, await self.call("GET", "/_emulator/clock"))
 
-    async def move_clock(self, *, advance_seconds: float | None = None, now: str | None = None) -> t.Clock:
+    async def move_clock(self, *, advance_seconds: float | None = None, now: str | None = None) -> answers.Clock:
         """Move a virtual clock forward by ``advance_seconds`` or to ``now`` (ISO 8601)."""
         body = {"advance_seconds": advance_seconds} if advance_seconds is not None else {"now": now}
-        return cast(t.Clock, await self.call("POST", "/_emulator/clock", json=body))
+        return cast(answers.Clock, await self.call("POST", "/_emulator/clock", json=body))
 
-    async def events(self, *, after: str | None = None, limit: int | None = None) -> t.Events:
+    async def events(self, *, after: str | None = None, limit: int | None = None) -> answers.Events:
         """The emulator's event journal, oldest first, from just after the cursor ``after``."""
-        return cast(t.Events, await self.call("GET", "/_emulator/events", query={"after": after, "limit": limit}))
+        return cast(answers.Events, await self.call("GET", "/_emulator/events", query={"after": after, "limit": limit}))
 
     async def close(self) -> None:
         await self.transport.close()
@@ -101,13 +101,15 @@ class AsyncCloudClient(_AsyncBase):
     async def sign_out(self) -> None:
         await self.call("POST", "/api/v1/auth/logout")
 
-    async def accounts(self) -> list[t.Membership]:
-        return cast(list[t.Membership], (await self.call("GET", "/api/v1/accounts"))["accounts"])
+    async def accounts(self) -> list[answers.Membership]:
+        return cast(list[answers.Membership], (await self.call("GET", "/api/v1/accounts"))["accounts"])
 
     async def users(self, account_id: str) -> list[dict[str, Any]]:
         return cast(list[dict[str, Any]], (await self.call("GET", self._acc(account_id, "/users")))["users"])
 
-    async def add_user(self, account_id: str, email: str, role: t.Role, password: str | None = None) -> dict[str, Any]:
+    async def add_user(
+        self, account_id: str, email: str, role: answers.Role, password: str | None = None
+    ) -> dict[str, Any]:
         """Invite ``email`` (nobody joins without accepting: see ``accept_invitation``); the invitation."""
         body = {"email": email, "role": role} | ({"password": password} if password else {})
         answer = await self.call("POST", self._acc(account_id, "/invitations"), json=body, expect=202)
@@ -117,8 +119,10 @@ class AsyncCloudClient(_AsyncBase):
         """Invitations to the signed-in user."""
         return cast(list[dict[str, Any]], (await self.call("GET", "/api/v1/invitations"))["invitations"])
 
-    async def accept_invitation(self, invitation_id: str) -> t.Membership:
-        return cast(t.Membership, (await self.call("POST", f"/api/v1/invitations/{invitation_id}/accept"))["account"])
+    async def accept_invitation(self, invitation_id: str) -> answers.Membership:
+        return cast(
+            answers.Membership, (await self.call("POST", f"/api/v1/invitations/{invitation_id}/accept"))["account"]
+        )
 
     async def remove_user(self, account_id: str, user_id: str) -> None:
         await self.call("DELETE", self._acc(account_id, f"/users/{user_id}"))
@@ -131,38 +135,40 @@ class AsyncCloudClient(_AsyncBase):
 
     # --- subscriptions -----------------------------------------------------------------------
 
-    async def subscriptions(self, account_id: str) -> list[t.Subscription]:
+    async def subscriptions(self, account_id: str) -> list[answers.Subscription]:
         return cast(
-            list[t.Subscription], (await self.call("GET", self._acc(account_id, "/subscriptions")))["subscriptions"]
+            list[answers.Subscription],
+            (await self.call("GET", self._acc(account_id, "/subscriptions")))["subscriptions"],
         )
 
-    async def subscription(self, account_id: str, subscription_id: str) -> t.Subscription:
+    async def subscription(self, account_id: str, subscription_id: str) -> answers.Subscription:
         return next(sub for sub in await self.subscriptions(account_id) if sub["id"] == subscription_id)
 
-    async def activate(self, account_id: str, subscription_id: str) -> t.Subscription:
+    async def activate(self, account_id: str, subscription_id: str) -> answers.Subscription:
         path = self._acc(account_id, f"/subscriptions/{subscription_id}/activate")
-        return cast(t.Subscription, (await self.call("POST", path))["subscription"])
+        return cast(answers.Subscription, (await self.call("POST", path))["subscription"])
 
-    async def cancel(self, account_id: str, subscription_id: str) -> t.Subscription:
+    async def cancel(self, account_id: str, subscription_id: str) -> answers.Subscription:
         path = self._acc(account_id, f"/subscriptions/{subscription_id}/cancel")
-        return cast(t.Subscription, (await self.call("POST", path))["subscription"])
+        return cast(answers.Subscription, (await self.call("POST", path))["subscription"])
 
     # --- systems and credits ------------------------------------------------------------------
 
-    async def systems(self, account_id: str) -> list[t.System]:
-        return cast(list[t.System], (await self.call("GET", self._acc(account_id, "/systems")))["systems"])
+    async def systems(self, account_id: str) -> list[answers.System]:
+        return cast(list[answers.System], (await self.call("GET", self._acc(account_id, "/systems")))["systems"])
 
-    async def link_system(self, account_id: str, registration_code: str, label: str | None = None) -> t.System:
+    async def link_system(self, account_id: str, registration_code: str, label: str | None = None) -> answers.System:
         body = {"registration_code": registration_code} | ({"label": label} if label else {})
         return cast(
-            t.System, (await self.call("POST", self._acc(account_id, "/systems"), json=body, expect=201))["system"]
+            answers.System,
+            (await self.call("POST", self._acc(account_id, "/systems"), json=body, expect=201))["system"],
         )
 
     async def unlink_system(self, account_id: str, system_id: str) -> dict[str, Any]:
         return cast(dict[str, Any], await self.call("DELETE", self._acc(account_id, f"/systems/{system_id}")))
 
-    async def system(self, account_id: str, system_id: str) -> t.SystemDetail:
-        return cast(t.SystemDetail, await self.call("GET", self._acc(account_id, f"/systems/{system_id}")))
+    async def system(self, account_id: str, system_id: str) -> answers.SystemDetail:
+        return cast(answers.SystemDetail, await self.call("GET", self._acc(account_id, f"/systems/{system_id}")))
 
     async def assign(
         self,
@@ -172,25 +178,25 @@ class AsyncCloudClient(_AsyncBase):
         credits: float | str,
         *,
         auto_revoke_at: str | None = None,
-    ) -> t.Assignment:
+    ) -> answers.Assignment:
         body: dict[str, Any] = {"subscription_id": subscription_id, "credits": credits}
         if auto_revoke_at is not None:
             body["auto_revoke_at"] = auto_revoke_at
         path = self._acc(account_id, f"/systems/{system_id}/assignments")
-        return cast(t.Assignment, (await self.call("POST", path, json=body, expect=201))["assignment"])
+        return cast(answers.Assignment, (await self.call("POST", path, json=body, expect=201))["assignment"])
 
-    async def revoke(self, account_id: str, system_id: str, assignment_id: str) -> t.Assignment:
+    async def revoke(self, account_id: str, system_id: str, assignment_id: str) -> answers.Assignment:
         path = self._acc(account_id, f"/systems/{system_id}/assignments/{assignment_id}/revoke")
-        return cast(t.Assignment, (await self.call("POST", path, json={"confirm": "confirm"}))["assignment"])
+        return cast(answers.Assignment, (await self.call("POST", path, json={"confirm": "confirm"}))["assignment"])
 
-    async def download(self, account_id: str, system_id: str, *, fault: t.Fault | None = None) -> str:
+    async def download(self, account_id: str, system_id: str, *, fault: answers.Fault | None = None) -> str:
         """The credits file (a compact JWT). ``fault`` asks an emulator for a deliberately bad one."""
         path = self._acc(account_id, f"/systems/{system_id}/credits-file")
         return cast(str, await self.call("POST", path, query={"fault": fault}))
 
-    async def enter_revoke_key(self, account_id: str, system_id: str, revoke_key: str) -> t.RevokeKeyResult:
+    async def enter_revoke_key(self, account_id: str, system_id: str, revoke_key: str) -> answers.RevokeKeyResult:
         path = self._acc(account_id, f"/systems/{system_id}/revoke-keys")
-        return cast(t.RevokeKeyResult, await self.call("POST", path, json={"revoke_key": revoke_key}))
+        return cast(answers.RevokeKeyResult, await self.call("POST", path, json={"revoke_key": revoke_key}))
 
     # --- emulator control ---------------------------------------------------------------------
 
@@ -199,7 +205,7 @@ class AsyncCloudClient(_AsyncBase):
         body = {"name": name, "admin": {"email": email, "password": password}}
         return cast(dict[str, Any], await self.call("POST", "/_emulator/accounts", json=body, expect=201))
 
-    async def create_user(self, account_id: str, email: str, role: t.Role, password: str) -> dict[str, Any]:
+    async def create_user(self, account_id: str, email: str, role: answers.Role, password: str) -> dict[str, Any]:
         body = {"email": email, "role": role, "password": password}
         return cast(
             dict[str, Any], await self.call("POST", f"/_emulator/accounts/{account_id}/users", json=body, expect=201)
@@ -210,23 +216,23 @@ class AsyncCloudClient(_AsyncBase):
         account_id: str,
         credits: float | str,
         *,
-        duration: t.Duration = "monthly",
+        duration: answers.Duration = "monthly",
         active: bool = True,
         order_id: str | None = None,
-    ) -> t.Subscription:
+    ) -> answers.Subscription:
         body: dict[str, Any] = {"duration": duration, "credits": credits, "state": "active" if active else "inactive"}
         if order_id is not None:
             body["order_id"] = order_id
         path = f"/_emulator/accounts/{account_id}/subscriptions"
-        return cast(t.Subscription, (await self.call("POST", path, json=body, expect=201))["subscription"])
+        return cast(answers.Subscription, (await self.call("POST", path, json=body, expect=201))["subscription"])
 
     async def perpetual_license(self, system_id: str, license_type: str, count: int = 1) -> str:
         """A signed ``.lic`` file for that system."""
         body = {"license_type": license_type, "count": count}
         return cast(str, await self.call("POST", f"/_emulator/systems/{system_id}/perpetual-licenses", json=body))
 
-    async def invariant(self) -> t.Invariant:
-        return cast(t.Invariant, await self.call("GET", "/_emulator/invariant"))
+    async def invariant(self) -> answers.Invariant:
+        return cast(answers.Invariant, await self.call("GET", "/_emulator/invariant"))
 
     async def reset(self, *, now: str | None = None) -> dict[str, Any]:
         return cast(dict[str, Any], await self.call("POST", "/_emulator/reset", json={"now": now} if now else {}))
@@ -237,10 +243,10 @@ class AsyncCloudClient(_AsyncBase):
     async def restore_state(self, document: dict[str, Any]) -> dict[str, Any]:
         return cast(dict[str, Any], await self.call("PUT", "/_emulator/state", json=document))
 
-    async def settled(self, system_id: str, *, timeout: float = 5.0) -> t.Settled:
+    async def settled(self, system_id: str, *, timeout: float = 5.0) -> answers.Settled:
         """Wait (in the cloud) until HOME acknowledged the latest copy issued to it."""
         path = f"/_emulator/systems/{system_id}/settled"
-        return cast(t.Settled, await self.call("GET", path, query={"timeout": timeout}))
+        return cast(answers.Settled, await self.call("GET", path, query={"timeout": timeout}))
 
     async def link_faults(self, system_id: str) -> dict[str, Any]:
         return cast(dict[str, Any], (await self.call("GET", f"/_emulator/systems/{system_id}/link-faults"))["faults"])
@@ -254,40 +260,40 @@ class AsyncCloudClient(_AsyncBase):
 class AsyncHomeClient(_AsyncBase):
     """One HOME node: its system, cloud link, licenses, resources and emulator routes."""
 
-    async def system(self) -> t.HomeSystem:
-        return cast(t.HomeSystem, await self.call("GET", "/api/v1/system"))
+    async def system(self) -> answers.HomeSystem:
+        return cast(answers.HomeSystem, await self.call("GET", "/api/v1/system"))
 
-    async def set_cloud_link(self, enabled: bool) -> t.CloudLink:
-        return cast(t.CloudLink, await self.call("PUT", "/api/v1/cloud-link", json={"enabled": enabled}))
+    async def set_cloud_link(self, enabled: bool) -> answers.CloudLink:
+        return cast(answers.CloudLink, await self.call("PUT", "/api/v1/cloud-link", json={"enabled": enabled}))
 
-    async def upload(self, file: str | bytes, *, expect: int = 200) -> t.FileResult:
+    async def upload(self, file: str | bytes, *, expect: int = 200) -> answers.FileResult:
         """Upload a credits file (``.jwt``) or a perpetual license (``.lic``) as the raw body."""
         data = file.encode() if isinstance(file, str) else file
-        return cast(t.FileResult, await self.call("POST", "/api/v1/file-licenses", data=data, expect=expect))
+        return cast(answers.FileResult, await self.call("POST", "/api/v1/file-licenses", data=data, expect=expect))
 
-    async def credits(self) -> t.HomeCredits:
-        return cast(t.HomeCredits, await self.call("GET", "/api/v1/licenses/credits"))
+    async def credits(self) -> answers.HomeCredits:
+        return cast(answers.HomeCredits, await self.call("GET", "/api/v1/licenses/credits"))
 
-    async def perpetual(self) -> list[t.PerpetualLine]:
-        return cast(list[t.PerpetualLine], (await self.call("GET", "/api/v1/licenses/perpetual"))["licenses"])
+    async def perpetual(self) -> list[answers.PerpetualLine]:
+        return cast(list[answers.PerpetualLine], (await self.call("GET", "/api/v1/licenses/perpetual"))["licenses"])
 
-    async def resources(self) -> list[t.Resource]:
-        return cast(list[t.Resource], (await self.call("GET", "/api/v1/resources"))["resources"])
+    async def resources(self) -> list[answers.Resource]:
+        return cast(list[answers.Resource], (await self.call("GET", "/api/v1/resources"))["resources"])
 
     async def add_resource(
         self, name: str, license_type_needed: str, count: int = 1, license_type: str = "credits"
-    ) -> t.Resource:
+    ) -> answers.Resource:
         body = {"name": name, "license_type_needed": license_type_needed, "count": count, "license_type": license_type}
-        return cast(t.Resource, (await self.call("POST", "/api/v1/resources", json=body, expect=201))["resource"])
+        return cast(answers.Resource, (await self.call("POST", "/api/v1/resources", json=body, expect=201))["resource"])
 
-    async def resource(self, resource_id: int) -> t.Resource:
-        return cast(t.Resource, (await self.call("GET", f"/api/v1/resources/{resource_id}"))["resource"])
+    async def resource(self, resource_id: int) -> answers.Resource:
+        return cast(answers.Resource, (await self.call("GET", f"/api/v1/resources/{resource_id}"))["resource"])
 
-    async def start_resource(self, resource_id: int) -> t.Resource:
-        return cast(t.Resource, (await self.call("POST", f"/api/v1/resources/{resource_id}/start"))["resource"])
+    async def start_resource(self, resource_id: int) -> answers.Resource:
+        return cast(answers.Resource, (await self.call("POST", f"/api/v1/resources/{resource_id}/start"))["resource"])
 
-    async def stop_resource(self, resource_id: int) -> t.Resource:
-        return cast(t.Resource, (await self.call("POST", f"/api/v1/resources/{resource_id}/stop"))["resource"])
+    async def stop_resource(self, resource_id: int) -> answers.Resource:
+        return cast(answers.Resource, (await self.call("POST", f"/api/v1/resources/{resource_id}/stop"))["resource"])
 
     async def reset(self, *, identity: bool = False) -> dict[str, Any]:
         return cast(dict[str, Any], await self.call("POST", "/_emulator/reset", json={"identity": identity}))

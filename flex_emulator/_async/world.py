@@ -11,9 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from flex_emulator import servers as launch
-from flex_emulator import transport as http
-from flex_emulator import types as t
+from flex_emulator import answers, servers, transport
 from flex_emulator._async.client import AsyncCloudClient, AsyncHomeClient
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # a Monday morning; every world starts here unless told otherwise
@@ -43,20 +41,20 @@ class AsyncAccount:
     email: str
     token: str
     cloud: AsyncCloudClient = field(repr=False)
-    subscriptions: list[t.Subscription] = field(default_factory=list)
+    subscriptions: list[answers.Subscription] = field(default_factory=list)
 
     async def add_subscription(
-        self, credits: float, *, duration: t.Duration = "monthly", active: bool = True
-    ) -> t.Subscription:
+        self, credits: float, *, duration: answers.Duration = "monthly", active: bool = True
+    ) -> answers.Subscription:
         sub = await self.world.cloud.create_subscription(self.id, credits, duration=duration, active=active)
         self.subscriptions.append(sub)
         return sub
 
-    async def subscription(self, subscription: t.Subscription | str | None = None) -> t.Subscription:
+    async def subscription(self, subscription: answers.Subscription | str | None = None) -> answers.Subscription:
         """The subscription as the cloud shows it now (the first one when none is named)."""
         return await self.cloud.subscription(self.id, self._sub_id(subscription))
 
-    def _sub_id(self, subscription: t.Subscription | str | None) -> str:
+    def _sub_id(self, subscription: answers.Subscription | str | None) -> str:
         if subscription is None:
             if not self.subscriptions:
                 raise ValueError(
@@ -65,13 +63,13 @@ class AsyncAccount:
             return self.subscriptions[0]["id"]
         return subscription if isinstance(subscription, str) else subscription["id"]
 
-    async def add_member(self, email: str, role: t.Role = "operator") -> AsyncCloudClient:
+    async def add_member(self, email: str, role: answers.Role = "operator") -> AsyncCloudClient:
         """A new user in this account with ``role``, signed in: a client acting as them."""
         await self.world.cloud.create_user(self.id, email, role, PASSWORD)
         signed = await self.world.cloud.sign_in(email, PASSWORD)
         return self.cloud.with_token(str(signed["token"]))
 
-    async def link(self, home: "AsyncHome") -> t.System:
+    async def link(self, home: "AsyncHome") -> answers.System:
         """Link ``home`` to this account (as an admin pasting its registration code)."""
         system = await self.cloud.link_system(self.id, home.registration_code)
         home.account = self
@@ -82,30 +80,30 @@ class AsyncAccount:
         home: "AsyncHome",
         credits: float | str,
         *,
-        subscription: t.Subscription | str | None = None,
+        subscription: answers.Subscription | str | None = None,
         auto_revoke_at: datetime | None = None,
-    ) -> t.Assignment:
+    ) -> answers.Assignment:
         """Assign credits from ``subscription`` (default: the first) to ``home``; an online HOME gets them pushed."""
         when = iso(auto_revoke_at) if auto_revoke_at is not None else None
         return await self.cloud.assign(
             self.id, home.system_id, self._sub_id(subscription), credits, auto_revoke_at=when
         )
 
-    async def revoke(self, home: "AsyncHome", assignment: t.Assignment | str) -> t.Assignment:
+    async def revoke(self, home: "AsyncHome", assignment: answers.Assignment | str) -> answers.Assignment:
         assignment_id = assignment if isinstance(assignment, str) else assignment["id"]
         return await self.cloud.revoke(self.id, home.system_id, assignment_id)
 
-    async def download(self, home: "AsyncHome", *, fault: t.Fault | None = None) -> str:
+    async def download(self, home: "AsyncHome", *, fault: answers.Fault | None = None) -> str:
         """The system's credits file; ``fault`` gives a deliberately bad one that HOME must refuse."""
         return await self.cloud.download(self.id, home.system_id, fault=fault)
 
-    async def enter_revoke_key(self, home: "AsyncHome", revoke_key: str) -> t.RevokeKeyResult:
+    async def enter_revoke_key(self, home: "AsyncHome", revoke_key: str) -> answers.RevokeKeyResult:
         return await self.cloud.enter_revoke_key(self.id, home.system_id, revoke_key)
 
-    async def system(self, home: "AsyncHome") -> t.SystemDetail:
+    async def system(self, home: "AsyncHome") -> answers.SystemDetail:
         return await self.cloud.system(self.id, home.system_id)
 
-    async def assignments(self, home: "AsyncHome") -> list[t.Assignment]:
+    async def assignments(self, home: "AsyncHome") -> list[answers.Assignment]:
         return (await self.system(home))["assignments"]
 
 
@@ -123,10 +121,10 @@ class AsyncHome:
     account: AsyncAccount | None = None
     running: bool = True
 
-    async def credits(self) -> t.HomeCredits:
+    async def credits(self) -> answers.HomeCredits:
         return await self.client.credits()
 
-    async def upload(self, file: str | bytes, *, expect: int = 200) -> t.FileResult:
+    async def upload(self, file: str | bytes, *, expect: int = 200) -> answers.FileResult:
         return await self.client.upload(file, expect=expect)
 
     async def link_state(self) -> str:
@@ -141,18 +139,18 @@ class AsyncHome:
         """Switch the cloud link off (HOME goes on using what it holds)."""
         await self.client.set_cloud_link(False)
 
-    async def wait_for_link(self, state: t.LinkState, *, timeout: float = 10.0) -> None:
+    async def wait_for_link(self, state: answers.LinkState, *, timeout: float = 10.0) -> None:
         deadline = asyncio.get_running_loop().time() + timeout
         while (current := await self.link_state()) != state:
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError(f"{self.label}: the cloud link is {current}, not {state}, after {timeout} s")
             await asyncio.sleep(POLL_SECONDS)
 
-    async def settle(self, *, timeout: float = 5.0) -> t.Settled:
+    async def settle(self, *, timeout: float = 5.0) -> answers.Settled:
         """Wait until this (online) HOME has applied the latest copy the cloud issued to it."""
         return await self.world.cloud.settled(self.system_id, timeout=timeout)
 
-    async def events(self, *, after: str | None = None) -> t.Events:
+    async def events(self, *, after: str | None = None) -> answers.Events:
         return await self.client.events(after=after)
 
     async def set_link_faults(self, **faults: Any) -> dict[str, Any]:
@@ -184,35 +182,35 @@ class AsyncWorld:
     """One cloud and any number of HOME nodes on one virtual clock. Start it with ``AsyncWorld.start(folder)``.
 
     ``mode="inprocess"`` (default) runs every service in this process; ``mode="subprocess"`` runs each
-    as ``python -m cloud`` / ``python -m home`` on a free port. The interface is the same.
+    as ``python -m flex_emulator.cloud`` / ``python -m flex_emulator.home`` on a free port. The interface is the same.
     """
 
     def __init__(
-        self, servers: launch.AsyncServers, cloud_url: str, transport: http.AsyncTransport, mode: launch.Mode
+        self, launched: servers.AsyncServers, cloud_url: str, http: transport.AsyncTransport, mode: servers.Mode
     ) -> None:
-        self._servers = servers
-        self.transport = transport
+        self._servers = launched
+        self.transport = http
         self.mode = mode
-        self.cloud = AsyncCloudClient(cloud_url, transport=transport)
+        self.cloud = AsyncCloudClient(cloud_url, transport=http)
         self.accounts: list[AsyncAccount] = []
         self.homes: list[AsyncHome] = []
 
     @classmethod
     @asynccontextmanager
     async def start(
-        cls, folder: Path, *, mode: launch.Mode = "inprocess", start: datetime = START, check: bool = True
+        cls, folder: Path, *, mode: servers.Mode = "inprocess", start: datetime = START, check: bool = True
     ) -> AsyncIterator["AsyncWorld"]:
         """Run a fresh world with its data in ``folder``; on a clean exit ``check`` asserts the invariant."""
-        servers = launch.make_async_servers(mode, Path(folder), start)
-        transport = http.AsyncTransport()
+        launched = servers.make_async_servers(mode, Path(folder), start)
+        http = transport.AsyncTransport()
         try:
-            world = cls(servers, await servers.start_cloud(), transport, mode)
+            world = cls(launched, await launched.start_cloud(), http, mode)
             yield world
             if check:
                 await world.check_invariant()
         finally:
-            await transport.close()
-            await servers.close()
+            await http.close()
+            await launched.close()
 
     # --- accounts and HOMEs ----------------------------------------------------------------------
 
@@ -221,7 +219,7 @@ class AsyncWorld:
         name: str = "Acme Broadcast",
         *,
         subscriptions: Sequence[float] = (8,),
-        duration: t.Duration = "monthly",
+        duration: answers.Duration = "monthly",
         email: str | None = None,
     ) -> AsyncAccount:
         """A new account with an admin and one active subscription per entry of ``subscriptions`` (credits)."""
@@ -285,7 +283,7 @@ class AsyncWorld:
 
     # --- journal, invariant ------------------------------------------------------------------------
 
-    async def events(self, *, after: str | None = None) -> t.Events:
+    async def events(self, *, after: str | None = None) -> answers.Events:
         """The cloud's event journal (each HOME has its own: ``home.events()``)."""
         return await self.cloud.events(after=after)
 

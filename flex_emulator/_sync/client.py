@@ -10,15 +10,15 @@ A client needs only a URL: in a pytest-aiohttp test, ``CloudClient(str(client.ma
 from typing import Any, cast
 from urllib.parse import urlencode
 
-from flex_emulator import transport as http
-from flex_emulator import types as t
+from flex_emulator import answers
+from flex_emulator.transport import ApiError, Transport, Response
 
 
 class _Base:
-    def __init__(self, url: str, *, token: str | None = None, transport: http.Transport | None = None) -> None:
+    def __init__(self, url: str, *, token: str | None = None, transport: Transport | None = None) -> None:
         self.url = url.rstrip("/")
         self.token = token
-        self.transport = transport or http.Transport()
+        self.transport = transport or Transport()
 
     def raw(
         self,
@@ -28,7 +28,7 @@ class _Base:
         json: Any = None,
         data: bytes | None = None,
         query: dict[str, Any] | None = None,
-    ) -> http.Response:
+    ) -> Response:
         """One request, whatever the answer (no status check)."""
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         if query:
@@ -52,7 +52,7 @@ class _Base:
             error = body.get("error") if isinstance(body, dict) else None
             code = str(error.get("code")) if isinstance(error, dict) else "unexpected_status"
             message = str(error.get("message")) if isinstance(error, dict) else str(body)[:500]
-            raise http.ApiError(method, self.url + path, answer.status, code, message)
+            raise ApiError(method, self.url + path, answer.status, code, message)
         return body
 
     def healthz(self) -> dict[str, str]:
@@ -62,17 +62,17 @@ class _Base:
         """The service's OpenAPI 3.1 document."""
         return cast(dict[str, Any], self.call("GET", "/openapi.json"))
 
-    def clock(self) -> t.Clock:
-        return cast(t.Clock, self.call("GET", "/_emulator/clock"))
+    def clock(self) -> answers.Clock:
+        return cast(answers.Clock, self.call("GET", "/_emulator/clock"))
 
-    def move_clock(self, *, advance_seconds: float | None = None, now: str | None = None) -> t.Clock:
+    def move_clock(self, *, advance_seconds: float | None = None, now: str | None = None) -> answers.Clock:
         """Move a virtual clock forward by ``advance_seconds`` or to ``now`` (ISO 8601)."""
         body = {"advance_seconds": advance_seconds} if advance_seconds is not None else {"now": now}
-        return cast(t.Clock, self.call("POST", "/_emulator/clock", json=body))
+        return cast(answers.Clock, self.call("POST", "/_emulator/clock", json=body))
 
-    def events(self, *, after: str | None = None, limit: int | None = None) -> t.Events:
+    def events(self, *, after: str | None = None, limit: int | None = None) -> answers.Events:
         """The emulator's event journal, oldest first, from just after the cursor ``after``."""
-        return cast(t.Events, self.call("GET", "/_emulator/events", query={"after": after, "limit": limit}))
+        return cast(answers.Events, self.call("GET", "/_emulator/events", query={"after": after, "limit": limit}))
 
     def close(self) -> None:
         self.transport.close()
@@ -102,13 +102,15 @@ class CloudClient(_Base):
     def sign_out(self) -> None:
         self.call("POST", "/api/v1/auth/logout")
 
-    def accounts(self) -> list[t.Membership]:
-        return cast(list[t.Membership], (self.call("GET", "/api/v1/accounts"))["accounts"])
+    def accounts(self) -> list[answers.Membership]:
+        return cast(list[answers.Membership], (self.call("GET", "/api/v1/accounts"))["accounts"])
 
     def users(self, account_id: str) -> list[dict[str, Any]]:
         return cast(list[dict[str, Any]], (self.call("GET", self._acc(account_id, "/users")))["users"])
 
-    def add_user(self, account_id: str, email: str, role: t.Role, password: str | None = None) -> dict[str, Any]:
+    def add_user(
+        self, account_id: str, email: str, role: answers.Role, password: str | None = None
+    ) -> dict[str, Any]:
         """Invite ``email`` (nobody joins without accepting: see ``accept_invitation``); the invitation."""
         body = {"email": email, "role": role} | ({"password": password} if password else {})
         answer = self.call("POST", self._acc(account_id, "/invitations"), json=body, expect=202)
@@ -118,8 +120,10 @@ class CloudClient(_Base):
         """Invitations to the signed-in user."""
         return cast(list[dict[str, Any]], (self.call("GET", "/api/v1/invitations"))["invitations"])
 
-    def accept_invitation(self, invitation_id: str) -> t.Membership:
-        return cast(t.Membership, (self.call("POST", f"/api/v1/invitations/{invitation_id}/accept"))["account"])
+    def accept_invitation(self, invitation_id: str) -> answers.Membership:
+        return cast(
+            answers.Membership, (self.call("POST", f"/api/v1/invitations/{invitation_id}/accept"))["account"]
+        )
 
     def remove_user(self, account_id: str, user_id: str) -> None:
         self.call("DELETE", self._acc(account_id, f"/users/{user_id}"))
@@ -132,38 +136,40 @@ class CloudClient(_Base):
 
     # --- subscriptions -----------------------------------------------------------------------
 
-    def subscriptions(self, account_id: str) -> list[t.Subscription]:
+    def subscriptions(self, account_id: str) -> list[answers.Subscription]:
         return cast(
-            list[t.Subscription], (self.call("GET", self._acc(account_id, "/subscriptions")))["subscriptions"]
+            list[answers.Subscription],
+            (self.call("GET", self._acc(account_id, "/subscriptions")))["subscriptions"],
         )
 
-    def subscription(self, account_id: str, subscription_id: str) -> t.Subscription:
+    def subscription(self, account_id: str, subscription_id: str) -> answers.Subscription:
         return next(sub for sub in self.subscriptions(account_id) if sub["id"] == subscription_id)
 
-    def activate(self, account_id: str, subscription_id: str) -> t.Subscription:
+    def activate(self, account_id: str, subscription_id: str) -> answers.Subscription:
         path = self._acc(account_id, f"/subscriptions/{subscription_id}/activate")
-        return cast(t.Subscription, (self.call("POST", path))["subscription"])
+        return cast(answers.Subscription, (self.call("POST", path))["subscription"])
 
-    def cancel(self, account_id: str, subscription_id: str) -> t.Subscription:
+    def cancel(self, account_id: str, subscription_id: str) -> answers.Subscription:
         path = self._acc(account_id, f"/subscriptions/{subscription_id}/cancel")
-        return cast(t.Subscription, (self.call("POST", path))["subscription"])
+        return cast(answers.Subscription, (self.call("POST", path))["subscription"])
 
     # --- systems and credits ------------------------------------------------------------------
 
-    def systems(self, account_id: str) -> list[t.System]:
-        return cast(list[t.System], (self.call("GET", self._acc(account_id, "/systems")))["systems"])
+    def systems(self, account_id: str) -> list[answers.System]:
+        return cast(list[answers.System], (self.call("GET", self._acc(account_id, "/systems")))["systems"])
 
-    def link_system(self, account_id: str, registration_code: str, label: str | None = None) -> t.System:
+    def link_system(self, account_id: str, registration_code: str, label: str | None = None) -> answers.System:
         body = {"registration_code": registration_code} | ({"label": label} if label else {})
         return cast(
-            t.System, (self.call("POST", self._acc(account_id, "/systems"), json=body, expect=201))["system"]
+            answers.System,
+            (self.call("POST", self._acc(account_id, "/systems"), json=body, expect=201))["system"],
         )
 
     def unlink_system(self, account_id: str, system_id: str) -> dict[str, Any]:
         return cast(dict[str, Any], self.call("DELETE", self._acc(account_id, f"/systems/{system_id}")))
 
-    def system(self, account_id: str, system_id: str) -> t.SystemDetail:
-        return cast(t.SystemDetail, self.call("GET", self._acc(account_id, f"/systems/{system_id}")))
+    def system(self, account_id: str, system_id: str) -> answers.SystemDetail:
+        return cast(answers.SystemDetail, self.call("GET", self._acc(account_id, f"/systems/{system_id}")))
 
     def assign(
         self,
@@ -173,25 +179,25 @@ class CloudClient(_Base):
         credits: float | str,
         *,
         auto_revoke_at: str | None = None,
-    ) -> t.Assignment:
+    ) -> answers.Assignment:
         body: dict[str, Any] = {"subscription_id": subscription_id, "credits": credits}
         if auto_revoke_at is not None:
             body["auto_revoke_at"] = auto_revoke_at
         path = self._acc(account_id, f"/systems/{system_id}/assignments")
-        return cast(t.Assignment, (self.call("POST", path, json=body, expect=201))["assignment"])
+        return cast(answers.Assignment, (self.call("POST", path, json=body, expect=201))["assignment"])
 
-    def revoke(self, account_id: str, system_id: str, assignment_id: str) -> t.Assignment:
+    def revoke(self, account_id: str, system_id: str, assignment_id: str) -> answers.Assignment:
         path = self._acc(account_id, f"/systems/{system_id}/assignments/{assignment_id}/revoke")
-        return cast(t.Assignment, (self.call("POST", path, json={"confirm": "confirm"}))["assignment"])
+        return cast(answers.Assignment, (self.call("POST", path, json={"confirm": "confirm"}))["assignment"])
 
-    def download(self, account_id: str, system_id: str, *, fault: t.Fault | None = None) -> str:
+    def download(self, account_id: str, system_id: str, *, fault: answers.Fault | None = None) -> str:
         """The credits file (a compact JWT). ``fault`` asks an emulator for a deliberately bad one."""
         path = self._acc(account_id, f"/systems/{system_id}/credits-file")
         return cast(str, self.call("POST", path, query={"fault": fault}))
 
-    def enter_revoke_key(self, account_id: str, system_id: str, revoke_key: str) -> t.RevokeKeyResult:
+    def enter_revoke_key(self, account_id: str, system_id: str, revoke_key: str) -> answers.RevokeKeyResult:
         path = self._acc(account_id, f"/systems/{system_id}/revoke-keys")
-        return cast(t.RevokeKeyResult, self.call("POST", path, json={"revoke_key": revoke_key}))
+        return cast(answers.RevokeKeyResult, self.call("POST", path, json={"revoke_key": revoke_key}))
 
     # --- emulator control ---------------------------------------------------------------------
 
@@ -200,7 +206,7 @@ class CloudClient(_Base):
         body = {"name": name, "admin": {"email": email, "password": password}}
         return cast(dict[str, Any], self.call("POST", "/_emulator/accounts", json=body, expect=201))
 
-    def create_user(self, account_id: str, email: str, role: t.Role, password: str) -> dict[str, Any]:
+    def create_user(self, account_id: str, email: str, role: answers.Role, password: str) -> dict[str, Any]:
         body = {"email": email, "role": role, "password": password}
         return cast(
             dict[str, Any], self.call("POST", f"/_emulator/accounts/{account_id}/users", json=body, expect=201)
@@ -211,23 +217,23 @@ class CloudClient(_Base):
         account_id: str,
         credits: float | str,
         *,
-        duration: t.Duration = "monthly",
+        duration: answers.Duration = "monthly",
         active: bool = True,
         order_id: str | None = None,
-    ) -> t.Subscription:
+    ) -> answers.Subscription:
         body: dict[str, Any] = {"duration": duration, "credits": credits, "state": "active" if active else "inactive"}
         if order_id is not None:
             body["order_id"] = order_id
         path = f"/_emulator/accounts/{account_id}/subscriptions"
-        return cast(t.Subscription, (self.call("POST", path, json=body, expect=201))["subscription"])
+        return cast(answers.Subscription, (self.call("POST", path, json=body, expect=201))["subscription"])
 
     def perpetual_license(self, system_id: str, license_type: str, count: int = 1) -> str:
         """A signed ``.lic`` file for that system."""
         body = {"license_type": license_type, "count": count}
         return cast(str, self.call("POST", f"/_emulator/systems/{system_id}/perpetual-licenses", json=body))
 
-    def invariant(self) -> t.Invariant:
-        return cast(t.Invariant, self.call("GET", "/_emulator/invariant"))
+    def invariant(self) -> answers.Invariant:
+        return cast(answers.Invariant, self.call("GET", "/_emulator/invariant"))
 
     def reset(self, *, now: str | None = None) -> dict[str, Any]:
         return cast(dict[str, Any], self.call("POST", "/_emulator/reset", json={"now": now} if now else {}))
@@ -238,10 +244,10 @@ class CloudClient(_Base):
     def restore_state(self, document: dict[str, Any]) -> dict[str, Any]:
         return cast(dict[str, Any], self.call("PUT", "/_emulator/state", json=document))
 
-    def settled(self, system_id: str, *, timeout: float = 5.0) -> t.Settled:
+    def settled(self, system_id: str, *, timeout: float = 5.0) -> answers.Settled:
         """Wait (in the cloud) until HOME acknowledged the latest copy issued to it."""
         path = f"/_emulator/systems/{system_id}/settled"
-        return cast(t.Settled, self.call("GET", path, query={"timeout": timeout}))
+        return cast(answers.Settled, self.call("GET", path, query={"timeout": timeout}))
 
     def link_faults(self, system_id: str) -> dict[str, Any]:
         return cast(dict[str, Any], (self.call("GET", f"/_emulator/systems/{system_id}/link-faults"))["faults"])
@@ -255,40 +261,40 @@ class CloudClient(_Base):
 class HomeClient(_Base):
     """One HOME node: its system, cloud link, licenses, resources and emulator routes."""
 
-    def system(self) -> t.HomeSystem:
-        return cast(t.HomeSystem, self.call("GET", "/api/v1/system"))
+    def system(self) -> answers.HomeSystem:
+        return cast(answers.HomeSystem, self.call("GET", "/api/v1/system"))
 
-    def set_cloud_link(self, enabled: bool) -> t.CloudLink:
-        return cast(t.CloudLink, self.call("PUT", "/api/v1/cloud-link", json={"enabled": enabled}))
+    def set_cloud_link(self, enabled: bool) -> answers.CloudLink:
+        return cast(answers.CloudLink, self.call("PUT", "/api/v1/cloud-link", json={"enabled": enabled}))
 
-    def upload(self, file: str | bytes, *, expect: int = 200) -> t.FileResult:
+    def upload(self, file: str | bytes, *, expect: int = 200) -> answers.FileResult:
         """Upload a credits file (``.jwt``) or a perpetual license (``.lic``) as the raw body."""
         data = file.encode() if isinstance(file, str) else file
-        return cast(t.FileResult, self.call("POST", "/api/v1/file-licenses", data=data, expect=expect))
+        return cast(answers.FileResult, self.call("POST", "/api/v1/file-licenses", data=data, expect=expect))
 
-    def credits(self) -> t.HomeCredits:
-        return cast(t.HomeCredits, self.call("GET", "/api/v1/licenses/credits"))
+    def credits(self) -> answers.HomeCredits:
+        return cast(answers.HomeCredits, self.call("GET", "/api/v1/licenses/credits"))
 
-    def perpetual(self) -> list[t.PerpetualLine]:
-        return cast(list[t.PerpetualLine], (self.call("GET", "/api/v1/licenses/perpetual"))["licenses"])
+    def perpetual(self) -> list[answers.PerpetualLine]:
+        return cast(list[answers.PerpetualLine], (self.call("GET", "/api/v1/licenses/perpetual"))["licenses"])
 
-    def resources(self) -> list[t.Resource]:
-        return cast(list[t.Resource], (self.call("GET", "/api/v1/resources"))["resources"])
+    def resources(self) -> list[answers.Resource]:
+        return cast(list[answers.Resource], (self.call("GET", "/api/v1/resources"))["resources"])
 
     def add_resource(
         self, name: str, license_type_needed: str, count: int = 1, license_type: str = "credits"
-    ) -> t.Resource:
+    ) -> answers.Resource:
         body = {"name": name, "license_type_needed": license_type_needed, "count": count, "license_type": license_type}
-        return cast(t.Resource, (self.call("POST", "/api/v1/resources", json=body, expect=201))["resource"])
+        return cast(answers.Resource, (self.call("POST", "/api/v1/resources", json=body, expect=201))["resource"])
 
-    def resource(self, resource_id: int) -> t.Resource:
-        return cast(t.Resource, (self.call("GET", f"/api/v1/resources/{resource_id}"))["resource"])
+    def resource(self, resource_id: int) -> answers.Resource:
+        return cast(answers.Resource, (self.call("GET", f"/api/v1/resources/{resource_id}"))["resource"])
 
-    def start_resource(self, resource_id: int) -> t.Resource:
-        return cast(t.Resource, (self.call("POST", f"/api/v1/resources/{resource_id}/start"))["resource"])
+    def start_resource(self, resource_id: int) -> answers.Resource:
+        return cast(answers.Resource, (self.call("POST", f"/api/v1/resources/{resource_id}/start"))["resource"])
 
-    def stop_resource(self, resource_id: int) -> t.Resource:
-        return cast(t.Resource, (self.call("POST", f"/api/v1/resources/{resource_id}/stop"))["resource"])
+    def stop_resource(self, resource_id: int) -> answers.Resource:
+        return cast(answers.Resource, (self.call("POST", f"/api/v1/resources/{resource_id}/stop"))["resource"])
 
     def reset(self, *, identity: bool = False) -> dict[str, Any]:
         return cast(dict[str, Any], self.call("POST", "/_emulator/reset", json={"identity": identity}))

@@ -12,9 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from flex_emulator import servers as launch
-from flex_emulator import transport as http
-from flex_emulator import types as t
+from flex_emulator import answers, servers, transport
 from flex_emulator._sync.client import CloudClient, HomeClient
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # a Monday morning; every world starts here unless told otherwise
@@ -44,20 +42,20 @@ class Account:
     email: str
     token: str
     cloud: CloudClient = field(repr=False)
-    subscriptions: list[t.Subscription] = field(default_factory=list)
+    subscriptions: list[answers.Subscription] = field(default_factory=list)
 
     def add_subscription(
-        self, credits: float, *, duration: t.Duration = "monthly", active: bool = True
-    ) -> t.Subscription:
+        self, credits: float, *, duration: answers.Duration = "monthly", active: bool = True
+    ) -> answers.Subscription:
         sub = self.world.cloud.create_subscription(self.id, credits, duration=duration, active=active)
         self.subscriptions.append(sub)
         return sub
 
-    def subscription(self, subscription: t.Subscription | str | None = None) -> t.Subscription:
+    def subscription(self, subscription: answers.Subscription | str | None = None) -> answers.Subscription:
         """The subscription as the cloud shows it now (the first one when none is named)."""
         return self.cloud.subscription(self.id, self._sub_id(subscription))
 
-    def _sub_id(self, subscription: t.Subscription | str | None) -> str:
+    def _sub_id(self, subscription: answers.Subscription | str | None) -> str:
         if subscription is None:
             if not self.subscriptions:
                 raise ValueError(
@@ -66,13 +64,13 @@ class Account:
             return self.subscriptions[0]["id"]
         return subscription if isinstance(subscription, str) else subscription["id"]
 
-    def add_member(self, email: str, role: t.Role = "operator") -> CloudClient:
+    def add_member(self, email: str, role: answers.Role = "operator") -> CloudClient:
         """A new user in this account with ``role``, signed in: a client acting as them."""
         self.world.cloud.create_user(self.id, email, role, PASSWORD)
         signed = self.world.cloud.sign_in(email, PASSWORD)
         return self.cloud.with_token(str(signed["token"]))
 
-    def link(self, home: "Home") -> t.System:
+    def link(self, home: "Home") -> answers.System:
         """Link ``home`` to this account (as an admin pasting its registration code)."""
         system = self.cloud.link_system(self.id, home.registration_code)
         home.account = self
@@ -83,30 +81,30 @@ class Account:
         home: "Home",
         credits: float | str,
         *,
-        subscription: t.Subscription | str | None = None,
+        subscription: answers.Subscription | str | None = None,
         auto_revoke_at: datetime | None = None,
-    ) -> t.Assignment:
+    ) -> answers.Assignment:
         """Assign credits from ``subscription`` (default: the first) to ``home``; an online HOME gets them pushed."""
         when = iso(auto_revoke_at) if auto_revoke_at is not None else None
         return self.cloud.assign(
             self.id, home.system_id, self._sub_id(subscription), credits, auto_revoke_at=when
         )
 
-    def revoke(self, home: "Home", assignment: t.Assignment | str) -> t.Assignment:
+    def revoke(self, home: "Home", assignment: answers.Assignment | str) -> answers.Assignment:
         assignment_id = assignment if isinstance(assignment, str) else assignment["id"]
         return self.cloud.revoke(self.id, home.system_id, assignment_id)
 
-    def download(self, home: "Home", *, fault: t.Fault | None = None) -> str:
+    def download(self, home: "Home", *, fault: answers.Fault | None = None) -> str:
         """The system's credits file; ``fault`` gives a deliberately bad one that HOME must refuse."""
         return self.cloud.download(self.id, home.system_id, fault=fault)
 
-    def enter_revoke_key(self, home: "Home", revoke_key: str) -> t.RevokeKeyResult:
+    def enter_revoke_key(self, home: "Home", revoke_key: str) -> answers.RevokeKeyResult:
         return self.cloud.enter_revoke_key(self.id, home.system_id, revoke_key)
 
-    def system(self, home: "Home") -> t.SystemDetail:
+    def system(self, home: "Home") -> answers.SystemDetail:
         return self.cloud.system(self.id, home.system_id)
 
-    def assignments(self, home: "Home") -> list[t.Assignment]:
+    def assignments(self, home: "Home") -> list[answers.Assignment]:
         return (self.system(home))["assignments"]
 
 
@@ -124,10 +122,10 @@ class Home:
     account: Account | None = None
     running: bool = True
 
-    def credits(self) -> t.HomeCredits:
+    def credits(self) -> answers.HomeCredits:
         return self.client.credits()
 
-    def upload(self, file: str | bytes, *, expect: int = 200) -> t.FileResult:
+    def upload(self, file: str | bytes, *, expect: int = 200) -> answers.FileResult:
         return self.client.upload(file, expect=expect)
 
     def link_state(self) -> str:
@@ -142,18 +140,18 @@ class Home:
         """Switch the cloud link off (HOME goes on using what it holds)."""
         self.client.set_cloud_link(False)
 
-    def wait_for_link(self, state: t.LinkState, *, timeout: float = 10.0) -> None:
+    def wait_for_link(self, state: answers.LinkState, *, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
         while (current := self.link_state()) != state:
             if time.monotonic() > deadline:
                 raise AssertionError(f"{self.label}: the cloud link is {current}, not {state}, after {timeout} s")
             time.sleep(POLL_SECONDS)
 
-    def settle(self, *, timeout: float = 5.0) -> t.Settled:
+    def settle(self, *, timeout: float = 5.0) -> answers.Settled:
         """Wait until this (online) HOME has applied the latest copy the cloud issued to it."""
         return self.world.cloud.settled(self.system_id, timeout=timeout)
 
-    def events(self, *, after: str | None = None) -> t.Events:
+    def events(self, *, after: str | None = None) -> answers.Events:
         return self.client.events(after=after)
 
     def set_link_faults(self, **faults: Any) -> dict[str, Any]:
@@ -185,35 +183,35 @@ class World:
     """One cloud and any number of HOME nodes on one virtual clock. Start it with ``World.start(folder)``.
 
     ``mode="inprocess"`` (default) runs every service in this process; ``mode="subprocess"`` runs each
-    as ``python -m cloud`` / ``python -m home`` on a free port. The interface is the same.
+    as ``python -m flex_emulator.cloud`` / ``python -m flex_emulator.home`` on a free port. The interface is the same.
     """
 
     def __init__(
-        self, servers: launch.Servers, cloud_url: str, transport: http.Transport, mode: launch.Mode
+        self, launched: servers.Servers, cloud_url: str, http: transport.Transport, mode: servers.Mode
     ) -> None:
-        self._servers = servers
-        self.transport = transport
+        self._servers = launched
+        self.transport = http
         self.mode = mode
-        self.cloud = CloudClient(cloud_url, transport=transport)
+        self.cloud = CloudClient(cloud_url, transport=http)
         self.accounts: list[Account] = []
         self.homes: list[Home] = []
 
     @classmethod
     @contextmanager
     def start(
-        cls, folder: Path, *, mode: launch.Mode = "inprocess", start: datetime = START, check: bool = True
+        cls, folder: Path, *, mode: servers.Mode = "inprocess", start: datetime = START, check: bool = True
     ) -> Iterator["World"]:
         """Run a fresh world with its data in ``folder``; on a clean exit ``check`` asserts the invariant."""
-        servers = launch.make_servers(mode, Path(folder), start)
-        transport = http.Transport()
+        launched = servers.make_servers(mode, Path(folder), start)
+        http = transport.Transport()
         try:
-            world = cls(servers, servers.start_cloud(), transport, mode)
+            world = cls(launched, launched.start_cloud(), http, mode)
             yield world
             if check:
                 world.check_invariant()
         finally:
-            transport.close()
-            servers.close()
+            http.close()
+            launched.close()
 
     # --- accounts and HOMEs ----------------------------------------------------------------------
 
@@ -222,7 +220,7 @@ class World:
         name: str = "Acme Broadcast",
         *,
         subscriptions: Sequence[float] = (8,),
-        duration: t.Duration = "monthly",
+        duration: answers.Duration = "monthly",
         email: str | None = None,
     ) -> Account:
         """A new account with an admin and one active subscription per entry of ``subscriptions`` (credits)."""
@@ -286,7 +284,7 @@ class World:
 
     # --- journal, invariant ------------------------------------------------------------------------
 
-    def events(self, *, after: str | None = None) -> t.Events:
+    def events(self, *, after: str | None = None) -> answers.Events:
         """The cloud's event journal (each HOME has its own: ``home.events()``)."""
         return self.cloud.events(after=after)
 

@@ -5,17 +5,17 @@ import os
 import sys
 from pathlib import Path
 
-from home.fleet.api import create_fleet_app
-from home.fleet.config import FleetConfig
-from home.fleet.linking import LinkingError
-from shared.clock import Clock, VirtualClock, WallClock
-from shared.logging import configure_logging
-from shared.serve import run
+from flex_emulator.home.fleet.api import create_fleet_app
+from flex_emulator.home.fleet.config import FleetConfig
+from flex_emulator.home.fleet.linking import LinkingError
+from flex_emulator.shared.clock import Clock, VirtualClock, WallClock
+from flex_emulator.shared.logging import configure_logging
+from flex_emulator.shared.serve import run
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[FleetConfig, Path | None]:
     parser = argparse.ArgumentParser(
-        prog="python -m home.fleet", description="Run many emulated HOME nodes in one process."
+        prog="python -m flex_emulator.home.fleet", description="Run many emulated HOME nodes in one process."
     )
     parser.add_argument(
         "--count", type=int, required=True, help="how many HOME nodes (each keeps its folder DATA/node-NNNNN)"

@@ -5,21 +5,15 @@ from typing import Any
 
 from aiohttp import web
 
-from home import views
-from home.fleet.config import FleetConfig
-from home.fleet.linking import link_from_config
-from home.fleet.nodes import Fleet, FleetNode
-from home.licensing import credits_report
-from shared.bodies import HANDLER_ARGS
-from shared.clock import Clock
-from shared.errors import NotFound
-from shared.web import (
-    get_healthz,
-    json_response,
-    make_error_middleware,
-    read_json,
-    require_bool,
-)
+from flex_emulator.home.domain.licensing import credits_report
+from flex_emulator.home.fleet.config import FleetConfig
+from flex_emulator.home.fleet.linking import link_from_config
+from flex_emulator.home.fleet.nodes import Fleet, FleetNode
+from flex_emulator.home.web import shapes
+from flex_emulator.shared.bodies import HANDLER_ARGS
+from flex_emulator.shared.clock import Clock
+from flex_emulator.shared.errors import NotFound
+from flex_emulator.shared.web import get_healthz, json_response, make_error_middleware, read_json, require_bool
 
 FLEET = web.AppKey("fleet", Fleet)
 routes = web.RouteTableDef()
@@ -74,7 +68,7 @@ async def get_node(request: web.Request) -> web.Response:
 @routes.get("/api/v1/nodes/{sys}/licenses/credits")
 async def get_node_credits(request: web.Request) -> web.Response:
     item = found(request)
-    return json_response(views.credits_json(await credits_report(item.node, online=item.link.state == "online")))
+    return json_response(shapes.credits_json(await credits_report(item.node, online=item.link.state == "online")))
 
 
 @routes.put("/api/v1/nodes/{sys}/cloud-link")

@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from home.config import Config as HomeConfig
+from flex_emulator.home.config import Config as HomeConfig
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -5,7 +5,7 @@ from typing import Any
 import aiohttp
 import structlog
 
-from home.fleet.nodes import Fleet, FleetNode, bounded
+from flex_emulator.home.fleet.nodes import Fleet, FleetNode, bounded
 
 log = structlog.get_logger()
 

@@ -14,12 +14,12 @@ from typing import TypeVar
 import aiohttp
 import structlog
 
-from home.fleet.config import FleetConfig
-from home.link import CloudLink
-from home.node import Node
-from home.trust import MAX_JWKS_BYTES
-from shared.clock import Clock
-from shared.keys import keys_from_jwks
+from flex_emulator.home.domain.node import Node
+from flex_emulator.home.domain.trust import MAX_JWKS_BYTES
+from flex_emulator.home.fleet.config import FleetConfig
+from flex_emulator.home.link.cloud_link import CloudLink
+from flex_emulator.shared.clock import Clock
+from flex_emulator.shared.keys import keys_from_jwks
 
 log = structlog.get_logger()
 

@@ -1,6 +1,6 @@
 """HOME's store: the connection and migrations, row records, and its queries (the same shape as the cloud's)."""
 
-from home.store.connection import Store
-from home.store.queries import Queries
+from flex_emulator.home.store.connection import Store
+from flex_emulator.home.store.queries import Queries
 
 __all__ = ["Queries", "Store"]

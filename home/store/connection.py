@@ -5,10 +5,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from home.store.migrations import MIGRATIONS
-from home.store.queries import Queries
-from shared.journal import Journal, written_with
-from shared.sqlite import Checkpoints, Connection, Sql, connect, immediate, migrate
+from flex_emulator.home.store.migrations import MIGRATIONS
+from flex_emulator.home.store.queries import Queries
+from flex_emulator.shared.journal import Journal, written_with
+from flex_emulator.shared.sqlite import Checkpoints, Connection, Sql, connect, immediate, migrate
 
 
 class Store:

@@ -5,20 +5,14 @@ import json
 from datetime import datetime
 from typing import Any
 
-from home.models import AppliedSnapshot, PerpetualGrant, Resource, StoredReceipt
-from home.store.records import (
-    applied_snapshot_row,
-    entry_row,
-    perpetual_row,
-    receipt_row,
-    resource_row,
-)
-from shared.journal import event_json
-from shared.licenses import PerpetualLicense
-from shared.snapshot_claims import SnapshotEntry
-from shared.sqlite import Sql
-from shared.timefmt import epoch, from_epoch
-from shared.tokens import Snapshot
+from flex_emulator.home.domain.models import AppliedSnapshot, PerpetualGrant, Resource, StoredReceipt
+from flex_emulator.home.store.records import applied_snapshot_row, entry_row, perpetual_row, receipt_row, resource_row
+from flex_emulator.shared.journal import event_json
+from flex_emulator.shared.licenses import PerpetualLicense
+from flex_emulator.shared.snapshot_claims import SnapshotEntry
+from flex_emulator.shared.sqlite import Sql
+from flex_emulator.shared.timefmt import epoch, from_epoch
+from flex_emulator.shared.tokens import Snapshot
 
 
 def _ts(moment: datetime | None) -> int | None:

@@ -2,9 +2,9 @@
 
 import sqlite3
 
-from home.models import AppliedSnapshot, PerpetualGrant, Resource, StoredReceipt
-from shared.snapshot_claims import SnapshotEntry
-from shared.timefmt import from_epoch
+from flex_emulator.home.domain.models import AppliedSnapshot, PerpetualGrant, Resource, StoredReceipt
+from flex_emulator.shared.snapshot_claims import SnapshotEntry
+from flex_emulator.shared.timefmt import from_epoch
 
 
 def applied_snapshot_row(row: sqlite3.Row) -> AppliedSnapshot:

@@ -14,7 +14,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from cloud.config import Config
+from flex_emulator.cloud.config import Config
 from tests.kit.browser import CloudThread, Stack, watch
 
 CHROMIUM = Path("/usr/bin/chromium")

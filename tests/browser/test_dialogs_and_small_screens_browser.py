@@ -34,8 +34,10 @@ def box(locator: Locator) -> FloatRect:
 
 def overlaps(one: FloatRect, other: FloatRect) -> bool:
     return not (
-        one["x"] + one["width"] <= other["x"] or other["x"] + other["width"] <= one["x"]
-        or one["y"] + one["height"] <= other["y"] or other["y"] + other["height"] <= one["y"]
+        one["x"] + one["width"] <= other["x"]
+        or other["x"] + other["width"] <= one["x"]
+        or one["y"] + one["height"] <= other["y"]
+        or other["y"] + other["height"] <= one["y"]
     )
 
 

@@ -162,7 +162,7 @@ async def test_a_system_links_to_one_account_only(cloud: TestClient) -> None:
     rival = await new_tenant(cloud, "Rival", "boss@rival.test", "rival password")
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from shared.tokens import sign_registration
+    from flex_emulator.shared.tokens import sign_registration
 
     code = sign_registration(Ed25519PrivateKey.generate(), "Studio A")
     system = await acme.link(code)

@@ -7,16 +7,16 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from cloud.app import create_app
-from cloud.config import Config
-from cloud.demo import DEMO_ADMIN, seed_demo
-from cloud.hub import LinkHub
-from cloud.signer import Signer
-from cloud.store import Database
-from cloud.store.subscriptions import SubscriptionQueries
-from cloud.subscriptions import Subscriptions
-from cloud.transfers import Transfers
-from shared.clock import VirtualClock
+from flex_emulator.cloud.app import create_app
+from flex_emulator.cloud.config import Config
+from flex_emulator.cloud.domain.demo import DEMO_ADMIN, seed_demo
+from flex_emulator.cloud.domain.signer import Signer
+from flex_emulator.cloud.domain.subscriptions import Subscriptions
+from flex_emulator.cloud.domain.transfers import Transfers
+from flex_emulator.cloud.link.hub import LinkHub
+from flex_emulator.cloud.store import Database
+from flex_emulator.cloud.store.subscriptions import SubscriptionQueries
+from flex_emulator.shared.clock import VirtualClock
 from tests.kit import START, TENANT_ADMIN
 from tests.kit.api import assert_error, call, sign_in
 

@@ -7,9 +7,9 @@ from typing import Any
 import aiohttp
 from aiohttp.test_utils import TestClient
 
-from cloud.appkeys import HUB
-from shared import protocol
-from shared.tokens import sign_link_auth
+from flex_emulator.cloud.appkeys import HUB
+from flex_emulator.shared import protocol
+from flex_emulator.shared.tokens import sign_link_auth
 from tests.kit.api import assert_error, assert_invariant, call, new_tenant
 from tests.kit.portal import Home
 

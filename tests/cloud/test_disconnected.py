@@ -10,11 +10,11 @@ from joserfc import jwt as jose_jwt
 from joserfc.errors import SecurityWarning
 from joserfc.jwk import KeySet
 
-from cloud.appkeys import DB
-from shared.clock import VirtualClock
-from shared.keys import system_id_for
-from shared.timefmt import parse_iso
-from shared.tokens import Receipt, new_jti, sign_receipt
+from flex_emulator.cloud.appkeys import DB
+from flex_emulator.shared.clock import VirtualClock
+from flex_emulator.shared.keys import system_id_for
+from flex_emulator.shared.timefmt import parse_iso
+from flex_emulator.shared.tokens import Receipt, new_jti, sign_receipt
 from tests.kit.api import assert_error, assert_invariant, call, new_tenant
 
 

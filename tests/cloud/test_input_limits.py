@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from cloud.appkeys import CONFIG
+from flex_emulator.cloud.appkeys import CONFIG
 from tests.kit.api import assert_error, assert_invariant, call, new_tenant
 
 JSON = {"Content-Type": "application/json"}

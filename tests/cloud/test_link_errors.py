@@ -8,8 +8,8 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 
-from shared import protocol
-from shared.tokens import sign_link_auth
+from flex_emulator.shared import protocol
+from flex_emulator.shared.tokens import sign_link_auth
 from tests.kit.api import assert_invariant, new_tenant
 from tests.kit.portal import Home
 

@@ -4,7 +4,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from shared.clock import VirtualClock
+from flex_emulator.shared.clock import VirtualClock
 from tests.kit.api import assert_error, assert_invariant, call, new_tenant
 from tests.kit.portal import Home
 

@@ -1,7 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
-from cloud import rules
-from cloud.models import Assignment, Subscription
+from flex_emulator.cloud.domain import rules
+from flex_emulator.cloud.domain.models import Assignment, Subscription
 
 NOW = datetime(2026, 11, 28, 10, tzinfo=UTC)
 

@@ -7,14 +7,14 @@ from pathlib import Path
 
 from aiohttp.test_utils import TestClient
 
-from cloud.appkeys import DB
-from cloud.ids import new_id
-from cloud.models import Assignment
-from cloud.scheduler import RETRY_AFTER, Due, Handled, Scheduler
-from cloud.store import Database, Queries
-from cloud.store.ledger import LedgerEntry
-from shared.clock import VirtualClock
-from shared.timefmt import epoch
+from flex_emulator.cloud.appkeys import DB
+from flex_emulator.cloud.domain.ids import new_id
+from flex_emulator.cloud.domain.models import Assignment
+from flex_emulator.cloud.domain.scheduler import RETRY_AFTER, Due, Handled, Scheduler
+from flex_emulator.cloud.store import Database, Queries
+from flex_emulator.cloud.store.ledger import LedgerEntry
+from flex_emulator.shared.clock import VirtualClock
+from flex_emulator.shared.timefmt import epoch
 from tests.kit import START
 from tests.kit.api import assert_invariant, call, new_tenant
 

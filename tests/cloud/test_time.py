@@ -6,10 +6,10 @@ from pathlib import Path
 from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient
 
-from cloud.app import create_app
-from cloud.config import Config
-from shared.clock import VirtualClock
-from shared.timefmt import iso, parse_iso
+from flex_emulator.cloud.app import create_app
+from flex_emulator.cloud.config import Config
+from flex_emulator.shared.clock import VirtualClock
+from flex_emulator.shared.timefmt import iso, parse_iso
 from tests.kit.api import Tenant, assert_error, assert_invariant, call, new_tenant
 
 DAY = 86400

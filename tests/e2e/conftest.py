@@ -8,9 +8,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from cloud.app import create_app as create_cloud
-from cloud.config import Config as CloudConfig
-from shared.clock import VirtualClock
+from flex_emulator.cloud.app import create_app as create_cloud
+from flex_emulator.cloud.config import Config as CloudConfig
+from flex_emulator.shared.clock import VirtualClock
 from tests.kit.api import new_tenant
 from tests.kit.world import World
 

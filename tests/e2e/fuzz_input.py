@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from hypothesis import strategies as st
 
-from shared import protocol
+from flex_emulator.shared import protocol
 
 DEEP = "[" * 100_000 + "]" * 100_000
 FIELDS = [

@@ -18,11 +18,11 @@ from typing import Any, TypeVar
 import aiohttp
 from aiohttp import web
 
-from cloud.app import create_app as create_cloud
-from cloud.config import Config as CloudConfig
-from home.app import create_app as create_home
-from home.config import Config as HomeConfig
-from shared.clock import VirtualClock
+from flex_emulator.cloud.app import create_app as create_cloud
+from flex_emulator.cloud.config import Config as CloudConfig
+from flex_emulator.home.app import create_app as create_home
+from flex_emulator.home.config import Config as HomeConfig
+from flex_emulator.shared.clock import VirtualClock
 from tests.kit.portal import Home as FakeHome
 
 T = TypeVar("T")

@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.timefmt import iso, parse_iso
+from flex_emulator.shared.timefmt import iso, parse_iso
 from tests.kit.api import call
 from tests.kit.portal import snapshot_contents
 from tests.kit.world import Home, World

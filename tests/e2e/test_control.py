@@ -2,8 +2,8 @@
 
 from datetime import timedelta
 
-from shared.clock import VirtualClock
-from shared.timefmt import iso, parse_iso
+from flex_emulator.shared.clock import VirtualClock
+from flex_emulator.shared.timefmt import iso, parse_iso
 from tests.kit import TENANT_ADMIN
 from tests.kit.api import assert_error, call
 from tests.kit.world import World

@@ -118,11 +118,13 @@ async def traffic(
 
 async def test_sigkill_at_any_moment_loses_and_duplicates_nothing(tmp_path: Path) -> None:
     cloud_port, home_port = free_port(), free_port()
-    cloud = Service("cloud", ["cloud", "--data", str(tmp_path / "cloud"), "--emulator-api"], cloud_port, tmp_path)
+    cloud = Service(
+        "cloud", ["flex_emulator.cloud", "--data", str(tmp_path / "cloud"), "--emulator-api"], cloud_port, tmp_path
+    )
     home = Service(
         "home",
         [
-            "home",
+            "flex_emulator.home",
             "--data",
             str(tmp_path / "home"),
             "--cloud-url",

@@ -7,8 +7,8 @@ import json
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from home.appkeys import CONFIG
-from shared.tokens import CLOUD_ISSUER
+from flex_emulator.home.appkeys import CONFIG
+from flex_emulator.shared.tokens import CLOUD_ISSUER
 from tests.kit.api import assert_error
 from tests.kit.world import Home, World
 
@@ -20,6 +20,7 @@ def claims(token: str) -> dict[str, object]:
 
 def reencode(token: str, payload: dict[str, object], header: dict[str, object] | None = None) -> str:
     head, _, signature = token.split(".")
+
     def pack(data: object) -> str:
         return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
 
@@ -134,7 +135,7 @@ async def test_adversarial_uploads_are_refused_and_change_nothing(armed: tuple[W
     stranger = Ed25519PrivateKey.generate()
     import jwt
 
-    from shared.keys import key_id
+    from flex_emulator.shared.keys import key_id
 
     strangers_file = jwt.encode(
         payload, stranger, algorithm="EdDSA", headers={"typ": "flex-credits+jwt", "kid": key_id(stranger.public_key())}

@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from cloud.app import create_app as create_cloud
-from cloud.config import Config as CloudConfig
-from cloud.demo import DEMO_USERS
-from shared.clock import VirtualClock
+from flex_emulator.cloud.app import create_app as create_cloud
+from flex_emulator.cloud.config import Config as CloudConfig
+from flex_emulator.cloud.domain.demo import DEMO_USERS
+from flex_emulator.shared.clock import VirtualClock
 from tests.kit.api import Tenant, assert_error, call, sign_in
 from tests.kit.world import Home, World
 

@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from home.fleet.api import FLEET, create_fleet_app
-from home.fleet.config import FleetConfig
-from home.fleet.linking import link_fleet
+from flex_emulator.home.fleet.api import FLEET, create_fleet_app
+from flex_emulator.home.fleet.config import FleetConfig
+from flex_emulator.home.fleet.linking import link_fleet
 from tests.kit import TENANT_ADMIN
 from tests.kit.api import assert_error, call
 from tests.kit.world import World
@@ -21,8 +21,13 @@ COUNT = 20
 
 def fleet_config(world: World, **extra: Any) -> FleetConfig:
     return FleetConfig(
-        data_dir=world.tmp_path / "fleet", count=COUNT, cloud_url=world.cloud_url, port=0,
-        reconnect_min_seconds=0.05, reconnect_max_seconds=0.2, **extra,
+        data_dir=world.tmp_path / "fleet",
+        count=COUNT,
+        cloud_url=world.cloud_url,
+        port=0,
+        reconnect_min_seconds=0.05,
+        reconnect_max_seconds=0.2,
+        **extra,
     )
 
 
@@ -78,7 +83,7 @@ async def test_the_fleet_command_links_its_nodes_and_stops_cleanly_on_sigterm(wo
     command = [
         sys.executable,
         "-m",
-        "home.fleet",
+        "flex_emulator.home.fleet",
         "--count",
         "3",
         "--data",

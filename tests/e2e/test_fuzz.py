@@ -24,9 +24,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from yarl import URL
 
-import home.link
-from shared import protocol
-from shared.tokens import sign_link_auth
+from flex_emulator.home.link import cloud_link
+from flex_emulator.shared import protocol
+from flex_emulator.shared.tokens import sign_link_auth
 from tests.e2e.fuzz_input import (
     ENCODINGS,
     JSON_TYPES,
@@ -65,7 +65,7 @@ def fuzz(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzWorld]:
     world = FuzzWorld(Path(tmp_path_factory.mktemp("fuzz")))
     with pytest.MonkeyPatch.context() as patch:
         # HOME's reconnect jitter would draw from the global random while Hypothesis draws, which it refuses
-        patch.setattr(home.link, "random", random.Random(0))
+        patch.setattr(cloud_link, "random", random.Random(0))
         world.start()
         started = time.monotonic()
         yield world

@@ -2,12 +2,12 @@
 
 from typing import Any
 
-from cloud.appkeys import DB
-from cloud.ids import new_id
-from cloud.models import Assignment
-from cloud.store.ledger import LedgerEntry
-from shared import protocol
-from shared.snapshot_claims import MAX_ACTIVE_ASSIGNMENTS, MAX_SNAPSHOT_BYTES
+from flex_emulator.cloud.appkeys import DB
+from flex_emulator.cloud.domain.ids import new_id
+from flex_emulator.cloud.domain.models import Assignment
+from flex_emulator.cloud.store.ledger import LedgerEntry
+from flex_emulator.shared import protocol
+from flex_emulator.shared.snapshot_claims import MAX_ACTIVE_ASSIGNMENTS, MAX_SNAPSHOT_BYTES
 from tests.kit import TENANT_ADMIN
 from tests.kit.api import assert_error
 from tests.kit.portal import csrf_in

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestServer
 
-from cloud.app import create_app as create_cloud
-from cloud.appkeys import DB
-from cloud.config import Config as CloudConfig
-from shared.clock import VirtualClock
+from flex_emulator.cloud.app import create_app as create_cloud
+from flex_emulator.cloud.appkeys import DB
+from flex_emulator.cloud.config import Config as CloudConfig
+from flex_emulator.shared.clock import VirtualClock
 from tests.kit.api import call, new_tenant
 from tests.kit.world import Home, World
 
@@ -234,7 +234,10 @@ async def test_home_journal_records_link_states_snapshots_receipts_keys_and_reso
     await settled(world, home)
     await home.credits()  # shows the revoke key
     made = await call(
-        home.client, "POST", "/api/v1/resources", expect=201,
+        home.client,
+        "POST",
+        "/api/v1/resources",
+        expect=201,
         json={"name": "Importer", "license_type_needed": "NMOS Importer", "count": 1, "license_type": "credits"},
     )
     resource_id = made["resource"]["id"]

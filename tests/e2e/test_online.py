@@ -2,8 +2,8 @@
 
 from typing import Any
 
-from home.licensing import apply_snapshot
-from shared import protocol
+from flex_emulator.home.domain.licensing import apply_snapshot
+from flex_emulator.shared import protocol
 from tests.kit.world import World
 
 

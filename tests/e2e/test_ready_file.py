@@ -32,7 +32,7 @@ def stop(process: subprocess.Popen[bytes]) -> bytes:
 
 def test_cloud_and_home_on_free_ports_write_their_url_and_pid_once_ready(tmp_path: Path) -> None:
     cloud, cloud_ready = start(
-        ["-m", "cloud", "--data", str(tmp_path / "cloud"), "--emulator-api"], tmp_path / "cloud.json"
+        ["-m", "flex_emulator.cloud", "--data", str(tmp_path / "cloud"), "--emulator-api"], tmp_path / "cloud.json"
     )
     try:
         assert (
@@ -43,7 +43,15 @@ def test_cloud_and_home_on_free_ports_write_their_url_and_pid_once_ready(tmp_pat
         with urllib.request.urlopen(f"{cloud_ready['url']}/healthz", timeout=5) as answer:
             assert json.loads(answer.read()) == {"status": "ok"}
         home, home_ready = start(
-            ["-m", "home", "--data", str(tmp_path / "home"), "--cloud-url", str(cloud_ready["url"]), "--offline"],
+            [
+                "-m",
+                "flex_emulator.home",
+                "--data",
+                str(tmp_path / "home"),
+                "--cloud-url",
+                str(cloud_ready["url"]),
+                "--offline",
+            ],
             tmp_path / "home.json",
         )
         assert home_ready["pid"] == home.pid and home_ready["url"] != cloud_ready["url"]

@@ -1,5 +1,6 @@
 """An outsider's first use: build the package, pip-install it (not editable) into a new virtualenv,
-copy the README's example into a new project and run it green.
+copy the README's example into a new project that has packages of its own named ``shared``, ``cloud``
+and ``home``, and run it green, in-process and as subprocesses, with the project's packages untouched.
 
 The new virtualenv borrows this one's third-party packages through a ``.pth`` path line (so no
 download is needed beyond the build backend); the package itself comes only from the built wheel."""
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import sysconfig
 import venv
+import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,7 +36,10 @@ def test_readme_example_runs_green_from_a_wheel_in_a_new_virtualenv(tmp_path: Pa
     source = tmp_path / "source"
     files = run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], ROOT).split()
     for name in files:
-        if (ROOT / name).is_file():
+        if (ROOT / name).is_symlink():  # flex_emulator/cloud -> ../cloud, ...
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            (source / name).symlink_to(os.readlink(ROOT / name))
+        elif (ROOT / name).is_file():
             (source / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, source / name)
     run(
@@ -66,20 +71,55 @@ def test_readme_example_runs_green_from_a_wheel_in_a_new_virtualenv(tmp_path: Pa
         tmp_path,
     )
 
+    with zipfile.ZipFile(wheel) as archive:
+        roots = {
+            name.split("/", 1)[0] for name in archive.namelist() if not name.split("/", 1)[0].endswith(".dist-info")
+        }
+    assert roots == {"flex_emulator"}, roots
+
     project = tmp_path / "project"
-    project.mkdir()
+    for package in ("shared", "cloud", "home"):  # very common names: the user's own packages
+        (project / package).mkdir(parents=True)
+        (project / package / "__init__.py").write_text(f"OWNER = 'the user project: {package}'\n")
     (project / "test_from_readme.py").write_text(readme_example())
-    where = run(
-        [
-            str(python),
-            "-c",
-            "import flex_emulator, cloud, home; print(flex_emulator.__file__, cloud.__file__, home.__file__)",
-        ],
-        project,
-    )
-    assert all(path.startswith(str(site)) for path in where.split()), where
-    output = run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_from_readme.py"], project)
-    assert "1 passed" in output, output
+    (project / "test_own_packages.py").write_text(USER_TESTS)
+    where = run([str(python), "-c", "import flex_emulator; print(flex_emulator.__file__)"], project)
+    assert where.startswith(str(site)), where
+    output = run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"], project)
+    assert "4 passed" in output, output
+
+
+USER_TESTS = """
+import pytest
+
+import cloud
+import home
+import shared
+
+
+def test_a_world_in_process_leaves_the_projects_packages_alone(flex_world):
+    account = flex_world.create_account(subscriptions=[4])
+    studio = flex_world.start_home("Studio A", account=account)
+    account.assign(studio, 2)
+    studio.settle()
+    assert studio.credits()["total"] == 2
+    import shared as again
+    assert again is shared and shared.OWNER == "the user project: shared"
+
+
+@pytest.mark.flex_world(mode="subprocess")
+def test_a_world_of_subprocesses_leaves_the_projects_packages_alone(flex_world):
+    account = flex_world.create_account(subscriptions=[4])
+    van = flex_world.start_home("OB Van 3", account=account, online=False)
+    account.assign(van, 1)
+    assert van.upload(account.download(van))["result"] == "applied"
+    assert (cloud.OWNER, home.OWNER) == ("the user project: cloud", "the user project: home")
+
+
+def test_the_projects_own_packages_are_its_own():
+    assert shared.OWNER == "the user project: shared"
+    assert "site-packages" not in shared.__file__
+"""
 
 
 def test_readme_example_is_the_quickstart_example_the_suite_runs() -> None:

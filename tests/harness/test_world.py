@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from cloud.appkeys import HUB
 from flex_emulator import ApiError, AsyncCloudClient, AsyncWorld
-from home.appkeys import LINK
+from flex_emulator.cloud.appkeys import HUB
+from flex_emulator.home.appkeys import LINK
 
 
 async def test_async_world_gives_in_process_apps_and_a_client_from_a_bare_url(tmp_path: Path) -> None:

@@ -8,9 +8,9 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from home.app import create_app
-from home.config import Config
-from shared.clock import VirtualClock
+from flex_emulator.home.app import create_app
+from flex_emulator.home.config import Config
+from flex_emulator.shared.clock import VirtualClock
 from tests.kit.home import START, FakeCloud, HomeFactory, write_jwks
 
 

@@ -3,7 +3,7 @@
 from aiohttp.test_utils import TestClient
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from shared.clock import VirtualClock
+from flex_emulator.shared.clock import VirtualClock
 from tests.kit.home import (
     DAY,
     START,

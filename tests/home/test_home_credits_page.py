@@ -6,9 +6,9 @@ from pathlib import Path
 from aiohttp.test_utils import TestClient, TestServer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from home.appkeys import LINK
-from home.identity import Identity, load_identity
-from shared.clock import VirtualClock
+from flex_emulator.home.appkeys import LINK
+from flex_emulator.home.domain.identity import Identity, load_identity
+from flex_emulator.shared.clock import VirtualClock
 from tests.kit.home import (
     DAY,
     START,

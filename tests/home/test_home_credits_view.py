@@ -5,7 +5,7 @@ from datetime import timedelta
 from aiohttp.test_utils import TestClient
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from home import credits
+from flex_emulator.home.domain import holdings
 from tests.kit.home import (
     DAY,
     START,
@@ -23,7 +23,7 @@ def test_timeline_shows_valid_then_renewable_days() -> None:
         entry("ends", 4, valid_until=START + 3 * DAY, renewable_until=START + 3 * DAY),  # cancelled: ends
         entry("cycle", 4, valid_until=START + 2 * DAY, renewable_until=START + 10 * DAY),
     ]
-    days = credits.timeline(entries, START)
+    days = holdings.timeline(entries, START)
     assert len(days) == 35
     assert days[0].date == START.date()
     assert (days[0].valid, days[0].renewable) == (16, 0)
@@ -35,24 +35,25 @@ def test_timeline_shows_valid_then_renewable_days() -> None:
     assert (days[10].valid, days[10].renewable) == (0, 12)
     assert (days[11].valid, days[11].renewable) == (0, 8)  # "cycle" cannot renew past its end
 
+
 def test_expired_entries_count_for_nothing() -> None:
     entries = [entry("old", 8, valid_until=START - DAY)]
-    assert credits.totals(entries, 0, START) == credits.Totals(0, 0, 0)
-    assert all(day.valid == day.renewable == 0 for day in credits.timeline(entries, START))
+    assert holdings.totals(entries, 0, START) == holdings.Totals(0, 0, 0)
+    assert all(day.valid == day.renewable == 0 for day in holdings.timeline(entries, START))
 
 
 def test_in_use_above_total_leaves_nothing_remaining() -> None:
-    assert credits.totals([entry("a", 4)], 8, START) == credits.Totals(4, 8, 0)
+    assert holdings.totals([entry("a", 4)], 8, START) == holdings.Totals(4, 8, 0)
 
 
 def test_status_tells_how_to_refresh() -> None:
-    assert credits.status([], START, online=False).state == "none"
-    soon = credits.status([entry(valid_until=START + DAY)], START, online=True)
+    assert holdings.status([], START, online=False).state == "none"
+    soon = holdings.status([entry(valid_until=START + DAY)], START, online=True)
     assert soon.state == "renew_soon" and "by itself 24 hours before" in soon.message
-    valid = credits.status([entry(valid_until=START + 20 * DAY)], START, online=False)
+    valid = holdings.status([entry(valid_until=START + 20 * DAY)], START, online=False)
     assert valid.state == "valid" and "upload it on FileLicenses" in valid.message
     assert valid.valid_until == START + 20 * DAY
-    expired = credits.status([entry(valid_until=START - timedelta(seconds=1))], START, online=False)
+    expired = holdings.status([entry(valid_until=START - timedelta(seconds=1))], START, online=False)
     assert expired.state == "expired"
 
 

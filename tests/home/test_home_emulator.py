@@ -6,9 +6,9 @@ from pathlib import Path
 from aiohttp.test_utils import TestClient
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from home.app import make_clock
-from home.config import Config
-from shared.clock import VirtualClock, WallClock
+from flex_emulator.home.app import make_clock
+from flex_emulator.home.config import Config
+from flex_emulator.shared.clock import VirtualClock, WallClock
 from tests.kit.home import (
     DAY,
     START,

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from shared.clock import WallClock
+from flex_emulator.shared.clock import WallClock
 from tests.kit.home import HomeFactory
 
 

@@ -12,10 +12,10 @@ import pytest
 from aiohttp.test_utils import TestClient
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from home.appkeys import NODE
-from home.config import Config as HomeConfig
-from shared.clock import VirtualClock
-from shared.tokens import verify_receipt
+from flex_emulator.home.appkeys import NODE
+from flex_emulator.home.config import Config as HomeConfig
+from flex_emulator.shared.clock import VirtualClock
+from flex_emulator.shared.tokens import verify_receipt
 from tests.kit.home import (
     DAY,
     START,

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from shared.keys import system_id_for
-from shared.tokens import verify_registration
+from flex_emulator.shared.keys import system_id_for
+from flex_emulator.shared.tokens import verify_registration
 from tests.kit.home import HomeFactory, system_id
 
 

@@ -9,10 +9,10 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from home.appkeys import LINK, NODE
-from home.identity import Identity, load_identity
-from home.link import CloudLink, backoff_delay, link_url
-from shared.tokens import verify_receipt
+from flex_emulator.home.appkeys import LINK, NODE
+from flex_emulator.home.domain.identity import Identity, load_identity
+from flex_emulator.home.link.cloud_link import CloudLink, backoff_delay, link_url
+from flex_emulator.shared.tokens import verify_receipt
 from tests.kit.home import (
     FakeCloud,
     HomeFactory,

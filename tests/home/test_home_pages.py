@@ -9,8 +9,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from home.appkeys import LINK
-from shared.clock import VirtualClock
+from flex_emulator.home.appkeys import LINK
+from flex_emulator.shared.clock import VirtualClock
 from tests.kit.home import (
     DAY,
     HTML,
@@ -236,8 +236,7 @@ async def test_settings_use_offline_for_no_link_and_disconnected_for_switched_of
     assert re.search(r'id="cloud-state" data-state="disabled">Offline<', html)
     assert (
         'id="cloud-disconnected">Disconnected: the link is switched off here, '
-        "so the portal shows this system Offline too."
-        in html
+        "so the portal shows this system Offline too." in html
     )
 
 

@@ -10,15 +10,28 @@ import aiohttp
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from home.__main__ import parse_args
-from shared.keys import jwks
+from flex_emulator.home.__main__ import parse_args
+from flex_emulator.shared.keys import jwks
 
 
 def test_command_line_builds_the_config(tmp_path: Path) -> None:
     (tmp_path / "k.json").write_text(json.dumps(jwks([Ed25519PrivateKey.generate().public_key()])))
     config = parse_args(
-        ["--port", "8802", "--data", str(tmp_path), "--cloud-url", "http://127.0.0.1:8700", "--label", "Studio A",
-         "--offline", "--emulator-api", "--virtual-clock", "--cloud-key", str(tmp_path / "k.json")]
+        [
+            "--port",
+            "8802",
+            "--data",
+            str(tmp_path),
+            "--cloud-url",
+            "http://127.0.0.1:8700",
+            "--label",
+            "Studio A",
+            "--offline",
+            "--emulator-api",
+            "--virtual-clock",
+            "--cloud-key",
+            str(tmp_path / "k.json"),
+        ]
     )
     assert (config.port, config.data_dir, config.label, config.offline) == (8802, tmp_path, "Studio A", True)
     assert config.emulator_api and config.virtual_clock
@@ -47,7 +60,7 @@ async def test_home_process_starts_and_answers_healthz(tmp_path: Path) -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "home",
+        "flex_emulator.home",
         "--port",
         str(port),
         "--data",

@@ -6,8 +6,8 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from home.spending import Allocation, plan_start
-from shared.clock import VirtualClock
+from flex_emulator.home.domain.spending import Allocation, plan_start
+from flex_emulator.shared.clock import VirtualClock
 from tests.kit.home import (
     DAY,
     START,

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from home.store import Store
-from home.store.migrations import MIGRATIONS
-from shared.sqlite import CHECKPOINT_EVERY_COMMITS
+from flex_emulator.home.store import Store
+from flex_emulator.home.store.migrations import MIGRATIONS
+from flex_emulator.shared.sqlite import CHECKPOINT_EVERY_COMMITS
 
 
 async def test_migrations_run_once_and_the_database_uses_wal(tmp_path: Path) -> None:
@@ -29,6 +29,7 @@ async def test_migrations_run_once_and_the_database_uses_wal(tmp_path: Path) -> 
 async def test_a_failed_transaction_changes_nothing(tmp_path: Path) -> None:
     store = Store(tmp_path / "home.sqlite3")
     await store.open()
+
     async def half_done() -> None:
         async with store.transaction() as tx:
             await tx.set_meta("label", "half done")

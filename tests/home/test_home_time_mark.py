@@ -7,10 +7,10 @@ from pathlib import Path
 from aiohttp.test_utils import TestClient
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from home.appkeys import NODE
-from home.node import TIME_MARK_META
-from shared.clock import VirtualClock
-from shared.timefmt import from_epoch
+from flex_emulator.home.appkeys import NODE
+from flex_emulator.home.domain.node import TIME_MARK_META
+from flex_emulator.shared.clock import VirtualClock
+from flex_emulator.shared.timefmt import from_epoch
 from tests.kit.home import (
     DAY,
     START,

@@ -6,7 +6,7 @@ import aiohttp
 from aiohttp.test_utils import TestClient
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from home.uploads import MAX_PARTS
+from flex_emulator.home.web.uploads import MAX_PARTS
 from tests.kit.home import (
     HomeFactory,
     credits_view,

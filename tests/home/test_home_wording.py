@@ -7,7 +7,7 @@ import aiohttp
 from aiohttp.test_utils import TestClient
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from home import wording
+from flex_emulator.home.domain import wording
 from tests.kit.home import (
     csrf_token,
     entry,

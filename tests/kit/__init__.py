@@ -8,7 +8,7 @@ Fixtures live in the conftest.py files and build on these.
 
 from datetime import UTC, datetime, timedelta
 
-from cloud.demo import DEMO_ADMIN, DEMO_OPERATOR
+from flex_emulator.cloud.domain.demo import DEMO_ADMIN, DEMO_OPERATOR
 
 START = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)  # every test world's virtual clock starts here
 DAY = timedelta(days=1)

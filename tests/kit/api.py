@@ -7,11 +7,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from cloud.appkeys import DB
 from flex_emulator import AsyncCloudClient, AsyncHomeClient
+from flex_emulator.cloud.appkeys import DB
+from flex_emulator.shared.keys import system_id_for
+from flex_emulator.shared.tokens import sign_registration
 from flex_emulator.transport import AsyncTransport
-from shared.keys import system_id_for
-from shared.tokens import sign_registration
 from tests.kit import TENANT_ADMIN, TENANT_NAME
 
 

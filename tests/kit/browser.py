@@ -13,12 +13,12 @@ from typing import Any, TypeVar
 from aiohttp import web
 from playwright.sync_api import ConsoleMessage, Page, expect
 
-from cloud.app import create_app
-from cloud.config import Config
-from cloud.demo import DEMO_ADMIN
+from flex_emulator.cloud.app import create_app
+from flex_emulator.cloud.config import Config
+from flex_emulator.cloud.domain.demo import DEMO_ADMIN
+from flex_emulator.home.app import create_app as create_home
+from flex_emulator.home.config import Config as HomeConfig
 from flex_emulator.transport import json_request
-from home.app import create_app as create_home
-from home.config import Config as HomeConfig
 
 T = TypeVar("T")
 

@@ -18,11 +18,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from shared.errors import TokenError
-from shared.keys import jwks
-from shared.licenses import PerpetualLicense, sign_perpetual
-from shared.snapshot_claims import SnapshotEntry
-from shared.tokens import Snapshot, new_jti, sign_snapshot, verify_link_auth
+from flex_emulator.shared.errors import TokenError
+from flex_emulator.shared.keys import jwks
+from flex_emulator.shared.licenses import PerpetualLicense, sign_perpetual
+from flex_emulator.shared.snapshot_claims import SnapshotEntry
+from flex_emulator.shared.tokens import Snapshot, new_jti, sign_snapshot, verify_link_auth
 from tests.kit import DAY, START
 from tests.kit.api import home_api
 

@@ -13,16 +13,10 @@ import jwt
 from aiohttp.test_utils import TestClient
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from cloud.demo import DEMO_ADMIN, DEMO_OPERATOR
-from shared import protocol
-from shared.keys import system_id_for
-from shared.tokens import (
-    Receipt,
-    new_jti,
-    sign_link_auth,
-    sign_receipt,
-    sign_registration,
-)
+from flex_emulator.cloud.domain.demo import DEMO_ADMIN, DEMO_OPERATOR
+from flex_emulator.shared import protocol
+from flex_emulator.shared.keys import system_id_for
+from flex_emulator.shared.tokens import Receipt, new_jti, sign_link_auth, sign_receipt, sign_registration
 
 Client = TestClient[Any, Any]
 

@@ -9,11 +9,11 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from flex_emulator import AsyncHomeClient
-from home.app import create_app as create_home
-from home.appkeys import LINK
-from home.config import Config as HomeConfig
-from home.link import CloudLink
-from shared.clock import Clock, VirtualClock
+from flex_emulator.home.app import create_app as create_home
+from flex_emulator.home.appkeys import LINK
+from flex_emulator.home.config import Config as HomeConfig
+from flex_emulator.home.link.cloud_link import CloudLink
+from flex_emulator.shared.clock import Clock, VirtualClock
 from tests.kit.api import Tenant, assert_invariant, cloud_api, home_api
 
 

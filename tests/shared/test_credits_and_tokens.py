@@ -3,10 +3,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from shared.credits import CreditAmountError, format_credits, parse_quarters, to_credits
-from shared.errors import TokenError
-from shared.keys import jwks, key_id, keys_from_jwks, system_id_for
-from shared.tokens import (
+from flex_emulator.shared.errors import TokenError
+from flex_emulator.shared.keys import jwks, key_id, keys_from_jwks, system_id_for
+from flex_emulator.shared.quarters import CreditAmountError, format_credits, parse_quarters, to_credits
+from flex_emulator.shared.tokens import (
     Receipt,
     Snapshot,
     new_jti,

@@ -4,7 +4,7 @@ import asyncio
 import contextlib
 from pathlib import Path
 
-from cloud.store import Database
+from flex_emulator.cloud.store import Database
 
 
 async def test_a_transaction_cancelled_at_its_begin_leaves_none_open(tmp_path: Path) -> None:

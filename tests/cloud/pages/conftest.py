@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from cloud.app import create_app
-from cloud.config import Config
-from shared.clock import VirtualClock
+from flex_emulator.cloud.app import create_app
+from flex_emulator.cloud.config import Config
+from flex_emulator.shared.clock import VirtualClock
 from tests.kit.portal import ADMIN, Client, Home, Portal, SignIn, csrf_in
 
 

@@ -4,10 +4,10 @@ import json
 import re
 from typing import Any
 
-from cloud.access import SESSION_COOKIE
-from shared.clock import VirtualClock
-from shared.keys import keys_from_jwks
-from shared.tokens import verify_snapshot
+from flex_emulator.cloud.web.access import SESSION_COOKIE
+from flex_emulator.shared.clock import VirtualClock
+from flex_emulator.shared.keys import keys_from_jwks
+from flex_emulator.shared.tokens import verify_snapshot
 from tests.kit.portal import (
     OPERATOR,
     Client,

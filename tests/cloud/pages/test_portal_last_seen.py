@@ -2,8 +2,8 @@
 
 import json
 
-from shared.clock import VirtualClock
-from shared.timefmt import iso
+from flex_emulator.shared.clock import VirtualClock
+from flex_emulator.shared.timefmt import iso
 from tests.kit.portal import Client, Home, LinkedHome, Portal
 
 

@@ -7,8 +7,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from cloud import pages_subscriptions
-from cloud.access import SESSION_COOKIE
+from flex_emulator.cloud.web.access import SESSION_COOKIE
+from flex_emulator.cloud.web.pages import subscriptions as pages_subscriptions
 from tests.kit import DEMO_ADMIN
 from tests.kit.portal import ADMIN, OPERATOR, Client, Portal, SignIn, csrf_in
 

@@ -1,0 +1,308 @@
+"""Moving credits: assign, revoke, issue snapshots, accept receipts. Every path that returns credits
+goes through ``_end`` and every path that issues a snapshot through ``issue``, inside one transaction."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import structlog
+
+from flex_emulator.cloud.domain import rules
+from flex_emulator.cloud.domain.changes import Changes
+from flex_emulator.cloud.domain.errors import AssignmentConflict
+from flex_emulator.cloud.domain.ids import new_id
+from flex_emulator.cloud.domain.models import Assignment, AssignmentState, IssuedSnapshot, JobKind, System
+from flex_emulator.cloud.domain.signer import Signer
+from flex_emulator.cloud.link.hub import LinkHub
+from flex_emulator.cloud.store import Database, Queries
+from flex_emulator.shared.clock import Clock
+from flex_emulator.shared.errors import Conflict, NotFound, TokenError
+from flex_emulator.shared.keys import public_from_raw
+from flex_emulator.shared.quarters import format_credits
+from flex_emulator.shared.snapshot_claims import MAX_ACTIVE_ASSIGNMENTS, SnapshotEntry
+from flex_emulator.shared.timefmt import iso
+from flex_emulator.shared.tokens import COPY_VALIDITY, SKEW_TOLERANCE, Snapshot, new_jti, verify_receipt
+
+log = structlog.get_logger()
+
+
+@dataclass(frozen=True)
+class ReceiptOutcome:
+    seq: int
+    returned: list[Assignment]
+
+
+class Transfers:
+    def __init__(self, db: Database, signer: Signer, hub: LinkHub, clock: Clock, ack_wait_seconds: float) -> None:
+        self.db = db
+        self.signer = signer
+        self.hub = hub
+        self.clock = clock
+        self.ack_wait_seconds = ack_wait_seconds
+
+    # --- snapshots ------------------------------------------------------------------------
+
+    async def issue(
+        self, tx: Queries, system: System, now: datetime, via: str, actor: str, floor_seq: int = 0
+    ) -> IssuedSnapshot:
+        """Sign the system's complete current set of assignments as the next ``seq`` and record it
+        (a fixed number of statements, whatever the number of assignments)."""
+        items = await tx.assignments.on_system(system.id, (AssignmentState.ACTIVE,))
+        subs = await tx.subscriptions.get_many([item.subscription_id for item in items])
+        entries: list[SnapshotEntry] = []
+        validity: list[tuple[datetime, datetime | None]] = []
+        delivered: list[tuple[str, datetime]] = []
+        ends: list[tuple[str, str, datetime]] = []
+        for item in items:
+            sub = subs[item.subscription_id]
+            cap = rules.validity_cap(sub, item.auto_revoke_at)
+            until = rules.copy_valid_until(now, cap)
+            if until <= now:
+                continue  # its end is due now; the scheduler returns it
+            entries.append(
+                SnapshotEntry(
+                    item.id, item.quarters, item.assigned_at, until, cap, sub.id, sub.order_id, sub.duration, sub.state
+                )
+            )
+            validity.append((until, cap))
+            delivered.append((item.id, until))
+            ends.append(("validity_end", item.id, max(until, item.valid_until or until) + SKEW_TOLERANCE))
+        await tx.assignments.mark_delivered(delivered)
+        # Under a wall clock every snapshot moves every end later: the end item stays where it was and, when it
+        # runs, finds the copy renewed and reschedules itself (expiry.validity_end), instead of one write per
+        # assignment with every snapshot.
+        await tx.jobs.bring_forward_many(ends)
+        seq = max(system.seq, system.acked_seq, floor_seq) + 1
+        snapshot = Snapshot(system.id, seq, now, now + COPY_VALIDITY, new_jti(), system.account_id, tuple(entries))
+        check_in = rules.check_in_at(validity)
+        issued = IssuedSnapshot(system.id, seq, now, snapshot.expires_at, check_in, self.signer.snapshot(snapshot))
+        await tx.snapshots.insert(issued)
+        await tx.systems.set_seq(system.id, seq)
+        if check_in is not None:
+            await tx.jobs.schedule(JobKind.CHECK_IN, system.id, check_in)
+        else:
+            await tx.jobs.unschedule(JobKind.CHECK_IN, system.id)
+        await tx.ledger.append(
+            now,
+            "snapshot_issued",
+            actor,
+            system.account_id,
+            system_id=system.id,
+            detail={"seq": seq, "via": via, "assignments": [entry.assignment_id for entry in entries]},
+        )
+        log.info("snapshot_issued", system_id=system.id, seq=seq, via=via, assignments=len(entries))
+        return issued
+
+    async def settle(self, tx: Queries, system: System, now: datetime, actor: str) -> IssuedSnapshot | None:
+        """After a change to a system's credits: issue at once if it is online, else remember to."""
+        if self.hub.is_online(system.id):
+            fresh = await tx.systems.get(system.id)
+            assert fresh is not None
+            return await self.issue(tx, fresh, now, "link", actor)
+        await tx.systems.mark_dirty([system.id])
+        return None
+
+    async def push(self, issued: IssuedSnapshot | None, wait: bool = False) -> bool:
+        """Send an issued snapshot (after commit); with ``wait``, until HOME's receipt is back."""
+        if issued is None or not await self.hub.push_snapshot(issued.system_id, issued.token, issued.seq):
+            return False
+        if wait:
+            return await self.hub.wait_for_ack(issued.system_id, issued.seq, self.ack_wait_seconds)
+        return True
+
+    # --- returning credits ----------------------------------------------------------------------
+
+    async def end(self, tx: Queries, item: Assignment, reason: str, now: datetime, actor: str, via: str) -> None:
+        """End one open assignment and give its credits back to the original subscription, exactly once."""
+        changes = Changes()
+        changes.end(item, reason, now, actor, via)
+        await changes.write(tx)
+
+    # --- user actions -----------------------------------------------------------------------------
+
+    async def assign(
+        self,
+        account_id: str,
+        system_id: str,
+        subscription_id: str,
+        quarters: int,
+        auto_revoke_at: datetime | None,
+        actor: str,
+    ) -> Assignment:
+        now = self.clock.now()
+        if auto_revoke_at is not None and auto_revoke_at <= now:
+            raise AssignmentConflict(
+                "The Auto Revoke time must be in the future.", code="auto_revoke_in_past", status=400
+            )
+        async with self.db.transaction() as tx:
+            system = await self._system(tx, account_id, system_id)
+            if await tx.assignments.count_active(system.id) >= MAX_ACTIVE_ASSIGNMENTS:
+                raise AssignmentConflict(
+                    f"{system.label} already holds {MAX_ACTIVE_ASSIGNMENTS:,} active assignments, the most one system "
+                    "can hold: revoke some before you assign more.",
+                    code="too_many_assignments",
+                )
+            sub = await tx.subscriptions.get(subscription_id)
+            if sub is None or sub.account_id != account_id:
+                raise NotFound(f"There is no subscription {subscription_id} in this account.")
+            if not rules.is_selectable(sub, now):
+                raise AssignmentConflict(
+                    f"Subscription {sub.order_id} is {sub.state}; credits can only come from an active subscription.",
+                    code="subscription_not_selectable",
+                )
+            if not await tx.subscriptions.take_quarters(sub.id, quarters):
+                raise AssignmentConflict(
+                    f"Subscription {sub.order_id} has only {format_credits(sub.quarters_available)} credits available.",
+                    code="insufficient_credits",
+                )
+            item = Assignment(
+                new_id("asg"),
+                account_id,
+                system.id,
+                sub.id,
+                quarters,
+                now,
+                auto_revoke_at,
+                False,
+                None,
+                AssignmentState.ACTIVE,
+                None,
+                None,
+                None,
+                None,
+            )
+            await tx.assignments.insert(item)
+            if auto_revoke_at is not None:
+                await tx.jobs.schedule(JobKind.AUTO_REVOKE, item.id, auto_revoke_at)
+            await tx.ledger.append(
+                now,
+                "assigned",
+                actor,
+                account_id,
+                subscription_id=sub.id,
+                system_id=system.id,
+                assignment_id=item.id,
+                quarters=quarters,
+                detail={"auto_revoke_at": iso(auto_revoke_at)},
+            )
+            issued = await self.settle(tx, system, now, actor)
+        log.info(
+            "credits_assigned", assignment_id=item.id, system_id=system.id, subscription_id=sub.id, quarters=quarters
+        )
+        await self.push(issued)
+        return await self._reread(item.id)
+
+    async def revoke(self, account_id: str, system_id: str, assignment_id: str, actor: str) -> Assignment:
+        now = self.clock.now()
+        async with self.db.transaction() as tx:
+            system = await self._system(tx, account_id, system_id)
+            item = await tx.assignments.get(assignment_id)
+            if item is None or item.system_id != system.id:
+                raise NotFound(f"There is no assignment {assignment_id} on this system.")
+            if item.state == AssignmentState.ENDED:
+                raise AssignmentConflict("This assignment has already ended.", code="already_ended")
+            sub = await tx.subscriptions.get(item.subscription_id)
+            assert sub is not None
+            issued = None
+            if item.state == AssignmentState.ACTIVE and rules.may_return_now(item, sub, now):
+                await self.end(tx, item, "revoked", now, actor, "portal")
+            elif item.state == AssignmentState.ACTIVE:
+                changes = Changes()
+                changes.await_proof(item, system.seq, "revoked", now, actor)
+                await changes.write(tx)
+                issued = await self.settle(tx, system, now, actor)
+        await self.push(issued, wait=True)
+        return await self._reread(assignment_id)
+
+    async def download(self, account_id: str, system_id: str, actor: str) -> tuple[System, IssuedSnapshot]:
+        now = self.clock.now()
+        async with self.db.transaction() as tx:
+            system = await self._system(tx, account_id, system_id)
+            issued = await self.issue(tx, system, now, "file", actor)
+        await self.push(issued)
+        return system, issued
+
+    # --- receipts (link acknowledgement or pasted revoke key) ----------------------------------------
+
+    async def accept_receipt(self, system_id: str, token: object, via: str, actor: str) -> ReceiptOutcome:
+        system = await self.db.read.systems.get(system_id)
+        if system is None:
+            raise NotFound(f"There is no system {system_id}.")
+        receipt = verify_receipt(token, system_id, public_from_raw(system.public_key))
+        now = self.clock.now()
+        async with self.db.transaction() as tx:
+            current = await tx.systems.get(system_id)
+            assert current is not None
+            if receipt.seq > current.seq:
+                raise TokenError("bad_revoke_key", "This revoke key refers to a credits file the cloud never issued.")
+            # No touch_system: a pasted key is a person's doing, not contact from HOME (the link records its own).
+            await tx.systems.record_ack(system_id, receipt.seq)
+            if receipt.seq == current.seq:
+                await tx.assignments.home_holds_latest_copy(system_id)
+            pending = await tx.assignments.on_system(system_id, (AssignmentState.REVOKE_PENDING,))
+            proven = [item for item in pending if rules.receipt_proves_dropped(item, receipt.seq, receipt.held)]
+            repeated = via == "revoke_key" and await tx.ledger.revoke_key_entered_before(receipt.jti)
+            if via == "revoke_key" and pending and not proven and not repeated:
+                raise AssignmentConflict(
+                    "This revoke key was made before the revoke: download the latest credits file, upload it into "
+                    "HOME, and copy the revoke key HOME shows then.",
+                    code="revoke_key_outdated",
+                )
+            # HOME's receipt over the link only completes a person's revoke: the history names that person
+            requesters = await tx.ledger.revoke_requesters([item.id for item in proven]) if via == "link" else {}
+            changes = Changes()
+            for item in proven:
+                reason = item.pending_reason or "revoked"
+                by = (requesters.get(item.id) or actor) if reason == "revoked" else actor
+                changes.end(item, reason, now, by, via)
+            returned = await changes.write(tx)
+            if via == "revoke_key" and (returned or not repeated):
+                await tx.ledger.record_revoke_key(receipt.jti, system_id, receipt.seq, now)
+                await tx.ledger.append(
+                    now,
+                    "revoke_key_entered",
+                    actor,
+                    system.account_id,
+                    system_id=system_id,
+                    quarters=sum(item.quarters for item in returned),
+                    detail={"seq": receipt.seq, "returned": [item.id for item in returned]},
+                )
+        returned_ids = [item.id for item in returned]
+        self.db.journal.note("receipt_accepted", system_id, seq=receipt.seq, via=via, returned=returned_ids)
+        await self.hub.acknowledged(system_id, receipt.seq)
+        log.info("receipt_accepted", system_id=system_id, seq=receipt.seq, via=via, returned=len(returned))
+        return ReceiptOutcome(receipt.seq, returned)
+
+    async def on_connect(self, system_id: str, home_seq: int, receipt: str | None) -> None:
+        """A HOME (re)connected: take its last receipt, then send a snapshot if it is behind or due one."""
+        if receipt is not None:
+            try:
+                await self.accept_receipt(system_id, receipt, "link", f"system:{system_id}")
+            except (TokenError, Conflict, NotFound) as exc:
+                log.warning("receipt_refused", system_id=system_id, error=str(exc))
+        now = self.clock.now()
+        issued = None
+        async with self.db.transaction() as tx:
+            system = await tx.systems.get(system_id)
+            if system is None:
+                return
+            await tx.systems.touch(system_id, now)
+            latest = await tx.snapshots.latest(system_id)
+            check_in_due = latest is not None and latest.check_in_at is not None and latest.check_in_at <= now
+            if home_seq > system.seq:
+                log.warning("home_ahead_of_cloud", system_id=system_id, home_seq=home_seq, cloud_seq=system.seq)
+            if system.dirty or home_seq != system.seq or check_in_due:
+                issued = await self.issue(tx, system, now, "link", f"system:{system_id}", floor_seq=home_seq)
+        await self.push(issued)
+
+    # --- helpers -------------------------------------------------------------------------------------
+
+    async def _system(self, tx: Queries, account_id: str, system_id: str) -> System:
+        system = await tx.systems.get(system_id)
+        if system is None or system.account_id != account_id:
+            raise NotFound(f"There is no system {system_id} in this account.")
+        return system
+
+    async def _reread(self, assignment_id: str) -> Assignment:
+        item = await self.db.read.assignments.get(assignment_id)
+        assert item is not None
+        return item

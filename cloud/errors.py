@@ -1,8 +1,0 @@
-"""Cloud-specific errors on top of the shared hierarchy."""
-
-from shared.errors import Conflict
-
-
-class AssignmentConflict(Conflict):
-    """A credit movement the rules do not allow right now (409 unless said otherwise)."""
-

@@ -1,0 +1,20 @@
+"""``GET /_emulator/events``: HOME's event journal (only with --emulator-api)."""
+
+from aiohttp import web
+
+from flex_emulator.home.appkeys import NODE
+from flex_emulator.shared.journal import page_json, parse_cursor, parse_limit
+from flex_emulator.shared.web import json_response
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/_emulator/events")
+async def get_events(request: web.Request) -> web.Response:
+    after = parse_cursor(request.query.get("after"))
+    limit = parse_limit(request.query.get("limit"))
+    store = request.app[NODE].store
+    await store.write_journal()
+    async with store.read() as db:
+        events = await db.journal_after(after, limit)
+    return json_response(page_json(events, after))

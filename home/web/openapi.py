@@ -1,0 +1,133 @@
+"""HOME's OpenAPI 3.1 document (``GET /openapi.json``); the emulator routes only with --emulator-api."""
+
+from typing import Any
+
+from aiohttp import web
+
+from flex_emulator.shared.openapi import BOOL, INT, NUM, STR, TIME, array, document, enum, nullable, obj, op, ref, serve
+
+TOTALS = obj({"total": NUM, "in_use": NUM, "remaining": NUM})
+SCHEMAS = {
+    "CloudLink": obj(
+        {"url": STR, "enabled": BOOL, "state": enum("online", "connecting", "offline", "disabled", "not_linked")}
+    ),
+    "Entry": obj({"assignment_id": STR, "credits": NUM, "valid_until": TIME, "order_id": STR, "renewable": BOOL}),
+    "Resource": obj(
+        {
+            "id": INT,
+            "name": STR,
+            "license_type_needed": STR,
+            "count": INT,
+            "license_type": enum("default", "perpetual", "credits"),
+            "status": enum("running", "stopped", "unlicensed"),
+        }
+    ),
+    "Clock": obj({"now": TIME, "virtual": BOOL}),
+}
+
+PATHS: dict[str, dict[str, Any]] = {
+    "/healthz": {"get": op("Ready", {200: obj({"status": enum("ok")})})},
+    "/api/v1/system": {
+        "get": op(
+            "This system",
+            {200: obj({"system_id": STR, "label": STR, "registration_code": STR, "cloud": ref("CloudLink")})},
+        ),
+    },
+    "/api/v1/cloud-link": {"put": op("Switch the cloud link", {200: ref("CloudLink")}, body=obj({"enabled": BOOL}))},
+    "/api/v1/file-licenses": {
+        "post": op(
+            "Upload a credits (.jwt) or license (.lic) file: multipart field 'file' or the raw body",
+            {
+                200: obj(
+                    {
+                        "kind": enum("credits", "perpetual"),
+                        "result": enum("applied", "unchanged"),
+                        "seq": INT,
+                        "credits": TOTALS,
+                        "revoke_key": nullable(STR),
+                    }
+                )
+            },
+        ),
+    },
+    "/api/v1/licenses/credits": {
+        "get": op(
+            "Credits held",
+            {
+                200: obj(
+                    {
+                        "total": NUM,
+                        "in_use": NUM,
+                        "remaining": NUM,
+                        "seq": INT,
+                        "revoke_key": nullable(STR),
+                        "entries": array(ref("Entry")),
+                        "timeline": array(obj({"date": STR, "valid": NUM, "renewable": NUM})),
+                    }
+                )
+            },
+        ),
+    },
+    "/api/v1/licenses/perpetual": {
+        "get": op(
+            "Perpetual licenses",
+            {200: obj({"licenses": array(obj({"license_type": STR, "total": INT, "in_use": INT, "remaining": INT}))})},
+        ),
+    },
+    "/api/v1/resources": {
+        "get": op("Resources", {200: obj({"resources": array(ref("Resource"))})}),
+        "post": op(
+            "Add a resource",
+            {201: obj({"resource": ref("Resource")})},
+            body=obj(
+                {
+                    "name": STR,
+                    "license_type_needed": STR,
+                    "count": INT,
+                    "license_type": enum("default", "perpetual", "credits"),
+                }
+            ),
+        ),
+    },
+    "/api/v1/resources/{id}": {"get": op("A resource", {200: obj({"resource": ref("Resource")})})},
+    "/api/v1/resources/{id}/start": {"post": op("Start a resource", {200: obj({"resource": ref("Resource")})})},
+    "/api/v1/resources/{id}/stop": {"post": op("Stop a resource", {200: obj({"resource": ref("Resource")})})},
+}
+
+EMULATOR_PATHS: dict[str, dict[str, Any]] = {
+    "/_emulator/clock": {
+        "get": op("The clock", {200: ref("Clock")}, tag="emulator"),
+        "post": op(
+            "Move a virtual clock",
+            {200: ref("Clock")},
+            tag="emulator",
+            body=obj({"advance_seconds": NUM, "now": TIME}, optional=("advance_seconds", "now")),
+        ),
+    },
+    "/_emulator/reset": {
+        "post": op(
+            "Forget every license and resource",
+            {200: obj({"reset": BOOL, "system_id": STR})},
+            tag="emulator",
+            body=obj({"identity": BOOL}, optional=("identity",)),
+        ),
+    },
+    "/_emulator/events": {
+        "get": op(
+            "The event journal",
+            {200: obj({"events": array(obj({"cursor": STR, "at": TIME, "kind": STR})), "next": nullable(STR)})},
+            query={"after": STR, "limit": INT},
+            tag="emulator",
+        ),
+    },
+}
+
+
+def build(emulator_api: bool) -> dict[str, Any]:
+    paths = PATHS | (EMULATOR_PATHS if emulator_api else {})
+    return document("flex-emulator HOME", "An emulated HOME node's JSON API (docs/contract.md).", paths, dict(SCHEMAS))
+
+
+def route(emulator_api: bool) -> web.RouteDef:
+    """``GET /openapi.json``: the document for this configuration."""
+    return serve(build(emulator_api))

@@ -1,0 +1,50 @@
+"""HOME pages: Settings → Licensing cloud (registration code, connect and disconnect)."""
+
+from aiohttp import web
+
+from flex_emulator.home.appkeys import LINK, NODE
+from flex_emulator.home.web.pages.kit import CsrfError, checked_form, csrf_refused, redirect, render
+from flex_emulator.shared.pagekit import Flash
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/settings")
+async def get_settings(request: web.Request) -> web.Response:
+    raise web.HTTPFound("/settings/cloud")
+
+
+@routes.get("/settings/cloud")
+async def get_settings_cloud(request: web.Request) -> web.Response:
+    node, link = request.app[NODE], request.app[LINK]
+    context = {
+        "cloud": link.view(),
+        "registration_code": node.identity.registration_code(node.label),
+        "trust_source": node.trust.source,
+    }
+    return await render(request, "settings_cloud.html", context, active="settings")
+
+
+@routes.post("/settings/cloud")
+async def post_settings_cloud(request: web.Request) -> web.StreamResponse:
+    try:
+        form = await checked_form(request)
+    except CsrfError as exc:
+        return await csrf_refused(request, exc)
+    wanted = form.get("enabled")
+    if wanted not in ("on", "off"):
+        return redirect(
+            request, "/settings/cloud", Flash("error", "Nothing changed", "Use the Connect or Disconnect button.")
+        )
+    await request.app[LINK].set_enabled(wanted == "on")
+    if wanted == "on":
+        message = Flash(
+            "info", "Connecting", "HOME is connecting to the licensing cloud; the state above shows when it is online."
+        )
+    else:
+        message = Flash(
+            "info",
+            "Disconnected",
+            "HOME is disconnected from the licensing cloud. Credits can still be uploaded as files.",
+        )
+    return redirect(request, "/settings/cloud", message)
