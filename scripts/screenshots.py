@@ -1,4 +1,4 @@
-"""Screenshots of the portal and HOME pages for the README, taken with Debian's Chromium through Playwright.
+"""Screenshots of the pages for the README and docs/tour.md, taken with Debian's Chromium through Playwright.
 
     .venv/bin/python scripts/screenshots.py [--out docs/screenshots] [--chromium /usr/bin/chromium]
 

@@ -1,4 +1,5 @@
-"""The README's shell blocks run as written, top to bottom in one shell, against ``scripts/run`` on free ports."""
+"""The tour's shell blocks (docs/tour.md) run as written, top to bottom in one shell, against ``scripts/run`` on
+free ports, in a temporary folder of their own."""
 
 import os
 import re
@@ -13,13 +14,13 @@ from pathlib import Path
 from tests.kit.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-README = ROOT / "README.md"
+TOUR = ROOT / "docs" / "tour.md"
 # The first block's first line; the test swaps in its own ports there and nowhere else.
 ADDRESSES = "CLOUD=http://127.0.0.1:8700 STUDIO=http://127.0.0.1:8801 OBVAN=http://127.0.0.1:8802"
 
 
 def shell_blocks() -> list[str]:
-    return re.findall(r"^```sh\n(.*?)^```", README.read_text(), re.DOTALL | re.MULTILINE)
+    return re.findall(r"^```sh\n(.*?)^```", TOUR.read_text(), re.DOTALL | re.MULTILINE)
 
 
 @contextmanager
@@ -59,15 +60,24 @@ FAULTS_MARK = "--- bad files from here ---"
 
 
 def run_in_one_shell(script: str, folder: Path) -> str:
-    """Run ``script``; no answer may be an error, except after FAULTS_MARK (the bad files HOME must refuse)."""
-    done = subprocess.run(["bash", "-c", script], cwd=folder, capture_output=True, text=True, timeout=180, check=False)
+    """Run ``script`` from ``folder`` (its temporary folders made there too); no answer may be an error, except
+    after FAULTS_MARK (the bad files HOME must refuse)."""
+    done = subprocess.run(
+        ["bash", "-c", script],
+        cwd=folder,
+        env={**os.environ, "TMPDIR": str(folder)},
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     output = done.stdout
     assert '"error"' not in output.split(FAULTS_MARK)[0] + done.stderr, output + done.stderr
     return output + done.stderr
 
 
-def test_every_readme_shell_block_uses_the_addresses_of_the_first_line() -> None:
+def test_every_tour_shell_block_uses_the_addresses_of_the_first_line() -> None:
     blocks = shell_blocks()
     assert blocks[0].splitlines()[0] == ADDRESSES
     rest = "\n".join(blocks)[len(ADDRESSES) :]
@@ -82,16 +92,20 @@ def test_every_readme_shell_block_uses_the_addresses_of_the_first_line() -> None
     )
 
 
-def test_readme_shell_blocks_run_as_written_against_scripts_run(tmp_path: Path) -> None:
+def test_tour_shell_blocks_run_as_written_against_scripts_run_in_a_folder_of_their_own(tmp_path: Path) -> None:
     blocks = shell_blocks()
     walk = [block for block in blocks if "_emulator/clock" not in block and "credits-file?fault" not in block]
     clock = [block for block in blocks if "_emulator/clock" in block]
     [bad_files] = [block for block in blocks if "credits-file?fault" in block]
     assert len(walk) >= 3 and len(clock) == 1
 
+    where = tmp_path / "shell"  # where the reader's shell is: their checkout, say
+    where.mkdir()
     with scripts_run(tmp_path / "run") as addresses:
         script = "\n".join([*walk, f"echo '{FAULTS_MARK}'", bad_files]).replace(ADDRESSES, addresses, 1)
-        output = run_in_one_shell("set -eu\n" + script, tmp_path)
+        output = run_in_one_shell("set -eu\n" + script, where)
+    assert not list(where.glob("*.jwt")), "the tour wrote its files into the reader's folder"
+    assert {path.name for path in where.glob("*/*.jwt")} == {"credits.jwt", "newer.jwt", "bad.jwt"}
     assert '"end_reason": "revoked"' in output  # the online revoke ended at once
     assert '"state": "revoke_pending"' in output and '"steps": [' in output
     assert '"credits_returned": 1.5' in output and '"credits_returned": 0' in output
@@ -141,13 +155,3 @@ def test_scripts_run_refuses_state_made_with_the_other_clock(tmp_path: Path) -> 
     )
     assert done.returncode != 0
     assert "made with --virtual-clock" in done.stderr and "--fresh" in done.stderr
-
-
-def test_everything_the_readme_cites_is_inside_the_repo() -> None:
-    text = README.read_text()
-    cited = re.findall(r"\]\(([^)#]+)\)", text) + re.findall(r'src="([^"]+)"', text)
-    assert cited
-    for target in cited:
-        assert "://" not in target and not target.startswith(("/", "..")), target
-        path = (ROOT / target).resolve()
-        assert path.is_relative_to(ROOT) and path.exists(), f"the README cites {target}, which is not in the repo"
