@@ -3,7 +3,7 @@
 from aiohttp.test_utils import TestClient
 
 from tests.kit import TENANT_ADMIN
-from tests.kit.api import assert_error, call, new_tenant, sign_in
+from tests.kit.api import assert_error, assert_invariant, call, new_tenant, sign_in
 
 
 async def test_sign_in_returns_a_token_and_the_accounts(cloud: TestClient) -> None:
@@ -155,6 +155,20 @@ async def test_outsiders_see_nothing_of_another_account(cloud: TestClient) -> No
     assert_error(await rival.get(f"/systems/{system['id']}", expect=404), "not_found")
     assert_error(await rival.revoke(system["id"], item["id"], expect=404), "not_found")
     assert_error(await rival.assign(system["id"], sub["id"], 1, expect=404), "not_found")
+
+
+async def test_an_account_cannot_send_its_own_credits_to_another_accounts_system(cloud: TestClient) -> None:
+    acme = await new_tenant(cloud)
+    rival = await new_tenant(cloud, "Rival", "boss@rival.test", "rival password")
+    acme_system, _ = await acme.link_new_system("Acme van")
+    rival_system, _ = await rival.link_new_system("Rival van")
+    rival_sub = await rival.subscription(8)
+    await rival.assign(rival_system["id"], rival_sub["id"], 1)  # the subscription itself is usable
+    # Everything in the request is the rival's own (its account, its subscription) except the system.
+    assert_error(await rival.assign(acme_system["id"], rival_sub["id"], 2, expect=404), "not_found")
+    assert (await rival.sub_state(rival_sub["id"]))["credits_available"] == 7
+    assert (await acme.get(f"/systems/{acme_system['id']}"))["assignments"] == []
+    await assert_invariant(cloud.app)
 
 
 async def test_a_system_links_to_one_account_only(cloud: TestClient) -> None:

@@ -145,6 +145,38 @@ async def test_bad_amounts_and_missing_auto_revoke_dates_are_refused_and_change_
     assert await assignments(admin, token, studio) == []
 
 
+async def test_another_account_cannot_add_its_own_credits_to_this_accounts_system(
+    admin: Portal, sign_in: SignIn, studio: Home, client: Client, token: str
+) -> None:
+    created = await client.post(
+        "/_emulator/accounts",
+        json={"name": "Rival Media", "admin": {"email": "boss@rival.test", "password": "rival password"}},
+    )
+    answer = await created.json()
+    rival_id, rival_token = answer["account"]["id"], answer["token"]
+    made = await client.post(
+        f"/_emulator/accounts/{rival_id}/subscriptions", json={"credits": 8, "duration": "monthly", "state": "active"}
+    )
+    rival_sub = (await made.json())["subscription"]["id"]
+    rival = await sign_in("boss@rival.test", "rival password")
+    assert rival.account_id == rival_id
+    # The rival's own account, its own active subscription and its own session's CSRF token: only the system is not
+    # its own. The answer is the not-found page, which names nothing of the other account.
+    target = f"/accounts/{rival_id}/systems/{studio.system_id}"
+    html = await rival.page(f"{target}/add?step=2&subscription={rival_sub}", status=404)
+    assert "Not found" in html and "Studio A" not in html
+    html = await rival.post_refused(
+        f"{target}/assignments",
+        {"subscription_id": rival_sub, "credits": "2"},
+        status=404,
+        form_page=f"{rival.base}/systems",
+    )
+    assert "Not found" in html and "Studio A" not in html
+    assert await assignments(admin, token, studio) == []
+    _, body = await rival.api("GET", f"/api/v1/accounts/{rival_id}/subscriptions", rival_token)
+    assert [sub["credits_available"] for sub in body["subscriptions"]] == [8]
+
+
 async def test_operator_may_add_credits_but_not_without_the_csrf_token(
     sign_in: SignIn, studio: Home, subs: Subs, token: str, client: Client
 ) -> None:
