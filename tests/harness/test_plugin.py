@@ -24,6 +24,34 @@ def test_a_test_that_breaks_the_invariant_fails_at_teardown(pytester: pytest.Pyt
     result.stdout.fnmatch_lines(["*the cloud's balances do not add up*"])
 
 
+def test_an_async_test_that_breaks_the_invariant_fails_at_teardown(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.asyncio
+        async def test_keeps_the_books(async_flex_world):
+            await async_flex_world.create_account(subscriptions=[8])
+
+        @pytest.mark.asyncio
+        async def test_breaks_the_books(async_flex_world):
+            await async_flex_world.create_account(subscriptions=[8])
+            state = await async_flex_world.cloud.dump_state()
+            table = state["tables"]["subscriptions"]
+            column = table["columns"].index("quarters_available")
+            table["rows"][0][column] = 4  # 1 credit available of 8, none assigned
+            await async_flex_world.cloud.restore_state(state)
+        """
+    )
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-q", "-o", "asyncio_default_fixture_loop_scope=function"
+    )
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(
+        ["*ERROR at teardown of test_breaks_the_books*", "*the cloud's balances do not add up*"]
+    )
+
+
 def test_flex_mode_option_and_marker_choose_how_services_run(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
