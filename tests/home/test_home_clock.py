@@ -28,7 +28,9 @@ async def test_credits_expire_by_homes_own_clock(
 ) -> None:
     await apply_two_entries(home, cloud_key)
     assert (await credits_view(home))["total"] == 3
-    clock.advance(2 * 86400)  # valid_until == now: no longer valid
+    clock.advance(2 * 86400 - 1)  # the last second of the short entry's validity
+    assert (await credits_view(home))["total"] == 3
+    clock.advance(1)  # valid_until == now: no longer valid
     view = await credits_view(home)
     assert view["total"] == 2
     assert [e["expired"] for e in view["entries"]] == [True, False]

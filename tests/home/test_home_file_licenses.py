@@ -4,6 +4,7 @@ import asyncio
 import base64
 import contextlib
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
@@ -28,6 +29,7 @@ from tests.kit.home import (
     upload,
 )
 
+SECOND = timedelta(seconds=1)
 UPLOAD_LIMIT = HomeConfig(data_dir=Path(".")).max_upload_bytes  # the default: a credits file of the fullest system
 
 
@@ -160,12 +162,37 @@ async def test_expired_file_is_refused(home: TestClient, cloud_key: Ed25519Priva
     await assert_refused(home, token, 422, "expired", before)
 
 
+async def test_a_file_is_accepted_until_the_second_it_expires(home: TestClient, cloud_key: Ed25519PrivateKey) -> None:
+    before = await applied_view(home, cloud_key)  # seq 3
+    sid = await system_id(home)
+    issued = START - 30 * DAY
+    ended = snapshot_token(cloud_key, sid, 4, (entry(),), issued_at=issued, expires_at=START)
+    await assert_refused(home, ended, 422, "expired", before)
+    last_second = snapshot_token(cloud_key, sid, 4, (entry(),), issued_at=issued, expires_at=START + SECOND)
+    response = await upload(home, last_second)
+    assert response.status == 200 and (await response.json())["result"] == "applied"
+
+
 async def test_file_from_the_future_is_refused_as_clock_skew(home: TestClient, cloud_key: Ed25519PrivateKey) -> None:
     before = await applied_view(home, cloud_key)
     sid = await system_id(home)
     token = snapshot_token(cloud_key, sid, 9, (entry(),), issued_at=START + DAY)
     error = await assert_refused(home, token, 422, "clock_skew", before)
     assert "clock" in error["message"]
+
+
+async def test_the_skew_tolerance_is_five_minutes_into_homes_future(
+    home: TestClient, cloud_key: Ed25519PrivateKey
+) -> None:
+    before = await applied_view(home, cloud_key)  # seq 3
+    sid = await system_id(home)
+    late = snapshot_token(cloud_key, sid, 4, (entry(),), issued_at=START + timedelta(minutes=5, seconds=1))
+    await assert_refused(home, late, 422, "clock_skew", before)
+    for seq, ahead in ((4, timedelta(minutes=4, seconds=59)), (5, timedelta(minutes=5))):
+        response = await upload(home, snapshot_token(cloud_key, sid, seq, (entry(),), issued_at=START + ahead))
+        assert response.status == 200, ahead
+        assert (await response.json())["result"] == "applied"
+    assert (await credits_view(home))["seq"] == 5
 
 
 @pytest.mark.parametrize(
