@@ -43,6 +43,7 @@ def test_plan_takes_perpetual_first_then_credits() -> None:
     assert plan_start("default", "MV", 3, free_perpetual=1, free_quarters=100) == Allocation(1, 32)
     assert plan_start("default", "MV", 1, free_perpetual=2, free_quarters=0) == Allocation(1, 0)
     assert plan_start("perpetual", "MV", 2, free_perpetual=1, free_quarters=100) is None
+    assert plan_start("perpetual", "MV", 2, free_perpetual=2, free_quarters=100) == Allocation(2, 0)
     assert plan_start("credits", "MV", 1, free_perpetual=5, free_quarters=16) == Allocation(0, 16)
     assert plan_start("credits", "MV", 1, free_perpetual=5, free_quarters=15) is None
 
@@ -109,6 +110,33 @@ async def test_perpetual_only_and_credits_only_settings(home: TestClient, cloud_
         0,
         4,
     )
+
+
+async def test_each_setting_takes_what_it_names_when_both_kinds_are_free(
+    home: TestClient, cloud_key: Ed25519PrivateKey
+) -> None:
+    sid = await system_id(home)
+    assert (await upload(home, license_token(cloud_key, sid, "MV", 2))).status == 200
+    await give_credits(home, cloud_key, 100)  # 25 credits, so credits alone would start any of them
+
+    async def perpetual_in_use() -> int:
+        listed = (await (await home.get("/api/v1/licenses/perpetual")).json())["licenses"]
+        return int(next(item["in_use"] for item in listed if item["license_type"] == "MV"))
+
+    def usage(resource: dict[str, Any]) -> tuple[str, int, float]:
+        return resource["status"], resource["perpetual_in_use"], resource["credits_in_use"]
+
+    fits = await act(home, await add(home, "Perpetual wall", "MV", 2, "perpetual"), "start")
+    assert usage(fits) == ("running", 2, 0)  # both free perpetual licenses, no credits
+    assert (await perpetual_in_use(), (await credits_view(home))["in_use"]) == (2, 0)
+    await act(home, fits, "stop")
+    only_credits = await act(home, await add(home, "Credits wall", "MV", 1, "credits"), "start")
+    assert usage(only_credits) == ("running", 0, 4)  # credits, though perpetual licenses are free
+    assert (await perpetual_in_use(), (await credits_view(home))["in_use"]) == (0, 4)
+    default = await act(home, await add(home, "Default wall", "MV", 1), "start")
+    assert usage(default) == ("running", 1, 0)  # perpetual first
+    assert (await act(home, fits, "start"))["status"] == "unlicensed"  # one perpetual license short now
+    assert (await perpetual_in_use(), (await credits_view(home))["in_use"]) == (1, 4)
 
 
 async def test_running_resource_keeps_running_when_credits_expire_but_cannot_restart(
