@@ -1,9 +1,12 @@
 """Assigning and revoking credits against the cloud alone (systems that are not connected)."""
 
 import asyncio
+from datetime import timedelta
 
 from aiohttp.test_utils import TestClient
 
+from flex_emulator.shared.clock import VirtualClock
+from flex_emulator.shared.timefmt import iso
 from tests.kit import TENANT_ADMIN
 from tests.kit.api import assert_error, assert_invariant, new_tenant
 
@@ -66,6 +69,19 @@ async def test_never_more_than_available_nor_from_an_unusable_subscription(cloud
     )
     assert (await tenant.sub_state(sub["id"]))["credits_available"] == 2
     assert (await tenant.get(f"/systems/{system['id']}"))["assignments"] == []
+
+
+async def test_auto_revoke_must_be_later_than_now_by_at_least_a_second(cloud: TestClient, clock: VirtualClock) -> None:
+    tenant = await new_tenant(cloud)
+    sub = await tenant.subscription(4)
+    system, _ = await tenant.link_new_system()
+    now = clock.now()
+    refused = await tenant.assign(system["id"], sub["id"], 1, expect=400, auto_revoke_at=iso(now))
+    assert_error(refused, "auto_revoke_in_past")
+    assert (await tenant.sub_state(sub["id"]))["credits_available"] == 4
+    item = await tenant.assign(system["id"], sub["id"], 1, auto_revoke_at=iso(now + timedelta(seconds=1)))
+    assert item["auto_revoke_at"] == iso(now + timedelta(seconds=1))
+    await assert_invariant(cloud.app)
 
 
 async def test_parallel_assignments_never_over_assign(cloud: TestClient) -> None:

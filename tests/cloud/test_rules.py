@@ -42,7 +42,7 @@ def test_month_and_year_terms_follow_the_calendar() -> None:
 
 def test_only_active_and_still_usable_cancelled_subscriptions_are_selectable() -> None:
     assert rules.is_selectable(subscription("active"), NOW)
-    assert rules.is_selectable(subscription("cancelled", NOW + timedelta(days=1)), NOW)
+    assert rules.is_selectable(subscription("cancelled", NOW + timedelta(seconds=1)), NOW)  # its term's last second
     assert not rules.is_selectable(subscription("cancelled", NOW), NOW)
     assert not rules.is_selectable(subscription("inactive"), NOW)
     assert not rules.is_selectable(subscription("expired"), NOW)

@@ -53,9 +53,9 @@ async def test_emulator_routes_are_absent_without_the_flag(aiohttp_client: Aioht
 async def test_inactive_subscription_activates_itself_after_three_weeks(cloud: TestClient) -> None:
     tenant = await new_tenant(cloud)
     sub = await tenant.subscription(8, state="inactive")
-    await advance(cloud, 21 * DAY - 60)
+    await advance(cloud, 21 * DAY - 1)
     assert (await tenant.sub_state(sub["id"]))["state"] == "inactive"
-    await advance(cloud, 60)
+    await advance(cloud, 1)
     active = await tenant.sub_state(sub["id"])
     assert active["state"] == "active" and active["term_start"] == "2026-12-19T10:00:00Z"
     assert active["term_end"] == "2027-01-19T10:00:00Z"
@@ -79,6 +79,10 @@ async def test_active_subscription_renews_and_cancelled_one_expires_returning_ev
     assert ended["id"] == item["id"] and ended["state"] == "ended" and ended["end_reason"] == "subscription_ended"
     assert_error(await tenant.assign(system["id"], ending["id"], 1, expect=409), "subscription_not_selectable")
     await assert_invariant(cloud.app)
+
+
+async def states(tenant: Tenant, system_id: str) -> dict[str, str]:
+    return {item["id"]: item["state"] for item in (await tenant.get(f"/systems/{system_id}"))["assignments"]}
 
 
 async def two_credits_downloaded(cloud: TestClient) -> tuple[Tenant, str, str, str]:
@@ -136,11 +140,16 @@ async def test_auto_revoke_returns_undelivered_credits_at_the_time_and_delivered
     never_sent = await tenant.assign(system["id"], sub["id"], 2, auto_revoke_at=at)
     detail = {item["id"]: item for item in (await tenant.get(f"/systems/{system['id']}"))["assignments"]}
     assert detail[kept_home["id"]]["valid_until"] == at and detail[kept_home["id"]]["auto_revoke_at"] == at
-    await advance(cloud, 2 * DAY)
+    await advance(cloud, 2 * DAY - 1)
+    assert await states(tenant, system["id"]) == {never_sent["id"]: "active", kept_home["id"]: "active"}
+    await advance(cloud, 1)
     detail = {item["id"]: item for item in (await tenant.get(f"/systems/{system['id']}"))["assignments"]}
     assert detail[never_sent["id"]]["state"] == "ended" and detail[never_sent["id"]]["end_reason"] == "auto_revoked"
     assert detail[kept_home["id"]]["state"] == "revoke_pending"
-    await advance(cloud, 300)
+    assert detail[kept_home["id"]]["returns_at"] == iso(parse_iso(at) + SKEW)
+    await advance(cloud, 299)
+    assert (await states(tenant, system["id"]))[kept_home["id"]] == "revoke_pending"
+    await advance(cloud, 1)
     detail = {item["id"]: item for item in (await tenant.get(f"/systems/{system['id']}"))["assignments"]}
     assert detail[kept_home["id"]]["state"] == "ended" and detail[kept_home["id"]]["end_reason"] == "auto_revoked"
     assert (await tenant.sub_state(sub["id"]))["credits_available"] == 8
