@@ -1,5 +1,6 @@
 """Validity, check-in, expiry and Auto Revoke across a real cloud and real HOMEs on the virtual clock."""
 
+import asyncio
 from datetime import timedelta
 
 from flex_emulator.shared.clock import VirtualClock
@@ -105,4 +106,49 @@ async def test_a_file_from_the_homes_future_is_refused_as_clock_skew(world: Worl
     assert_error(refused, "clock_skew")
     assert "clock" in refused["error"]["message"]
     assert (await van.credits())["total"] == 0
+    await world.check()
+
+
+async def test_an_online_home_gets_its_renewed_copy_24_hours_before_validity_ends(world: World) -> None:
+    sub = await world.tenant.subscription(8, duration="annual")
+    studio = await world.online_home("Studio A")
+    item = await world.tenant.assign(studio.system_id, sub["id"], 2)
+    first_until = item["valid_until"]
+    seq = (await world.system(studio.system_id))["system"]["seq"]
+    await studio.link.wait_for_seq(seq)
+    await world.advance(29 * DAY - 1)  # the second before the check-in
+    assert (await world.system(studio.system_id))["system"]["seq"] == seq
+    assert [entry["valid_until"] for entry in (await studio.credits())["entries"]] == [first_until]
+    await world.advance(1)  # 24 hours before the copy's end: the renewed copy, valid 30 days from now
+    assert (await world.system(studio.system_id))["system"]["seq"] == seq + 1
+    await studio.link.wait_for_seq(seq + 1)
+    renewed = iso(world.clock.now() + timedelta(days=30))
+    assert [entry["valid_until"] for entry in (await studio.credits())["entries"]] == [renewed]
+    await world.check()
+
+
+async def test_a_pushed_copy_up_to_five_minutes_in_homes_future_is_applied_and_a_later_one_waits(
+    world: World,
+) -> None:
+    sub = await world.tenant.subscription(8)
+    now = world.clock.now()
+    inside = await world.start_home("Studio A", clock=VirtualClock(start=now - timedelta(minutes=5)))
+    behind = VirtualClock(start=now - timedelta(minutes=5, seconds=1))
+    outside = await world.start_home("Studio B", clock=behind)
+    for home in (inside, outside):
+        await home.link.wait_for_state("online")
+    applied = await world.tenant.assign(inside.system_id, sub["id"], 1)
+    waiting = await world.tenant.assign(outside.system_id, sub["id"], 1)
+    await inside.link.wait_for_seq(1)
+    assert await inside.held_ids() == {applied["id"]}
+    for _ in range(250):  # the pushed copy arrives, and is refused for now
+        refused = [event for event in (await outside.api.events())["events"] if event["kind"] == "snapshot_refused"]
+        if refused:
+            break
+        await asyncio.sleep(0.02)
+    assert [event["code"] for event in refused] == ["clock_skew"]
+    assert (await outside.credits())["seq"] == 0
+    await outside.api.call("POST", "/_emulator/clock", json={"advance_seconds": 1})  # HOME's clock catches up
+    await outside.link.wait_for_seq(1)
+    assert await outside.held_ids() == {waiting["id"]}
     await world.check()
