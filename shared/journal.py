@@ -8,6 +8,7 @@ happened, costs no transaction of its own, and a fact noted inside a transaction
 
 import asyncio
 import json
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,8 +27,17 @@ log = structlog.get_logger()
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 FLUSH_DELAY_SECONDS = 0.1
+# A fact keeps the signed token it is about up to this size (a credits file of some 200 assignments); a larger one
+# only its size: a system of thousands of assignments would otherwise grow the journal by its file with every change.
+TOKEN_KEPT_BYTES = 16 * 1024
 
-INSERT_FACTS = "INSERT INTO journal (at, kind, system_id, detail) VALUES (?, ?, ?, ?)"
+INSERT_FACTS = "INSERT INTO journal (at, kind, system_id, detail, noted_us) VALUES (?, ?, ?, ?, ?)"
+
+
+def wall_us() -> int:
+    """The machine's clock in microseconds, whatever the service's (virtual) clock says: what orders the events of
+    two services on one machine (``noted_at``), where the service time of a virtual clock stands still."""
+    return time.time_ns() // 1000
 
 
 @dataclass(frozen=True)
@@ -36,13 +46,19 @@ class Fact:
     kind: str
     system_id: str | None
     detail: dict[str, Any]
+    noted_us: int
 
-    def row(self) -> tuple[int, str, str | None, str]:
-        return epoch(self.at), self.kind, self.system_id, json.dumps(self.detail)
+    def row(self) -> tuple[int, str, str | None, str, int]:
+        return epoch(self.at), self.kind, self.system_id, json.dumps(self.detail), self.noted_us
 
 
 def wall_now() -> datetime:
     return datetime.now(UTC)
+
+
+def token_fields(token: str) -> dict[str, Any]:
+    """What a fact keeps of a signed token: the token itself, or its size when it is larger than TOKEN_KEPT_BYTES."""
+    return {"token": token} if len(token) <= TOKEN_KEPT_BYTES else {"token_bytes": len(token)}
 
 
 class Journal:
@@ -51,8 +67,9 @@ class Journal:
         self._pending: list[Fact] = []
         self._noted = asyncio.Event()
 
-    def note(self, kind: str, system_id: str | None = None, **detail: Any) -> None:
-        self._pending.append(Fact(self._now(), kind, system_id, detail))
+    def note(self, kind: str, system_id: str | None = None, *, at: datetime | None = None, **detail: Any) -> None:
+        """``at``: when it happened by the service's clock, if that was before now (an expiry noticed later)."""
+        self._pending.append(Fact(at or self._now(), kind, system_id, detail, wall_us()))
         self._noted.set()
 
     @property
@@ -123,10 +140,20 @@ def parse_limit(raw: str | None) -> int:
     return limit
 
 
-def event_json(cursor: int, at: datetime, kind: str, fields: dict[str, Any]) -> dict[str, Any]:
-    """``{cursor, at, kind, ...}``: the named fields first; a detail never overrides them."""
+def event_json(
+    cursor: int, at: datetime, kind: str, fields: dict[str, Any], noted_us: int | None = None
+) -> dict[str, Any]:
+    """``{cursor, at, kind, noted_at, ...}``: the named fields first; a detail never overrides them."""
     base: dict[str, Any] = {"cursor": str(cursor), "at": iso(at), "kind": kind}
+    if noted_us is not None:
+        base["noted_at"] = iso_micro(noted_us)
     return base | {key: value for key, value in fields.items() if key not in base and value is not None}
+
+
+def iso_micro(microseconds: int) -> str:
+    """``2026-12-06T02:35:00.123456Z``: the fixed width makes the text sort as the times do."""
+    seconds, micro = divmod(microseconds, 1_000_000)
+    return f"{datetime.fromtimestamp(seconds, UTC).strftime('%Y-%m-%dT%H:%M:%S')}.{micro:06d}Z"
 
 
 def page_json(events: list[dict[str, Any]], after: int) -> dict[str, Any]:

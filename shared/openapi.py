@@ -49,6 +49,11 @@ def obj(properties: dict[str, Schema], *, optional: tuple[str, ...] = ()) -> Sch
 
 
 ERROR = obj({"error": obj({"code": STR, "message": STR})})
+# One event of either service's journal (GET /_emulator/events); the kind decides the other fields.
+JOURNAL_EVENT = obj(
+    {"cursor": STR, "at": TIME, "kind": STR, "noted_at": TIME, "token": STR, "token_bytes": INT},
+    optional=("noted_at", "token", "token_bytes"),
+)
 
 
 def op(

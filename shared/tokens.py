@@ -200,6 +200,17 @@ def verify_link_auth(token: object, key: Ed25519PublicKey, system_id: str, nonce
         raise TokenError("bad_signature", "The link authentication does not answer this challenge.")
 
 
+def unverified_seq(token: object) -> int | None:
+    """The ``seq`` a token claims, read without checking anything (to say which file a refusal was about)."""
+    if not isinstance(token, str):
+        return None
+    try:
+        seq = unverified_claims(token).get("seq")
+    except TokenError:
+        return None
+    return seq if isinstance(seq, int) and not isinstance(seq, bool) else None
+
+
 def unverified_issuer(token: object) -> str | None:
     """Who claims to have signed a token, before anything is trusted (to pick the key)."""
     if not isinstance(token, str):

@@ -17,13 +17,14 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import groupby
+from typing import Any
 
 import structlog
 
 from flex_emulator.cloud.domain.models import IssuedSnapshot, Job
 from flex_emulator.cloud.store import Database, Queries
 from flex_emulator.shared.clock import Clock, VirtualClock
-from flex_emulator.shared.timefmt import epoch
+from flex_emulator.shared.timefmt import epoch, iso
 
 log = structlog.get_logger()
 
@@ -92,6 +93,8 @@ class Scheduler:
         """Move a virtual clock forward to ``target``, running each due item at its own time."""
         assert isinstance(self.clock, VirtualClock)
         async with self._lock:
+            moved: dict[str, Any] = {"from": iso(self.clock.now()), "to": iso(target)}
+            self.db.journal.note("clock_advanced", **moved)
             handled = await self._run_until(target, step_clock=True)
             if target > self.clock.now():
                 self.clock.set(target)

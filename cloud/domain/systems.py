@@ -5,7 +5,8 @@ from flex_emulator.cloud.domain.transfers import Transfers
 from flex_emulator.cloud.link.hub import LinkHub
 from flex_emulator.cloud.store import Database
 from flex_emulator.shared.clock import Clock
-from flex_emulator.shared.errors import Conflict, NotFound
+from flex_emulator.shared.errors import ApiError, Conflict, NotFound
+from flex_emulator.shared.journal import token_fields
 from flex_emulator.shared.keys import raw_public
 from flex_emulator.shared.tokens import verify_registration
 
@@ -57,7 +58,11 @@ class Systems:
     async def enter_revoke_key(self, account_id: str, system_id: str, key: str, actor: str) -> list[Assignment]:
         """HOME's proof that it dropped revoked credits, typed in by a person: the assignments it returned."""
         await self.owned(account_id, system_id)
-        outcome = await self.transfers.accept_receipt(system_id, key, "revoke_key", actor)
+        try:
+            outcome = await self.transfers.accept_receipt(system_id, key, "revoke_key", actor)
+        except ApiError as exc:
+            self.db.journal.note("revoke_key_refused", system_id, code=exc.code, **token_fields(key))
+            raise
         return outcome.returned
 
     async def seen(self, system_id: str) -> None:

@@ -16,6 +16,7 @@ from flex_emulator.cloud.link.hub import LinkHub
 from flex_emulator.cloud.store import Database, Queries
 from flex_emulator.shared.clock import Clock
 from flex_emulator.shared.errors import Conflict, NotFound, TokenError
+from flex_emulator.shared.journal import token_fields
 from flex_emulator.shared.keys import public_from_raw
 from flex_emulator.shared.quarters import format_credits
 from flex_emulator.shared.snapshot_claims import MAX_ACTIVE_ASSIGNMENTS, SnapshotEntry
@@ -218,6 +219,7 @@ class Transfers:
         async with self.db.transaction() as tx:
             system = await self._system(tx, account_id, system_id)
             issued = await self.issue(tx, system, now, "file", actor)
+            self.db.journal.note("file_downloaded", system.id, seq=issued.seq, **token_fields(issued.token))
         await self.push(issued)
         return system, issued
 
@@ -267,7 +269,8 @@ class Transfers:
                     detail={"seq": receipt.seq, "returned": [item.id for item in returned]},
                 )
         returned_ids = [item.id for item in returned]
-        self.db.journal.note("receipt_accepted", system_id, seq=receipt.seq, via=via, returned=returned_ids)
+        kept = token_fields(token) if isinstance(token, str) else {}  # it is: it verified
+        self.db.journal.note("receipt_accepted", system_id, seq=receipt.seq, via=via, returned=returned_ids, **kept)
         await self.hub.acknowledged(system_id, receipt.seq)
         log.info("receipt_accepted", system_id=system_id, seq=receipt.seq, via=via, returned=len(returned))
         return ReceiptOutcome(receipt.seq, returned)

@@ -14,6 +14,7 @@ from flex_emulator.cloud.domain.models import System
 from flex_emulator.cloud.domain.signer import Signer
 from flex_emulator.cloud.store import Database
 from flex_emulator.shared.errors import BadRequest, Conflict, NotFound
+from flex_emulator.shared.journal import token_fields
 from flex_emulator.shared.jws import sign, unverified_claims
 from flex_emulator.shared.keys import b64url, key_id, system_id_for
 from flex_emulator.shared.snapshot_claims import encode_entries
@@ -100,5 +101,6 @@ async def faulty_credits_file(
     latest = await db.read.snapshots.latest(system_id)
     claims = base_claims(system, latest.token if latest else None, now)
     token = break_file(kind, claims, signer, now)
-    db.journal.note("file_fault_served", system_id, fault=kind, expected_code=FILE_FAULTS[kind])
+    served = {"fault": kind, "expected_code": FILE_FAULTS[kind], "seq": claims["seq"]} | token_fields(token)
+    db.journal.note("file_fault_served", system_id, **served)
     return system, int(claims["seq"]), token

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from flex_emulator.cloud.link.faults import LinkFaults
 from flex_emulator.shared import protocol
-from flex_emulator.shared.journal import Journal
+from flex_emulator.shared.journal import Journal, token_fields
 
 log = structlog.get_logger()
 
@@ -80,7 +80,8 @@ class LinkHub:
         delay = self.faults.latency_seconds(system_id)
         if delay:
             await asyncio.sleep(delay)
-        self.journal.note("snapshot_pushed", system_id, seq=seq, **({"resent": True} if resent else {}))
+        sent = {"resent": True} if resent else token_fields(token)  # the token once: a re-push sends the same one
+        self.journal.note("snapshot_pushed", system_id, seq=seq, **sent)
         try:
             for _ in range(self.faults.copies(system_id, "snapshot", seq)):
                 await socket.send_str(text)

@@ -16,7 +16,7 @@ class JournalQueries:
     async def after(self, cursor: int, limit: int) -> list[dict[str, Any]]:
         """Events after ``cursor``, oldest first; a ledger row's fields come from the ledger."""
         rows = await self._sql.all(
-            "SELECT j.id, j.at, j.kind, j.system_id, j.detail, l.actor, l.account_id, l.subscription_id, "
+            "SELECT j.id, j.at, j.kind, j.system_id, j.detail, j.noted_us, l.actor, l.account_id, l.subscription_id, "
             "l.assignment_id, l.quarters, l.detail AS ledger_detail "
             "FROM journal j LEFT JOIN ledger l ON l.id = j.ledger_id WHERE j.id > ? ORDER BY j.id LIMIT ?",
             (cursor, limit),
@@ -33,5 +33,9 @@ class JournalQueries:
                     "credits": row["quarters"] / 4 if row["quarters"] else None,
                 }
                 fields |= json.loads(row["ledger_detail"])
-            events.append(event_json(row["id"], from_epoch(row["at"]), row["kind"], fields | json.loads(row["detail"])))
+            events.append(
+                event_json(
+                    row["id"], from_epoch(row["at"]), row["kind"], fields | json.loads(row["detail"]), row["noted_us"]
+                )
+            )
         return events

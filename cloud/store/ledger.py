@@ -6,6 +6,7 @@ from datetime import datetime
 
 from flex_emulator.cloud.domain.models import LedgerEvent
 from flex_emulator.cloud.store.records import LEDGER_COLUMNS, id_list, ledger_row
+from flex_emulator.shared.journal import wall_us
 from flex_emulator.shared.sqlite import Sql
 from flex_emulator.shared.timefmt import epoch
 
@@ -45,9 +46,10 @@ class LedgerQueries:
         )
 
     async def append_many(self, entries: list[LedgerEntry]) -> None:
+        noted = wall_us()
         await self._sql.many(
             "INSERT INTO ledger (at, kind, actor, account_id, subscription_id, system_id, assignment_id, quarters, "
-            "detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "detail, noted_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     epoch(e.at),
@@ -59,6 +61,7 @@ class LedgerQueries:
                     e.assignment_id,
                     e.quarters,
                     e.detail if isinstance(e.detail, str) else json.dumps(e.detail or {}),
+                    noted,
                 )
                 for e in entries
             ],

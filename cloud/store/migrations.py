@@ -160,4 +160,17 @@ MIGRATIONS: list[str] = [
     CREATE INDEX ledger_revoke_requests ON ledger(assignment_id) WHERE kind = 'revoke_requested';
     DROP INDEX ledger_assignment;
     """,
+    """
+    -- When each row was written by the machine's clock, in microseconds: the inspector orders the cloud's and a
+    -- HOME's journal by it (under a virtual clock every event of a step has the same time). The ledger carries it
+    -- so the trigger can copy it.
+    ALTER TABLE ledger ADD COLUMN noted_us INTEGER;
+    ALTER TABLE journal ADD COLUMN noted_us INTEGER;
+    DROP TRIGGER ledger_journal;
+    CREATE TRIGGER ledger_journal AFTER INSERT ON ledger
+        BEGIN
+            INSERT INTO journal (at, kind, system_id, ledger_id, noted_us)
+                VALUES (NEW.at, NEW.kind, NEW.system_id, NEW.id, NEW.noted_us);
+        END;
+    """,
 ]

@@ -8,6 +8,7 @@ from flex_emulator.shared.openapi import (
     ANY_OBJECT,
     BOOL,
     INT,
+    JOURNAL_EVENT,
     NUM,
     STR,
     TIME,
@@ -22,6 +23,7 @@ from flex_emulator.shared.openapi import (
 )
 
 SCHEMAS = {
+    "JournalEvent": JOURNAL_EVENT,
     "Membership": obj({"id": STR, "name": STR, "role": enum("admin", "operator")}),
     "Member": obj({"user_id": STR, "email": STR, "role": enum("admin", "operator")}),
     "Invitation": obj(
@@ -282,7 +284,7 @@ EMULATOR_PATHS: dict[str, dict[str, Any]] = {
     "/_emulator/events": {
         "get": op(
             "The event journal",
-            {200: obj({"events": array(obj({"cursor": STR, "at": TIME, "kind": STR})), "next": nullable(STR)})},
+            {200: obj({"events": array(ref("JournalEvent")), "next": nullable(STR)})},
             query={"after": STR, "limit": INT},
             tag="emulator",
         ),

@@ -88,6 +88,7 @@ async def apply_snapshot(node: Node, token: str, source: str) -> Applied:
             result = "applied"
     if result == "applied":
         node.seq_applied(snapshot.seq)
+        node.expiries.hold(snapshot.seq, snapshot.entries, now)
         log.info("snapshot_applied", seq=snapshot.seq, entries=len(held), source=source)
     else:
         node.journal.note("snapshot_unchanged", seq=snapshot.seq, source=source)
@@ -139,7 +140,7 @@ async def credits_report(node: Node, online: bool) -> CreditsReport:
         receipt = await db.latest_receipt()
         seq = await db.applied_seq()
     if receipt is not None:
-        node.revoke_key_shown(receipt.seq)
+        node.revoke_key_shown(receipt.seq, receipt.token)
     return CreditsReport(
         now=now,
         seq=seq,

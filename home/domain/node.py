@@ -8,12 +8,13 @@ from datetime import datetime
 import structlog
 
 from flex_emulator.home.config import DEFAULT_LABEL, Config
+from flex_emulator.home.domain.expiries import Expiries
 from flex_emulator.home.domain.identity import Identity, load_identity
 from flex_emulator.home.domain.timekeeper import TimeKeeper
 from flex_emulator.home.domain.trust import TrustedKeys
 from flex_emulator.home.store import Queries, Store
 from flex_emulator.shared.clock import Clock
-from flex_emulator.shared.journal import Journal
+from flex_emulator.shared.journal import Journal, token_fields
 from flex_emulator.shared.timefmt import epoch, from_epoch
 
 log = structlog.get_logger()
@@ -43,6 +44,7 @@ class Node:
         self.config = config
         self.time = TimeKeeper(clock)
         self.journal = Journal(self.now)
+        self.expiries = Expiries(self.journal)
         self.store = Store(config.database_path, self.journal)
         self._key_shown_seq = 0
         self.trust = TrustedKeys(self.store, config.cloud_key_file)
@@ -72,8 +74,10 @@ class Node:
                 self.label = stored_label
             mark = await tx.meta(TIME_MARK_META)
             self.applied_seq = await tx.applied_seq()
+            entries = await tx.entries()
         if mark:
             self.time.restore(from_epoch(int(mark)))
+        self.expiries.hold(self.applied_seq, entries, self.time.now())
         await self.trust.load()
         log.info("home_started", system_id=self.system_id, label=self.label, seq=self.applied_seq)
 
@@ -83,7 +87,9 @@ class Node:
 
     def now(self) -> datetime:
         """HOME's effective time: never earlier than a time it has already seen."""
-        return self.time.now()
+        moment = self.time.now()
+        self.expiries.notice(moment)
+        return moment
 
     async def current_time(self, force_persist: bool = False) -> datetime:
         """The effective time, writing the high-water mark down if it moved on far enough."""
@@ -113,15 +119,16 @@ class Node:
             self.config.key_path.unlink(missing_ok=True)
             self._identity = load_identity(self.config.key_path)
         self.seq_applied(0)
+        self.expiries.hold(0, [], self.now())
         self._key_shown_seq = 0
         self.journal.note("reset", identity=new_identity)
         log.info("home_reset", system_id=self.system_id, new_identity=new_identity)
 
-    def revoke_key_shown(self, seq: int) -> None:
+    def revoke_key_shown(self, seq: int, key: str) -> None:
         """Journal the first time the revoke key of ``seq`` is shown (upload answer, Credits page or API)."""
         if seq > self._key_shown_seq:
             self._key_shown_seq = seq
-            self.journal.note("revoke_key_shown", seq=seq)
+            self.journal.note("revoke_key_shown", seq=seq, **token_fields(key))
 
     def seq_applied(self, seq: int) -> None:
         self.applied_seq = seq

@@ -13,7 +13,9 @@ routes = web.RouteTableDef()
 async def get_events(request: web.Request) -> web.Response:
     after = parse_cursor(request.query.get("after"))
     limit = parse_limit(request.query.get("limit"))
-    store = request.app[NODE].store
+    node = request.app[NODE]
+    await node.current_time()  # HOME's time read now: credits that ended by it are noted before the journal is read
+    store = node.store
     await store.write_journal()
     async with store.read() as db:
         events = await db.journal_after(after, limit)

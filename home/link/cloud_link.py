@@ -20,8 +20,9 @@ from flex_emulator.home.domain.trust import TrustError
 from flex_emulator.home.link.future_copy import FutureCopy
 from flex_emulator.shared import protocol
 from flex_emulator.shared.errors import ProtocolError, TokenError
+from flex_emulator.shared.journal import token_fields
 from flex_emulator.shared.protocol import Message
-from flex_emulator.shared.tokens import sign_link_auth
+from flex_emulator.shared.tokens import sign_link_auth, unverified_seq
 
 log = structlog.get_logger()
 
@@ -292,7 +293,7 @@ class CloudLink:
             return False
         self.receipts_sent += 1
         self.watch.changed()
-        self._node.journal.note("receipt_sent", seq=seq, source="file")
+        self._node.journal.note("receipt_sent", seq=seq, source="file", **token_fields(token))
         log.info("receipt_sent", seq=seq, result="file")
         return True
 
@@ -304,7 +305,9 @@ class CloudLink:
             token = message.text("token")
             applied = await apply_snapshot(self._node, token, source="link")
         except (ProtocolError, TokenError) as exc:
-            self._node.journal.note("snapshot_refused", code=exc.code, source="link")
+            self._node.journal.note(
+                "snapshot_refused", code=exc.code, source="link", seq=unverified_seq(token), **refused_token(token)
+            )
             log.warning("pushed_snapshot_refused", code=exc.code, message=exc.message)
             await ws.send_str(protocol.error(exc.code, exc.message, message.id))
             if exc.code == "clock_skew" and token is not None:
@@ -319,7 +322,7 @@ class CloudLink:
             await ws.send_str(protocol.encode(protocol.RECEIPT, token=receipt))
             self.receipts_sent += 1
             self.watch.changed()
-            self._node.journal.note("receipt_sent", seq=seq, source="link")
+            self._node.journal.note("receipt_sent", seq=seq, source="link", **token_fields(receipt))
             log.info("receipt_sent", seq=seq, result=result)
 
     async def _receipt_for_future_copy(self, applied: Applied) -> None:
@@ -335,6 +338,10 @@ class CloudLink:
         if code == "not_linked":
             raise LinkRefused("not_linked", str(message.body.get("message") or "This HOME is not linked."))
         log.warning("cloud_reported_error", code=code, message=message.body.get("message"))
+
+
+def refused_token(token: str | None) -> dict[str, Any]:
+    return {} if token is None else token_fields(token)
 
 
 def _refusal(message: Message) -> LinkRefused:

@@ -125,4 +125,8 @@ MIGRATIONS: list[str] = [
         system_id TEXT,
         detail TEXT NOT NULL DEFAULT '{}');
     """,
+    """
+    -- When each fact was noted by the machine's clock, in microseconds: orders it against the cloud's journal.
+    ALTER TABLE journal ADD COLUMN noted_us INTEGER;
+    """,
 ]

@@ -151,6 +151,7 @@ class Queries:
                 from_epoch(row["at"]),
                 row["kind"],
                 {"system_id": row["system_id"]} | json.loads(row["detail"]),
+                row["noted_us"],
             )
             for row in rows
         ]

@@ -4,10 +4,26 @@ from typing import Any
 
 from aiohttp import web
 
-from flex_emulator.shared.openapi import BOOL, INT, NUM, STR, TIME, array, document, enum, nullable, obj, op, ref, serve
+from flex_emulator.shared.openapi import (
+    BOOL,
+    INT,
+    JOURNAL_EVENT,
+    NUM,
+    STR,
+    TIME,
+    array,
+    document,
+    enum,
+    nullable,
+    obj,
+    op,
+    ref,
+    serve,
+)
 
 TOTALS = obj({"total": NUM, "in_use": NUM, "remaining": NUM})
 SCHEMAS = {
+    "JournalEvent": JOURNAL_EVENT,
     "CloudLink": obj(
         {"url": STR, "enabled": BOOL, "state": enum("online", "connecting", "offline", "disabled", "not_linked")}
     ),
@@ -115,7 +131,7 @@ EMULATOR_PATHS: dict[str, dict[str, Any]] = {
     "/_emulator/events": {
         "get": op(
             "The event journal",
-            {200: obj({"events": array(obj({"cursor": STR, "at": TIME, "kind": STR})), "next": nullable(STR)})},
+            {200: obj({"events": array(ref("JournalEvent")), "next": nullable(STR)})},
             query={"after": STR, "limit": INT},
             tag="emulator",
         ),

@@ -1,6 +1,7 @@
 """Reading an uploaded file (multipart field ``file`` or the raw body) without ever holding more than the limit."""
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import BodyPartReader, MultipartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -10,6 +11,8 @@ from flex_emulator.home.domain.node import Node
 from flex_emulator.home.link.cloud_link import CloudLink
 from flex_emulator.shared.bodies import content_encoding, decode_body, refuse_encoded_form
 from flex_emulator.shared.errors import BadRequest, PayloadTooLarge, TokenError
+from flex_emulator.shared.journal import token_fields
+from flex_emulator.shared.tokens import unverified_seq
 
 CHUNK = 64 * 1024
 MULTIPART_OVERHEAD = 16 * 1024  # boundaries, headers and small form fields around the file
@@ -29,12 +32,21 @@ async def apply_upload(node: Node, link: CloudLink, data: bytes) -> Applied:
     try:
         applied = await accept_file(node, data)
     except TokenError as exc:
-        node.journal.note("upload_refused", code=exc.code)
+        node.journal.note("upload_refused", code=exc.code, **refused_file(data))
         raise
     node.journal.note("upload_applied", file=applied.kind, result=applied.result, seq=applied.seq)
     if applied.kind == "credits" and applied.result == "applied" and applied.receipt:
         await link.send_receipt(applied.receipt, applied.seq)
     return applied
+
+
+def refused_file(data: bytes) -> dict[str, Any]:
+    """What the journal keeps of a refused file: the token it holds (to show what was wrong with it) and its seq."""
+    try:
+        text = data.decode("utf-8-sig").strip()
+    except UnicodeDecodeError:
+        return {"file_bytes": len(data)}
+    return {"seq": unverified_seq(text)} | token_fields(text)
 
 
 def _too_large(limit: int) -> PayloadTooLarge:
