@@ -134,11 +134,11 @@ def credits_in_use(resources: list[Resource]) -> int:
 
 async def credits_report(node: Node, online: bool) -> CreditsReport:
     now = await node.current_time()
-    async with node.store.read() as db:
-        entries = await db.entries()
-        resources = await db.resources()
-        receipt = await db.latest_receipt()
-        seq = await db.applied_seq()
+    db = node.db.read
+    entries = await db.entries()
+    resources = await db.resources()
+    receipt = await db.latest_receipt()
+    seq = await db.applied_seq()
     if receipt is not None:
         node.revoke_key_shown(receipt.seq, receipt.token)
     return CreditsReport(
@@ -167,5 +167,4 @@ def perpetual_lines(grants: list[PerpetualGrant], resources: list[Resource]) -> 
 
 
 async def perpetual_report(node: Node) -> list[PerpetualLine]:
-    async with node.store.read() as db:
-        return perpetual_lines(await db.perpetual_grants(), await db.resources())
+    return perpetual_lines(await node.db.read.perpetual_grants(), await node.db.read.resources())

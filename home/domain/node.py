@@ -12,7 +12,7 @@ from flex_emulator.home.domain.expiries import Expiries
 from flex_emulator.home.domain.identity import Identity, load_identity
 from flex_emulator.home.domain.timekeeper import TimeKeeper
 from flex_emulator.home.domain.trust import TrustedKeys
-from flex_emulator.home.store import Queries, Store
+from flex_emulator.home.store import Database, Queries
 from flex_emulator.shared.clock import Clock
 from flex_emulator.shared.journal import Journal, token_fields
 from flex_emulator.shared.timefmt import epoch, from_epoch
@@ -45,9 +45,9 @@ class Node:
         self.time = TimeKeeper(clock)
         self.journal = Journal(self.now)
         self.expiries = Expiries(self.journal)
-        self.store = Store(config.database_path, self.journal)
+        self.db = Database(config.database_path, self.journal)
         self._key_shown_seq = 0
-        self.trust = TrustedKeys(self.store, config.cloud_key_file)
+        self.trust = TrustedKeys(self.db, config.cloud_key_file)
         self._identity: Identity | None = None
         self.label = config.label or DEFAULT_LABEL
         self.applied_seq = 0
@@ -65,8 +65,8 @@ class Node:
 
     async def start(self) -> None:
         self._identity = load_identity(self.config.key_path)
-        await self.store.open()
-        async with self.store.transaction() as tx:
+        await self.db.open()
+        async with self.db.transaction() as tx:
             stored_label = await tx.meta(LABEL_META)
             if stored_label is None or (self.config.label is not None and self.config.label != stored_label):
                 await tx.set_meta(LABEL_META, self.label)
@@ -82,8 +82,8 @@ class Node:
         log.info("home_started", system_id=self.system_id, label=self.label, seq=self.applied_seq)
 
     async def close(self) -> None:
-        await self.store.write_journal()
-        await self.store.close()
+        await self.db.write_journal()
+        await self.db.close()
 
     def now(self) -> datetime:
         """HOME's effective time: never earlier than a time it has already seen."""
@@ -95,7 +95,7 @@ class Node:
         """The effective time, writing the high-water mark down if it moved on far enough."""
         mark = self.time.due_for_persisting(force=force_persist)
         if mark is not None:
-            async with self.store.transaction() as tx:
+            async with self.db.transaction() as tx:
                 await tx.set_meta(TIME_MARK_META, str(epoch(mark)))
             self.time.persisted(mark)
         return self.now()
@@ -103,7 +103,7 @@ class Node:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Queries]:
         """A write transaction that also records the time high-water mark."""
-        async with self.store.transaction() as tx:
+        async with self.db.transaction() as tx:
             yield tx
             mark = self.time.due_for_persisting(force=True)
             if mark is not None:

@@ -80,8 +80,7 @@ async def add_resource(node: Node, name: str, needed: str, count: int, setting: 
 
 
 async def list_resources(node: Node) -> list[Resource]:
-    async with node.store.read() as db:
-        return await db.resources()
+    return await node.db.read.resources()
 
 
 def _existing(resource: Resource | None, resource_id: int) -> Resource:

@@ -8,7 +8,7 @@ import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from yarl import URL
 
-from flex_emulator.home.store import Store
+from flex_emulator.home.store import Database
 from flex_emulator.shared.keys import keys_from_jwks
 
 log = structlog.get_logger()
@@ -29,8 +29,8 @@ def read_key_file(path: Path) -> dict[str, Ed25519PublicKey]:
 
 
 class TrustedKeys:
-    def __init__(self, store: Store, key_file: Path | None) -> None:
-        self._store = store
+    def __init__(self, db: Database, key_file: Path | None) -> None:
+        self._db = db
         self._key_file = key_file
         self._keys: dict[str, Ed25519PublicKey] = {}
         self.source: str | None = None  # "file", "pinned" or None
@@ -40,8 +40,7 @@ class TrustedKeys:
             self._keys = read_key_file(self._key_file)
             self.source = "file"
             return
-        async with self._store.read() as db:
-            stored = await db.meta(PINNED_META)
+        stored = await self._db.read.meta(PINNED_META)
         if stored is not None:
             self._keys = keys_from_jwks(json.loads(stored))
             self.source = "pinned"
@@ -56,7 +55,7 @@ class TrustedKeys:
     async def pin(self, document: object) -> bool:
         """Keep the cloud's key set if nothing is trusted yet; a pinned set is never replaced."""
         keys = keys_from_jwks(document)
-        async with self._store.transaction() as tx:
+        async with self._db.transaction() as tx:
             if await tx.meta(PINNED_META) is not None or self.source is not None:
                 return False
             await tx.set_meta(PINNED_META, json.dumps(document, sort_keys=True))

@@ -15,8 +15,6 @@ async def get_events(request: web.Request) -> web.Response:
     limit = parse_limit(request.query.get("limit"))
     node = request.app[NODE]
     await node.current_time()  # HOME's time read now: credits that ended by it are noted before the journal is read
-    store = node.store
-    await store.write_journal()
-    async with store.read() as db:
-        events = await db.journal_after(after, limit)
+    await node.db.write_journal()
+    events = await node.db.read.journal_after(after, limit)
     return json_response(page_json(events, after))

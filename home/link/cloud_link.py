@@ -229,9 +229,8 @@ class CloudLink:
         if challenge.type != protocol.CHALLENGE:
             raise ProtocolError("unexpected_message", f"Expected a challenge, got {challenge.type!r}.")
         nonce = challenge.text("nonce")
-        async with self._node.store.read() as db:
-            seq = await db.applied_seq()
-            receipt = await db.latest_receipt()
+        seq = await self._node.db.read.applied_seq()
+        receipt = await self._node.db.read.latest_receipt()
         token = sign_link_auth(self._node.identity.key, self._node.system_id, nonce, self._node.now())
         await ws.send_str(
             protocol.encode(

@@ -1,5 +1,5 @@
 """Everything HOME asks of its database, as one ``Queries`` bound to the connection. Reads come through
-``Store.read()``, writes only inside ``Store.transaction()``."""
+``Database.read``, writes only inside ``Database.transaction()``."""
 
 import json
 from datetime import datetime

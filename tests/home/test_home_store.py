@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from flex_emulator.home.store import Store
+from flex_emulator.home.store import Database
 from flex_emulator.home.store.migrations import MIGRATIONS
 from flex_emulator.shared.sqlite import CHECKPOINT_EVERY_COMMITS
 
@@ -16,7 +16,7 @@ from flex_emulator.shared.sqlite import CHECKPOINT_EVERY_COMMITS
 async def test_migrations_run_once_and_the_database_uses_wal(tmp_path: Path) -> None:
     path = tmp_path / "home.sqlite3"
     for _ in range(2):
-        store = Store(path)
+        store = Database(path)
         await store.open()
         async with store.transaction() as tx:
             await tx.set_meta("opened", "yes")
@@ -27,7 +27,7 @@ async def test_migrations_run_once_and_the_database_uses_wal(tmp_path: Path) -> 
 
 
 async def test_a_failed_transaction_changes_nothing(tmp_path: Path) -> None:
-    store = Store(tmp_path / "home.sqlite3")
+    store = Database(tmp_path / "home.sqlite3")
     await store.open()
 
     async def half_done() -> None:
@@ -38,14 +38,14 @@ async def test_a_failed_transaction_changes_nothing(tmp_path: Path) -> None:
     try:
         with pytest.raises(RuntimeError):
             await half_done()
-        async with store.read() as db:
-            assert await db.meta("label") is None
+        db = store.read
+        assert await db.meta("label") is None
     finally:
         await store.close()
 
 
 async def test_concurrent_transactions_take_turns(tmp_path: Path) -> None:
-    store = Store(tmp_path / "home.sqlite3")
+    store = Database(tmp_path / "home.sqlite3")
     await store.open()
 
     async def bump() -> None:
@@ -56,8 +56,8 @@ async def test_concurrent_transactions_take_turns(tmp_path: Path) -> None:
 
     try:
         await asyncio.gather(*(bump() for _ in range(20)))
-        async with store.read() as db:
-            assert await db.meta("counter") == "20"
+        db = store.read
+        assert await db.meta("counter") == "20"
     finally:
         await store.close()
 
@@ -79,29 +79,29 @@ async def test_a_database_saved_with_iso_text_times_opens_with_the_same_times(tm
                INSERT INTO resources (name, license_type_needed, count, license_type, status, created_at)
                  VALUES ('Cam 1', 'Editor', 1, 'perpetual', 'running', '2026-11-21T12:00:00Z');"""
         )
-    store = Store(path)
+    store = Database(path)
     await store.open()
     try:
-        async with store.read() as db:
-            assert await db.meta("time_mark") == str(int(datetime(2026, 12, 1, 8, 30, tzinfo=UTC).timestamp()))
-            applied = await db.applied_snapshot()
-            assert applied is not None and (applied.seq, applied.issued_at) == (
-                7,
-                datetime(2026, 11, 28, 10, tzinfo=UTC),
-            )
-            first, second = await db.entries()
-            assert (first.assignment_id, first.valid_until, first.renewable_until) == (
-                "asg_1",
-                datetime(2026, 12, 28, 10, tzinfo=UTC),
-                None,
-            )
-            assert second.renewable_until == datetime(2027, 1, 1, tzinfo=UTC)
-            receipt = await db.latest_receipt()
-            assert receipt is not None and receipt.issued_at == datetime(2026, 11, 28, 10, 0, 5, tzinfo=UTC)
-            [grant] = await db.perpetual_grants()
-            assert grant.applied_at == datetime(2026, 11, 20, tzinfo=UTC)
-            [resource] = await db.resources()
-            assert (resource.name, resource.created_at) == ("Cam 1", datetime(2026, 11, 21, 12, tzinfo=UTC))
+        db = store.read
+        assert await db.meta("time_mark") == str(int(datetime(2026, 12, 1, 8, 30, tzinfo=UTC).timestamp()))
+        applied = await db.applied_snapshot()
+        assert applied is not None and (applied.seq, applied.issued_at) == (
+            7,
+            datetime(2026, 11, 28, 10, tzinfo=UTC),
+        )
+        first, second = await db.entries()
+        assert (first.assignment_id, first.valid_until, first.renewable_until) == (
+            "asg_1",
+            datetime(2026, 12, 28, 10, tzinfo=UTC),
+            None,
+        )
+        assert second.renewable_until == datetime(2027, 1, 1, tzinfo=UTC)
+        receipt = await db.latest_receipt()
+        assert receipt is not None and receipt.issued_at == datetime(2026, 11, 28, 10, 0, 5, tzinfo=UTC)
+        [grant] = await db.perpetual_grants()
+        assert grant.applied_at == datetime(2026, 11, 20, tzinfo=UTC)
+        [resource] = await db.resources()
+        assert (resource.name, resource.created_at) == ("Cam 1", datetime(2026, 11, 21, 12, tzinfo=UTC))
         async with store.transaction() as tx:  # the rebuilt table still numbers new rows after the old ones
             added = await tx.add_resource("Cam 2", "Editor", 1, "default", datetime(2026, 12, 2, tzinfo=UTC))
         assert added.id == resource.id + 1
@@ -113,7 +113,7 @@ async def test_commits_leave_the_checkpoint_to_a_worker_thread(tmp_path: Path) -
     # No commit copies the WAL into the database file itself (that stalled the loop): the file stays as
     # it was until the store's own checkpoint, which runs off the loop after a number of commits.
     path = tmp_path / "home.sqlite3"
-    store = Store(path)
+    store = Database(path)
     await store.open()
     try:
         size_after_open = path.stat().st_size

@@ -24,8 +24,7 @@ from tests.kit.home import (
 
 
 async def stored_mark(home: TestClient) -> datetime | None:
-    async with home.app[NODE].store.read() as db:
-        value = await db.meta(TIME_MARK_META)
+    value = await home.app[NODE].db.read.meta(TIME_MARK_META)
     return from_epoch(int(value)) if value else None
 
 
