@@ -10,7 +10,8 @@ from datetime import datetime
 
 from flex_emulator.cloud.domain import rules
 from flex_emulator.cloud.domain.ids import new_id
-from flex_emulator.cloud.domain.models import Invitation, Membership, User
+from flex_emulator.cloud.domain.models import Invitation, Member, Membership, User
+from flex_emulator.cloud.domain.ownership import owned_by
 from flex_emulator.cloud.domain.passwords import hash_password, new_token, token_digest, verify_password
 from flex_emulator.cloud.store import Database, Queries
 from flex_emulator.shared.clock import Clock
@@ -103,11 +104,16 @@ class Accounts:
     async def withdraw(self, account_id: str, invitation_id: str) -> Invitation:
         """An admin takes back an invitation the user has not answered yet."""
         async with self.db.transaction() as tx:
-            invitation = await tx.accounts.invitation(invitation_id)
-            if invitation is None or invitation.account_id != account_id:
-                raise NotFound(f"There is no invitation {invitation_id} in this account.")
+            invitation = owned_by(account_id, await tx.accounts.invitation(invitation_id), "invitation", invitation_id)
             await tx.accounts.drop_invitation(invitation.id)
         return invitation
+
+    async def member(self, account_id: str, user_id: str) -> Member:
+        """A member of the account; 404 for anyone else."""
+        for item in await self.db.read.accounts.members(account_id):
+            if item.user_id == user_id:
+                return item
+        raise NotFound(f"There is no user {user_id} in this account.")
 
     async def remove_member(self, account_id: str, user_id: str) -> None:
         """Take a user out of the account; the last admin stays."""

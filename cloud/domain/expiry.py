@@ -47,7 +47,7 @@ class Expiry:
                 changes.mark_dirty(system.id)
                 continue
             await changes.write(tx)
-            issued = await self.transfers.settle(tx, system, d.now, "scheduler")
+            issued = await self.transfers.issue_if_online(tx, system, d.now, "scheduler")
             return Handled(position + 1, [issued] if issued else [])
         await changes.write(tx)
         return Handled(len(due))

@@ -17,12 +17,12 @@ from flex_emulator.cloud.domain.models import (
     SubscriptionState,
     System,
 )
+from flex_emulator.cloud.domain.ownership import owned_by
 from flex_emulator.cloud.domain.scheduler import Due, Handled
 from flex_emulator.cloud.domain.transfers import Transfers
 from flex_emulator.cloud.store import Database, Queries
 from flex_emulator.cloud.store.ledger import LedgerEntry
 from flex_emulator.shared.clock import Clock
-from flex_emulator.shared.errors import NotFound
 from flex_emulator.shared.timefmt import iso
 
 log = structlog.get_logger()
@@ -125,7 +125,9 @@ class Subscriptions:
         systems = await tx.systems.get_many(
             [item.system_id for item in await tx.assignments.open_for_subscription(sub.id)]
         )
-        return [await self.transfers.settle(tx, systems[system_id], now, actor) for system_id in sorted(systems)]
+        return [
+            await self.transfers.issue_if_online(tx, systems[system_id], now, actor) for system_id in sorted(systems)
+        ]
 
     # --- scheduled (inside the scheduler's transaction; see expiry.py) ----------------------
 
@@ -232,10 +234,11 @@ class Subscriptions:
         log.info("subscription_activated", subscription_id=sub.id, actor=actor)
 
     async def _owned(self, tx: Queries, account_id: str, sub_id: str) -> Subscription:
-        sub = await tx.subscriptions.get(sub_id)
-        if sub is None or sub.account_id != account_id:
-            raise NotFound(f"There is no subscription {sub_id} in this account.")
-        return sub
+        return owned_by(account_id, await tx.subscriptions.get(sub_id), "subscription", sub_id)
+
+    async def owned(self, account_id: str, sub_id: str) -> Subscription:
+        """The subscription, when it belongs to the account; otherwise 404."""
+        return owned_by(account_id, await self.db.read.subscriptions.get(sub_id), "subscription", sub_id)
 
     async def _reread(self, sub_id: str) -> Subscription:
         sub = await self.db.read.subscriptions.get(sub_id)

@@ -1,11 +1,12 @@
 """Linked systems: link a HOME by its registration code, unlink it, enter a revoke key, record last seen."""
 
 from flex_emulator.cloud.domain.models import Assignment, AssignmentState, System
+from flex_emulator.cloud.domain.ownership import owned_by
 from flex_emulator.cloud.domain.transfers import Transfers
 from flex_emulator.cloud.link.hub import LinkHub
 from flex_emulator.cloud.store import Database
 from flex_emulator.shared.clock import Clock
-from flex_emulator.shared.errors import ApiError, Conflict, NotFound
+from flex_emulator.shared.errors import ApiError, Conflict
 from flex_emulator.shared.journal import token_fields
 from flex_emulator.shared.keys import raw_public
 from flex_emulator.shared.tokens import verify_registration
@@ -20,10 +21,7 @@ class Systems:
 
     async def owned(self, account_id: str, system_id: str) -> System:
         """The system, when it belongs to the account; otherwise 404 (never say whose it is)."""
-        system = await self.db.read.systems.get(system_id)
-        if system is None or system.account_id != account_id:
-            raise NotFound(f"There is no system {system_id} in this account.")
-        return system
+        return owned_by(account_id, await self.db.read.systems.get(system_id), "system", system_id)
 
     async def link(self, account_id: str, code: str, label: str | None, actor: str) -> System:
         """Link a HOME system by its registration code; a system belongs to one account only."""
@@ -46,9 +44,7 @@ class Systems:
     async def unlink(self, account_id: str, system_id: str, actor: str) -> None:
         """Forget a system that holds no credits, and close its link."""
         async with self.db.transaction() as tx:
-            system = await tx.systems.get(system_id)
-            if system is None or system.account_id != account_id:
-                raise NotFound(f"There is no system {system_id} in this account.")
+            owned_by(account_id, await tx.systems.get(system_id), "system", system_id)
             if await tx.assignments.on_system(system_id, (AssignmentState.ACTIVE, AssignmentState.REVOKE_PENDING)):
                 raise Conflict("Revoke every assignment of this system before unlinking it.", code="system_has_credits")
             await tx.systems.delete(system_id)
@@ -59,7 +55,7 @@ class Systems:
         """HOME's proof that it dropped revoked credits, typed in by a person: the assignments it returned."""
         await self.owned(account_id, system_id)
         try:
-            outcome = await self.transfers.accept_receipt(system_id, key, "revoke_key", actor)
+            outcome = await self.transfers.accept_revoke_key(system_id, key, actor)
         except ApiError as exc:
             self.db.journal.note("revoke_key_refused", system_id, code=exc.code, **token_fields(key))
             raise

@@ -3,6 +3,7 @@ goes through ``_end`` and every path that issues a snapshot through ``issue``, i
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 import structlog
 
@@ -11,6 +12,7 @@ from flex_emulator.cloud.domain.changes import Changes
 from flex_emulator.cloud.domain.errors import AssignmentConflict
 from flex_emulator.cloud.domain.ids import new_id
 from flex_emulator.cloud.domain.models import Assignment, AssignmentState, IssuedSnapshot, JobKind, System
+from flex_emulator.cloud.domain.ownership import owned_by
 from flex_emulator.cloud.domain.signer import Signer
 from flex_emulator.cloud.link.hub import LinkHub
 from flex_emulator.cloud.store import Database, Queries
@@ -24,6 +26,13 @@ from flex_emulator.shared.timefmt import iso
 from flex_emulator.shared.tokens import COPY_VALIDITY, SKEW_TOLERANCE, Snapshot, new_jti, verify_receipt
 
 log = structlog.get_logger()
+
+
+class ReceiptSource(StrEnum):
+    """How a receipt reached the cloud (recorded as the ledger's ``via``)."""
+
+    LINK = "link"
+    REVOKE_KEY = "revoke_key"
 
 
 @dataclass(frozen=True)
@@ -93,8 +102,9 @@ class Transfers:
         log.info("snapshot_issued", system_id=system.id, seq=seq, via=via, assignments=len(entries))
         return issued
 
-    async def settle(self, tx: Queries, system: System, now: datetime, actor: str) -> IssuedSnapshot | None:
-        """After a change to a system's credits: issue at once if it is online, else remember to."""
+    async def issue_if_online(self, tx: Queries, system: System, now: datetime, actor: str) -> IssuedSnapshot | None:
+        """After a change to a system's credits: issue at once if it is online, else mark it to be issued when
+        it connects."""
         if self.hub.is_online(system.id):
             fresh = await tx.systems.get(system.id)
             assert fresh is not None
@@ -142,9 +152,7 @@ class Transfers:
                     "can hold: revoke some before you assign more.",
                     code="too_many_assignments",
                 )
-            sub = await tx.subscriptions.get(subscription_id)
-            if sub is None or sub.account_id != account_id:
-                raise NotFound(f"There is no subscription {subscription_id} in this account.")
+            sub = owned_by(account_id, await tx.subscriptions.get(subscription_id), "subscription", subscription_id)
             if not rules.is_selectable(sub, now):
                 raise AssignmentConflict(
                     f"Subscription {sub.order_id} is {sub.state}; credits can only come from an active subscription.",
@@ -185,7 +193,7 @@ class Transfers:
                 quarters=quarters,
                 detail={"auto_revoke_at": iso(auto_revoke_at)},
             )
-            issued = await self.settle(tx, system, now, actor)
+            issued = await self.issue_if_online(tx, system, now, actor)
         log.info(
             "credits_assigned", assignment_id=item.id, system_id=system.id, subscription_id=sub.id, quarters=quarters
         )
@@ -210,7 +218,7 @@ class Transfers:
                 changes = Changes()
                 changes.await_proof(item, system.seq, "revoked", now, actor)
                 await changes.write(tx)
-                issued = await self.settle(tx, system, now, actor)
+                issued = await self.issue_if_online(tx, system, now, actor)
         await self.push(issued, wait=True)
         return await self._reread(assignment_id)
 
@@ -225,7 +233,17 @@ class Transfers:
 
     # --- receipts (link acknowledgement or pasted revoke key) ----------------------------------------
 
-    async def accept_receipt(self, system_id: str, token: object, via: str, actor: str) -> ReceiptOutcome:
+    async def accept_link_receipt(self, system_id: str, token: object) -> ReceiptOutcome:
+        """HOME's receipt over the link: it proves what HOME holds, and completes each revoke it proves in the
+        name of the person who asked for it."""
+        return await self._accept_receipt(system_id, token, ReceiptSource.LINK, f"system:{system_id}")
+
+    async def accept_revoke_key(self, system_id: str, revoke_key: object, actor: str) -> ReceiptOutcome:
+        """A revoke key a person copied from HOME into the portal: the same proof, carried by hand. A key made
+        before the revoke it should prove is refused; the same key twice returns nothing more."""
+        return await self._accept_receipt(system_id, revoke_key, ReceiptSource.REVOKE_KEY, actor)
+
+    async def _accept_receipt(self, system_id: str, token: object, via: ReceiptSource, actor: str) -> ReceiptOutcome:
         system = await self.db.read.systems.get(system_id)
         if system is None:
             raise NotFound(f"There is no system {system_id}.")
@@ -242,22 +260,24 @@ class Transfers:
                 await tx.assignments.home_holds_latest_copy(system_id)
             pending = await tx.assignments.on_system(system_id, (AssignmentState.REVOKE_PENDING,))
             proven = [item for item in pending if rules.receipt_proves_dropped(item, receipt.seq, receipt.held)]
-            repeated = via == "revoke_key" and await tx.ledger.revoke_key_entered_before(receipt.jti)
-            if via == "revoke_key" and pending and not proven and not repeated:
+            repeated = via == ReceiptSource.REVOKE_KEY and await tx.ledger.revoke_key_entered_before(receipt.jti)
+            if via == ReceiptSource.REVOKE_KEY and pending and not proven and not repeated:
                 raise AssignmentConflict(
                     "This revoke key was made before the revoke: download the latest credits file, upload it into "
                     "HOME, and copy the revoke key HOME shows then.",
                     code="revoke_key_outdated",
                 )
             # HOME's receipt over the link only completes a person's revoke: the history names that person
-            requesters = await tx.ledger.revoke_requesters([item.id for item in proven]) if via == "link" else {}
+            requesters = (
+                await tx.ledger.revoke_requesters([item.id for item in proven]) if via == ReceiptSource.LINK else {}
+            )
             changes = Changes()
             for item in proven:
                 reason = item.pending_reason or "revoked"
                 by = (requesters.get(item.id) or actor) if reason == "revoked" else actor
                 changes.end(item, reason, now, by, via)
             returned = await changes.write(tx)
-            if via == "revoke_key" and (returned or not repeated):
+            if via == ReceiptSource.REVOKE_KEY and (returned or not repeated):
                 await tx.ledger.record_revoke_key(receipt.jti, system_id, receipt.seq, now)
                 await tx.ledger.append(
                     now,
@@ -279,7 +299,7 @@ class Transfers:
         """A HOME (re)connected: take its last receipt, then send a snapshot if it is behind or due one."""
         if receipt is not None:
             try:
-                await self.accept_receipt(system_id, receipt, "link", f"system:{system_id}")
+                await self.accept_link_receipt(system_id, receipt)
             except (TokenError, Conflict, NotFound) as exc:
                 log.warning("receipt_refused", system_id=system_id, error=str(exc))
         now = self.clock.now()
@@ -300,10 +320,7 @@ class Transfers:
     # --- helpers -------------------------------------------------------------------------------------
 
     async def _system(self, tx: Queries, account_id: str, system_id: str) -> System:
-        system = await tx.systems.get(system_id)
-        if system is None or system.account_id != account_id:
-            raise NotFound(f"There is no system {system_id} in this account.")
-        return system
+        return owned_by(account_id, await tx.systems.get(system_id), "system", system_id)
 
     async def _reread(self, assignment_id: str) -> Assignment:
         item = await self.db.read.assignments.get(assignment_id)

@@ -11,9 +11,10 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from flex_emulator.cloud.domain.models import System
+from flex_emulator.cloud.domain.ownership import owned_by
 from flex_emulator.cloud.domain.signer import Signer
 from flex_emulator.cloud.store import Database
-from flex_emulator.shared.errors import BadRequest, Conflict, NotFound
+from flex_emulator.shared.errors import BadRequest, Conflict
 from flex_emulator.shared.journal import token_fields
 from flex_emulator.shared.jws import sign, unverified_claims
 from flex_emulator.shared.keys import b64url, key_id, system_id_for
@@ -89,9 +90,7 @@ async def faulty_credits_file(
     """The file, its seq and its system; refused for an unknown fault or a stale file that cannot exist yet."""
     if kind not in FILE_FAULTS:
         raise BadRequest(f"'fault' must be one of: {', '.join(FILE_FAULTS)}.", code="unknown_fault")
-    system = await db.read.systems.get(system_id)
-    if system is None or system.account_id != account_id:
-        raise NotFound(f"There is no system {system_id} in this account.")
+    system = owned_by(account_id, await db.read.systems.get(system_id), "system", system_id)
     if kind == "stale" and system.seq < 2:
         raise Conflict(
             "A stale file is one older than the latest this system was issued, and it has had fewer than two: "

@@ -140,7 +140,7 @@ MessageHandler = Callable[[web.Application, str, protocol.Message], Awaitable[No
 
 
 async def handle_receipt(app: web.Application, system_id: str, message: protocol.Message) -> None:
-    await app[TRANSFERS].accept_receipt(system_id, message.text("token"), "link", f"system:{system_id}")
+    await app[TRANSFERS].accept_link_receipt(system_id, message.text("token"))
 
 
 async def handle_error(app: web.Application, system_id: str, message: protocol.Message) -> None:

@@ -7,7 +7,7 @@ from flex_emulator.cloud.domain import rules
 from flex_emulator.cloud.web.access import Caller
 from flex_emulator.cloud.web.pages.kit import page_caller, read_form, redirect, render
 from flex_emulator.cloud.web.pages.view_models import subscription_view
-from flex_emulator.shared.errors import ApiError, NotFound
+from flex_emulator.shared.errors import ApiError
 from flex_emulator.shared.pagekit import day
 
 routes = web.RouteTableDef()
@@ -27,9 +27,7 @@ async def change_page(
     request: web.Request, who: Caller, change: str, *, problem: str = "", status: int = 200
 ) -> web.Response:
     """The dialog that confirms Activate or Cancel: what happens, then one button."""
-    sub = await request.app[DB].read.subscriptions.get(request.match_info["sub"])
-    if sub is None or sub.account_id != who.account_id:
-        raise NotFound(f"There is no subscription {request.match_info['sub']} in this account.")
+    sub = await request.app[SUBSCRIPTIONS].owned(who.account_id, request.match_info["sub"])
     now = request.app[CLOCK].now()
     context = {
         "sub": subscription_view(sub, now),

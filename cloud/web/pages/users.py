@@ -8,7 +8,7 @@ from flex_emulator.cloud.domain import rules
 from flex_emulator.cloud.web.access import Caller
 from flex_emulator.cloud.web.pages.kit import page_caller, read_form, redirect, render, text_field
 from flex_emulator.cloud.web.pages.view_models import event_view, system_labels
-from flex_emulator.shared.errors import ApiError, NotFound
+from flex_emulator.shared.errors import ApiError
 from flex_emulator.shared.web import whole_number
 
 routes = web.RouteTableDef()
@@ -87,10 +87,7 @@ async def withdraw_invitation(request: web.Request) -> web.Response:
 
 async def remove_page(request: web.Request, who: Caller, *, problem: str = "", status: int = 200) -> web.Response:
     """The dialog that confirms removing a member."""
-    members = {item.user_id: item for item in await request.app[DB].read.accounts.members(who.account_id)}
-    member = members.get(request.match_info["user_id"])
-    if member is None:
-        raise NotFound(f"There is no user {request.match_info['user_id']} in this account.")
+    member = await request.app[ACCOUNTS].member(who.account_id, request.match_info["user_id"])
     context = {"member": member, "problem": problem}
     return await render(request, "remove_user.html", who, context, section="users", status=status)
 
