@@ -6,7 +6,7 @@ from flex_emulator.cloud.domain.transfers import Transfers
 from flex_emulator.cloud.link.hub import LinkHub
 from flex_emulator.cloud.store import Database
 from flex_emulator.shared.clock import Clock
-from flex_emulator.shared.errors import ApiError, Conflict
+from flex_emulator.shared.errors import ApiError, Conflict, NotFound
 from flex_emulator.shared.journal import token_fields
 from flex_emulator.shared.keys import raw_public
 from flex_emulator.shared.tokens import verify_registration
@@ -22,6 +22,13 @@ class Systems:
     async def owned(self, account_id: str, system_id: str) -> System:
         """The system, when it belongs to the account; otherwise 404 (never say whose it is)."""
         return owned_by(account_id, await self.db.read.systems.get(system_id), "system", system_id)
+
+    async def assignment(self, system: System, assignment_id: str) -> Assignment:
+        """One of the system's assignments (found through an owned system, so the account's own); 404 otherwise."""
+        item = await self.db.read.assignments.get(assignment_id)
+        if item is None or item.system_id != system.id:
+            raise NotFound(f"There is no assignment {assignment_id} on this system.")
+        return item
 
     async def link(self, account_id: str, code: str, label: str | None, actor: str) -> System:
         """Link a HOME system by its registration code; a system belongs to one account only."""

@@ -17,7 +17,7 @@ from flex_emulator.cloud.domain.signer import Signer
 from flex_emulator.cloud.link.hub import LinkHub
 from flex_emulator.cloud.store import Database, Queries
 from flex_emulator.shared.clock import Clock
-from flex_emulator.shared.errors import Conflict, NotFound, TokenError
+from flex_emulator.shared.errors import BadRequest, Conflict, NotFound, TokenError
 from flex_emulator.shared.journal import token_fields
 from flex_emulator.shared.keys import public_from_raw
 from flex_emulator.shared.quarters import format_credits
@@ -200,7 +200,15 @@ class Transfers:
         await self.push(issued)
         return await self._reread(item.id)
 
-    async def revoke(self, account_id: str, system_id: str, assignment_id: str, actor: str) -> Assignment:
+    async def revoke(
+        self, account_id: str, system_id: str, assignment_id: str, actor: str, confirm: object
+    ) -> Assignment:
+        """Revoke, once the person typed the confirmation word; ended at once when HOME provably cannot use the
+        credits, otherwise ``revoke_pending`` until a receipt proves it or the copy's validity ends."""
+        if not rules.revoke_confirmed(confirm):
+            raise BadRequest(
+                "Type the word confirm (exactly, in small letters) to revoke.", code="confirmation_required"
+            )
         now = self.clock.now()
         async with self.db.transaction() as tx:
             system = await self._system(tx, account_id, system_id)

@@ -122,10 +122,8 @@ async def revoke_assignment(request: web.Request) -> web.Response:
     who = await caller(request)
     body = await read_json(request)
     require_text(body, "confirm", max_length=32)  # missing, empty or not text: its own 400
-    if not rules.revoke_confirmed(body["confirm"]):
-        raise BadRequest("Type the word confirm (exactly, in small letters) to revoke.", code="confirmation_required")
     item = await request.app[TRANSFERS].revoke(
-        who.account_id, request.match_info["sys"], request.match_info["id"], who.actor
+        who.account_id, request.match_info["sys"], request.match_info["id"], who.actor, body["confirm"]
     )
     answer: dict[str, Any] = {"assignment": await assignment_body(request, item)}
     if item.state == AssignmentState.REVOKE_PENDING:

@@ -9,7 +9,7 @@ from flex_emulator.cloud.web.access import Caller
 from flex_emulator.cloud.web.inputs import parse_assignment
 from flex_emulator.cloud.web.pages.kit import page_caller, read_form, redirect, render, text_field
 from flex_emulator.cloud.web.pages.view_models import assignment_view, subscription_view
-from flex_emulator.shared.errors import ApiError, NotFound
+from flex_emulator.shared.errors import ApiError
 from flex_emulator.shared.quarters import format_credits
 from flex_emulator.shared.snapshot_claims import MAX_RECEIPT_BYTES
 
@@ -116,10 +116,7 @@ async def post_assignment(request: web.Request) -> web.Response:
 
 
 async def owned_assignment(request: web.Request, system: System) -> Assignment:
-    item = await request.app[DB].read.assignments.get(request.match_info["id"])
-    if item is None or item.system_id != system.id:
-        raise NotFound(f"There is no assignment {request.match_info['id']} on this system.")
-    return item
+    return await request.app[SYSTEMS].assignment(system, request.match_info["id"])
 
 
 @routes.get("/accounts/{acc}/systems/{sys}/assignments/{id}/revoke")
@@ -160,17 +157,8 @@ async def post_revoke(request: web.Request) -> web.Response:
     system = await request.app[SYSTEMS].owned(who.account_id, request.match_info["sys"])
     item = await owned_assignment(request, system)
     here = f"{system_url(system)}/assignments/{item.id}/revoke"
-    if not rules.revoke_confirmed(form.get("confirm")):
-        return await revoke_page(
-            request,
-            who,
-            system,
-            item,
-            problem="Type the word confirm (exactly, in small letters) to revoke.",
-            status=400,
-        )
     try:
-        item = await request.app[TRANSFERS].revoke(who.account_id, system.id, item.id, who.actor)
+        item = await request.app[TRANSFERS].revoke(who.account_id, system.id, item.id, who.actor, form.get("confirm"))
     except ApiError as exc:
         return await revoke_page(request, who, system, item, problem=exc.message, status=exc.status)
     if item.state == AssignmentState.REVOKE_PENDING:
