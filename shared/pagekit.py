@@ -18,9 +18,12 @@ from yarl import URL
 
 from flex_emulator.shared.errors import Forbidden
 from flex_emulator.shared.timefmt import iso
-from flex_emulator.shared.web import API_PREFIXES, Handler
+from flex_emulator.shared.web import API_PREFIXES, Handler, json_response
 
 CSRF_SECRET = web.AppKey("csrf_secret", bytes)
+# How the service names its flash cookie (a HOME adds its system id: browsers share cookies across ports).
+FLASH_COOKIE: web.AppKey[Callable[[web.Request], str]] = web.AppKey("flash_cookie")
+DIALOG_HEADER = "X-Flex-Dialog"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 FLASH_SECONDS = 120
 SHARED_STATIC = Path(__file__).parent / "static"
@@ -66,11 +69,11 @@ def unseal(request: web.Request, purpose: str, raw: str | None) -> Any:
 # --- flash messages and redirects ----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Flash:
     kind: str  # success | info | warning | error
-    title: str  # may be empty
     message: str
+    title: str = ""
 
 
 def set_flash(request: web.Request, response: web.StreamResponse, cookie: str, flash: Flash) -> None:
@@ -83,7 +86,9 @@ def read_flash(request: web.Request, cookie: str) -> Flash | None:
     fields = unseal(request, "flash", request.cookies.get(cookie))
     if not isinstance(fields, dict):
         return None
-    return Flash(str(fields.get("kind", "info")), str(fields.get("title", "")), str(fields.get("message", "")))
+    return Flash(
+        kind=str(fields.get("kind", "info")), title=str(fields.get("title", "")), message=str(fields.get("message", ""))
+    )
 
 
 def see_other(location: str) -> web.Response:
@@ -91,10 +96,18 @@ def see_other(location: str) -> web.Response:
     return web.Response(status=303, headers={"Location": location})
 
 
-def redirect(request: web.Request, location: str, cookie: str, flash: Flash | None = None) -> web.Response:
-    response = see_other(location)
+def from_dialog(request: web.Request) -> bool:
+    """A form posted by the portal's script from inside a dialog (it sends ``X-Flex-Dialog: 1``)."""
+    return request.headers.get(DIALOG_HEADER) == "1"
+
+
+def redirect(request: web.Request, location: str, flash: Flash | None = None) -> web.Response:
+    """POST-redirect-GET: a 303 to ``location`` with an optional one-time message; to a dialog's script
+    ``{"location"}`` instead, so the page it opens next shows the message."""
+    response = json_response({"location": location}) if request.method == "POST" and from_dialog(request) else None
+    response = response or see_other(location)
     if flash is not None:
-        set_flash(request, response, cookie, flash)
+        set_flash(request, response, request.app[FLASH_COOKIE](request), flash)
     return response
 
 

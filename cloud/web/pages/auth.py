@@ -9,13 +9,12 @@ from flex_emulator.cloud.web.pages.kit import (
     new_presession,
     page_caller,
     read_form,
-    redirect,
     render,
     signin_csrf,
     text_field,
 )
 from flex_emulator.shared.errors import ApiError, Forbidden, Unauthorized
-from flex_emulator.shared.pagekit import safe_next, see_other
+from flex_emulator.shared.pagekit import Flash, redirect, safe_next, see_other
 
 routes = web.RouteTableDef()
 
@@ -46,12 +45,11 @@ async def accept_invitation(request: web.Request) -> web.Response:
     try:
         joined = await request.app[ACCOUNTS].accept(user, request.match_info["inv"])
     except ApiError as exc:
-        return redirect(request, "/accounts", "error", exc.message)
+        return redirect(request, "/accounts", Flash(kind="error", message=exc.message))
     return redirect(
         request,
         f"/accounts/{joined.account_id}/systems",
-        "success",
-        f"You joined {joined.account_name} as {joined.role}.",
+        Flash(kind="success", message=f"You joined {joined.account_name} as {joined.role}."),
     )
 
 
@@ -62,8 +60,8 @@ async def decline_invitation(request: web.Request) -> web.Response:
     try:
         await request.app[ACCOUNTS].decline(user, request.match_info["inv"])
     except ApiError as exc:
-        return redirect(request, "/accounts", "error", exc.message)
-    return redirect(request, "/accounts", "info", "The invitation is declined; nothing changed.")
+        return redirect(request, "/accounts", Flash(kind="error", message=exc.message))
+    return redirect(request, "/accounts", Flash(kind="info", message="The invitation is declined; nothing changed."))
 
 
 @routes.get("/accounts/{acc}")
@@ -101,7 +99,9 @@ async def post_signin(request: web.Request) -> web.Response:
     except Forbidden as exc:
         if exc.code != "csrf_failed":  # another site's page: refused outright
             raise
-        return redirect(request, "/signin", "error", "The sign-in form had expired. Please try again.")
+        return redirect(
+            request, "/signin", Flash(kind="error", message="The sign-in form had expired. Please try again.")
+        )
     target = safe_next(text_field(form, "next"))
     email, password = text_field(form, "email"), text_field(form, "password")
     if not email or not password:
@@ -125,6 +125,6 @@ async def post_signin(request: web.Request) -> web.Response:
 async def post_signout(request: web.Request) -> web.Response:
     await read_form(request)
     await request.app[ACCOUNTS].sign_out(request.cookies[SESSION_COOKIE])
-    response = redirect(request, "/signin", "info", "You are signed out.")
+    response = redirect(request, "/signin", Flash(kind="info", message="You are signed out."))
     response.del_cookie(SESSION_COOKIE, path="/")
     return response

@@ -7,9 +7,10 @@ from flex_emulator.cloud.domain import rules
 from flex_emulator.cloud.domain.models import Assignment, AssignmentState, System
 from flex_emulator.cloud.web.access import Caller
 from flex_emulator.cloud.web.inputs import parse_assignment
-from flex_emulator.cloud.web.pages.kit import page_caller, read_form, redirect, render, text_field
+from flex_emulator.cloud.web.pages.kit import page_caller, read_form, render, text_field
 from flex_emulator.cloud.web.pages.view_models import assignment_view, subscription_view
 from flex_emulator.shared.errors import ApiError
+from flex_emulator.shared.pagekit import Flash, redirect
 from flex_emulator.shared.quarters import format_credits
 from flex_emulator.shared.snapshot_claims import MAX_RECEIPT_BYTES
 
@@ -112,7 +113,7 @@ async def post_assignment(request: web.Request) -> web.Response:
             f"{format_credits(item.quarters)} credits from {order} were added for {system.label}. "
             "The system is offline: click Download and upload the file on HOME's FileLicenses page."
         )
-    return redirect(request, system_url(system), "success", message)
+    return redirect(request, system_url(system), Flash(kind="success", message=message))
 
 
 async def owned_assignment(request: web.Request, system: System) -> Assignment:
@@ -165,15 +166,18 @@ async def post_revoke(request: web.Request) -> web.Response:
         return redirect(
             request,
             here,
-            "info",
-            "HOME holds a copy of these credits, so they come back once HOME proves it dropped them. "
-            "Follow the four steps below.",
+            Flash(
+                kind="info",
+                message="HOME holds a copy of these credits, so they come back once HOME proves it dropped them. "
+                "Follow the four steps below.",
+            ),
         )
     return redirect(
         request,
         system_url(system),
-        "success",
-        f"Revoked: {format_credits(item.quarters)} credits are back in their subscription.",
+        Flash(
+            kind="success", message=f"Revoked: {format_credits(item.quarters)} credits are back in their subscription."
+        ),
     )
 
 
@@ -228,7 +232,9 @@ async def post_revoke_key(request: web.Request) -> web.Response:
         count = len(returned)
         credits = format_credits(sum(item.quarters for item in returned))
         message = f"Revoke key accepted: {credits} credits came back ({count} assignment{'s' if count != 1 else ''})."
-        return redirect(request, system_url(system), "success", message)
+        return redirect(request, system_url(system), Flash(kind="success", message=message))
     return redirect(
-        request, system_url(system), "info", "Revoke key accepted. No credits were waiting for it, so nothing changed."
+        request,
+        system_url(system),
+        Flash(kind="info", message="Revoke key accepted. No credits were waiting for it, so nothing changed."),
     )

@@ -21,8 +21,7 @@ from flex_emulator.cloud.web.access import SESSION_COOKIE, Caller, authenticate,
 from flex_emulator.shared import bodies, pagekit
 from flex_emulator.shared.errors import ApiError, Forbidden, Unauthorized
 from flex_emulator.shared.keys import load_or_create_secret
-from flex_emulator.shared.pagekit import Flash, safe_next
-from flex_emulator.shared.web import json_response
+from flex_emulator.shared.pagekit import Flash, from_dialog, safe_next
 
 log = structlog.get_logger()
 
@@ -49,6 +48,7 @@ ERROR_TITLES = {
 
 def setup(app: web.Application) -> None:
     """Templates, filters, the page secret, security headers and static files (create_app adds the page routes)."""
+    app[pagekit.FLASH_COOKIE] = lambda request: FLASH_COOKIE
     app[pagekit.CSRF_SECRET] = load_or_create_secret(app[CONFIG].data_dir / "page-secret")
     env = pagekit.setup_templates(app, TEMPLATES, {}, default_helpers=False)
     env.globals["shared_stylesheet"] = shared_stylesheet
@@ -106,26 +106,6 @@ async def page_caller(request: web.Request, *, admin: bool = False) -> Caller:
 # --- flash, redirect, render --------------------------------------------------------------------------
 
 
-DIALOG_HEADER = "X-Flex-Dialog"
-
-
-def from_dialog(request: web.Request) -> bool:
-    """A form posted by portal.js from inside a dialog: errors answer the dialog again, with what was typed."""
-    return request.headers.get(DIALOG_HEADER) == "1"
-
-
-def redirect(request: web.Request, location: str, kind: str | None = None, text: str | None = None) -> web.Response:
-    """A 303 to ``location`` with an optional one-time message (``success``, ``error`` or ``info``); to a dialog's
-    script ``{"location"}`` instead, so the page it opens next shows the message."""
-    flash = Flash(kind or "success", "", text) if text else None
-    if request.method == "POST" and from_dialog(request):
-        response = json_response({"location": location})
-        if flash is not None:
-            pagekit.set_flash(request, response, FLASH_COOKIE, flash)
-        return response
-    return pagekit.redirect(request, location, FLASH_COOKIE, flash)
-
-
 async def render(
     request: web.Request,
     template: str,
@@ -174,7 +154,7 @@ async def render_error_page(request: web.Request, status: int, code: str, messag
             if request.method == "GET"
             else "Your session has ended; please sign in again."
         )
-        response = redirect(request, location, "info", text)
+        response = pagekit.redirect(request, location, Flash(kind="info", message=text))
         response.del_cookie(SESSION_COOKIE, path="/")
         return response
     title = ERROR_TITLES.get(status, "Something is not right")

@@ -5,10 +5,10 @@ from aiohttp import web
 from flex_emulator.cloud.appkeys import CLOCK, DB, SUBSCRIPTIONS
 from flex_emulator.cloud.domain import rules
 from flex_emulator.cloud.web.access import Caller
-from flex_emulator.cloud.web.pages.kit import page_caller, read_form, redirect, render
+from flex_emulator.cloud.web.pages.kit import page_caller, read_form, render
 from flex_emulator.cloud.web.pages.view_models import subscription_view
 from flex_emulator.shared.errors import ApiError
-from flex_emulator.shared.pagekit import day
+from flex_emulator.shared.pagekit import Flash, day, redirect
 
 routes = web.RouteTableDef()
 
@@ -59,4 +59,4 @@ async def post_change(request: web.Request) -> web.Response:
             message = f"Subscription {sub.order_id} is cancelled. Its credits stay usable until {day(sub.term_end)}."
     except ApiError as exc:
         return await change_page(request, who, change, problem=exc.message, status=exc.status)
-    return redirect(request, f"/accounts/{who.account_id}/subscriptions", "success", message)
+    return redirect(request, f"/accounts/{who.account_id}/subscriptions", Flash(kind="success", message=message))

@@ -9,10 +9,10 @@ from flex_emulator.cloud.appkeys import CLOCK, DB, HUB, SYSTEMS, TRANSFERS
 from flex_emulator.cloud.domain import rules
 from flex_emulator.cloud.domain.models import Assignment, AssignmentState, System
 from flex_emulator.cloud.web.downloads import credits_file_response
-from flex_emulator.cloud.web.pages.kit import page_caller, read_form, redirect, render, text_field
+from flex_emulator.cloud.web.pages.kit import page_caller, read_form, render, text_field
 from flex_emulator.cloud.web.pages.view_models import assignment_view
 from flex_emulator.shared.errors import ApiError
-from flex_emulator.shared.pagekit import iso_time, short, when
+from flex_emulator.shared.pagekit import Flash, iso_time, redirect, short, when
 from flex_emulator.shared.quarters import format_credits
 from flex_emulator.shared.web import json_response
 
@@ -91,8 +91,10 @@ async def post_system(request: web.Request) -> web.Response:
     return redirect(
         request,
         f"/accounts/{who.account_id}/systems/{system.id}",
-        "success",
-        f"System {system.label} is linked to this account. It shows Online once HOME connects.",
+        Flash(
+            kind="success",
+            message=f"System {system.label} is linked to this account. It shows Online once HOME connects.",
+        ),
     )
 
 

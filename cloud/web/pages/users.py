@@ -6,9 +6,10 @@ from yarl import URL
 from flex_emulator.cloud.appkeys import ACCOUNTS, DB
 from flex_emulator.cloud.domain import rules
 from flex_emulator.cloud.web.access import Caller
-from flex_emulator.cloud.web.pages.kit import page_caller, read_form, redirect, render, text_field
+from flex_emulator.cloud.web.pages.kit import page_caller, read_form, render, text_field
 from flex_emulator.cloud.web.pages.view_models import event_view, system_labels
 from flex_emulator.shared.errors import ApiError
+from flex_emulator.shared.pagekit import Flash, redirect
 from flex_emulator.shared.web import whole_number
 
 routes = web.RouteTableDef()
@@ -70,7 +71,7 @@ async def post_user(request: web.Request) -> web.Response:
     except ApiError as exc:
         return await again(exc.message, exc.status)
     message = f"{invitation.email} is invited as {role}: they join once they accept, signed in, on their Accounts page."
-    return redirect(request, back, "success", message)
+    return redirect(request, back, Flash(kind="success", message=message))
 
 
 @routes.post("/accounts/{acc}/invitations/{inv}/withdraw")
@@ -81,8 +82,8 @@ async def withdraw_invitation(request: web.Request) -> web.Response:
     try:
         invitation = await request.app[ACCOUNTS].withdraw(who.account_id, request.match_info["inv"])
     except ApiError as exc:
-        return redirect(request, back, "error", exc.message)
-    return redirect(request, back, "info", f"The invitation for {invitation.email} is withdrawn.")
+        return redirect(request, back, Flash(kind="error", message=exc.message))
+    return redirect(request, back, Flash(kind="info", message=f"The invitation for {invitation.email} is withdrawn."))
 
 
 async def remove_page(request: web.Request, who: Caller, *, problem: str = "", status: int = 200) -> web.Response:
@@ -109,7 +110,7 @@ async def remove_user(request: web.Request) -> web.Response:
         return await remove_page(request, who, problem=exc.message, status=exc.status)
     removed = request.match_info["user_id"]
     message = f"{members.get(removed, 'The user')} was removed from this account."
-    return redirect(request, "/" if removed == who.user.id else back, "success", message)
+    return redirect(request, "/" if removed == who.user.id else back, Flash(kind="success", message=message))
 
 
 @routes.get("/accounts/{acc}/history")

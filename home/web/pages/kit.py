@@ -18,7 +18,6 @@ from flex_emulator.home.domain.wording import credit_noun
 from flex_emulator.shared import bodies, pagekit
 from flex_emulator.shared.errors import Forbidden
 from flex_emulator.shared.keys import load_or_create_secret
-from flex_emulator.shared.pagekit import Flash
 from flex_emulator.shared.quarters import format_credits
 
 log = structlog.get_logger()
@@ -45,9 +44,12 @@ ERROR_TITLES = {403: "Not allowed", 404: "Page not found", 405: "Not allowed her
 
 
 class CsrfError(Forbidden):
-    """A form post without a matching token."""
+    """A form post without a matching token: the error middleware answers it (an error page for a browser)."""
 
     code = "csrf_failed"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"{reason} Nothing was changed. Reload the page and try again.")
 
 
 def cookie_name(request: web.Request, base: str) -> str:
@@ -97,17 +99,7 @@ async def checked_form(request: web.Request) -> MultiDictProxy[Any]:
     return form
 
 
-async def csrf_refused(request: web.Request, error: CsrfError) -> web.StreamResponse:
-    message = f"{error} Nothing was changed. Reload the page and try again."
-    return await render_error_page(request, 403, "csrf_failed", message)
-
-
 # --- flash, redirect, render ---------------------------------------------------------------------
-
-
-def redirect(request: web.Request, location: str, message: Flash | None = None) -> web.Response:
-    """POST-redirect-GET: a 303 to ``location``, with an optional one-time message."""
-    return pagekit.redirect(request, location, cookie_name(request, FLASH_COOKIE), message)
 
 
 async def render(
@@ -157,6 +149,7 @@ async def render_error_page(request: web.Request, status: int, code: str, messag
 
 def setup(app: web.Application) -> None:
     """Templates, filters, the page secret, security headers and the static files (routes are added by create_app)."""
+    app[pagekit.FLASH_COOKIE] = lambda request: cookie_name(request, FLASH_COOKIE)
     app[pagekit.CSRF_SECRET] = load_or_create_secret(app[CONFIG].data_dir / "page-secret")
     filters = {"credits": format_credits, "credit_noun": credit_noun}
     pagekit.setup_templates(app, TEMPLATES, filters, trim_blocks=True, lstrip_blocks=True)

@@ -7,10 +7,10 @@ from flex_emulator.home.domain import holdings
 from flex_emulator.home.domain.licensing import Applied, credits_report, perpetual_report
 from flex_emulator.home.domain.wording import count_of, credits_agree
 from flex_emulator.home.web.pages.graph import bar_graph
-from flex_emulator.home.web.pages.kit import CSRF_FIELD, CsrfError, check_csrf, csrf_refused, redirect, render
+from flex_emulator.home.web.pages.kit import CSRF_FIELD, check_csrf, render
 from flex_emulator.home.web.uploads import apply_upload, read_upload
 from flex_emulator.shared.errors import ApiError, TokenError
-from flex_emulator.shared.pagekit import Flash
+from flex_emulator.shared.pagekit import Flash, redirect
 
 routes = web.RouteTableDef()
 
@@ -32,19 +32,23 @@ def applied_flash(applied: Applied, total: int) -> Flash:
         what = count_of(applied.count or 0, f"{applied.license_type} perpetual license")
         if applied.result == "unchanged":
             return Flash(
-                "info", "License already added", f"This license file ({what}) was uploaded before; nothing changed."
+                kind="info",
+                title="License already added",
+                message=f"This license file ({what}) was uploaded before; nothing changed.",
             )
-        return Flash("success", "Perpetual license added", f"{what} added. See Licenses → Perpetual.")
+        return Flash(
+            kind="success", title="Perpetual license added", message=f"{what} added. See Licenses → Perpetual."
+        )
     if applied.result == "unchanged":
         return Flash(
-            "info",
-            "Credits file already applied",
-            f"Credits file number {applied.seq} is already applied; nothing changed.",
+            kind="info",
+            title="Credits file already applied",
+            message=f"Credits file number {applied.seq} is already applied; nothing changed.",
         )
     return Flash(
-        "success",
-        "Credits file applied",
-        f"Credits file number {applied.seq} is applied: {credits_agree(total, 'is', 'are')} valid now. "
+        kind="success",
+        title="Credits file applied",
+        message=f"Credits file number {applied.seq} is applied: {credits_agree(total, 'is', 'are')} valid now. "
         "See Licenses → Credits; its revoke key is shown there.",
     )
 
@@ -70,23 +74,28 @@ async def post_file_licenses(request: web.Request) -> web.StreamResponse:
         upload = await read_upload(request, request.app[CONFIG].max_upload_bytes)
     except ApiError as exc:
         return redirect(
-            request, "/file-licenses", Flash("error", REFUSAL_TITLES.get(exc.code, "Upload failed"), exc.message)
+            request,
+            "/file-licenses",
+            Flash(kind="error", title=REFUSAL_TITLES.get(exc.code, "Upload failed"), message=exc.message),
         )
-    try:
-        check_csrf(request, upload.fields.get(CSRF_FIELD))
-    except CsrfError as exc:
-        return await csrf_refused(request, exc)
+    check_csrf(request, upload.fields.get(CSRF_FIELD))
     if not upload.data and not upload.filename:
         return redirect(
             request,
             "/file-licenses",
-            Flash("error", REFUSAL_TITLES["missing_field"], "Choose a credits (.jwt) or license (.lic) file first."),
+            Flash(
+                kind="error",
+                title=REFUSAL_TITLES["missing_field"],
+                message="Choose a credits (.jwt) or license (.lic) file first.",
+            ),
         )
     try:
         applied = await apply_upload(node, link, upload.data)
     except TokenError as exc:
         title = REFUSAL_TITLES.get(exc.code, "The file was refused")
-        return redirect(request, "/file-licenses", Flash("error", title, f"{exc.message} Nothing was changed."))
+        return redirect(
+            request, "/file-licenses", Flash(kind="error", title=title, message=f"{exc.message} Nothing was changed.")
+        )
     report = await credits_report(node, online=link.state == "online")
     return redirect(request, "/file-licenses", applied_flash(applied, report.totals.total))
 

@@ -4,10 +4,10 @@ from aiohttp import web
 
 from flex_emulator.home.appkeys import NODE
 from flex_emulator.home.domain import spending
-from flex_emulator.home.web.pages.kit import CsrfError, checked_form, csrf_refused, redirect, render
+from flex_emulator.home.web.pages.kit import checked_form, render
 from flex_emulator.shared.catalog import CREDIT_COST_QUARTERS, LICENSE_TYPES
 from flex_emulator.shared.errors import NotFound
-from flex_emulator.shared.pagekit import Flash
+from flex_emulator.shared.pagekit import Flash, redirect
 from flex_emulator.shared.web import whole_number
 
 routes = web.RouteTableDef()
@@ -55,10 +55,7 @@ def resource_form_errors(values: dict[str, str]) -> dict[str, str]:
 
 @routes.post("/resources")
 async def post_resources_page(request: web.Request) -> web.StreamResponse:
-    try:
-        form = await checked_form(request)
-    except CsrfError as exc:
-        return await csrf_refused(request, exc)
+    form = await checked_form(request)
     values = {
         name: str(form.get(name, "")).strip() for name in ("name", "license_type_needed", "count", "license_type")
     }
@@ -71,16 +68,17 @@ async def post_resources_page(request: web.Request) -> web.StreamResponse:
     return redirect(
         request,
         "/resources",
-        Flash("success", "Resource added", f"{resource.name} is added and stopped; start it when ready."),
+        Flash(
+            kind="success",
+            title="Resource added",
+            message=f"{resource.name} is added and stopped; start it when ready.",
+        ),
     )
 
 
 @routes.post("/resources/{id}/{action:start|stop}")
 async def post_resource_action(request: web.Request) -> web.StreamResponse:
-    try:
-        await checked_form(request)
-    except CsrfError as exc:
-        return await csrf_refused(request, exc)
+    await checked_form(request)
     raw = request.match_info["id"]
     action = spending.start_resource if request.match_info["action"] == "start" else spending.stop_resource
     try:
@@ -89,13 +87,15 @@ async def post_resource_action(request: web.Request) -> web.StreamResponse:
             raise NotFound(f"There is no resource {raw}.")
         outcome = await action(request.app[NODE], number)
     except NotFound as exc:
-        return redirect(request, "/resources", Flash("error", "No such resource", exc.message))
+        return redirect(request, "/resources", Flash(kind="error", title="No such resource", message=exc.message))
     if outcome.resource.status == "unlicensed":
         return redirect(
-            request, "/resources", Flash("warning", f"{outcome.resource.name} is unlicensed", outcome.message)
+            request,
+            "/resources",
+            Flash(kind="warning", title=f"{outcome.resource.name} is unlicensed", message=outcome.message),
         )
     return redirect(
         request,
         "/resources",
-        Flash("success", f"{outcome.resource.name} is {outcome.resource.status}", outcome.message),
+        Flash(kind="success", title=f"{outcome.resource.name} is {outcome.resource.status}", message=outcome.message),
     )

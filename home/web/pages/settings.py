@@ -3,8 +3,8 @@
 from aiohttp import web
 
 from flex_emulator.home.appkeys import LINK, NODE
-from flex_emulator.home.web.pages.kit import CsrfError, checked_form, csrf_refused, redirect, render
-from flex_emulator.shared.pagekit import Flash
+from flex_emulator.home.web.pages.kit import checked_form, render
+from flex_emulator.shared.pagekit import Flash, redirect
 
 routes = web.RouteTableDef()
 
@@ -27,24 +27,25 @@ async def get_settings_cloud(request: web.Request) -> web.Response:
 
 @routes.post("/settings/cloud")
 async def post_settings_cloud(request: web.Request) -> web.StreamResponse:
-    try:
-        form = await checked_form(request)
-    except CsrfError as exc:
-        return await csrf_refused(request, exc)
+    form = await checked_form(request)
     wanted = form.get("enabled")
     if wanted not in ("on", "off"):
         return redirect(
-            request, "/settings/cloud", Flash("error", "Nothing changed", "Use the Connect or Disconnect button.")
+            request,
+            "/settings/cloud",
+            Flash(kind="error", title="Nothing changed", message="Use the Connect or Disconnect button."),
         )
     await request.app[LINK].set_enabled(wanted == "on")
     if wanted == "on":
         message = Flash(
-            "info", "Connecting", "HOME is connecting to the licensing cloud; the state above shows when it is online."
+            kind="info",
+            title="Connecting",
+            message="HOME is connecting to the licensing cloud; the state above shows when it is online.",
         )
     else:
         message = Flash(
-            "info",
-            "Disconnected",
-            "HOME is disconnected from the licensing cloud. Credits can still be uploaded as files.",
+            kind="info",
+            title="Disconnected",
+            message="HOME is disconnected from the licensing cloud. Credits can still be uploaded as files.",
         )
     return redirect(request, "/settings/cloud", message)
