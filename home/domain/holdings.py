@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
 
 from flex_emulator.shared.snapshot_claims import SnapshotEntry
 
@@ -18,9 +19,16 @@ class Totals:
     remaining: int
 
 
+class ValidityState(StrEnum):
+    NONE = "none"
+    VALID = "valid"
+    RENEW_SOON = "renew_soon"
+    EXPIRED = "expired"
+
+
 @dataclass(frozen=True)
 class Status:
-    state: str  # none | valid | renew_soon | expired
+    state: ValidityState
     valid_until: datetime | None
     message: str
 
@@ -54,25 +62,29 @@ def status(entries: Sequence[SnapshotEntry], now: datetime, online: bool, seq: i
     """The validity of what HOME holds and how to refresh it; ``seq`` is the credits file applied last (0: none yet)."""
     if not entries and seq:
         return Status(
-            "none",
+            ValidityState.NONE,
             None,
             f"This HOME holds no credits now: the latest credits (file number {seq}) have none, "
             "because they were revoked or returned. " + _how_to_get(online),
         )
     if not entries:
-        return Status("none", None, "This HOME holds no credits yet. " + _how_to_get(online))
+        return Status(ValidityState.NONE, None, "This HOME holds no credits yet. " + _how_to_get(online))
     valid = valid_entries(entries, now)
     if not valid:
         return Status(
-            "expired",
+            ValidityState.EXPIRED,
             max(entry.valid_until for entry in entries),
             "The credits on this HOME have expired. " + _how_to_renew_expired(online),
         )
     until = min(entry.valid_until for entry in valid)
     when = until.astimezone(UTC).strftime("%d %b %Y %H:%M UTC")
     if until - now <= RENEW_SOON:
-        return Status("renew_soon", until, f"Some credits stop being valid on {when}. " + _how_to_refresh(online))
-    return Status("valid", until, f"Credits are valid; the first validity ends on {when}. " + _how_to_refresh(online))
+        return Status(
+            ValidityState.RENEW_SOON, until, f"Some credits stop being valid on {when}. " + _how_to_refresh(online)
+        )
+    return Status(
+        ValidityState.VALID, until, f"Credits are valid; the first validity ends on {when}. " + _how_to_refresh(online)
+    )
 
 
 def after_validity(entry: SnapshotEntry, now: datetime, online: bool) -> str:

@@ -11,7 +11,7 @@ import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from flex_emulator.home.domain import holdings
-from flex_emulator.home.domain.models import PerpetualGrant, Resource
+from flex_emulator.home.domain.models import FileKind, PerpetualGrant, Resource, ResourceStatus, UploadResult
 from flex_emulator.home.domain.node import Node
 from flex_emulator.shared.catalog import LICENSE_TYPES
 from flex_emulator.shared.errors import TokenError
@@ -29,8 +29,8 @@ NO_TRUST = (
 
 @dataclass(frozen=True)
 class Applied:
-    kind: str  # credits | perpetual
-    result: str  # applied | unchanged
+    kind: FileKind
+    result: UploadResult
     seq: int  # the applied credits seq after this file
     receipt: str | None  # the latest receipt: the revoke key
     license_type: str | None = None
@@ -80,20 +80,20 @@ async def apply_snapshot(node: Node, token: str, source: str) -> Applied:
         if snapshot.seq == applied_seq:
             latest = await tx.latest_receipt()
             receipt = latest.token if latest else None
-            result = "unchanged"
+            result = UploadResult.UNCHANGED
         else:
             receipt = sign_receipt(Receipt(node.system_id, snapshot.seq, held, now, new_jti()), node.identity.key)
             await tx.replace_snapshot(snapshot, token.strip(), now, receipt)
             node.journal.note("snapshot_applied", seq=snapshot.seq, source=source, entries=len(held))
-            result = "applied"
-    if result == "applied":
+            result = UploadResult.APPLIED
+    if result == UploadResult.APPLIED:
         node.seq_applied(snapshot.seq)
         node.expiries.hold(snapshot.seq, snapshot.entries, now)
         log.info("snapshot_applied", seq=snapshot.seq, entries=len(held), source=source)
     else:
         node.journal.note("snapshot_unchanged", seq=snapshot.seq, source=source)
         log.info("snapshot_unchanged", seq=snapshot.seq, source=source)
-    return Applied("credits", result, snapshot.seq, receipt)
+    return Applied(FileKind.CREDITS, result, snapshot.seq, receipt)
 
 
 async def apply_license(node: Node, token: str) -> Applied:
@@ -102,14 +102,16 @@ async def apply_license(node: Node, token: str) -> Applied:
         raise TokenError("malformed", f"The license file is for an unknown license type ({license.license_type}).")
     async with node.write() as tx:
         if await tx.has_perpetual(license.jti):
-            result = "unchanged"
+            result = UploadResult.UNCHANGED
         else:
             await tx.add_perpetual(license, token.strip(), node.now())
-            result = "applied"
+            result = UploadResult.APPLIED
         latest = await tx.latest_receipt()
         seq = await tx.applied_seq()
     log.info("perpetual_license_uploaded", result=result, license_type=license.license_type, count=license.count)
-    return Applied("perpetual", result, seq, latest.token if latest else None, license.license_type, license.count)
+    return Applied(
+        FileKind.PERPETUAL, result, seq, latest.token if latest else None, license.license_type, license.count
+    )
 
 
 async def accept_file(node: Node, data: bytes) -> Applied:
@@ -129,7 +131,7 @@ async def accept_file(node: Node, data: bytes) -> Applied:
 
 
 def credits_in_use(resources: list[Resource]) -> int:
-    return sum(r.credits_in_use for r in resources if r.status == "running")
+    return sum(r.credits_in_use for r in resources if r.status == ResourceStatus.RUNNING)
 
 
 async def credits_report(node: Node, online: bool) -> CreditsReport:
@@ -158,7 +160,7 @@ def perpetual_lines(grants: list[PerpetualGrant], resources: list[Resource]) -> 
     for grant in grants:
         totals[grant.license_type] = totals.get(grant.license_type, 0) + grant.count
     for resource in resources:
-        if resource.status == "running" and resource.perpetual_in_use:
+        if resource.status == ResourceStatus.RUNNING and resource.perpetual_in_use:
             used[resource.license_type_needed] = used.get(resource.license_type_needed, 0) + resource.perpetual_in_use
     return [
         PerpetualLine(kind, totals.get(kind, 0), used.get(kind, 0), max(0, totals.get(kind, 0) - used.get(kind, 0)))

@@ -2,6 +2,33 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
+
+
+class LicenseSetting(StrEnum):
+    """A resource's License Type setting: perpetual licenses first then credits, or only one of them."""
+
+    DEFAULT = "default"
+    PERPETUAL = "perpetual"
+    CREDITS = "credits"
+
+
+class ResourceStatus(StrEnum):
+    RUNNING = "running"
+    STOPPED = "stopped"
+    UNLICENSED = "unlicensed"
+
+
+class FileKind(StrEnum):
+    """What an uploaded file is: a credits file (``.jwt``) or a perpetual license (``.lic``)."""
+
+    CREDITS = "credits"
+    PERPETUAL = "perpetual"
+
+
+class UploadResult(StrEnum):
+    APPLIED = "applied"
+    UNCHANGED = "unchanged"  # the same file again: a harmless no-op
 
 
 @dataclass(frozen=True)
@@ -35,8 +62,8 @@ class Resource:
     name: str
     license_type_needed: str
     count: int
-    license_type: str  # default | perpetual | credits
-    status: str  # running | stopped | unlicensed
+    license_type: LicenseSetting
+    status: ResourceStatus
     perpetual_in_use: int
     credits_in_use: int  # quarters
     created_at: datetime

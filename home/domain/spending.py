@@ -6,7 +6,7 @@ import structlog
 
 from flex_emulator.home.domain import holdings
 from flex_emulator.home.domain.licensing import credits_in_use
-from flex_emulator.home.domain.models import Resource
+from flex_emulator.home.domain.models import LicenseSetting, Resource, ResourceStatus
 from flex_emulator.home.domain.node import Node
 from flex_emulator.home.domain.wording import agree, count_of, credits_agree, credits_of
 from flex_emulator.shared.catalog import CREDIT_COST_QUARTERS
@@ -14,7 +14,7 @@ from flex_emulator.shared.errors import NotFound
 
 log = structlog.get_logger()
 
-LICENSE_SETTINGS = ("default", "perpetual", "credits")
+LICENSE_SETTINGS = tuple(LicenseSetting)
 
 
 @dataclass(frozen=True)
@@ -30,14 +30,14 @@ class StartOutcome:
 
 
 def plan_start(
-    setting: str, license_type: str, count: int, free_perpetual: int, free_quarters: int
+    setting: LicenseSetting, license_type: str, count: int, free_perpetual: int, free_quarters: int
 ) -> Allocation | None:
     """What starting a resource takes, or None when not enough is free (then nothing is taken)."""
-    perpetual = min(count, max(0, free_perpetual)) if setting in ("default", "perpetual") else 0
+    perpetual = min(count, max(0, free_perpetual)) if setting != LicenseSetting.CREDITS else 0
     missing = count - perpetual
     if missing == 0:
         return Allocation(perpetual, 0)
-    if setting == "perpetual":
+    if setting == LicenseSetting.PERPETUAL:
         return None
     quarters = missing * CREDIT_COST_QUARTERS[license_type]
     if quarters > free_quarters:
@@ -46,7 +46,11 @@ def plan_start(
 
 
 def free_perpetual(license_type: str, grants_total: int, resources: list[Resource]) -> int:
-    used = sum(r.perpetual_in_use for r in resources if r.status == "running" and r.license_type_needed == license_type)
+    used = sum(
+        r.perpetual_in_use
+        for r in resources
+        if r.status == ResourceStatus.RUNNING and r.license_type_needed == license_type
+    )
     return max(0, grants_total - used)
 
 
@@ -54,10 +58,10 @@ def shortfall(resource: Resource, free_licenses: int, free_quarters: int) -> str
     cost = CREDIT_COST_QUARTERS[resource.license_type_needed] * resource.count
     free = f"{free_licenses} {agree(free_licenses, 'is', 'are')} free"
     remain = credits_agree(free_quarters, "remains", "remain")
-    if resource.license_type == "perpetual":
+    if resource.license_type == LicenseSetting.PERPETUAL:
         needed = count_of(resource.count, resource.license_type_needed + " perpetual license")
         return f"{resource.name} needs {needed}; {free}."
-    if resource.license_type == "credits":
+    if resource.license_type == LicenseSetting.CREDITS:
         return f"{resource.name} needs {credits_of(cost)}; {remain}."
     return (
         f"{resource.name} needs {count_of(resource.count, resource.license_type_needed + ' license')}: "
@@ -72,7 +76,7 @@ def usage(plan: Allocation) -> str:
     return f"It uses {' and '.join(parts) or 'nothing'}."
 
 
-async def add_resource(node: Node, name: str, needed: str, count: int, setting: str) -> Resource:
+async def add_resource(node: Node, name: str, needed: str, count: int, setting: LicenseSetting) -> Resource:
     async with node.write() as tx:
         resource = await tx.add_resource(name, needed, count, setting, node.now())
     log.info("resource_added", resource_id=resource.id, license_type_needed=needed, count=count, setting=setting)
@@ -92,7 +96,7 @@ def _existing(resource: Resource | None, resource_id: int) -> Resource:
 async def start_resource(node: Node, resource_id: int) -> StartOutcome:
     async with node.write() as tx:
         resource = _existing(await tx.resource(resource_id), resource_id)
-        if resource.status == "running":
+        if resource.status == ResourceStatus.RUNNING:
             return StartOutcome(resource, f"{resource.name} is already running.")
         now = node.now()
         resources = await tx.resources()
@@ -101,11 +105,11 @@ async def start_resource(node: Node, resource_id: int) -> StartOutcome:
         quarters = holdings.totals(await tx.entries(), credits_in_use(resources), now).remaining
         plan = plan_start(resource.license_type, resource.license_type_needed, resource.count, licenses, quarters)
         if plan is None:
-            await tx.set_resource_usage(resource.id, "unlicensed", 0, 0)
+            await tx.set_resource_usage(resource.id, ResourceStatus.UNLICENSED, 0, 0)
             message = shortfall(resource, licenses, quarters)
             node.journal.note("resource_unlicensed", resource_id=resource.id, name=resource.name)
         else:
-            await tx.set_resource_usage(resource.id, "running", plan.perpetual, plan.quarters)
+            await tx.set_resource_usage(resource.id, ResourceStatus.RUNNING, plan.perpetual, plan.quarters)
             message = usage(plan)
             node.journal.note(
                 "resource_started",
@@ -123,7 +127,7 @@ async def start_resource(node: Node, resource_id: int) -> StartOutcome:
 async def stop_resource(node: Node, resource_id: int) -> StartOutcome:
     async with node.write() as tx:
         resource = _existing(await tx.resource(resource_id), resource_id)
-        await tx.set_resource_usage(resource.id, "stopped", 0, 0)
+        await tx.set_resource_usage(resource.id, ResourceStatus.STOPPED, 0, 0)
         node.journal.note("resource_stopped", resource_id=resource.id, name=resource.name)
         updated = await tx.resource(resource.id)
     assert updated is not None

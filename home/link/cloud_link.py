@@ -15,6 +15,7 @@ import structlog
 from yarl import URL
 
 from flex_emulator.home.domain.licensing import Applied, apply_snapshot
+from flex_emulator.home.domain.models import UploadResult
 from flex_emulator.home.domain.node import Node, Watch
 from flex_emulator.home.domain.trust import TrustError
 from flex_emulator.home.link.future_copy import FutureCopy
@@ -312,7 +313,7 @@ class CloudLink:
             if exc.code == "clock_skew" and token is not None:
                 self.future_copy.hold(token)
             return
-        if self.future_copy.held and applied.result == "applied":
+        if self.future_copy.held and applied.result == UploadResult.APPLIED:
             self.future_copy.forget()  # a copy applied after the held one supersedes it
         await self._send_receipt(ws, applied.receipt, applied.seq, applied.result)
 

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 import structlog
 
 from flex_emulator.home.domain.licensing import Applied, apply_snapshot
+from flex_emulator.home.domain.models import UploadResult
 from flex_emulator.home.domain.node import Node
 from flex_emulator.shared.errors import TokenError
 
@@ -64,4 +65,4 @@ class FutureCopy:
             self._token = None
         log.info("future_copy_applied", seq=applied.seq, result=applied.result)
         await self._applied_later(applied)
-        return applied.result == "applied"
+        return applied.result == UploadResult.APPLIED

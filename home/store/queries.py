@@ -5,7 +5,14 @@ import json
 from datetime import datetime
 from typing import Any
 
-from flex_emulator.home.domain.models import AppliedSnapshot, PerpetualGrant, Resource, StoredReceipt
+from flex_emulator.home.domain.models import (
+    AppliedSnapshot,
+    LicenseSetting,
+    PerpetualGrant,
+    Resource,
+    ResourceStatus,
+    StoredReceipt,
+)
 from flex_emulator.home.store.records import applied_snapshot_row, entry_row, perpetual_row, receipt_row, resource_row
 from flex_emulator.shared.journal import event_json
 from flex_emulator.shared.licenses import PerpetualLicense
@@ -120,7 +127,9 @@ class Queries:
         row = await self._sql.one("SELECT * FROM resources WHERE id = ?", (resource_id,))
         return None if row is None else resource_row(row)
 
-    async def add_resource(self, name: str, needed: str, count: int, license_type: str, now: datetime) -> Resource:
+    async def add_resource(
+        self, name: str, needed: str, count: int, license_type: LicenseSetting, now: datetime
+    ) -> Resource:
         resource_id = await self._sql.insert(
             """INSERT INTO resources (name, license_type_needed, count, license_type, status, created_at)
                VALUES (?, ?, ?, ?, 'stopped', ?)""",
@@ -135,7 +144,7 @@ class Queries:
         for table in ("entries", "snapshot", "receipt", "perpetual", "resources"):
             await self._sql.run(f"DELETE FROM {table}")
 
-    async def set_resource_usage(self, resource_id: int, status: str, perpetual: int, quarters: int) -> None:
+    async def set_resource_usage(self, resource_id: int, status: ResourceStatus, perpetual: int, quarters: int) -> None:
         await self._sql.run(
             "UPDATE resources SET status = ?, perpetual_in_use = ?, credits_in_use = ? WHERE id = ?",
             (status, perpetual, quarters, resource_id),

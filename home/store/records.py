@@ -2,7 +2,14 @@
 
 import sqlite3
 
-from flex_emulator.home.domain.models import AppliedSnapshot, PerpetualGrant, Resource, StoredReceipt
+from flex_emulator.home.domain.models import (
+    AppliedSnapshot,
+    LicenseSetting,
+    PerpetualGrant,
+    Resource,
+    ResourceStatus,
+    StoredReceipt,
+)
 from flex_emulator.shared.snapshot_claims import SnapshotEntry
 from flex_emulator.shared.timefmt import from_epoch
 
@@ -47,8 +54,8 @@ def resource_row(row: sqlite3.Row) -> Resource:
         name=row["name"],
         license_type_needed=row["license_type_needed"],
         count=row["count"],
-        license_type=row["license_type"],
-        status=row["status"],
+        license_type=LicenseSetting(row["license_type"]),
+        status=ResourceStatus(row["status"]),
         perpetual_in_use=row["perpetual_in_use"],
         credits_in_use=row["credits_in_use"],
         created_at=from_epoch(row["created_at"]),

@@ -7,6 +7,7 @@ from aiohttp import web
 from flex_emulator.home.appkeys import CONFIG, LINK, NODE
 from flex_emulator.home.domain import spending
 from flex_emulator.home.domain.licensing import credits_report, perpetual_report
+from flex_emulator.home.domain.models import LicenseSetting
 from flex_emulator.home.web import shapes
 from flex_emulator.home.web.uploads import apply_upload, read_upload
 from flex_emulator.shared.catalog import LICENSE_TYPES
@@ -88,7 +89,7 @@ async def post_resource(request: web.Request) -> web.Response:
     needed = choice(body, "license_type_needed", LICENSE_TYPES)
     count = require_int(body, "count", minimum=1, maximum=10_000)
     setting = choice(body, "license_type", spending.LICENSE_SETTINGS, default="default")
-    resource = await spending.add_resource(request.app[NODE], name, needed, count, setting)
+    resource = await spending.add_resource(request.app[NODE], name, needed, count, LicenseSetting(setting))
     return json_response({"resource": shapes.resource_json(resource)}, status=201)
 
 

@@ -5,7 +5,7 @@ from typing import Any
 
 from flex_emulator.home.domain import holdings
 from flex_emulator.home.domain.licensing import Applied, CreditsReport, PerpetualLine
-from flex_emulator.home.domain.models import Resource
+from flex_emulator.home.domain.models import FileKind, Resource
 from flex_emulator.shared.quarters import to_credits
 from flex_emulator.shared.snapshot_claims import SnapshotEntry
 from flex_emulator.shared.timefmt import iso
@@ -62,7 +62,7 @@ def applied_json(applied: Applied, report: CreditsReport) -> dict[str, Any]:
         "credits": totals_json(report.totals),
         "revoke_key": report.revoke_key,
     }
-    if applied.kind == "perpetual":
+    if applied.kind == FileKind.PERPETUAL:
         body["license"] = {"license_type": applied.license_type, "count": applied.count}
     return body
 

@@ -7,6 +7,7 @@ from aiohttp import BodyPartReader, MultipartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from flex_emulator.home.domain.licensing import Applied, accept_file
+from flex_emulator.home.domain.models import FileKind, UploadResult
 from flex_emulator.home.domain.node import Node
 from flex_emulator.home.link.cloud_link import CloudLink
 from flex_emulator.shared.bodies import content_encoding, decode_body, refuse_encoded_form
@@ -35,7 +36,7 @@ async def apply_upload(node: Node, link: CloudLink, data: bytes) -> Applied:
         node.journal.note("upload_refused", code=exc.code, **refused_file(data))
         raise
     node.journal.note("upload_applied", file=applied.kind, result=applied.result, seq=applied.seq)
-    if applied.kind == "credits" and applied.result == "applied" and applied.receipt:
+    if applied.kind == FileKind.CREDITS and applied.result == UploadResult.APPLIED and applied.receipt:
         await link.send_receipt(applied.receipt, applied.seq)
     return applied
 

@@ -5,6 +5,7 @@ from aiohttp import web
 from flex_emulator.home.appkeys import CONFIG, LINK, NODE
 from flex_emulator.home.domain import holdings
 from flex_emulator.home.domain.licensing import Applied, credits_report, perpetual_report
+from flex_emulator.home.domain.models import FileKind, UploadResult
 from flex_emulator.home.domain.wording import count_of, credits_agree
 from flex_emulator.home.web.pages.graph import bar_graph
 from flex_emulator.home.web.pages.kit import CSRF_FIELD, check_csrf, render
@@ -28,9 +29,9 @@ PERPETUAL_SORTS = ("name", "total", "in_use", "remaining")
 
 
 def applied_flash(applied: Applied, total: int) -> Flash:
-    if applied.kind == "perpetual":
+    if applied.kind == FileKind.PERPETUAL:
         what = count_of(applied.count or 0, f"{applied.license_type} perpetual license")
-        if applied.result == "unchanged":
+        if applied.result == UploadResult.UNCHANGED:
             return Flash(
                 kind="info",
                 title="License already added",
@@ -39,7 +40,7 @@ def applied_flash(applied: Applied, total: int) -> Flash:
         return Flash(
             kind="success", title="Perpetual license added", message=f"{what} added. See Licenses → Perpetual."
         )
-    if applied.result == "unchanged":
+    if applied.result == UploadResult.UNCHANGED:
         return Flash(
             kind="info",
             title="Credits file already applied",

@@ -4,6 +4,7 @@ from aiohttp import web
 
 from flex_emulator.home.appkeys import NODE
 from flex_emulator.home.domain import spending
+from flex_emulator.home.domain.models import LicenseSetting, ResourceStatus
 from flex_emulator.home.web.pages.kit import checked_form, render
 from flex_emulator.shared.catalog import CREDIT_COST_QUARTERS, LICENSE_TYPES
 from flex_emulator.shared.errors import NotFound
@@ -12,7 +13,11 @@ from flex_emulator.shared.web import whole_number
 
 routes = web.RouteTableDef()
 
-SETTING_LABELS = {"default": "Default", "perpetual": "Perpetual only", "credits": "Credits only"}
+SETTING_LABELS = {
+    LicenseSetting.DEFAULT: "Default",
+    LicenseSetting.PERPETUAL: "Perpetual only",
+    LicenseSetting.CREDITS: "Credits only",
+}
 
 
 async def resources_page(
@@ -63,7 +68,11 @@ async def post_resources_page(request: web.Request) -> web.StreamResponse:
     if errors:
         return await resources_page(request, values, errors, status=400)
     resource = await spending.add_resource(
-        request.app[NODE], values["name"], values["license_type_needed"], int(values["count"]), values["license_type"]
+        request.app[NODE],
+        values["name"],
+        values["license_type_needed"],
+        int(values["count"]),
+        LicenseSetting(values["license_type"]),
     )
     return redirect(
         request,
@@ -88,7 +97,7 @@ async def post_resource_action(request: web.Request) -> web.StreamResponse:
         outcome = await action(request.app[NODE], number)
     except NotFound as exc:
         return redirect(request, "/resources", Flash(kind="error", title="No such resource", message=exc.message))
-    if outcome.resource.status == "unlicensed":
+    if outcome.resource.status == ResourceStatus.UNLICENSED:
         return redirect(
             request,
             "/resources",
