@@ -36,7 +36,6 @@ from bench_services import machine
 from flex_emulator.cloud.app import create_app as create_cloud
 from flex_emulator.cloud.appkeys import DB
 from flex_emulator.cloud.config import Config as CloudConfig
-from flex_emulator.cloud.domain.ids import new_id
 from flex_emulator.cloud.domain.models import Assignment
 from flex_emulator.cloud.store.ledger import LedgerEntry
 from flex_emulator.home.app import create_app as create_home
@@ -121,21 +120,13 @@ async def bench_scheduled_items(folder: Path, count: int) -> float:
     db = cloud.app[DB]
     began = time.perf_counter()
     items = [
-        Assignment(
-            new_id("asg"),
-            account_id,
-            system["id"],
-            sub["id"],
-            4,
-            START,
-            START + timedelta(seconds=60 + (n * 86400) // count),
-            False,
-            None,
-            "active",
-            None,
-            None,
-            None,
-            None,
+        Assignment.new(
+            account_id=account_id,
+            system_id=system["id"],
+            subscription_id=sub["id"],
+            quarters=4,
+            assigned_at=START,
+            auto_revoke_at=START + timedelta(seconds=60 + (n * 86400) // count),
         )
         for n in range(count)
     ]
@@ -143,7 +134,19 @@ async def bench_scheduled_items(folder: Path, count: int) -> float:
         assert await tx.subscriptions.take_quarters(sub["id"], count * 4)
         await tx.assignments.insert_many(items)
         await tx.ledger.append_many(
-            [LedgerEntry(START, "assigned", "bench", account_id, sub["id"], system["id"], item.id, 4) for item in items]
+            [
+                LedgerEntry(
+                    at=START,
+                    kind="assigned",
+                    actor="bench",
+                    account_id=account_id,
+                    subscription_id=sub["id"],
+                    system_id=system["id"],
+                    assignment_id=item.id,
+                    quarters=4,
+                )
+                for item in items
+            ]
         )
         await tx.jobs.schedule_many(
             [("auto_revoke", item.id, item.auto_revoke_at) for item in items if item.auto_revoke_at]

@@ -24,7 +24,6 @@ from flex_emulator import AsyncCloudClient, AsyncHomeClient
 from flex_emulator.cloud.app import create_app as create_cloud
 from flex_emulator.cloud.appkeys import DB
 from flex_emulator.cloud.config import Config as CloudConfig
-from flex_emulator.cloud.domain.ids import new_id
 from flex_emulator.cloud.domain.models import Assignment
 from flex_emulator.cloud.store.ledger import LedgerEntry
 from flex_emulator.home.app import create_app as create_home
@@ -90,28 +89,29 @@ class Pair:
         async with self.cloud.app[DB].transaction() as tx:
             assert await tx.subscriptions.take_quarters(self.sub_id, count)
             items = [
-                Assignment(
-                    new_id("asg"),
-                    self.account_id,
-                    self.system_id,
-                    self.sub_id,
-                    1,
-                    now,
-                    None,
-                    False,
-                    None,
-                    "active",
-                    None,
-                    None,
-                    None,
-                    None,
+                Assignment.new(
+                    account_id=self.account_id,
+                    system_id=self.system_id,
+                    subscription_id=self.sub_id,
+                    quarters=1,
+                    assigned_at=now,
+                    auto_revoke_at=None,
                 )
                 for _ in range(count)
             ]
             await tx.assignments.insert_many(items)
             await tx.ledger.append_many(
                 [
-                    LedgerEntry(now, "assigned", "bench", self.account_id, self.sub_id, self.system_id, item.id, 1)
+                    LedgerEntry(
+                        at=now,
+                        kind="assigned",
+                        actor="bench",
+                        account_id=self.account_id,
+                        subscription_id=self.sub_id,
+                        system_id=self.system_id,
+                        assignment_id=item.id,
+                        quarters=1,
+                    )
                     for item in items
                 ]
             )

@@ -47,15 +47,15 @@ class Changes:
         self.unscheduled += [("auto_revoke", item.id), ("validity_end", item.id)]
         self.ledger.append(
             LedgerEntry(
-                at,
-                "returned",
-                actor,
-                item.account_id,
-                item.subscription_id,
-                item.system_id,
-                item.id,
-                item.quarters,
-                _returned_detail(reason, via),
+                at=at,
+                kind="returned",
+                actor=actor,
+                account_id=item.account_id,
+                subscription_id=item.subscription_id,
+                system_id=item.system_id,
+                assignment_id=item.id,
+                quarters=item.quarters,
+                detail=_returned_detail(reason, via),
             )
         )
 
@@ -69,15 +69,15 @@ class Changes:
             detail: dict[str, object] = {"after_seq": after_seq} | ({} if reason == "revoked" else {"reason": reason})
             self.ledger.append(
                 LedgerEntry(
-                    at,
-                    "revoke_requested",
-                    actor,
-                    item.account_id,
-                    item.subscription_id,
-                    item.system_id,
-                    item.id,
-                    item.quarters,
-                    detail,
+                    at=at,
+                    kind="revoke_requested",
+                    actor=actor,
+                    account_id=item.account_id,
+                    subscription_id=item.subscription_id,
+                    system_id=item.system_id,
+                    assignment_id=item.id,
+                    quarters=item.quarters,
+                    detail=detail,
                 )
             )
 

@@ -4,6 +4,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from flex_emulator.cloud.domain.ids import new_id
+
 
 class SubscriptionState(StrEnum):
     INACTIVE = "inactive"
@@ -68,7 +70,7 @@ class Invitation:
     created_at: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Subscription:
     id: str
     account_id: str
@@ -84,7 +86,7 @@ class Subscription:
     activated_at: datetime | None = None  # the first term's start; later terms count from it
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class System:
     id: str
     account_id: str
@@ -97,7 +99,7 @@ class System:
     dirty: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Assignment:
     id: str
     account_id: str
@@ -114,8 +116,37 @@ class Assignment:
     pending_after_seq: int | None
     pending_reason: str | None
 
+    @classmethod
+    def new(
+        cls,
+        *,
+        account_id: str,
+        system_id: str,
+        subscription_id: str,
+        quarters: int,
+        assigned_at: datetime,
+        auto_revoke_at: datetime | None = None,
+    ) -> "Assignment":
+        """A new active assignment, not yet delivered to HOME."""
+        return cls(
+            id=new_id("asg"),
+            account_id=account_id,
+            system_id=system_id,
+            subscription_id=subscription_id,
+            quarters=quarters,
+            assigned_at=assigned_at,
+            auto_revoke_at=auto_revoke_at,
+            downloaded=False,
+            valid_until=None,
+            state=AssignmentState.ACTIVE,
+            end_reason=None,
+            ended_at=None,
+            pending_after_seq=None,
+            pending_reason=None,
+        )
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, kw_only=True)
 class IssuedSnapshot:
     system_id: str
     seq: int
@@ -125,7 +156,7 @@ class IssuedSnapshot:
     token: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LedgerEvent:
     id: int
     at: datetime

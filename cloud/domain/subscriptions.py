@@ -54,18 +54,18 @@ class Subscriptions:
         order = order_id or await self._next_order_id(tx, now)
         active = state == SubscriptionState.ACTIVE
         sub = Subscription(
-            new_id("sub"),
-            account_id,
-            order,
-            duration,
-            quarters,
-            quarters,
-            state,
-            now,
-            now if active else None,
-            rules.term_end(now, duration) if active else None,
-            None,
-            now if active else None,
+            id=new_id("sub"),
+            account_id=account_id,
+            order_id=order,
+            duration=duration,
+            quarters_total=quarters,
+            quarters_available=quarters,
+            state=state,
+            created_at=now,
+            term_start=now if active else None,
+            term_end=rules.term_end(now, duration) if active else None,
+            cancelled_at=None,
+            activated_at=now if active else None,
         )
         await tx.subscriptions.insert(sub)
         if active:
@@ -175,11 +175,11 @@ class Subscriptions:
                 changes.schedule(JobKind.TERM_END, sub.id, end)
                 changes.record(
                     LedgerEntry(
-                        d.now,
-                        "subscription_renewed",
-                        "scheduler",
-                        sub.account_id,
-                        sub.id,
+                        at=d.now,
+                        kind="subscription_renewed",
+                        actor="scheduler",
+                        account_id=sub.account_id,
+                        subscription_id=sub.id,
                         detail={"term_end": iso(end)},
                     )
                 )
@@ -203,7 +203,15 @@ class Subscriptions:
     ) -> list[IssuedSnapshot]:
         """A cancelled subscription's last term ended: credits no copy outlasts come back now, the others on proof."""
         changes.set_state(sub.id, "expired", sub.term_start, sub.term_end, sub.cancelled_at)
-        changes.record(LedgerEntry(now, "subscription_expired", "scheduler", sub.account_id, sub.id))
+        changes.record(
+            LedgerEntry(
+                at=now,
+                kind="subscription_expired",
+                actor="scheduler",
+                account_id=sub.account_id,
+                subscription_id=sub.id,
+            )
+        )
         for item in held:
             if rules.may_return_now(item, sub, now):  # at the term end this covers every copy that ends with the term
                 changes.end(item, "subscription_ended", now, "scheduler", "scheduler")
@@ -229,7 +237,14 @@ class Subscriptions:
         changes.unschedule(JobKind.AUTO_ACTIVATE, sub.id)
         changes.schedule(JobKind.TERM_END, sub.id, end)
         changes.record(
-            LedgerEntry(now, "subscription_activated", actor, sub.account_id, sub.id, detail={"term_end": iso(end)})
+            LedgerEntry(
+                at=now,
+                kind="subscription_activated",
+                actor=actor,
+                account_id=sub.account_id,
+                subscription_id=sub.id,
+                detail={"term_end": iso(end)},
+            )
         )
         log.info("subscription_activated", subscription_id=sub.id, actor=actor)
 

@@ -10,7 +10,6 @@ import structlog
 from flex_emulator.cloud.domain import rules
 from flex_emulator.cloud.domain.changes import Changes
 from flex_emulator.cloud.domain.errors import AssignmentConflict
-from flex_emulator.cloud.domain.ids import new_id
 from flex_emulator.cloud.domain.models import Assignment, AssignmentState, IssuedSnapshot, JobKind, System
 from flex_emulator.cloud.domain.ownership import owned_by
 from flex_emulator.cloud.domain.signer import Signer
@@ -84,7 +83,14 @@ class Transfers:
         seq = max(system.seq, system.acked_seq, floor_seq) + 1
         snapshot = Snapshot(system.id, seq, now, now + COPY_VALIDITY, new_jti(), system.account_id, tuple(entries))
         check_in = rules.check_in_at(validity)
-        issued = IssuedSnapshot(system.id, seq, now, snapshot.expires_at, check_in, self.signer.snapshot(snapshot))
+        issued = IssuedSnapshot(
+            system_id=system.id,
+            seq=seq,
+            issued_at=now,
+            expires_at=snapshot.expires_at,
+            check_in_at=check_in,
+            token=self.signer.snapshot(snapshot),
+        )
         await tx.snapshots.insert(issued)
         await tx.systems.set_seq(system.id, seq)
         if check_in is not None:
@@ -163,21 +169,13 @@ class Transfers:
                     f"Subscription {sub.order_id} has only {format_credits(sub.quarters_available)} credits available.",
                     code="insufficient_credits",
                 )
-            item = Assignment(
-                new_id("asg"),
-                account_id,
-                system.id,
-                sub.id,
-                quarters,
-                now,
-                auto_revoke_at,
-                False,
-                None,
-                AssignmentState.ACTIVE,
-                None,
-                None,
-                None,
-                None,
+            item = Assignment.new(
+                account_id=account_id,
+                system_id=system.id,
+                subscription_id=sub.id,
+                quarters=quarters,
+                assigned_at=now,
+                auto_revoke_at=auto_revoke_at,
             )
             await tx.assignments.insert(item)
             if auto_revoke_at is not None:

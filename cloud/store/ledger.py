@@ -11,7 +11,7 @@ from flex_emulator.shared.sqlite import Sql
 from flex_emulator.shared.timefmt import epoch
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LedgerEntry:
     at: datetime
     kind: str
@@ -42,7 +42,19 @@ class LedgerQueries:
         detail: dict[str, object] | None = None,
     ) -> None:
         await self.append_many(
-            [LedgerEntry(at, kind, actor, account_id, subscription_id, system_id, assignment_id, quarters, detail)]
+            [
+                LedgerEntry(
+                    at=at,
+                    kind=kind,
+                    actor=actor,
+                    account_id=account_id,
+                    subscription_id=subscription_id,
+                    system_id=system_id,
+                    assignment_id=assignment_id,
+                    quarters=quarters,
+                    detail=detail,
+                )
+            ]
         )
 
     async def append_many(self, entries: list[LedgerEntry]) -> None:

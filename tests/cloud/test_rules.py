@@ -8,7 +8,17 @@ NOW = datetime(2026, 11, 28, 10, tzinfo=UTC)
 
 def subscription(state: str, term_end: datetime | None = None) -> Subscription:
     return Subscription(
-        "sub_1", "acc_1", "SO-1", "monthly", 40, 40, state, NOW, NOW, term_end or NOW + timedelta(days=30), None
+        id="sub_1",
+        account_id="acc_1",
+        order_id="SO-1",
+        duration="monthly",
+        quarters_total=40,
+        quarters_available=40,
+        state=state,
+        created_at=NOW,
+        term_start=NOW,
+        term_end=term_end or NOW + timedelta(days=30),
+        cancelled_at=None,
     )
 
 

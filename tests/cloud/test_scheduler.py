@@ -8,7 +8,6 @@ from pathlib import Path
 from aiohttp.test_utils import TestClient
 
 from flex_emulator.cloud.appkeys import DB
-from flex_emulator.cloud.domain.ids import new_id
 from flex_emulator.cloud.domain.models import Assignment
 from flex_emulator.cloud.domain.scheduler import RETRY_AFTER, Due, Handled, Scheduler
 from flex_emulator.cloud.store import Database, Queries
@@ -72,21 +71,13 @@ async def test_thousands_of_items_due_at_one_instant_are_each_handled_once_and_t
     at = START + timedelta(hours=2)
     # 2,500 on a system that never got them come back at the Auto Revoke; 500 in a downloaded file wait for its end
     items = [
-        Assignment(
-            new_id("asg"),
-            tenant.account_id,
-            system["id"],
-            sub["id"],
-            4,
-            START,
-            at,
-            False,
-            None,
-            "active",
-            None,
-            None,
-            None,
-            None,
+        Assignment.new(
+            account_id=tenant.account_id,
+            system_id=system["id"],
+            subscription_id=sub["id"],
+            quarters=4,
+            assigned_at=START,
+            auto_revoke_at=at,
         )
         for system, count in ((never_sent, 2500), (downloaded, 500))
         for _ in range(count)
@@ -96,7 +87,16 @@ async def test_thousands_of_items_due_at_one_instant_are_each_handled_once_and_t
         await tx.assignments.insert_many(items)
         await tx.ledger.append_many(
             [
-                LedgerEntry(START, "assigned", "test", tenant.account_id, sub["id"], item.system_id, item.id, 4)
+                LedgerEntry(
+                    at=START,
+                    kind="assigned",
+                    actor="test",
+                    account_id=tenant.account_id,
+                    subscription_id=sub["id"],
+                    system_id=item.system_id,
+                    assignment_id=item.id,
+                    quarters=4,
+                )
                 for item in items
             ]
         )

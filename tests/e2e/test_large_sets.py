@@ -3,7 +3,6 @@
 from typing import Any
 
 from flex_emulator.cloud.appkeys import DB
-from flex_emulator.cloud.domain.ids import new_id
 from flex_emulator.cloud.domain.models import Assignment
 from flex_emulator.cloud.store.ledger import LedgerEntry
 from flex_emulator.shared import protocol
@@ -20,28 +19,29 @@ async def fill(world: World, system_id: str, sub_id: str, count: int) -> None:
     async with world.cloud.app[DB].transaction() as tx:
         assert await tx.subscriptions.take_quarters(sub_id, count)
         items = [
-            Assignment(
-                new_id("asg"),
-                world.tenant.account_id,
-                system_id,
-                sub_id,
-                1,
-                now,
-                None,
-                False,
-                None,
-                "active",
-                None,
-                None,
-                None,
-                None,
+            Assignment.new(
+                account_id=world.tenant.account_id,
+                system_id=system_id,
+                subscription_id=sub_id,
+                quarters=1,
+                assigned_at=now,
+                auto_revoke_at=None,
             )
             for _ in range(count)
         ]
         await tx.assignments.insert_many(items)
         await tx.ledger.append_many(
             [
-                LedgerEntry(now, "assigned", "test", world.tenant.account_id, sub_id, system_id, item.id, 1)
+                LedgerEntry(
+                    at=now,
+                    kind="assigned",
+                    actor="test",
+                    account_id=world.tenant.account_id,
+                    subscription_id=sub_id,
+                    system_id=system_id,
+                    assignment_id=item.id,
+                    quarters=1,
+                )
                 for item in items
             ]
         )
