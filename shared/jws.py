@@ -2,6 +2,8 @@
 strict checks in front of it, time claims left to the service's own clock, and one error type with the
 contract's codes."""
 
+import base64
+import json
 import re
 from typing import Any
 
@@ -44,11 +46,17 @@ def _compact(token: str) -> str:
 
 
 def unverified_header(token: str) -> dict[str, Any]:
-    """The header, read without checking the signature (ValueError if it is not a JWS header)."""
+    """The header alone, read without checking the signature (ValueError if it is not a JWS header). Only
+    the first segment is decoded: PyJWT's own reader checks every character of all three segments in Python,
+    which for a 700 kB credits file costs 25 ms, and ``decode`` runs it once anyway."""
+    segment = _compact(token).split(".", 1)[0]
     try:
-        return jwt.get_unverified_header(_compact(token))
-    except jwt.PyJWTError as exc:
-        raise ValueError(str(exc)) from None
+        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (ValueError, RecursionError):
+        raise ValueError("not a JWS header") from None
+    if not isinstance(header, dict):
+        raise ValueError("not a JWS header")
+    return header
 
 
 def read_header(token: object, typ: str, what: str) -> dict[str, Any]:
