@@ -28,6 +28,13 @@ def parse_args(argv: list[str] | None = None) -> Config:
         action="store_true",
         help="users made through /_emulator/ get a cheap password hash (fast test worlds; never for real passwords)",
     )
+    parser.add_argument(
+        "--inspector-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="a host other than this machine's loopback where the inspector may read HOME journals (repeatable)",
+    )
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     configure_logging(args.log_level)
@@ -41,6 +48,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
         clock_file=args.clock_file,
         ready_file=args.ready_file,
         cheap_passwords=args.cheap_passwords,
+        inspector_hosts=tuple(args.inspector_host),
     )
 
 

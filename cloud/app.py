@@ -12,7 +12,9 @@ from flex_emulator.cloud.appkeys import (
     DB,
     EMULATOR_STATE,
     EXPIRY,
+    HOME_ADDRESSES,
     HUB,
+    INSPECTOR,
     SCHEDULER,
     SIGNER,
     SUBSCRIPTIONS,
@@ -29,6 +31,9 @@ from flex_emulator.cloud.domain.signer import Signer
 from flex_emulator.cloud.domain.subscriptions import Subscriptions
 from flex_emulator.cloud.domain.systems import Systems
 from flex_emulator.cloud.domain.transfers import Transfers
+from flex_emulator.cloud.emulator import api_inspector
+from flex_emulator.cloud.emulator.home_addresses import HomeAddresses
+from flex_emulator.cloud.emulator.inspector import Inspector
 from flex_emulator.cloud.emulator.routes import EMULATOR_ROUTES
 from flex_emulator.cloud.emulator.state import EmulatorState
 from flex_emulator.cloud.link.hub import LinkHub
@@ -65,11 +70,14 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     journal = Journal(app[CLOCK].now)
     app[DB] = Database(config.data_dir / "cloud.sqlite3", journal)
     app[HUB] = LinkHub(journal, config.resend_seconds)
+    app[HOME_ADDRESSES] = HomeAddresses(config.inspector_hosts)
     app.router.add_get("/healthz", get_healthz)
     app.add_routes([openapi.route(config.emulator_api)])
     app.router.add_get("/.well-known/jwks.json", get_jwks)
     for table in API_ROUTES + (EMULATOR_ROUTES if config.emulator_api else []):
         app.add_routes(table)
+    if config.emulator_api:
+        api_inspector.add_static(app)
     kit.setup(app)
     for table in PAGE_ROUTES:
         app.add_routes(table)
@@ -79,7 +87,9 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
 
 
 async def close_links(app: web.Application) -> None:
-    """Close HOME links first: graceful shutdown would otherwise wait for their handlers."""
+    """Close HOME links and inspector streams first: graceful shutdown would otherwise wait for their handlers."""
+    if INSPECTOR in app:
+        await app[INSPECTOR].close()
     await app[HUB].close_all()
 
 
@@ -107,6 +117,7 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     app[SYSTEMS] = Systems(db, hub, transfers, clock)
     app[ACCOUNTS] = Accounts(db, clock)
     app[EMULATOR_STATE] = EmulatorState(db, clock, app[SIGNER], hub, scheduler, config.data_dir)
+    app[INSPECTOR] = Inspector(db, hub, app[SIGNER], clock, scheduler, app[HOME_ADDRESSES])
     await restore_virtual_time(db, clock)
     if config.demo:
         await seed_demo(db, subscriptions, clock)

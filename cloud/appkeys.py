@@ -10,6 +10,8 @@ from flex_emulator.cloud.domain.signer import Signer
 from flex_emulator.cloud.domain.subscriptions import Subscriptions
 from flex_emulator.cloud.domain.systems import Systems
 from flex_emulator.cloud.domain.transfers import Transfers
+from flex_emulator.cloud.emulator.home_addresses import HomeAddresses
+from flex_emulator.cloud.emulator.inspector import Inspector
 from flex_emulator.cloud.emulator.state import EmulatorState
 from flex_emulator.cloud.link.hub import LinkHub
 from flex_emulator.cloud.store import Database
@@ -27,3 +29,5 @@ SYSTEMS = web.AppKey("systems", Systems)
 ACCOUNTS = web.AppKey("accounts", Accounts)
 SCHEDULER = web.AppKey("scheduler", Scheduler)
 EMULATOR_STATE = web.AppKey("emulator_state", EmulatorState)
+HOME_ADDRESSES = web.AppKey("home_addresses", HomeAddresses)
+INSPECTOR = web.AppKey("inspector", Inspector)

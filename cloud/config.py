@@ -22,3 +22,4 @@ class Config:
     )  # a revoke key from the fullest HOME, in a form
     ready_file: Path | None = None
     cheap_passwords: bool = False  # users made by POST /_emulator/... get a cheap scrypt cost (test worlds only)
+    inspector_hosts: tuple[str, ...] = ()  # hosts besides loopback where the inspector may read HOME journals

@@ -89,7 +89,12 @@ class AsyncInProcess:
             reconnect_min_seconds=0.05,
             reconnect_max_seconds=0.5,
         )
-        return await self._serve(name, create_app(config, self.clock))
+        from flex_emulator.home.appkeys import LINK
+
+        app = create_app(config, self.clock)
+        url = await self._serve(name, app)
+        app[LINK].announce(url)  # the cloud's inspector reads this HOME's journal there, once the link is on
+        return url
 
     async def stop_home(self, name: str) -> None:
         runner = self._runners.pop(name, None)

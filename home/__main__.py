@@ -4,6 +4,7 @@ import argparse
 from pathlib import Path
 
 from flex_emulator.home.app import create_app, make_clock
+from flex_emulator.home.appkeys import LINK
 from flex_emulator.home.config import Config
 from flex_emulator.home.domain.trust import TrustError, read_key_file
 from flex_emulator.shared.logging import configure_logging
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     config = parse_args(argv)
     configure_logging(config.log_level)
     app = create_app(config, make_clock(config))
-    run(app, config.host, config.port, config.ready_file)
+    run(app, config.host, config.port, config.ready_file, on_listening=app[LINK].announce)
 
 
 if __name__ == "__main__":

@@ -59,6 +59,8 @@ def link_homes(cloud: str, homes: list[str]) -> tuple[str, str]:
                 {"registration_code": system["registration_code"]},
                 token,
             )
+        # The inspector reads HOME's journal there; a disconnected HOME has no link to announce it on.
+        request("PUT", f"{cloud}/_emulator/systems/{system['system_id']}/home-address", {"url": home})
     return token, account
 
 

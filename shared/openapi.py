@@ -23,7 +23,8 @@ ANY_OBJECT: Schema = {"type": "object"}
 def nullable(schema: Schema) -> Schema:
     kind = schema.get("type")
     if isinstance(kind, str):
-        return {**schema, "type": [kind, "null"]}
+        extra = {"enum": [*schema["enum"], None]} if "enum" in schema else {}
+        return {**schema, "type": [kind, "null"], **extra}
     return {"anyOf": [schema, {"type": "null"}]}
 
 

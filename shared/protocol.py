@@ -4,7 +4,8 @@ HOME connects to ``GET /api/v1/link``; the exchange is:
 
     cloud -> home  {"type": "challenge", "nonce": str}
     home  -> cloud {"type": "auth", "system_id": str, "token": <link auth JWT>,
-                    "seq": <last applied seq, 0 if none>, "receipt": <latest receipt JWT or null>}
+                    "seq": <last applied seq, 0 if none>, "receipt": <latest receipt JWT or null>,
+                    "home_url"?: <where this HOME answers; only a HOME with --emulator-api says it>}
     cloud -> home  {"type": "welcome", "system_id": str}  (or "error" and close)
     cloud -> home  {"type": "snapshot", "token": <credits snapshot JWT>}   at any time after
     home  -> cloud {"type": "receipt", "token": <receipt JWT>}              after applying one

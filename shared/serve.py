@@ -4,6 +4,7 @@ import asyncio
 import json
 import os
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 import structlog
@@ -23,9 +24,15 @@ def write_ready_file(path: Path, url: str) -> None:
 
 
 async def serve(
-    app: web.Application, host: str, port: int, ready_file: Path | None, shutdown_timeout: float = 5.0
+    app: web.Application,
+    host: str,
+    port: int,
+    ready_file: Path | None,
+    shutdown_timeout: float = 5.0,
+    on_listening: Callable[[str], None] | None = None,
 ) -> None:
-    """Run ``app`` until SIGINT or SIGTERM; log one ``listening`` event (and write ``ready_file``) once it accepts."""
+    """Run ``app`` until SIGINT or SIGTERM; log one ``listening`` event (and write ``ready_file``) once it accepts.
+    ``on_listening`` is told the URL it listens at (with ``--port 0`` known only now)."""
     runner = web.AppRunner(app, shutdown_timeout=shutdown_timeout)
     await runner.setup()
     try:
@@ -39,6 +46,8 @@ async def serve(
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
+        if on_listening is not None:
+            on_listening(url)
         if ready_file is not None:
             write_ready_file(ready_file, url)
         log.info("listening", url=url, pid=os.getpid())
@@ -49,5 +58,12 @@ async def serve(
             await asyncio.to_thread(ready_file.unlink, missing_ok=True)
 
 
-def run(app: web.Application, host: str, port: int, ready_file: Path | None, shutdown_timeout: float = 5.0) -> None:
-    asyncio.run(serve(app, host, port, ready_file, shutdown_timeout))
+def run(
+    app: web.Application,
+    host: str,
+    port: int,
+    ready_file: Path | None,
+    shutdown_timeout: float = 5.0,
+    on_listening: Callable[[str], None] | None = None,
+) -> None:
+    asyncio.run(serve(app, host, port, ready_file, shutdown_timeout, on_listening))

@@ -93,8 +93,9 @@ class Scheduler:
         """Move a virtual clock forward to ``target``, running each due item at its own time."""
         assert isinstance(self.clock, VirtualClock)
         async with self._lock:
-            moved: dict[str, Any] = {"from": iso(self.clock.now()), "to": iso(target)}
-            self.db.journal.note("clock_advanced", **moved)
+            if target > self.clock.now():
+                moved: dict[str, Any] = {"from": iso(self.clock.now()), "to": iso(target)}
+                self.db.journal.note("clock_advanced", **moved)
             handled = await self._run_until(target, step_clock=True)
             if target > self.clock.now():
                 self.clock.set(target)

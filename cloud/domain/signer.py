@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from flex_emulator.cloud.domain.errors import AssignmentConflict
 from flex_emulator.shared.jws import sign
@@ -39,6 +39,10 @@ class Signer:
 
     def jwks(self) -> dict[str, Any]:
         return jwks([self._key.public_key()])
+
+    def public_keys(self) -> dict[str, Ed25519PublicKey]:
+        """The keys a token of this cloud verifies with, by ``kid``."""
+        return {self.kid: self._key.public_key()}
 
     def snapshot(self, snapshot: Snapshot) -> str:
         token = sign_snapshot(snapshot, self._key, self.kid)

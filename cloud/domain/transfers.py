@@ -282,6 +282,11 @@ class Transfers:
                 reason = item.pending_reason or "revoked"
                 by = (requesters.get(item.id) or actor) if reason == "revoked" else actor
                 changes.end(item, reason, now, by, via)
+            # Noted before the returns it causes (and committed with them): the inspector shows the proof first.
+            kept = token_fields(token) if isinstance(token, str) else {}  # it is: it verified
+            self.db.journal.note(
+                "receipt_accepted", system_id, seq=receipt.seq, via=via, returned=[i.id for i in proven], **kept
+            )
             returned = await changes.write(tx)
             if via == ReceiptSource.REVOKE_KEY and (returned or not repeated):
                 await tx.ledger.record_revoke_key(receipt.jti, system_id, receipt.seq, now)
@@ -294,9 +299,6 @@ class Transfers:
                     quarters=sum(item.quarters for item in returned),
                     detail={"seq": receipt.seq, "returned": [item.id for item in returned]},
                 )
-        returned_ids = [item.id for item in returned]
-        kept = token_fields(token) if isinstance(token, str) else {}  # it is: it verified
-        self.db.journal.note("receipt_accepted", system_id, seq=receipt.seq, via=via, returned=returned_ids, **kept)
         await self.hub.acknowledged(system_id, receipt.seq)
         log.info("receipt_accepted", system_id=system_id, seq=receipt.seq, via=via, returned=len(returned))
         return ReceiptOutcome(receipt.seq, returned)

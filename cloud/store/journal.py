@@ -13,13 +13,17 @@ class JournalQueries:
     def __init__(self, sql: Sql) -> None:
         self._sql = sql
 
-    async def after(self, cursor: int, limit: int) -> list[dict[str, Any]]:
-        """Events after ``cursor``, oldest first; a ledger row's fields come from the ledger."""
+    async def after(self, cursor: int, limit: int, system_id: str | None = None) -> list[dict[str, Any]]:
+        """Events after ``cursor``, oldest first; a ledger row's fields come from the ledger. With ``system_id``,
+        that system's events and the facts about the whole cloud (a clock move), not other systems' or accounts'."""
+        where = "j.id > ?" + (
+            "" if system_id is None else " AND (j.system_id = ? OR (j.system_id IS NULL AND j.ledger_id IS NULL))"
+        )
         rows = await self._sql.all(
             "SELECT j.id, j.at, j.kind, j.system_id, j.detail, j.noted_us, l.actor, l.account_id, l.subscription_id, "
             "l.assignment_id, l.quarters, l.detail AS ledger_detail "
-            "FROM journal j LEFT JOIN ledger l ON l.id = j.ledger_id WHERE j.id > ? ORDER BY j.id LIMIT ?",
-            (cursor, limit),
+            f"FROM journal j LEFT JOIN ledger l ON l.id = j.ledger_id WHERE {where} ORDER BY j.id LIMIT ?",
+            (cursor, limit) if system_id is None else (cursor, system_id, limit),
         )
         events = []
         for row in rows:

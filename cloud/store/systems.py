@@ -36,6 +36,13 @@ class SystemQueries:
         )
         return [system_row(row) for row in rows]
 
+    async def listing(self, limit: int) -> list[System]:
+        """Every linked system of every account (the inspector's chooser), by account and label."""
+        rows = await self._sql.all(
+            f"SELECT {SYSTEM_COLUMNS} FROM systems ORDER BY account_id, label, id LIMIT ?", (limit,)
+        )
+        return [system_row(row) for row in rows]
+
     async def delete(self, system_id: str) -> None:
         """Unlink: its assignments, snapshots and check-in go; the highest seq it had is kept as a floor."""
         await self._sql.run(

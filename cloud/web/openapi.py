@@ -70,6 +70,42 @@ SCHEMAS = {
         }
     ),
     "Event": obj({"at": TIME, "kind": STR}),
+    "HomeAddress": obj({"system_id": STR, "url": nullable(STR), "source": nullable(enum("link", "told"))}),
+    "InspectorItem": obj(
+        {
+            "id": STR,
+            "lane": enum("cloud", "home"),
+            "kind": STR,
+            "at": TIME,
+            "noted_at": nullable(TIME),
+            "title": STR,
+            "detail": nullable(STR),
+            "crossing": nullable(enum("to_home", "to_cloud")),
+            "by_hand": BOOL,
+            "tone": enum("info", "ok", "refused", "fault", "time"),
+            "seq": nullable(INT),
+            "token_bytes": nullable(INT),
+            "token": nullable(
+                obj(
+                    {
+                        "compact": STR,
+                        "header": ANY_OBJECT,
+                        "claims": ANY_OBJECT,
+                        "signature": obj({"verified": BOOL, "key": nullable(STR), "note": STR}),
+                    },
+                    optional=("header", "claims"),
+                )
+            ),
+        }
+    ),
+    "InspectorStatus": obj(
+        {
+            "system": obj({"id": STR, "label": STR, "online": BOOL, "seq": INT, "acked_seq": INT}),
+            "faults": ANY_OBJECT,
+            "cloud_clock": obj({"now": TIME, "virtual": BOOL}),
+            "home": obj({"url": nullable(STR), "source": nullable(STR), "reachable": BOOL, "problem": nullable(STR)}),
+        }
+    ),
     "Clock": obj({"now": TIME, "virtual": BOOL, "handled": INT}, optional=("handled",)),
     "State": obj(
         {
@@ -305,6 +341,71 @@ EMULATOR_PATHS: dict[str, dict[str, Any]] = {
                 },
                 optional=("cut", "latency_ms", "drop_next", "duplicate_next", "clear"),
             ),
+        ),
+    },
+    "/_emulator/inspector": {
+        "get": op(
+            "The inspector page: one system's live timeline and demo controls (without system: the systems)",
+            {200: "text/html"},
+            query={"system": STR},
+            tag="emulator",
+        ),
+    },
+    "/_emulator/inspector/stream": {
+        "get": op(
+            "The inspector's live feed (Server-Sent Events: item and status messages; Last-Event-ID resumes)",
+            {200: "text/event-stream"},
+            query={"system": STR},
+            tag="emulator",
+        ),
+    },
+    "/_emulator/inspector/timeline": {
+        "get": op(
+            "One system's timeline of both journals, in order",
+            {
+                200: obj(
+                    {
+                        "system_id": STR,
+                        "items": array(ref("InspectorItem")),
+                        "status": ref("InspectorStatus"),
+                        "next": STR,
+                    }
+                )
+            },
+            query={"system": STR, "after": STR},
+            tag="emulator",
+        ),
+    },
+    "/_emulator/systems/{sys}/home-address": {
+        "get": op("Where the inspector reads this system's HOME", {200: ref("HomeAddress")}, tag="emulator"),
+        "put": op(
+            "Tell the cloud where this system's HOME answers (loopback unless --inspector-host)",
+            {200: ref("HomeAddress")},
+            body=obj({"url": STR}),
+            tag="emulator",
+        ),
+    },
+    "/_emulator/systems/{sys}/cloud-link": {
+        "put": op(
+            "Switch the cloud link on HOME itself (through HOME's API)",
+            {200: obj({"system_id": STR, "cloud": obj({"enabled": BOOL, "state": STR})})},
+            body=obj({"enabled": BOOL}),
+            tag="emulator",
+        ),
+    },
+    "/_emulator/systems/{sys}/clock": {
+        "post": op(
+            "Move the virtual clock, then HOME's to the same time",
+            {
+                200: obj(
+                    {
+                        "cloud": ref("Clock"),
+                        "home": obj({"moved": BOOL, "note": STR, "now": TIME}, optional=("now",)),
+                    }
+                )
+            },
+            body=obj({"advance_seconds": NUM}),
+            tag="emulator",
         ),
     },
 }

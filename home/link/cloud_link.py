@@ -69,6 +69,7 @@ class CloudLink:
         self.state = "disabled"
         self.last_error: str | None = None
         self.receipts_sent = 0
+        self.home_url: str | None = None  # where this HOME answers, told to the cloud on connect (see announce)
         self.watch = Watch()
         self._session: aiohttp.ClientSession | None = session
         self._task: asyncio.Task[None] | None = None
@@ -113,6 +114,17 @@ class CloudLink:
         else:
             self._wake.set()  # switched on while waiting to retry: try again now
 
+    def announce(self, url: str) -> None:
+        """Tell the cloud, when the link next authenticates, where this HOME answers, so the cloud's inspector
+        can read its journal (only a HOME with --emulator-api has that route). A HOME listening on every
+        interface answers on loopback too, and loopback is what the cloud reads by default."""
+        if not self._config.emulator_api:
+            return
+        parsed = URL(url)
+        if parsed.host in ("0.0.0.0", "::"):
+            parsed = parsed.with_host("127.0.0.1" if parsed.host == "0.0.0.0" else "::1")
+        self.home_url = str(parsed)
+
     def retry_now(self) -> None:
         """Cut a wait between attempts short (e.g. right after the system was linked in the portal)."""
         self._wake.set()
@@ -153,6 +165,7 @@ class CloudLink:
     async def _halt(self) -> None:
         task, self._task = self._task, None
         self._stopping = True
+        self._set_state("disabled")  # HOME's decision comes first, then the cloud sees the link end
         ws = self._ws
         if ws is not None and not ws.closed:
             # A proper close handshake, so the cloud sees the link end cleanly (then the task ends by itself).
@@ -182,6 +195,8 @@ class CloudLink:
                 state = "not_linked" if exc.code == "not_linked" else "offline"
                 self._set_state(state, str(exc))
             except (aiohttp.ClientError, TimeoutError, OSError, TrustError, LinkLost, ProtocolError) as exc:
+                if self._stopping:  # switched off while this connection ended: it is disabled, not offline
+                    return
                 self._set_state("offline", self._describe(exc))
             except Exception as exc:  # a bug must not stop the link for good
                 log.exception("cloud_link_failed")
@@ -240,6 +255,7 @@ class CloudLink:
                 token=token,
                 seq=seq,
                 receipt=receipt.token if receipt else None,
+                **({"home_url": self.home_url} if self.home_url else {}),
             )
         )
         reply = await self._expect(ws)
@@ -286,6 +302,8 @@ class CloudLink:
         ws = self._ws
         if ws is None or ws.closed or self.state != "online":
             return False
+        # Noted as it leaves, before the cloud can answer it: the journals order the two sides by when they noted.
+        self._node.journal.note("receipt_sent", seq=seq, source="file", **token_fields(token))
         try:
             await ws.send_str(protocol.encode(protocol.RECEIPT, token=token))
         except (aiohttp.ClientError, ConnectionError) as exc:
@@ -293,7 +311,6 @@ class CloudLink:
             return False
         self.receipts_sent += 1
         self.watch.changed()
-        self._node.journal.note("receipt_sent", seq=seq, source="file", **token_fields(token))
         log.info("receipt_sent", seq=seq, result="file")
         return True
 
@@ -319,10 +336,10 @@ class CloudLink:
 
     async def _send_receipt(self, ws: WebSocket, receipt: str | None, seq: int, result: str) -> None:
         if receipt is not None:
+            self._node.journal.note("receipt_sent", seq=seq, source="link", **token_fields(receipt))
             await ws.send_str(protocol.encode(protocol.RECEIPT, token=receipt))
             self.receipts_sent += 1
             self.watch.changed()
-            self._node.journal.note("receipt_sent", seq=seq, source="link", **token_fields(receipt))
             log.info("receipt_sent", seq=seq, result=result)
 
     async def _receipt_for_future_copy(self, applied: Applied) -> None:

@@ -25,6 +25,7 @@ FIELDS = [
     "revoke_key",
     "confirm",
     "enabled",
+    "url",
     "count",
     "license_type",
     "license_type_needed",
@@ -72,7 +73,19 @@ FORM_FIELDS = [
     "license_type",
     "enabled",
 ]
-QUERY_NAMES = ["limit", "after", "timeout", "fault", "next", "step", "subscription", "credits", "sort", "order"]
+QUERY_NAMES = [
+    "limit",
+    "after",
+    "timeout",
+    "fault",
+    "next",
+    "step",
+    "subscription",
+    "credits",
+    "sort",
+    "order",
+    "system",
+]
 HOSTILE_TEXT = [
     "\ud800",
     "a\udfffb",
@@ -122,6 +135,12 @@ HOSTILE_TEXT = [
     "1.25",
     "0.1",
     "99999999999999999999",
+    "http://127.0.0.1:1",
+    "http://10.0.0.1:8802",
+    "http://[::1]:1/x",
+    "http://user@localhost:1",
+    "file:///etc/passwd",
+    "12.0",
 ]
 RAW_JSON = [
     DEEP.encode(),
@@ -214,12 +233,9 @@ def path_value(draw: st.DrawFn, known: list[str]) -> str:
 
 
 @st.composite
-def query(draw: st.DrawFn) -> str:
-    pairs = draw(
-        st.lists(
-            st.tuples(st.sampled_from(QUERY_NAMES), hostile_text().filter(lambda text: len(text) < 300)), max_size=3
-        )
-    )
+def query(draw: st.DrawFn, known: list[str]) -> str:
+    value = st.one_of(hostile_text().filter(lambda text: len(text) < 300), st.sampled_from(known or ["none"]))
+    pairs = draw(st.lists(st.tuples(st.sampled_from(QUERY_NAMES), value), max_size=3))
     return ("?" + "&".join(f"{name}={url_text(value)}" for name, value in pairs)) if pairs else ""
 
 

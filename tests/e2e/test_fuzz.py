@@ -118,7 +118,7 @@ def request_for(draw: st.DrawFn, world: FuzzWorld, route: Route) -> dict[str, An
         body, encoding = encode_body(body, draw(st.sampled_from(ENCODINGS)))
         if encoding is not None:
             headers["Content-Encoding"] = encoding
-    return {"method": route.method, "path": path + draw(query()), "headers": headers, "body": body}
+    return {"method": route.method, "path": path + draw(query(known)), "headers": headers, "body": body}
 
 
 async def send(world: FuzzWorld, route: Route, sent: dict[str, Any]) -> tuple[int, str, bytes]:
@@ -129,6 +129,8 @@ async def send(world: FuzzWorld, route: Route, sent: dict[str, Any]) -> tuple[in
         sent["method"], url, data=sent["body"] or None, headers=sent["headers"], allow_redirects=False,
         skip_auto_headers=["Content-Type"],
     ) as response:  # fmt: skip
+        if response.content_type == "text/event-stream":  # a live feed never ends: its first line is its answer
+            return response.status, response.content_type, await response.content.readline()
         return response.status, response.content_type, await response.read()
 
 

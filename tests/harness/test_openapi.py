@@ -72,10 +72,17 @@ def test_answers_of_a_whole_session_match_each_services_openapi_document(tmp_pat
         except ApiError as refused:
             if refused.code != "expired":
                 raise
+        inspect = f"/_emulator/systems/{van.system_id}"
+        world.cloud.call("PUT", f"{inspect}/home-address", json={"url": van.url})
+        world.cloud.call("GET", f"{inspect}/home-address")
+        world.cloud.call("GET", "/_emulator/inspector/timeline", query={"system": van.system_id})
+        world.cloud.call("GET", "/_emulator/inspector", query={"system": van.system_id})
+        world.cloud.call("PUT", f"{inspect}/cloud-link", json={"enabled": False})
+        world.cloud.call("POST", f"{inspect}/clock", json={"advance_seconds": 3600})
         studio.client.reset()
         world.cloud.jwks()
         world.cloud.healthz()
     assert cloud.problems == [], cloud.problems
     assert home.problems == [], home.problems
     operations = {(method, template) for method, template, _ in cloud.seen | home.seen}
-    assert len(operations) >= 36, sorted(operations)
+    assert len(operations) >= 42, sorted(operations)

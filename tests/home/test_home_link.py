@@ -254,3 +254,16 @@ async def test_file_uploaded_while_online_sends_its_receipt_at_once(
     revoke_key = (await response.json())["revoke_key"]
     await wait_until(lambda: bool(fake_cloud.of_type("receipt")))
     assert fake_cloud.of_type("receipt")[0]["token"] == revoke_key
+
+
+async def test_a_home_with_the_emulator_api_says_where_it_answers_and_one_without_does_not(
+    start_home: HomeFactory, tmp_path: Path
+) -> None:
+    home = await start_home(emulator_api=True)
+    home.app[LINK].announce("http://0.0.0.0:8802")  # listening on every interface: it answers on loopback too
+    assert home.app[LINK].home_url == "http://127.0.0.1:8802"
+    home.app[LINK].announce("http://[::]:8802")
+    assert home.app[LINK].home_url == "http://[::1]:8802"
+    quiet = await start_home(emulator_api=False, data_dir=tmp_path / "quiet")
+    quiet.app[LINK].announce("http://127.0.0.1:8803")
+    assert quiet.app[LINK].home_url is None  # no journal route to read there

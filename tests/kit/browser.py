@@ -17,7 +17,9 @@ from flex_emulator.cloud.app import create_app
 from flex_emulator.cloud.config import Config
 from flex_emulator.cloud.domain.demo import DEMO_ADMIN
 from flex_emulator.home.app import create_app as create_home
+from flex_emulator.home.appkeys import LINK
 from flex_emulator.home.config import Config as HomeConfig
+from flex_emulator.shared.clock import VirtualClock
 from flex_emulator.transport import json_request
 
 T = TypeVar("T")
@@ -147,14 +149,18 @@ class Stack:
     homes: dict[str, HomeNode] = field(default_factory=dict)
     token: str = ""
     account: str = ""
+    clock: VirtualClock | None = None
 
     @classmethod
-    def start(cls, data: Path, homes: dict[str, bool]) -> "Stack":
-        """``homes`` maps each HOME label to whether its cloud link is switched on."""
-        stack = cls(AppsThread("flex-stack").start(), data)
+    def start(cls, data: Path, homes: dict[str, bool], clock: VirtualClock | None = None) -> "Stack":
+        """``homes`` maps each HOME label to whether its cloud link is switched on; with ``clock`` all of them run
+        on that one virtual clock (else the wall clock)."""
+        stack = cls(AppsThread("flex-stack").start(), data, clock=clock)
         try:
-            cloud = Config(data_dir=data / "cloud", demo=True, emulator_api=True, ack_wait_seconds=3.0)
-            stack.cloud_url = stack.servers.serve(lambda: create_app(cloud))
+            cloud = Config(
+                data_dir=data / "cloud", demo=True, emulator_api=True, ack_wait_seconds=3.0, virtual_clock=bool(clock)
+            )
+            stack.cloud_url = stack.servers.serve(lambda: create_app(cloud, clock))
             for label, online in homes.items():
                 stack.add_home(label, online)
             signed = call("POST", f"{stack.cloud_url}/api/v1/auth/token", {"email": ADMIN[0], "password": ADMIN[1]})
@@ -175,7 +181,8 @@ class Stack:
             reconnect_min_seconds=0.05,
             reconnect_max_seconds=0.2,
         )
-        url = self.servers.serve(lambda: create_home(config))
+        url = self.servers.serve(lambda: create_home(config, self.clock))
+        self.servers.runners[-1].app[LINK].announce(url)  # as flex-home does once it listens
         system = call("GET", f"{url}/api/v1/system")
         self.homes[label] = HomeNode(label, url, system["system_id"], system["registration_code"])
         return self.homes[label]

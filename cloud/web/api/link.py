@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 import structlog
 from aiohttp import WSMsgType, web
 
-from flex_emulator.cloud.appkeys import DB, HUB, SYSTEMS, TRANSFERS
+from flex_emulator.cloud.appkeys import CONFIG, DB, HOME_ADDRESSES, HUB, SYSTEMS, TRANSFERS
 from flex_emulator.cloud.link.hub import LinkHub
 from flex_emulator.shared import protocol
 from flex_emulator.shared.errors import ApiError, ProtocolError
@@ -52,6 +52,8 @@ async def authenticate_link(request: web.Request, socket: web.WebSocketResponse)
         if system is None:
             raise ProtocolError("not_linked", f"System {system_id} is not linked to any account; add it in the portal.")
         verify_link_auth(message.text("token"), public_from_raw(system.public_key), system_id, nonce)
+        if request.app[CONFIG].emulator_api:
+            request.app[HOME_ADDRESSES].announced(system_id, message.body.get("home_url"))
         return system_id, hello_seq(message), message.optional_text("receipt")
     except ApiError as exc:  # a bad message or a refused token
         await socket.send_str(protocol.error(exc.code, exc.message, None))

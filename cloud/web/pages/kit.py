@@ -52,6 +52,7 @@ def setup(app: web.Application) -> None:
     app[pagekit.CSRF_SECRET] = load_or_create_secret(app[CONFIG].data_dir / "page-secret")
     env = pagekit.setup_templates(app, TEMPLATES, {}, default_helpers=False)
     env.globals["shared_stylesheet"] = shared_stylesheet
+    env.globals["emulator_api"] = app[CONFIG].emulator_api
     app.router.add_static("/static/portal", STATIC)
     if pagekit.SHARED_STATIC.is_dir():
         app.router.add_static("/static", pagekit.SHARED_STATIC)
