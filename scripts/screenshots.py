@@ -5,8 +5,8 @@
 Starts its own cloud (demo data) and two HOME nodes ("Studio A" online, "OB Van 3" with its cloud link off) in a
 temporary folder, all three on one virtual clock (so the pictures show the same dates on every run), assigns some
 demo credits over a few virtual days (online, by file, and a revoke waiting for its revoke key), and saves PNGs of
-the pages a user sees in a 1280x800 window (HOME's credits runs taller, to show its bar graph), and two at a
-phone's 390 px.
+the pages a user sees in a 1280x800 window (HOME's credits runs taller, to show its bar graph), two at a
+phone's 390 px, and the inspector of each system (1280x1000, one signed token opened).
 """
 
 import argparse
@@ -40,6 +40,7 @@ ADMIN = DEMO_ADMIN
 START = datetime(2026, 11, 2, 8, 30, tzinfo=UTC)
 SIZE: ViewportSize = {"width": 1280, "height": 800}
 PHONE: ViewportSize = {"width": 390, "height": 844}
+TALL: ViewportSize = {"width": 1280, "height": 1000}  # the inspector, with one token open in its timeline
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-sync"]
 
 
@@ -199,6 +200,36 @@ def take(page: Page, folder: Path, name: str, down_to: Locator | None = None) ->
     print(f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}  {path.stat().st_size // 1024} KB")
 
 
+def open_item(page: Page, title: str, above: int = 150) -> Locator:
+    """The timeline item with this title, opened to show its token, ``above`` pixels of earlier events over it."""
+    item = page.locator("[data-timeline] li").filter(has=page.locator(".event-title", has_text=title))
+    item.locator("summary").click()
+    expect(item.locator(".signature")).to_be_visible()
+    # the timeline scrolls by itself: the item's line a little below its top, with the events before it above
+    item.evaluate("(row, above) => { row.closest('[data-timeline-scroll]').scrollTop = row.offsetTop - above; }", above)
+    return item
+
+
+def shoot_inspector(demo: Demo, page: Page, out: Path) -> None:
+    """The inspector of each system, as scripts/run leaves it: the cloud knows where both HOMEs answer. OB Van 3's
+    pending revoke ends with the revoke key HOME shows after the upload above."""
+    for label, url in demo.homes.items():
+        call("PUT", f"{demo.cloud}/_emulator/systems/{demo.ids[label]}/home-address", {"url": url})
+    key = call("GET", f"{demo.homes['OB Van 3']}/api/v1/licenses/credits")["revoke_key"]
+    demo.api("POST", f"/systems/{demo.ids['OB Van 3']}/revoke-keys", {"revoke_key": key})
+
+    page.goto(f"{demo.cloud}/_emulator/inspector?system={demo.ids['Studio A']}")
+    expect(page.locator("[data-stream-state]")).to_have_text("Live")
+    expect(page.locator("[data-home-link]")).to_contain_text("Online")
+    open_item(page, "Sent receipt 2: proof that HOME holds copy 2", above=200)
+    take(page, out, "inspector-online.png")
+
+    page.goto(f"{demo.cloud}/_emulator/inspector?system={demo.ids['OB Van 3']}")
+    expect(page.locator("[data-stream-state]")).to_have_text("Live")
+    open_item(page, "entered: HOME's signature verified; 1 assignment returned")
+    take(page, out, "inspector-disconnected.png")
+
+
 def shoot(demo: Demo, chromium: str, out: Path, scratch: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     base = f"{demo.cloud}/accounts/{demo.account}"
@@ -247,6 +278,8 @@ def shoot(demo: Demo, chromium: str, out: Path, scratch: Path) -> None:
         home.goto(demo.homes["Studio A"] + "/settings/cloud")
         expect(home.locator("#cloud-state")).to_have_text("Online")
         take(home, out, "home-settings.png")
+
+        shoot_inspector(demo, browser.new_context(viewport=TALL, device_scale_factor=1).new_page(), out)
 
         # a phone (390 px wide): the portal's system details and HOME's credits
         phone = browser.new_context(viewport=PHONE, device_scale_factor=1).new_page()

@@ -12,7 +12,8 @@ from flex_emulator.shared.clock import Clock
 log = structlog.get_logger()
 
 DEMO_ACCOUNT = "Demo Broadcast"
-# The demo users' sign-in (email, password): written here once, read by scripts/run, scripts/demo and the tests.
+# The demo users' sign-in (email, password): written here once, read by scripts/run, the tour (flex-emulator demo)
+# and the tests.
 DEMO_ADMIN = ("admin@example.com", "flex-admin")
 DEMO_OPERATOR = ("operator@example.com", "flex-operator")
 DEMO_USERS = ((*DEMO_ADMIN, "admin"), (*DEMO_OPERATOR, "operator"))

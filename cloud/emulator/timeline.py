@@ -7,6 +7,7 @@ the two carries its signed token: its own, or the one the other lane recorded fo
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 CLOUD, HOME = "cloud", "home"
@@ -80,6 +81,14 @@ def whole(value: Any) -> int | None:
 
 def text(value: Any) -> str:
     return value if isinstance(value, str) else ""
+
+
+def readable(moment: str) -> str:
+    """``2026-11-03T08:30:00Z`` as the page shows times: ``03 Nov 2026 08:30:00``."""
+    try:
+        return datetime.fromisoformat(moment.replace("Z", "+00:00")).strftime("%d %b %Y %H:%M:%S")
+    except ValueError:
+        return moment
 
 
 def ids(value: Any) -> list[str]:
@@ -205,8 +214,7 @@ class Timeline:
             item.detail = f"HOME must refuse it with {text(event.get('expected_code'))}."
             item.crossing, item.by_hand, item.tone = TO_HOME, True, "fault"
         elif kind == "clock_advanced":
-            item.title = f"Clock moved to {text(event.get('to'))}"
-            item.detail = f"From {text(event.get('from'))}: the cloud runs what fell due on the way, in order."
+            item.title = f"Clock moved forward to {readable(text(event.get('to')))}"
             item.tone = "time"
         elif kind == "system_linked":
             item.title = f"System linked as {text(event.get('label'))}"
@@ -231,7 +239,7 @@ class Timeline:
                 "disabled": "Link switched off: HOME is disconnected",
                 "not_linked": "Not linked to an account yet",
             }.get(state, f"Link {state}")
-            item.detail = text(event.get("error")) or None
+            item.detail = (text(event.get("error")) or None) if state == "offline" else None
             item.tone = "ok" if state == "online" else "info"
         elif kind == "snapshot_applied":
             entries = whole(event.get("entries")) or 0

@@ -193,7 +193,7 @@ def test_the_controls_switch_the_link_inject_a_fault_and_move_the_clock(virtual_
     expect_in_order(
         page,
         [
-            "Clock moved to 2026-11-03T08:30:00Z",
+            "Clock moved forward to 03 Nov 2026 08:30:00",
             "3 credits ended by HOME's clock",
             "Returned 3 credits to the subscription (Auto Revoke)",
         ],

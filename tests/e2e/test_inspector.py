@@ -193,7 +193,7 @@ async def test_demo_controls_switch_homes_link_and_move_both_clocks(world: World
     moved = await call(world.cloud, "POST", f"{base}/clock", json={"advance_seconds": 3600})
     assert moved["cloud"]["virtual"] is True and moved["home"]["moved"] is True
     later = titles((await timeline(world, studio.system_id, answer["next"]))["items"])
-    assert any(line.startswith("cloud: Clock moved to") for line in later)
+    assert any(line.startswith("cloud: Clock moved forward to") for line in later)
     assert "home: 2 credits ended by HOME's clock" in later
     assert "cloud: Returned 2 credits to the subscription (Auto Revoke)" in later
 

@@ -1,6 +1,7 @@
 """scripts/run starts all three services and links them; the demo walks both flows; Ctrl-C stops all."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -47,7 +48,10 @@ def test_run_then_demo_then_ctrl_c_stops_everything(tmp_path: Path) -> None:
         demo = subprocess.run(
             [
                 sys.executable,
-                "scripts/demo.py",
+                "-m",
+                "flex_emulator.cli",
+                "demo",
+                "--fast",
                 "--cloud",
                 f"http://127.0.0.1:{cloud}",
                 "--studio",
@@ -62,8 +66,15 @@ def test_run_then_demo_then_ctrl_c_stops_everything(tmp_path: Path) -> None:
             check=False,
         )
         assert demo.returncode == 0, demo.stderr
-        assert "Studio A: Online" in demo.stdout and "OB Van 3: Offline" in demo.stdout
-        assert '"credits_returned": 1.5' in demo.stdout and '"credits_returned": 0' in demo.stdout
+        tour = demo.stdout.splitlines()
+        # One sentence per step, saying what to look at in the inspector; no raw event names or stray numbers.
+        assert f"http://127.0.0.1:{cloud}/_emulator/inspector?system=home-" in tour[1]
+        steps = [line for line in tour if re.match(r"^ ?\d+\. ", line)]
+        assert len(steps) == 10 and all(line.rstrip().endswith(".") for line in steps), tour
+        assert not re.search(r"\b(snapshot_issued|receipt_accepted|revoke_requested)\b", demo.stdout)
+        assert "Studio A applied it and sent receipt 1 back" in steps[0]
+        assert "returned 1.5 credits to SO-2026-00042" in steps[8] and "it returned nothing" in steps[9]
+        assert "The clock is the wall clock, so the tour leaves out Auto Revoke" in demo.stdout
     finally:
         os.killpg(launcher.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
         _, errors = launcher.communicate(timeout=30)

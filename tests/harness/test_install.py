@@ -76,6 +76,11 @@ def test_readme_example_runs_green_from_a_wheel_in_a_new_virtualenv(tmp_path: Pa
             name.split("/", 1)[0] for name in archive.namelist() if not name.split("/", 1)[0].endswith(".dist-info")
         }
     assert roots == {"flex_emulator"}, roots
+    with zipfile.ZipFile(wheel) as archive:
+        inspector = {"cloud/emulator/static/inspector.js", "cloud/emulator/static/inspector.css"}
+        inspector |= {"cloud/templates/inspector.html"}
+        assert {f"flex_emulator/{name}" for name in inspector} <= set(archive.namelist())
+    assert "demo" in run([str(env_dir / "bin" / "flex-emulator"), "--help"], tmp_path)
 
     project = tmp_path / "project"
     for package in ("shared", "cloud", "home"):  # very common names: the user's own packages

@@ -8,6 +8,7 @@
     return;
   }
   var timeline = root.querySelector("[data-timeline]");
+  var panel = root.querySelector("[data-timeline-scroll]");
   var empty = root.querySelector("[data-timeline-empty]");
   var announce = root.querySelector("[data-announce]");
   var result = root.querySelector("[data-control-result]");
@@ -52,6 +53,26 @@
 
   // --- the token ---------------------------------------------------------------------------------------
 
+  // JSON with one member per line, but a short array (a row of a credits file's tables) on one line.
+  function pretty(value, indent) {
+    var pad = indent || "";
+    var flat = JSON.stringify(value);
+    if (value === null || typeof value !== "object" || (Array.isArray(value) && flat.length <= 96)) {
+      return flat;
+    }
+    var inner = pad + "  ";
+    if (Array.isArray(value)) {
+      return "[\n" + value.map(function (part) { return inner + pretty(part, inner); }).join(",\n") + "\n" + pad + "]";
+    }
+    var keys = Object.keys(value);
+    if (!keys.length) {
+      return "{}";
+    }
+    return "{\n" + keys.map(function (name) {
+      return inner + JSON.stringify(name) + ": " + pretty(value[name], inner);
+    }).join(",\n") + "\n" + pad + "}";
+  }
+
   function tokenView(token, bytes) {
     var box = el("div", "token");
     if (!token) {
@@ -69,11 +90,11 @@
     box.appendChild(verdict);
     if (token.header) {
       box.appendChild(el("h4", null, "JOSE header"));
-      box.appendChild(el("pre", "json", JSON.stringify(token.header, null, 2)));
+      box.appendChild(el("pre", "json", pretty(token.header)));
     }
     if (token.claims) {
       box.appendChild(el("h4", null, "Claims"));
-      box.appendChild(el("pre", "json", JSON.stringify(token.claims, null, 2)));
+      box.appendChild(el("pre", "json", pretty(token.claims)));
     }
     box.appendChild(el("h4", null, "The token as it travelled (compact JWS: header . claims . signature)"));
     var compact = el("pre", "jwt");
@@ -148,8 +169,9 @@
     return row;
   }
 
-  function nearBottom() {
-    return window.innerHeight + window.scrollY >= document.documentElement.scrollHeight - 120;
+  // The panel scrolls by itself on a wide screen: it follows the newest event unless the person scrolled up.
+  function following() {
+    return panel.scrollHeight > panel.clientHeight && panel.scrollTop + panel.clientHeight >= panel.scrollHeight - 80;
   }
 
   function add(item) {
@@ -157,7 +179,7 @@
       return;
     }
     seen[item.id] = true;
-    var follow = nearBottom();
+    var follow = following() || panel.scrollHeight <= panel.clientHeight;
     var row = render(item);
     var mine = row.getAttribute("data-key");
     var after = null;
@@ -172,7 +194,7 @@
     empty.hidden = true;
     announce.textContent = (item.lane === "cloud" ? "Cloud: " : "HOME: ") + item.title;
     if (follow && row === timeline.lastElementChild) {
-      row.scrollIntoView({ block: "nearest" });
+      panel.scrollTop = panel.scrollHeight;
     }
   }
 
@@ -226,18 +248,17 @@
     var home = status.home;
     var form = root.querySelector("[data-address-form]");
     if (!home.url) {
-      fill("home-address", [badge("unknown", "warning"), " HOME has not said where it answers."]);
-      fill("home-link", ["—"]);
+      fill("home-address", ["HOME has not said where it answers."]);
+      fill("home-link", [badge("address unknown", "warning")]);
       fill("home-clock", ["—"]);
       form.hidden = false;
       return;
     }
     var address = el("code", null, home.url);
-    fill("home-address", [address, home.source === "link" ? " (announced on the link)" : " (told)"]);
+    fill("home-address", ["At ", address, home.source === "link" ? " (announced on the link)" : " (told)"]);
     if (!home.reachable) {
-      field("home-address").appendChild(document.createTextNode(" "));
-      field("home-address").appendChild(badge("not answering", "danger"));
-      fill("home-link", [home.problem || "—"]);
+      fill("home-link", [badge("not answering", "danger")]);
+      field("home-address").appendChild(document.createTextNode(": " + (home.problem || "")));
       fill("home-clock", ["—"]);
       form.hidden = false;
       return;
