@@ -9,6 +9,7 @@ from flex_emulator.cloud.app import create_app
 from flex_emulator.cloud.config import Config
 from flex_emulator.shared.logging import configure_logging
 from flex_emulator.shared.serve import run
+from flex_emulator.shared.startup import StartRefused, bind_port, hold_folder, refuse
 
 
 def parse_args(argv: list[str] | None = None) -> Config:
@@ -54,9 +55,13 @@ def parse_args(argv: list[str] | None = None) -> Config:
 
 def main(argv: list[str] | None = None) -> None:
     config = parse_args(argv)
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        sock = bind_port(config.host, config.port)
+        hold_folder(config.data_dir)
+    except StartRefused as problem:
+        refuse("flex-cloud", problem)
     structlog.get_logger().info("cloud_starting", host=config.host, port=config.port, data=str(config.data_dir))
-    run(create_app(config), config.host, config.port, config.ready_file, shutdown_timeout=5)
+    run(create_app(config), config.host, config.port, config.ready_file, shutdown_timeout=5, sock=sock)
 
 
 if __name__ == "__main__":

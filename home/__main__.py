@@ -9,6 +9,7 @@ from flex_emulator.home.config import Config
 from flex_emulator.home.domain.trust import TrustError, read_key_file
 from flex_emulator.shared.logging import configure_logging
 from flex_emulator.shared.serve import run
+from flex_emulator.shared.startup import StartRefused, bind_port, hold_folder, refuse
 
 
 def parse_args(argv: list[str] | None = None) -> Config:
@@ -49,9 +50,14 @@ def parse_args(argv: list[str] | None = None) -> Config:
 
 def main(argv: list[str] | None = None) -> None:
     config = parse_args(argv)
+    try:
+        sock = bind_port(config.host, config.port)
+        hold_folder(config.data_dir)
+    except StartRefused as problem:
+        refuse("flex-home", problem)
     configure_logging(config.log_level)
     app = create_app(config, make_clock(config))
-    run(app, config.host, config.port, config.ready_file, on_listening=app[LINK].announce)
+    run(app, config.host, config.port, config.ready_file, on_listening=app[LINK].announce, sock=sock)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from flex_emulator.cloud.domain.demo import DEMO_ADMIN, DEMO_OPERATOR
+from flex_emulator.running import claim, forget, record
+from flex_emulator.shared.startup import LOCK_NAME, StartRefused, refuse
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -29,18 +31,17 @@ def request(method: str, url: str, body: Any = None, token: str | None = None) -
         return json.loads(answer.read() or b"null")
 
 
-def wait_healthy(url: str, process: subprocess.Popen[bytes], name: str) -> None:
+def wait_ready(ready: Path, process: subprocess.Popen[bytes], name: str) -> str:
+    """The URL ``process`` listens at, from its own ready file (never a health check of whatever holds its port)."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
             sys.exit(f"{name} stopped during start-up (exit {process.returncode}); see its log above.")
         try:
-            if request("GET", f"{url}/healthz") == {"status": "ok"}:
-                return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.2)
-    sys.exit(f"{name} did not become healthy at {url} within 30 s.")
+            return str(json.loads(ready.read_text())["url"])
+        except (OSError, ValueError, KeyError):
+            time.sleep(0.1)
+    sys.exit(f"{name} did not start within 30 s.")
 
 
 def link_homes(cloud: str, homes: list[str]) -> tuple[str, str]:
@@ -111,21 +112,29 @@ def main() -> None:
     args = parser.parse_args()
     if args.data is None:
         args.data = ROOT / "var" / ("run-virtual" if args.virtual_clock else "run")
-    if args.fresh and args.data.exists():
-        shutil.rmtree(args.data)
-    args.data.mkdir(parents=True, exist_ok=True)
-    check_clock_mode(args.data, args.virtual_clock)
     studio_port, van_port = (int(port) for port in args.home_ports.split(","))
+    try:  # before anything is created or deleted: nothing runs on this folder or these ports
+        hold = claim(args.data, "127.0.0.1", [args.cloud_port, studio_port, van_port])
+    except StartRefused as problem:
+        refuse("scripts/run", problem)
+    if args.fresh:
+        for entry in args.data.iterdir():
+            if entry.name != LOCK_NAME:
+                shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+    check_clock_mode(args.data, args.virtual_clock)
     cloud_url = f"http://127.0.0.1:{args.cloud_port}"
     clock = ["--virtual-clock", "--clock-file", str(args.data / "clock")] if args.virtual_clock else []
 
     processes: list[tuple[str, subprocess.Popen[bytes]]] = []
 
-    def start(name: str, command: list[str]) -> subprocess.Popen[bytes]:
+    def start(name: str, command: list[str]) -> str:
+        """Start one service and wait until it listens; its URL."""
+        ready = args.data / f"ready-{name.lower().replace(' ', '-')}.json"
+        ready.unlink(missing_ok=True)
         # Own session: Ctrl-C reaches only this launcher, which then stops each child exactly once.
-        process = subprocess.Popen([PYTHON, *command], cwd=ROOT, start_new_session=True)
+        process = subprocess.Popen([PYTHON, *command, "--ready-file", str(ready)], cwd=ROOT, start_new_session=True)
         processes.append((name, process))
-        return process
+        return wait_ready(ready, process, name)
 
     def stop_children() -> list[str]:
         """SIGINT each child once and wait; the names of those that did not exit cleanly."""
@@ -146,11 +155,12 @@ def main() -> None:
 
     def stop(*_: object) -> None:
         unclean = stop_children()
+        forget(hold)
         sys.exit(f"did not stop cleanly: {', '.join(unclean)}" if unclean else 0)
 
     signal.signal(signal.SIGTERM, stop)
     try:
-        cloud = start(
+        start(
             "cloud",
             [
                 "-m",
@@ -164,11 +174,10 @@ def main() -> None:
                 *clock,
             ],
         )
-        wait_healthy(cloud_url, cloud, "cloud")
         homes = []
         for label, port, extra in (("Studio A", studio_port, []), ("OB Van 3", van_port, ["--offline"])):
             folder = args.data / label.lower().replace(" ", "-")
-            process = start(
+            url = start(
                 label,
                 [
                     "-m",
@@ -188,11 +197,13 @@ def main() -> None:
                     *extra,
                 ],
             )
-            url = f"http://127.0.0.1:{port}"
-            wait_healthy(url, process, label)
             homes.append(url)
         link_homes(cloud_url, homes)
         wait_online(homes[0])
+        record(
+            hold,
+            {"Licensing portal": f"{cloud_url}/", "HOME 'Studio A'": f"{homes[0]}/", "HOME 'OB Van 3'": f"{homes[1]}/"},
+        )
         sys.stdout.write(
             "\nflex-emulator is running (Ctrl-C stops all three):\n"
             f"  Licensing portal   {cloud_url}/   sign in as {ADMIN[0]} / {ADMIN[1]}"
@@ -212,6 +223,7 @@ def main() -> None:
         stop()
     except BaseException:  # a start-up failure: leave nothing running behind
         stop_children()
+        forget(hold)
         raise
 
 

@@ -4,6 +4,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,14 +31,20 @@ async def serve(
     ready_file: Path | None,
     shutdown_timeout: float = 5.0,
     on_listening: Callable[[str], None] | None = None,
+    sock: socket.socket | None = None,
 ) -> None:
     """Run ``app`` until SIGINT or SIGTERM; log one ``listening`` event (and write ``ready_file``) once it accepts.
-    ``on_listening`` is told the URL it listens at (with ``--port 0`` known only now)."""
+    ``on_listening`` is told the URL it listens at (with ``--port 0`` known only now); ``sock``: a socket already
+    bound to ``host:port`` (``startup.bind_port``) to listen on."""
     runner = web.AppRunner(app, shutdown_timeout=shutdown_timeout)
     await runner.setup()
     try:
         # Room for many HOMEs reconnecting at once (a fleet, or every link after a cloud restart).
-        site = web.TCPSite(runner, host, port, backlog=LISTEN_BACKLOG)
+        site = (
+            web.TCPSite(runner, host, port, backlog=LISTEN_BACKLOG)
+            if sock is None
+            else web.SockSite(runner, sock, backlog=LISTEN_BACKLOG)
+        )
         await site.start()
         bound = runner.addresses[0]
         url = f"http://{host if ':' not in host else f'[{host}]'}:{bound[1]}"
@@ -65,5 +72,6 @@ def run(
     ready_file: Path | None,
     shutdown_timeout: float = 5.0,
     on_listening: Callable[[str], None] | None = None,
+    sock: socket.socket | None = None,
 ) -> None:
-    asyncio.run(serve(app, host, port, ready_file, shutdown_timeout, on_listening))
+    asyncio.run(serve(app, host, port, ready_file, shutdown_timeout, on_listening, sock))

@@ -11,6 +11,7 @@ from flex_emulator.home.fleet.linking import LinkingError
 from flex_emulator.shared.clock import Clock, VirtualClock, WallClock
 from flex_emulator.shared.logging import configure_logging
 from flex_emulator.shared.serve import run
+from flex_emulator.shared.startup import StartRefused, bind_port, hold_folder, refuse
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[FleetConfig, Path | None]:
@@ -71,9 +72,14 @@ def make_clock(config: FleetConfig) -> Clock:
 
 def main(argv: list[str] | None = None) -> None:
     config, ready_file = parse_args(argv)
+    try:
+        sock = bind_port(config.host, config.port)
+        hold_folder(config.data_dir)
+    except StartRefused as problem:
+        refuse("flex fleet", problem)
     configure_logging(config.log_level)
     try:
-        run(create_fleet_app(config, make_clock(config)), config.host, config.port, ready_file)
+        run(create_fleet_app(config, make_clock(config)), config.host, config.port, ready_file, sock=sock)
     except LinkingError as exc:
         sys.exit(f"flex fleet: {exc}")
 
