@@ -7,6 +7,7 @@ import structlog
 
 from flex_emulator.cloud.app import create_app
 from flex_emulator.cloud.config import Config
+from flex_emulator.shared.journal import DEFAULT_KEEP
 from flex_emulator.shared.logging import configure_logging
 from flex_emulator.shared.serve import run
 from flex_emulator.shared.startup import StartRefused, bind_port, hold_folder, refuse
@@ -36,6 +37,13 @@ def parse_args(argv: list[str] | None = None) -> Config:
         metavar="HOST",
         help="a host other than this machine's loopback where the inspector may read HOME journals (repeatable)",
     )
+    parser.add_argument(
+        "--journal-keep",
+        type=int,
+        default=DEFAULT_KEEP,
+        metavar="N",
+        help=f"the event journal keeps the newest N events (default {DEFAULT_KEEP:,}; 0 keeps all)",
+    )
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     configure_logging(args.log_level)
@@ -50,6 +58,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
         ready_file=args.ready_file,
         cheap_passwords=args.cheap_passwords,
         inspector_hosts=tuple(args.inspector_host),
+        journal_keep=args.journal_keep,
     )
 
 

@@ -67,7 +67,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     )
     app[CONFIG] = config
     app[CLOCK] = clock or make_clock(config)
-    journal = Journal(app[CLOCK].now)
+    journal = Journal(app[CLOCK].now, keep=config.journal_keep)
     app[DB] = Database(config.data_dir / "cloud.sqlite3", journal)
     app[HUB] = LinkHub(journal, config.resend_seconds)
     app[HOME_ADDRESSES] = HomeAddresses(config.inspector_hosts)

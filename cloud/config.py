@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from pathlib import Path
 
+from flex_emulator.shared.journal import DEFAULT_KEEP
 from flex_emulator.shared.snapshot_claims import MAX_RECEIPT_BYTES
 
 
@@ -21,5 +22,6 @@ class Config:
         256 * 1024, MAX_RECEIPT_BYTES + 16 * 1024
     )  # a revoke key from the fullest HOME, in a form
     ready_file: Path | None = None
+    journal_keep: int = DEFAULT_KEEP  # newest events the journal keeps (0: all)
     cheap_passwords: bool = False  # users made by POST /_emulator/... get a cheap scrypt cost (test worlds only)
     inspector_hosts: tuple[str, ...] = ()  # hosts besides loopback where the inspector may read HOME journals

@@ -7,6 +7,7 @@ from flex_emulator.home.app import create_app, make_clock
 from flex_emulator.home.appkeys import LINK
 from flex_emulator.home.config import Config
 from flex_emulator.home.domain.trust import TrustError, read_key_file
+from flex_emulator.shared.journal import DEFAULT_KEEP
 from flex_emulator.shared.logging import configure_logging
 from flex_emulator.shared.serve import run
 from flex_emulator.shared.startup import StartRefused, bind_port, hold_folder, refuse
@@ -25,6 +26,13 @@ def parse_args(argv: list[str] | None = None) -> Config:
     parser.add_argument("--cloud-key", type=Path, help="a JWK Set file with the cloud keys to trust")
     parser.add_argument("--clock-file", type=Path, help="share a virtual clock through this file")
     parser.add_argument("--ready-file", type=Path, help='once listening, write {"url", "pid"} to this file')
+    parser.add_argument(
+        "--journal-keep",
+        type=int,
+        default=DEFAULT_KEEP,
+        metavar="N",
+        help=f"the event journal keeps the newest N events (default {DEFAULT_KEEP:,}; 0 keeps all)",
+    )
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     if args.cloud_key is not None:
@@ -45,6 +53,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
         clock_file=args.clock_file,
         log_level=args.log_level,
         ready_file=args.ready_file,
+        journal_keep=args.journal_keep,
     )
 
 

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from pathlib import Path
 
+from flex_emulator.shared.journal import DEFAULT_KEEP
 from flex_emulator.shared.snapshot_claims import MAX_SNAPSHOT_BYTES
 
 DEFAULT_LABEL = "HOME"
@@ -26,6 +27,7 @@ class Config:
     heartbeat_seconds: float = 10.0
     handshake_timeout_seconds: float = 10.0
     time_mark_seconds: float = 60.0  # how often an idle HOME writes down the time it has seen
+    journal_keep: int = DEFAULT_KEEP  # newest events the journal keeps (0: all)
     log_level: str = "info"
     ready_file: Path | None = None
 

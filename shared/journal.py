@@ -4,6 +4,11 @@ Facts are noted in memory the moment they happen and written by the service's ne
 transaction, right after ``BEGIN`` and again before ``COMMIT`` (one ``executemany`` each, only when
 something is pending). Under the one writer lock that keeps the journal in the order things
 happened, costs no transaction of its own, and a fact noted inside a transaction commits with it.
+
+The journal keeps the newest ``keep`` events (the cloud's ledger rows included; the ledger itself is
+never pruned). Each write transaction, before its ``COMMIT``, deletes the oldest rows beyond that, at
+most ``prune_batch`` of them, so no transaction pauses the loop for long and a burst is worked off
+over the next ones. Cursors are row ids, so an old cursor still pages: from the oldest event kept.
 """
 
 import asyncio
@@ -31,7 +36,14 @@ FLUSH_DELAY_SECONDS = 0.1
 # only its size: a system of thousands of assignments would otherwise grow the journal by its file with every change.
 TOKEN_KEPT_BYTES = 16 * 1024
 
+# Newest events kept per service (per HOME of a fleet); the oldest go first. 0 keeps everything.
+DEFAULT_KEEP = 100_000
+# Rows deleted at most per transaction: about a millisecond of SQLite work.
+PRUNE_BATCH = 1000
+
 INSERT_FACTS = "INSERT INTO journal (at, kind, system_id, detail, noted_us) VALUES (?, ?, ?, ?, ?)"
+# Two lookups at the ends of the primary key (SQLite answers a lone MIN or MAX without a scan).
+JOURNAL_ENDS = "SELECT (SELECT MIN(id) FROM journal), (SELECT MAX(id) FROM journal)"
 
 
 def wall_us() -> int:
@@ -62,10 +74,14 @@ def token_fields(token: str) -> dict[str, Any]:
 
 
 class Journal:
-    def __init__(self, now: Callable[[], datetime] = wall_now) -> None:
+    def __init__(
+        self, now: Callable[[], datetime] = wall_now, *, keep: int = DEFAULT_KEEP, prune_batch: int = PRUNE_BATCH
+    ) -> None:
         self._now = now
         self._pending: list[Fact] = []
         self._noted = asyncio.Event()
+        self.keep = keep
+        self._prune_batch = prune_batch
 
     def note(self, kind: str, system_id: str | None = None, *, at: datetime | None = None, **detail: Any) -> None:
         """``at``: when it happened by the service's clock, if that was before now (an expiry noticed later)."""
@@ -90,6 +106,17 @@ class Journal:
     def put_back(self, facts: list[Fact]) -> None:
         self._pending[:0] = facts
 
+    def prune(self, conn: Connection) -> int:
+        """Delete the oldest events beyond ``keep``, at most ``prune_batch`` of them; how many went."""
+        if self.keep <= 0:
+            return 0
+        oldest, newest = conn.execute(JOURNAL_ENDS).fetchone()
+        if newest is None or newest - oldest < self.keep:
+            return 0
+        # Row ids never come back (AUTOINCREMENT), so everything below ``newest - keep + 1`` is beyond the newest keep.
+        below = min(newest - self.keep + 1, oldest + self._prune_batch)
+        return int(conn.execute("DELETE FROM journal WHERE id < ?", (below,)).rowcount)
+
     async def wait_noted(self) -> None:
         await self._noted.wait()
         self._noted.clear()
@@ -102,6 +129,7 @@ def written_with(journal: Journal, conn: Connection) -> Iterator[None]:
     try:
         yield
         journal.write(conn)
+        journal.prune(conn)
     except BaseException:
         journal.put_back(earlier)
         raise

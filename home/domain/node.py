@@ -43,7 +43,7 @@ class Node:
     def __init__(self, config: Config, clock: Clock) -> None:
         self.config = config
         self.time = TimeKeeper(clock)
-        self.journal = Journal(self.now)
+        self.journal = Journal(self.now, keep=config.journal_keep)
         self.expiries = Expiries(self.journal)
         self.db = Database(config.database_path, self.journal)
         self._key_shown_seq = 0

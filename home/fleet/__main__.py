@@ -9,6 +9,7 @@ from flex_emulator.home.fleet.api import create_fleet_app
 from flex_emulator.home.fleet.config import FleetConfig
 from flex_emulator.home.fleet.linking import LinkingError
 from flex_emulator.shared.clock import Clock, VirtualClock, WallClock
+from flex_emulator.shared.journal import DEFAULT_KEEP
 from flex_emulator.shared.logging import configure_logging
 from flex_emulator.shared.serve import run
 from flex_emulator.shared.startup import StartRefused, bind_port, hold_folder, refuse
@@ -38,6 +39,13 @@ def parse_args(argv: list[str] | None = None) -> tuple[FleetConfig, Path | None]
     parser.add_argument("--account", help="the account to link to (default: the admin's first)")
     parser.add_argument("--connect-concurrency", type=int, default=64, help="links in their handshake at once")
     parser.add_argument("--ready-file", type=Path, help='once ready, write {"url", "pid"} here')
+    parser.add_argument(
+        "--journal-keep",
+        type=int,
+        default=DEFAULT_KEEP,
+        metavar="N",
+        help=f"each node's event journal keeps the newest N events (default {DEFAULT_KEEP:,}; 0 keeps all)",
+    )
     parser.add_argument("--log-level", default="warning")
     args = parser.parse_args(argv)
     if args.count < 1:
@@ -62,6 +70,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[FleetConfig, Path | None]
         link_email=args.link_email,
         link_password=password,
         link_account=args.account,
+        journal_keep=args.journal_keep,
     )
     return config, args.ready_file
 

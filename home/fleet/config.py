@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flex_emulator.home.config import Config as HomeConfig
+from flex_emulator.shared.journal import DEFAULT_KEEP
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -24,6 +25,7 @@ class FleetConfig:
     # A ping every 30 s, answered within 15: at 10 s, 10,000 links kept a busy cloud from answering in time.
     heartbeat_seconds: float = 30.0
     time_mark_seconds: float = 60.0
+    journal_keep: int = DEFAULT_KEEP  # per node
     log_level: str = "warning"
     # Link every node to this account on start (the cloud's API, as an admin): a bearer token, or an
     # email and password to sign in with; the account is the first one the admin belongs to unless named.
@@ -55,5 +57,6 @@ class FleetConfig:
             reconnect_max_seconds=self.reconnect_max_seconds,
             heartbeat_seconds=self.heartbeat_seconds,
             time_mark_seconds=self.time_mark_seconds,
+            journal_keep=self.journal_keep,
             log_level=self.log_level,
         )
