@@ -249,7 +249,8 @@ class Timeline:
             item.token = self._snapshots.get(seq or -1)
             item.tone = "ok"
         elif kind == "snapshot_unchanged":
-            item.title = f"Copy {seq} again: unchanged, HOME holds it already"
+            what = "Copy" if source == "link" else "Credits file"
+            item.title = f"{what} {seq} again: unchanged, HOME holds it already"
             item.token = self._snapshots.get(seq or -1)
         elif kind == "snapshot_refused":
             item.title = f"Refused pushed copy{'' if seq is None else f' {seq}'}: {text(event.get('code'))}"

@@ -171,7 +171,16 @@
 
   // The panel scrolls by itself on a wide screen: it follows the newest event unless the person scrolled up.
   function following() {
-    return panel.scrollHeight > panel.clientHeight && panel.scrollTop + panel.clientHeight >= panel.scrollHeight - 80;
+    return panel.scrollTop + panel.clientHeight >= panel.scrollHeight - 80;
+  }
+
+  // Run a change of the page (an item, the status above the panel), keeping the panel at its newest if it was.
+  function keepingNewest(change) {
+    var follow = following();
+    change();
+    if (follow) {
+      panel.scrollTop = panel.scrollHeight;
+    }
   }
 
   function add(item) {
@@ -179,7 +188,6 @@
       return;
     }
     seen[item.id] = true;
-    var follow = following() || panel.scrollHeight <= panel.clientHeight;
     var row = render(item);
     var mine = row.getAttribute("data-key");
     var after = null;
@@ -190,12 +198,11 @@
         break;
       }
     }
-    timeline.insertBefore(row, after ? after.nextSibling : timeline.firstChild);
-    empty.hidden = true;
+    keepingNewest(function () {
+      timeline.insertBefore(row, after ? after.nextSibling : timeline.firstChild);
+      empty.hidden = true;
+    });
     announce.textContent = (item.lane === "cloud" ? "Cloud: " : "HOME: ") + item.title;
-    if (follow && row === timeline.lastElementChild) {
-      panel.scrollTop = panel.scrollHeight;
-    }
   }
 
   // --- status --------------------------------------------------------------------------------------------
@@ -349,6 +356,8 @@
   stream.addEventListener("open", function () { live("Live", "online"); });
   stream.addEventListener("error", function () { live("Reconnecting…", "warning"); });
   stream.addEventListener("item", function (message) { add(JSON.parse(message.data)); });
-  stream.addEventListener("status", function (message) { showStatus(JSON.parse(message.data)); });
+  stream.addEventListener("status", function (message) {
+    keepingNewest(function () { showStatus(JSON.parse(message.data)); });
+  });
   window.addEventListener("pagehide", function () { stream.close(); });
 })();
