@@ -210,6 +210,7 @@ def main() -> None:
             f"  (operator: {OPERATOR[0]} / {OPERATOR[1]})\n"
             f"  HOME 'Studio A'    http://127.0.0.1:{studio_port}/   online\n"
             f"  HOME 'OB Van 3'    http://127.0.0.1:{van_port}/   disconnected (cloud link off)\n"
+            f"  Inspector          {cloud_url}/_emulator/inspector   what crosses between them (scripts/demo: a tour)\n"
             f"  State              {args.data}   (scripts/run --fresh starts over)\n"
             + ("  Virtual clock      POST /_emulator/clock on the cloud moves all three\n" if clock else "")
         )

@@ -45,6 +45,7 @@ def test_run_then_demo_then_ctrl_c_stops_everything(tmp_path: Path) -> None:
         text = "".join(banner)
         assert f"http://127.0.0.1:{cloud}/" in text and f"{DEMO_ADMIN[0]} / {DEMO_ADMIN[1]}" in text
         assert "'Studio A'" in text and "online" in text and "'OB Van 3'" in text and "disconnected" in text
+        assert f"Inspector          http://127.0.0.1:{cloud}/_emulator/inspector" in text
         demo = subprocess.run(
             [
                 sys.executable,
