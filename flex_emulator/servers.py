@@ -7,14 +7,17 @@ for all of them: in-process one ``VirtualClock`` object, as subprocesses one clo
 import asyncio
 import concurrent.futures
 import threading
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from aiohttp import web
 
 from flex_emulator.subprocesses import AsyncSubprocesses, Subprocesses
+
+if TYPE_CHECKING:
+    from flex_emulator.shared.clock import Clock
 
 Mode = Literal["inprocess", "subprocess"]
 T = TypeVar("T")
@@ -42,13 +45,17 @@ class Servers(Protocol):
 
 
 class AsyncInProcess:
-    """aiohttp apps in the running event loop, on real loopback sockets, sharing one ``VirtualClock``."""
+    """aiohttp apps in the running event loop, on real loopback sockets, sharing one ``VirtualClock``.
 
-    def __init__(self, root: Path, start: datetime) -> None:
+    ``cloud`` overrides fields of the cloud's ``Config`` (``ack_wait_seconds=…``), and ``start_home`` takes
+    overrides of HOME's ``Config`` and a clock of its own: white-box knobs an in-process world can offer."""
+
+    def __init__(self, root: Path, start: datetime, *, cloud: Mapping[str, Any] | None = None) -> None:
         from flex_emulator.shared.clock import VirtualClock
 
         self.root = root
         self.clock = VirtualClock(start=start)
+        self.cloud_settings = dict(cloud or {})
         self._runners: dict[str, web.AppRunner] = {}
 
     async def _serve(self, name: str, app: web.Application, port: int = 0) -> str:
@@ -66,7 +73,8 @@ class AsyncInProcess:
         from flex_emulator.cloud.app import create_app
         from flex_emulator.cloud.config import Config
 
-        config = Config(data_dir=self.root / "cloud", emulator_api=True, virtual_clock=True, cheap_passwords=True)
+        settings: dict[str, Any] = {"emulator_api": True, "virtual_clock": True, "cheap_passwords": True}
+        config = Config(data_dir=self.root / "cloud", **(settings | self.cloud_settings))
         return await self._serve("cloud", create_app(config, self.clock), port)
 
     async def restart_cloud(self, *, kill: bool = False) -> str:
@@ -75,23 +83,33 @@ class AsyncInProcess:
         await self.stop_home("cloud")
         return await self.start_cloud(port)
 
-    async def start_home(self, name: str, cloud_url: str, *, label: str | None = None, offline: bool = True) -> str:
+    async def start_home(
+        self,
+        name: str,
+        cloud_url: str,
+        *,
+        label: str | None = None,
+        offline: bool = True,
+        clock: "Clock | None" = None,
+        **settings: Any,
+    ) -> str:
+        """A HOME with its data in ``root/name``. ``settings`` override fields of its ``Config``
+        (``cloud_key_file=None``: pin the cloud's key on first contact); ``clock`` runs it on a clock of its own."""
         from flex_emulator.home.app import create_app
         from flex_emulator.home.config import Config
 
+        defaults: dict[str, Any] = {
+            "emulator_api": True,
+            "cloud_key_file": self.root / "cloud" / "jwks.json",
+            "reconnect_min_seconds": 0.05,
+            "reconnect_max_seconds": 0.5,
+        }
         config = Config(
-            data_dir=self.root / name,
-            cloud_url=cloud_url,
-            label=label,
-            offline=offline,
-            emulator_api=True,
-            cloud_key_file=self.root / "cloud" / "jwks.json",
-            reconnect_min_seconds=0.05,
-            reconnect_max_seconds=0.5,
+            data_dir=self.root / name, cloud_url=cloud_url, label=label, offline=offline, **(defaults | settings)
         )
         from flex_emulator.home.appkeys import LINK
 
-        app = create_app(config, self.clock)
+        app = create_app(config, clock or self.clock)
         url = await self._serve(name, app)
         app[LINK].announce(url)  # the cloud's inspector reads this HOME's journal there, once the link is on
         return url

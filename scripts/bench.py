@@ -9,7 +9,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from bench_online import (
 from bench_primitives import measure_primitives
 from bench_services import machine
 
+from flex_emulator import START
 from flex_emulator.cloud.app import create_app as create_cloud
 from flex_emulator.cloud.appkeys import DB
 from flex_emulator.cloud.config import Config as CloudConfig
@@ -46,8 +47,6 @@ from flex_emulator.shared.keys import key_id, system_id_for
 from flex_emulator.shared.snapshot_claims import SnapshotEntry
 from flex_emulator.shared.tokens import Snapshot, new_jti, sign_registration, sign_snapshot, verify_snapshot
 from scripts.bench_world import bench_world_start
-
-START = datetime(2026, 11, 28, 10, tzinfo=UTC)
 
 
 def report(name: str, **numbers: Any) -> None:

@@ -4,7 +4,6 @@ over 100 online HOMEs against a bare handler, the 1,000-entry credits file round
 import statistics
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ from bench_services import (
     new_account,
 )
 
-from flex_emulator import AsyncCloudClient, AsyncHomeClient
+from flex_emulator import START, AsyncCloudClient, AsyncHomeClient
 from flex_emulator.cloud.app import create_app as create_cloud
 from flex_emulator.cloud.appkeys import DB
 from flex_emulator.cloud.config import Config as CloudConfig
@@ -31,8 +30,6 @@ from flex_emulator.home.appkeys import LINK, NODE
 from flex_emulator.home.config import Config as HomeConfig
 from flex_emulator.shared.clock import VirtualClock
 from flex_emulator.transport import AsyncTransport
-
-START = datetime(2026, 11, 28, 10, tzinfo=UTC)
 
 
 def percentile(values: list[float], share: float) -> float:

@@ -14,7 +14,7 @@ from aiohttp import web
 from flex_emulator import answers, servers, transport
 from flex_emulator._async.client import AsyncCloudClient, AsyncHomeClient
 
-START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # a Monday morning; every world starts here unless told otherwise
+START = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)  # a Saturday morning; every world starts here unless told otherwise
 PASSWORD = "emulator-password"
 POLL_SECONDS = 0.01
 
@@ -221,10 +221,11 @@ class AsyncWorld:
         subscriptions: Sequence[float] = (8,),
         duration: answers.Duration = "monthly",
         email: str | None = None,
+        password: str = PASSWORD,
     ) -> AsyncAccount:
         """A new account with an admin and one active subscription per entry of ``subscriptions`` (credits)."""
         email = email or f"admin{len(self.accounts) + 1}@{_slug(name)}.test"
-        answer = await self.cloud.create_account(name, email, PASSWORD)
+        answer = await self.cloud.create_account(name, email, password)
         account = AsyncAccount(
             self, answer["account"]["id"], name, email, answer["token"], self.cloud.with_token(answer["token"])
         )

@@ -1,4 +1,5 @@
-"""A cloud and a linked HOME on real ports, run on an event loop of their own for the property test.
+"""A cloud and a linked HOME on real ports (started by the harness's ``flex_emulator.servers``), run on an event
+loop of their own for the property test.
 
 Hypothesis drives synchronous test functions; each request is a coroutine handed to this loop.
 The route tables come from the apps themselves (``routes_of``), so a new route is fuzzed without
@@ -11,22 +12,22 @@ import tempfile
 import threading
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import aiohttp
 from aiohttp import web
 
+from flex_emulator import START
 from flex_emulator.cloud.app import create_app as create_cloud
 from flex_emulator.cloud.config import Config as CloudConfig
 from flex_emulator.home.app import create_app as create_home
 from flex_emulator.home.config import Config as HomeConfig
+from flex_emulator.servers import AsyncInProcess
 from flex_emulator.shared.clock import VirtualClock
 from tests.kit.portal import Home as FakeHome
 
 T = TypeVar("T")
-START = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 ADMIN = ("fuzz-admin@example.com", "fuzz-admin-password")
 _CSRF = re.compile(r'name="(csrf|csrf_token)" value="([^"]+)"')
 
@@ -49,17 +50,6 @@ class Route:
         return f"{self.service} {self.method} {self.path}"
 
 
-def cloud_config(data: Path) -> CloudConfig:
-    return CloudConfig(data_dir=data, emulator_api=True, virtual_clock=True, cheap_passwords=True, ack_wait_seconds=1.0)
-
-
-def home_config(data: Path, cloud_url: str, cloud_key: Path | None) -> HomeConfig:
-    return HomeConfig(
-        data_dir=data, cloud_url=cloud_url, label="Fuzz HOME", emulator_api=True, cloud_key_file=cloud_key,
-        reconnect_min_seconds=0.05, reconnect_max_seconds=0.5,
-    )  # fmt: skip
-
-
 def routes_of(app: web.Application, service: str) -> list[Route]:
     found = []
     for route in app.router.routes():
@@ -70,11 +60,11 @@ def routes_of(app: web.Application, service: str) -> list[Route]:
 
 
 def all_routes() -> list[Route]:
-    """Every route of both services, read from apps built the way the tests build them (create_app does no I/O)."""
+    """Every route of both services, read from apps built as the world builds them (create_app does no I/O)."""
     with tempfile.TemporaryDirectory() as folder:
-        base = Path(folder)
-        cloud = create_cloud(cloud_config(base / "cloud"), VirtualClock(start=START))
-        home = create_home(home_config(base / "home", "http://127.0.0.1:9", None), VirtualClock(start=START))
+        base, clock = Path(folder), VirtualClock(start=START)
+        cloud = create_cloud(CloudConfig(data_dir=base / "cloud", emulator_api=True, virtual_clock=True), clock)
+        home = create_home(HomeConfig(data_dir=base / "home", emulator_api=True), clock)
         return sorted(set(routes_of(cloud, "cloud") + routes_of(home, "home")), key=str)
 
 
@@ -82,7 +72,7 @@ def all_routes() -> list[Route]:
 class FuzzWorld:
     folder: Path
     loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
-    runners: list[web.AppRunner] = field(default_factory=list)
+    servers: AsyncInProcess | None = None
     base: dict[str, str] = field(default_factory=dict)
     known: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     token: str = ""
@@ -113,22 +103,10 @@ class FuzzWorld:
         self._thread.join(10)
         self.loop.close()
 
-    async def _serve(self, app: web.Application) -> str:
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        self.runners.append(runner)
-        host, port = runner.addresses[0][:2]
-        return f"http://{host}:{port}"
-
     async def _start(self) -> None:
-        clock = VirtualClock(start=START)
-        self.base["cloud"] = await self._serve(create_cloud(cloud_config(self.folder / "cloud"), clock))
-        home = create_home(
-            home_config(self.folder / "home", self.base["cloud"], self.folder / "cloud" / "jwks.json"), clock
-        )
-        self.base["home"] = await self._serve(home)
+        self.servers = AsyncInProcess(self.folder, START, cloud={"ack_wait_seconds": 1.0})
+        self.base["cloud"] = await self.servers.start_cloud()
+        self.base["home"] = await self.servers.start_home("home", self.base["cloud"], label="Fuzz HOME", offline=False)
         self.api = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
         self.pages = {
             name: aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) for name in ("cloud", "home")
@@ -139,8 +117,8 @@ class FuzzWorld:
         for session in [self.api, *self.pages.values()]:
             if session is not None:
                 await session.close()
-        for runner in reversed(self.runners):
-            await runner.cleanup()
+        if self.servers is not None:
+            await self.servers.close()
 
     async def call(self, service: str, method: str, path: str, body: Any = None, *, token: bool = True) -> Any:
         assert self.api is not None

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from flex_emulator import START, AsyncWorld
 from flex_emulator.shared.clock import VirtualClock
 from flex_emulator.shared.timefmt import iso, parse_iso
 from tests.kit import TENANT_ADMIN
@@ -9,6 +10,16 @@ from tests.kit.api import assert_error, call
 from tests.kit.world import World
 
 DAY = 86400
+
+
+async def test_the_tests_world_is_the_harness_world_with_its_start_date(world: World) -> None:
+    assert isinstance(world.harness, AsyncWorld) and world.harness.mode == "inprocess"
+    assert await world.harness.now() == START == world.clock.now()
+    assert world.cloud.app is world.harness.app()
+    [tenant] = world.harness.accounts
+    assert (tenant.id, tenant.email) == (world.tenant.account_id, TENANT_ADMIN[0])
+    studio = await world.online_home("Studio A")
+    assert (await tenant.cloud.system(tenant.id, studio.system_id))["system"]["online"]
 
 
 async def test_new_account_answer_carries_an_admin_token_that_works_at_once(world: World) -> None:

@@ -7,32 +7,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestServer
 
-from flex_emulator.cloud.app import create_app as create_cloud
 from flex_emulator.cloud.appkeys import DB
-from flex_emulator.cloud.config import Config as CloudConfig
-from flex_emulator.shared.clock import VirtualClock
-from tests.kit.api import call, new_tenant
+from tests.kit.api import call
 from tests.kit.world import Home, World
 
 RESEND_SECONDS = 0.4
 
 
 @pytest.fixture
-async def world(aiohttp_client: Any, tmp_path: Path, clock: VirtualClock) -> AsyncIterator[World]:
+async def world(tmp_path: Path) -> AsyncIterator[World]:
     """As the shared world, but a push waits only briefly for its receipt, so a lost message shows."""
-    config = CloudConfig(
-        data_dir=tmp_path / "cloud",
-        emulator_api=True,
-        virtual_clock=True,
-        ack_wait_seconds=0.15,
-        resend_seconds=RESEND_SECONDS,
-    )
-    cloud = await aiohttp_client(TestServer(create_cloud(config, clock), host="127.0.0.1"))
-    world = World(cloud, await new_tenant(cloud), tmp_path, aiohttp_client, clock)
-    yield world
-    await world.check()
+    async with World.start(tmp_path, ack_wait_seconds=0.15, resend_seconds=RESEND_SECONDS) as world:
+        yield world
+        await world.check()
 
 
 async def faults(world: World, home: Home, expect: int = 200, **body: Any) -> dict[str, Any]:

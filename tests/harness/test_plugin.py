@@ -78,6 +78,6 @@ def test_subprocess_services_also_start_without_the_fork_server(tmp_path: Path) 
     try:
         cloud = CloudClient(servers.start_cloud())
         assert cloud.healthz() == {"status": "ok"}
-        assert cloud.clock()["now"] == "2026-01-05T09:00:00Z"
+        assert cloud.clock()["now"] == "2026-11-28T10:00:00Z"
     finally:
         servers.close()

@@ -1,16 +1,16 @@
 """The one test kit: every helper the tests share, by what it drives.
 
-``api`` a cloud through its JSON API (``call``, ``Tenant``), ``world`` a cloud with real HOME nodes in one
-process, ``home`` a HOME on its own (signed files, uploads, a fake cloud link), ``portal`` the portal's
+``api`` a cloud through its JSON API (``call``, ``Tenant``), ``world`` the harness's in-process world with
+white-box handles, ``home`` a HOME on its own (signed files, uploads, a fake cloud link), ``portal`` the portal's
 pages as a browser sees them, ``browser`` real servers for Playwright, ``processes`` real service processes.
 Fixtures live in the conftest.py files and build on these.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
+from flex_emulator import START  # every virtual clock starts here: the harness's worlds and the tests'
 from flex_emulator.cloud.domain.demo import DEMO_ADMIN, DEMO_OPERATOR
 
-START = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)  # every test world's virtual clock starts here
 DAY = timedelta(days=1)
 
 # The account tests make through the emulator API (the demo account's users are DEMO_ADMIN and DEMO_OPERATOR).

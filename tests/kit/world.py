@@ -1,20 +1,47 @@
-"""A world: a real cloud server and real HOME nodes in one process, sharing one virtual clock."""
+"""The end-to-end tests' world: flex_emulator's own in-process ``AsyncWorld`` (services started by
+``flex_emulator.servers`` on one virtual clock from ``flex_emulator.START``), with the few white-box handles a
+user's world does not offer: aiohttp test clients on the cloud and on each HOME (relative paths, the running
+app), HOME's link object, HOMEs on clocks of their own or pinning the cloud's key, and the invariant checked
+in the cloud's database as well as through its API."""
 
 import asyncio
-from collections.abc import Callable
+import re
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aiohttp.test_utils import TestClient
+from aiohttp import web
+from aiohttp.test_utils import BaseTestServer, TestClient
+from yarl import URL
 
-from flex_emulator import AsyncHomeClient
-from flex_emulator.home.app import create_app as create_home
+from flex_emulator import START, AsyncHomeClient, AsyncWorld
 from flex_emulator.home.appkeys import LINK
-from flex_emulator.home.config import Config as HomeConfig
 from flex_emulator.home.link.cloud_link import CloudLink
+from flex_emulator.servers import AsyncInProcess
 from flex_emulator.shared.clock import Clock, VirtualClock
-from tests.kit.api import Tenant, assert_invariant, cloud_api, home_api
+from flex_emulator.transport import AsyncTransport
+from tests.kit import TENANT_ADMIN, TENANT_NAME
+from tests.kit.api import Tenant, assert_invariant, home_api
+
+
+class Running(BaseTestServer):
+    """A service ``flex_emulator.servers`` already runs, seen as an aiohttp test server, so a ``TestClient`` calls
+    it with relative paths and reaches its app. The world stops the service, not the client."""
+
+    def __init__(self, app: web.Application, url: str) -> None:
+        address = URL(url)
+        super().__init__(host=address.host or "127.0.0.1", port=address.port)
+        self.app = app
+        self._root = address
+
+    async def _make_runner(self, **kwargs: Any) -> web.BaseRunner:
+        raise RuntimeError("flex_emulator.servers runs this service")
+
+
+def _slug(label: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
 
 
 @dataclass
@@ -46,32 +73,54 @@ class Home:
 
 @dataclass
 class World:
+    harness: AsyncWorld
+    servers: AsyncInProcess
     cloud: TestClient
     tenant: Tenant
     tmp_path: Path
-    aiohttp_client: Any
-    clock: VirtualClock
     homes: list[Home] = field(default_factory=list)
+    clients: list[TestClient] = field(default_factory=list)  # closed when the world stops
+
+    @classmethod
+    @asynccontextmanager
+    async def start(cls, tmp_path: Path, **cloud_settings: Any) -> AsyncIterator["World"]:
+        """The public world in this process, its data in ``tmp_path``; ``cloud_settings`` override cloud Config
+        fields (shorter waits for a receipt, say). The tenant is an account with an admin and no subscription."""
+        servers = AsyncInProcess(tmp_path, START, cloud=cloud_settings)
+        http = AsyncTransport()
+        clients: list[TestClient] = []
+        try:
+            harness = AsyncWorld(servers, await servers.start_cloud(), http, "inprocess")
+            account = await harness.create_account(
+                TENANT_NAME, subscriptions=(), email=TENANT_ADMIN[0], password=TENANT_ADMIN[1]
+            )
+            cloud = TestClient(Running(servers.app("cloud"), harness.cloud.url))
+            clients.append(cloud)
+            yield cls(harness, servers, cloud, Tenant(cloud, account.id, account.token), tmp_path, clients=clients)
+        finally:
+            for client in clients:
+                await client.close()
+            await http.close()
+            await servers.close()
+
+    @property
+    def clock(self) -> VirtualClock:
+        return self.servers.clock
 
     @property
     def cloud_url(self) -> str:
-        return str(self.cloud.make_url("")).rstrip("/")
+        return self.harness.cloud.url
 
     async def start_home(
         self, label: str, *, offline: bool = False, clock: Clock | None = None, link: bool = True, pin_key: bool = False
     ) -> Home:
-        """Start (or restart) a HOME node with data in ``tmp_path/label``, link it to the tenant once."""
-        config = HomeConfig(
-            data_dir=self.tmp_path / label.lower().replace(" ", "-"),
-            cloud_url=self.cloud_url,
-            label=label,
-            offline=offline,
-            emulator_api=True,
-            cloud_key_file=None if pin_key else self.tmp_path / "cloud" / "jwks.json",
-            reconnect_min_seconds=0.05,
-            reconnect_max_seconds=0.2,
-        )
-        client = await self.aiohttp_client(create_home(config, clock or self.clock))
+        """Start a HOME node with data in ``tmp_path/<label>`` and link it to the tenant; ``clock`` gives it a clock
+        of its own, ``pin_key`` lets it pin the cloud's key on first contact instead of reading the key file."""
+        name = _slug(label)
+        settings: dict[str, Any] = {"cloud_key_file": None} if pin_key else {}
+        url = await self.servers.start_home(name, self.cloud_url, label=label, offline=offline, clock=clock, **settings)
+        client = TestClient(Running(self.servers.app(name), url))
+        self.clients.append(client)
         system = await home_api(client).system()
         home = Home(client, system["system_id"], label)
         linked = {item["id"] for item in (await self.tenant.get("/systems"))["systems"]}
@@ -84,7 +133,7 @@ class World:
         return await self.tenant.get(f"/systems/{system_id}")
 
     async def online_home(self, label: str) -> Home:
-        """A HOME started (or restarted), linked and connected to the cloud."""
+        """A HOME started, linked and connected to the cloud."""
         home = await self.start_home(label)
         await home.link.wait_for_state("online")
         return home
@@ -103,14 +152,15 @@ class World:
             await asyncio.sleep(0.02)
 
     async def advance(self, seconds: float) -> None:
-        await cloud_api(self.cloud).move_clock(advance_seconds=seconds)
+        """Move the one clock; the cloud runs what fell due (the test waits for HOMEs itself)."""
+        await self.harness.advance(seconds=seconds, settle=False)
 
     async def check(self) -> None:
-        """The invariant after every step: balances add up, and nothing is usable in two places at once."""
+        """The invariant after every step: balances add up (by the cloud's own check and in its database), and no
+        HOME still uses credits the cloud returned, by that HOME's own clock."""
+        await self.harness.check_invariant()
         await assert_invariant(self.cloud.app)
         for home in self.homes:
-            if home.client.server.runner is None:
-                continue
             held = await home.held_ids()
             detail = await self.tenant.get(f"/systems/{home.system_id}")
             ended = {item["id"] for item in detail["assignments"] if item["state"] == "ended"}
