@@ -1,4 +1,4 @@
-"""Fixtures shared by every test folder: a virtual clock and a real in-process cloud."""
+"""Fixtures shared by every test folder: a virtual clock and a real in-process cloud; and what makes a test slow."""
 
 from pathlib import Path
 
@@ -25,3 +25,12 @@ def cloud_config(tmp_path: Path) -> Config:
 @pytest.fixture
 async def cloud(aiohttp_client: AiohttpClient, cloud_config: Config, clock: VirtualClock) -> TestClient:
     return await aiohttp_client(create_app(cloud_config, clock))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A harness world of real processes (``flex_world(mode="subprocess")``, as in docs/examples) takes seconds:
+    it is ``slow`` like the tests marked so by hand, and ``scripts/test --fast`` leaves it out."""
+    for item in items:
+        world = item.get_closest_marker("flex_world")
+        if world is not None and world.kwargs.get("mode") == "subprocess":
+            item.add_marker(pytest.mark.slow)

@@ -10,8 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from tests.kit.processes import free_port
+
+pytestmark = pytest.mark.slow  # real processes killed with SIGKILL
 
 ROOT = Path(__file__).resolve().parents[2]
 

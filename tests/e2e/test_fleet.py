@@ -8,12 +8,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from flex_emulator.home.fleet.api import FLEET, create_fleet_app
 from flex_emulator.home.fleet.config import FleetConfig
 from flex_emulator.home.fleet.linking import link_fleet
 from tests.kit import TENANT_ADMIN
 from tests.kit.api import assert_error, call
 from tests.kit.world import World
+
+pytestmark = pytest.mark.slow  # a fleet of nodes, and the fleet command as a real process
 
 ROOT = Path(__file__).resolve().parents[2]
 COUNT = 20

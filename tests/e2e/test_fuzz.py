@@ -41,6 +41,8 @@ from tests.e2e.fuzz_input import (
 )
 from tests.e2e.fuzz_world import FuzzWorld, Route, all_routes
 
+pytestmark = pytest.mark.slow  # generated hostile input against every route
+
 EXAMPLES_PER_ROUTE = 25
 LINK_EXAMPLES = 100
 FUZZ = settings(

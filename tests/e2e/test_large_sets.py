@@ -2,6 +2,8 @@
 
 from typing import Any
 
+import pytest
+
 from flex_emulator.cloud.appkeys import DB
 from flex_emulator.cloud.domain.models import Assignment
 from flex_emulator.cloud.store.ledger import LedgerEntry
@@ -11,6 +13,8 @@ from tests.kit import TENANT_ADMIN
 from tests.kit.api import assert_error
 from tests.kit.portal import csrf_in
 from tests.kit.world import World
+
+pytestmark = pytest.mark.slow  # 10,000 assignments on one system
 
 
 async def fill(world: World, system_id: str, sub_id: str, count: int) -> None:

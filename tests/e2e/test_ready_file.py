@@ -8,6 +8,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # real service processes
+
 
 def start(args: list[str], ready: Path) -> tuple[subprocess.Popen[bytes], dict[str, object]]:
     process = subprocess.Popen(

@@ -8,8 +8,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.kit import DEMO_ADMIN
 from tests.kit.processes import free_port
+
+pytestmark = pytest.mark.slow  # scripts/run and scripts/demo as real processes
 
 ROOT = Path(__file__).resolve().parents[2]
 

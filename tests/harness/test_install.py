@@ -15,6 +15,8 @@ import venv
 import zipfile
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -32,6 +34,7 @@ def run(args: list[str], cwd: Path) -> str:
     return result.stdout
 
 
+@pytest.mark.slow  # builds and installs a wheel
 def test_readme_example_runs_green_from_a_wheel_in_a_new_virtualenv(tmp_path: Path) -> None:
     source = tmp_path / "source"
     files = run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], ROOT).split()

@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # pytest and the services in subprocesses
+
 pytest_plugins = ["pytester"]
 
 

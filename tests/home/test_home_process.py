@@ -55,6 +55,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.mark.slow  # a real HOME process
 async def test_home_process_starts_and_answers_healthz(tmp_path: Path) -> None:
     port = free_port()
     process = await asyncio.create_subprocess_exec(
