@@ -28,9 +28,10 @@ async def cloud(aiohttp_client: AiohttpClient, cloud_config: Config, clock: Virt
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A harness world of real processes (``flex_world(mode="subprocess")``, as in docs/examples) takes seconds:
-    it is ``slow`` like the tests marked so by hand, and ``scripts/test --fast`` leaves it out."""
+    """A real browser, and a harness world of real processes (``flex_world(mode="subprocess")``, as in
+    docs/examples), take seconds: such tests are ``slow`` like those marked so by hand, and
+    ``scripts/test --fast`` leaves them out."""
     for item in items:
         world = item.get_closest_marker("flex_world")
-        if world is not None and world.kwargs.get("mode") == "subprocess":
+        if item.get_closest_marker("browser") or (world is not None and world.kwargs.get("mode") == "subprocess"):
             item.add_marker(pytest.mark.slow)

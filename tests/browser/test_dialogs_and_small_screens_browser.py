@@ -11,7 +11,7 @@ from playwright.sync_api import Browser, Dialog, FloatRect, Locator, Page, Viewp
 
 from tests.kit.browser import Stack, sign_in, watch
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = pytest.mark.browser
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
 

@@ -15,7 +15,7 @@ from playwright.sync_api import Error as PlaywrightError
 
 from tests.kit.browser import Stack, sign_in
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = pytest.mark.browser
 
 HomePage = Callable[[str], Page]
 

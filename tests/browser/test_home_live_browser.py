@@ -7,7 +7,7 @@ from playwright.sync_api import Page, expect
 
 from tests.kit.browser import Stack
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = pytest.mark.browser
 
 
 def test_an_online_assign_and_revoke_show_on_the_open_home_page_without_a_reload(

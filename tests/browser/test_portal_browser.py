@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 from tests.kit.browser import CloudThread, sign_in
 from tests.kit.portal import ADMIN, Home, LinkedHome
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = pytest.mark.browser
 
 
 def api(
