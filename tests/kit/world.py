@@ -6,7 +6,7 @@ in the cloud's database as well as through its API."""
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,17 +27,23 @@ from tests.kit.api import Tenant, assert_invariant, home_api
 
 
 class Running(BaseTestServer):
-    """A service ``flex_emulator.servers`` already runs, seen as an aiohttp test server, so a ``TestClient`` calls
-    it with relative paths and reaches its app. The world stops the service, not the client."""
+    """A service ``flex_emulator.servers`` runs, seen as an aiohttp test server, so a ``TestClient`` calls it with
+    relative paths and reaches its app; closing the client stops the service, as with aiohttp's own."""
 
-    def __init__(self, app: web.Application, url: str) -> None:
+    def __init__(self, app: web.Application, url: str, stop: Callable[[], Awaitable[None]]) -> None:
         address = URL(url)
         super().__init__(host=address.host or "127.0.0.1", port=address.port)
         self.app = app
         self._root = address
+        self._stop = stop
 
     async def _make_runner(self, **kwargs: Any) -> web.BaseRunner:
         raise RuntimeError("flex_emulator.servers runs this service")
+
+    async def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            await self._stop()
 
 
 def _slug(label: str) -> str:
@@ -94,11 +100,11 @@ class World:
             account = await harness.create_account(
                 TENANT_NAME, subscriptions=(), email=TENANT_ADMIN[0], password=TENANT_ADMIN[1]
             )
-            cloud = TestClient(Running(servers.app("cloud"), harness.cloud.url))
+            cloud = TestClient(Running(servers.app("cloud"), harness.cloud.url, lambda: servers.stop_home("cloud")))
             clients.append(cloud)
             yield cls(harness, servers, cloud, Tenant(cloud, account.id, account.token), tmp_path, clients=clients)
         finally:
-            for client in clients:
+            for client in reversed(clients):  # HOMEs first, so the cloud sees their links end cleanly
                 await client.close()
             await http.close()
             await servers.close()
@@ -119,7 +125,7 @@ class World:
         name = _slug(label)
         settings: dict[str, Any] = {"cloud_key_file": None} if pin_key else {}
         url = await self.servers.start_home(name, self.cloud_url, label=label, offline=offline, clock=clock, **settings)
-        client = TestClient(Running(self.servers.app(name), url))
+        client = TestClient(Running(self.servers.app(name), url, lambda: self.servers.stop_home(name)))
         self.clients.append(client)
         system = await home_api(client).system()
         home = Home(client, system["system_id"], label)
@@ -161,6 +167,8 @@ class World:
         await self.harness.check_invariant()
         await assert_invariant(self.cloud.app)
         for home in self.homes:
+            if home.client.server.closed:
+                continue
             held = await home.held_ids()
             detail = await self.tenant.get(f"/systems/{home.system_id}")
             ended = {item["id"] for item in detail["assignments"] if item["state"] == "ended"}
