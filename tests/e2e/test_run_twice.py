@@ -9,7 +9,11 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from tests.kit.processes import free_port
+
+pytestmark = pytest.mark.slow  # scripts/run as real processes
 
 ROOT = Path(__file__).resolve().parents[2]
 

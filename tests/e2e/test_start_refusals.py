@@ -12,6 +12,8 @@ import pytest
 
 from tests.kit.processes import free_port
 
+pytestmark = pytest.mark.slow  # real service processes
+
 SERVICES = {
     "cloud": ["-m", "flex_emulator.cloud", "--emulator-api", "--virtual-clock"],
     "home": ["-m", "flex_emulator.home", "--offline", "--virtual-clock", "--cloud-url", "http://127.0.0.1:9"],
