@@ -95,6 +95,9 @@ def check_clock_mode(data: Path, virtual: bool) -> None:
 
 
 def main() -> None:
+    # A shell starts a background job with SIGINT ignored, and Python then never raises KeyboardInterrupt:
+    # Ctrl-C, or the SIGINT a test sends, must stop the three services in any case.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     parser = argparse.ArgumentParser(prog="scripts/run", description=__doc__)
     parser.add_argument(
         "--data",
