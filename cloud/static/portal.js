@@ -110,6 +110,8 @@
     link.remove();
     window.setTimeout(function () { URL.revokeObjectURL(link.href); }, 10000);
     const text = "Downloaded " + name + ". Copy it to the HOME server and upload it on HOME's FileLicenses page.";
+    // the page would otherwise say "Not downloaded yet" beside this note until it reloads with the ticks
+    document.querySelectorAll("[data-not-downloaded]").forEach(function (notice) { notice.remove(); });
     say(note, text, false);
     // the details page reloads itself to show the Downloaded tick: keep the note for that next view
     if (!(modal && modal.open)) window.sessionStorage.setItem(DOWNLOAD_NOTE, text);

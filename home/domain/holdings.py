@@ -87,10 +87,17 @@ def status(entries: Sequence[SnapshotEntry], now: datetime, online: bool, seq: i
     )
 
 
+def renewal_words(online: bool) -> str:
+    """How credits that may continue do continue: by themselves at check-in only while HOME is online."""
+    return "Continues after the next renewal" if online else "Continues with a newer credits file"
+
+
 def after_validity(entry: SnapshotEntry, now: datetime, online: bool) -> str:
     """What happens to an entry when its validity ends, or, once it has, how to get credits again."""
     if is_valid(entry, now):
-        return "Renews" if is_renewable(entry) else "Ends"
+        if not is_renewable(entry):
+            return "Ends"
+        return "Renews at check-in" if online else renewal_words(online)
     if online:
         return "Expired; renewed at check-in if still assigned in the portal"
     return "Expired; upload a new credits file from the portal"

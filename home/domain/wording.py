@@ -17,6 +17,15 @@ def credits_of(quarters: int) -> str:
     return f"{format_credits(quarters)} {credit_noun(quarters)}"
 
 
+def size_of(limit: int) -> str:
+    """A size limit as a person reads it, never more than it is: ``2.7 MiB`` (to a tenth below), ``20 KiB``."""
+    mib = 1024 * 1024
+    if limit >= mib:
+        tenths = limit * 10 // mib
+        return f"{tenths // 10}.{tenths % 10} MiB" if tenths % 10 else f"{tenths // 10} MiB"
+    return f"{limit // 1024} KiB"
+
+
 def agree(count: int, singular: str, plural: str) -> str:
     """The verb form for ``count`` things: ``agree(1, "is", "are")``."""
     return singular if count == 1 else plural

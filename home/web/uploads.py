@@ -9,6 +9,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from flex_emulator.home.domain.licensing import Applied, accept_file
 from flex_emulator.home.domain.models import FileKind, UploadResult
 from flex_emulator.home.domain.node import Node
+from flex_emulator.home.domain.wording import size_of
 from flex_emulator.home.link.cloud_link import CloudLink
 from flex_emulator.shared.bodies import content_encoding, decode_body, refuse_encoded_form
 from flex_emulator.shared.errors import BadRequest, PayloadTooLarge, TokenError
@@ -51,7 +52,7 @@ def refused_file(data: bytes) -> dict[str, Any]:
 
 
 def _too_large(limit: int) -> PayloadTooLarge:
-    return PayloadTooLarge(f"The file is larger than the {limit // 1024} KiB this HOME accepts.")
+    return PayloadTooLarge(f"The file is larger than the {size_of(limit)} this HOME accepts.")
 
 
 @dataclass
@@ -71,7 +72,7 @@ class Budget:
         self.used += size
         if self.used > self.total:
             raise PayloadTooLarge(
-                f"The form is larger than the {self.total // 1024} KiB this HOME accepts in all; "
+                f"The form is larger than the {size_of(self.total)} this HOME accepts in all; "
                 "send the file alone in the field 'file'."
             )
 

@@ -138,8 +138,8 @@ def test_admin_links_a_home_with_the_registration_code_copied_from_home(
 
     van = home_page("OB Van 3")
     van.goto("/settings/cloud")
-    expect(van.locator("#cloud-state")).to_have_text("Offline")  # as the portal says: no live link
-    expect(van.locator("#cloud-disconnected")).to_contain_text("Disconnected: the link is switched off here")
+    expect(van.locator("#cloud-state")).to_have_text("Disconnected")
+    expect(van.locator("#cloud-disconnected")).to_contain_text("the portal shows this system Offline")
     expect(van.locator("#cloud-link-switch")).to_have_text("Connect")
 
 
@@ -174,7 +174,7 @@ def test_online_assignment_as_the_seed_reads(page: Page, linked: Stack, home_pag
     expect(radio).to_be_checked()
     dialog.get_by_role("button", name="Next").click()
     facts = dialog.locator("dl.facts")
-    expect(facts.locator("div").filter(has_text="Credits remaining").locator("dd")).to_have_text("40")
+    expect(facts.locator("div").filter(has_text="Available").locator("dd")).to_have_text("40")
     expect(facts.locator("div").filter(has_text="Type").locator("dd")).to_have_text("Monthly (Active)")
     credits = dialog.get_by_label("Credits to assign")
     credits.fill("1")
@@ -228,7 +228,7 @@ def test_disconnected_download_upload_and_revoke_key_round_trip(
 
     van = home_page("OB Van 3")
     van.goto("/file-licenses")
-    expect(van.locator("#link-state")).to_contain_text("Offline")
+    expect(van.locator("#link-state")).to_contain_text("Disconnected")  # switched off here; the portal says Offline
     upload(van, first)
     open_home_credits(van)
     expect(van.locator("#credit-total")).to_have_text("2")

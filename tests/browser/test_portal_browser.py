@@ -93,7 +93,7 @@ def test_add_credits_dialog_revoke_dialog_and_live_online_status(
         dialog.get_by_role("button", name="Next").click()
         credits = dialog.get_by_label("Credits to assign")
         expect(credits).to_be_focused()
-        expect(dialog).to_contain_text("Credits remaining")
+        expect(dialog).to_contain_text("Available")
         expect(page.locator("#auto-revoke-when")).to_be_hidden()
         dialog.get_by_label("Auto Revoke", exact=True).check()
         expect(page.locator("#auto-revoke-when")).to_be_visible()

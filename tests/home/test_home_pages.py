@@ -50,7 +50,8 @@ async def test_every_page_renders_in_the_layout(home: TestClient) -> None:
         assert heading in html
         assert 'id="system-label"' in html and ">HOME<" in html
         assert re.search(
-            r'id="link-state" href="/settings/cloud"\s+title="[^"]*disconnected: switched off here[^"]*">.*Offline</a>',
+            r'id="link-state" href="/settings/cloud"\s+title="[^"]*switched off here; the portal shows this system '
+            r'Offline[^"]*">.*Disconnected</a>',
             html,
         )
         assert '<nav class="mainnav" aria-label="Main">' in html
@@ -191,7 +192,7 @@ async def test_credits_page_shows_totals_entries_graph_and_revoke_key(
     assert 'title="08 Dec 2026, 10:00 UTC"' in html  # exact validity as a tooltip
     assert html.count('class="bar-valid"') == 11  # 28 Nov to 8 Dec: the days on which something is valid
     assert 'class="bar-renewable"' in html
-    assert ">28/11</text>" in html and ">5/12</text>" in html  # day/month on the x axis
+    assert ">28 Nov</text>" in html and ">05 Dec</text>" in html  # day and month on the x axis, as dates read elsewhere
     assert 'id="revoke-key" class="mono" rows="4" readonly' in html
     assert body["revoke_key"] in html
     assert 'data-copy-target="revoke-key"' in html
@@ -231,13 +232,10 @@ async def test_credits_page_with_only_expired_credits_says_so_instead_of_an_empt
     assert 'id="graph-empty"' in html and "the credits this HOME holds have expired" in html
 
 
-async def test_settings_use_offline_for_no_link_and_disconnected_for_switched_off(home: TestClient) -> None:
+async def test_settings_say_disconnected_for_a_link_switched_off_here(home: TestClient) -> None:
     html = await page(home, "/settings/cloud")
-    assert re.search(r'id="cloud-state" data-state="disabled">Offline<', html)
-    assert (
-        'id="cloud-disconnected">Disconnected: the link is switched off here, '
-        "so the portal shows this system Offline too." in html
-    )
+    assert re.search(r'id="cloud-state" data-state="disabled">Disconnected<', html)
+    assert 'id="cloud-disconnected">The link is switched off here, so the portal shows this system Offline.' in html
 
 
 async def test_perpetual_page_sorts_by_any_column(home: TestClient, cloud_key: Ed25519PrivateKey) -> None:

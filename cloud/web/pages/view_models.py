@@ -115,6 +115,14 @@ class AssignmentView:
     def state_label(self) -> str:
         return ASSIGNMENT_STATE_LABELS.get(self.state, self.state)
 
+    @property
+    def clock_margin_minutes(self) -> int:
+        """How many minutes ``returns_at`` lies past ``valid_until``: the room left for a HOME clock that runs
+        behind (0 when the credits come back as the copy expires, at a cancelled subscription's end)."""
+        if self.returns_at is None or self.valid_until is None or self.returns_at <= self.valid_until:
+            return 0
+        return int((self.returns_at - self.valid_until).total_seconds() // 60)
+
 
 def assignment_view(item: Assignment, sub: Subscription) -> AssignmentView:
     return AssignmentView(
@@ -152,7 +160,7 @@ def event_view(event: LedgerEvent, systems: dict[str, str], orders: dict[str, st
     detail = ""
     if event.kind == "snapshot_issued":
         what = SNAPSHOT_WORDS.get(str(event.detail.get("via")), "Credits file issued")
-        detail = f"sequence {event.detail.get('seq')}"
+        detail = f"credits file number {event.detail.get('seq')}"
     elif event.kind == "returned":
         detail = END_REASONS.get(str(event.detail.get("reason")), str(event.detail.get("reason", "")))
         detail += RETURN_PROOF.get(str(event.detail.get("via")), "")

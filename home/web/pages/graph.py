@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from flex_emulator.home.domain.holdings import Day
+from flex_emulator.home.domain.holdings import Day, renewal_words
 from flex_emulator.home.domain.wording import credits_of
 from flex_emulator.shared.quarters import format_credits
 
@@ -22,7 +22,7 @@ class Bar:
     valid_height: float
     renewable_y: float
     renewable_height: float
-    label: str  # day/month, e.g. 28/11
+    label: str  # day and month as the pages write dates, e.g. 28 Nov
     show_label: bool
     title: str
 
@@ -45,6 +45,7 @@ class Graph:
     ticks: list[Tick]
     summary: str
     empty: bool  # no day has credits: the page says so instead of drawing an empty axis
+    continues: str  # what the second colour means: renewed at check-in (online) or by a newer file
 
 
 def _nice_ceiling(quarters: int) -> int:
@@ -56,17 +57,19 @@ def _nice_ceiling(quarters: int) -> int:
     return int(credits + 1) * 4
 
 
-def bar_graph(days: list[Day]) -> Graph:
+def bar_graph(days: list[Day], online: bool) -> Graph:
     plot_width = WIDTH - LEFT - RIGHT
     plot_height = HEIGHT - TOP - BOTTOM
     base_y = TOP + plot_height
     top = _nice_ceiling(max((day.valid + day.renewable for day in days), default=0))
     slot = plot_width / max(1, len(days))
+    continues = renewal_words(online)
+    later = continues.removeprefix("Continues ")
     bars = []
     for index, day in enumerate(days):
         valid_height = plot_height * day.valid / top
         renewable_height = plot_height * day.renewable / top
-        label = f"{day.date.day}/{day.date.month}"
+        label = f"{day.date:%d %b}"
         bars.append(
             Bar(
                 x=round(LEFT + index * slot + slot * 0.15, 2),
@@ -79,7 +82,7 @@ def bar_graph(days: list[Day]) -> Graph:
                 show_label=index % 7 == 0 or (index == len(days) - 1 and index % 7 > 3),
                 title=(
                     f"{day.date.strftime('%a %d %b')}: {credits_of(day.valid)} valid"
-                    + (f", {format_credits(day.renewable)} more after the next renewal" if day.renewable else "")
+                    + (f", {format_credits(day.renewable)} more {later}" if day.renewable else "")
                 ),
             )
         )
@@ -92,4 +95,4 @@ def bar_graph(days: list[Day]) -> Graph:
         else "No days to show."
     )
     empty = not any(day.valid or day.renewable for day in days)
-    return Graph(WIDTH, HEIGHT, LEFT, TOP, base_y, plot_width, bars, ticks, summary, empty)
+    return Graph(WIDTH, HEIGHT, LEFT, TOP, base_y, plot_width, bars, ticks, summary, empty, continues)

@@ -31,13 +31,13 @@ CSRF_FIELD = "csrf_token"
 _REQUEST_TOKEN = web.RequestKey("home_csrf_token", str)  # the token chosen for this request, to set as a cookie
 
 # One meaning per word, as in the portal: Online / Offline say whether a live link to the cloud is up right
-# now; Disconnected says the link is switched off here (Settings → Licensing cloud, or --offline), which makes
-# HOME Offline too, in the portal as here.
+# now; Disconnected says the link is switched off here (Settings → Licensing cloud, or --offline): the portal,
+# which cannot tell why a link is down, shows such a system Offline.
 LINK_BADGES = {
     "online": ("badge-online", "Online"),
     "connecting": ("badge-offline", "Connecting…"),
     "offline": ("badge-offline", "Offline"),
-    "disabled": ("badge-offline", "Offline"),
+    "disabled": ("badge-offline", "Disconnected"),
     "not_linked": ("badge-warning", "Not linked"),
 }
 ERROR_TITLES = {403: "Not allowed", 404: "Page not found", 405: "Not allowed here", 413: "Too large"}

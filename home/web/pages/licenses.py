@@ -6,12 +6,13 @@ from flex_emulator.home.appkeys import CONFIG, LINK, NODE
 from flex_emulator.home.domain import holdings
 from flex_emulator.home.domain.licensing import Applied, credits_report, perpetual_report
 from flex_emulator.home.domain.models import FileKind, UploadResult
-from flex_emulator.home.domain.wording import count_of, credits_agree
+from flex_emulator.home.domain.wording import count_of, credits_agree, size_of
 from flex_emulator.home.web.pages.graph import bar_graph
 from flex_emulator.home.web.pages.kit import CSRF_FIELD, check_csrf, render
 from flex_emulator.home.web.uploads import apply_upload, read_upload
 from flex_emulator.shared.errors import ApiError, TokenError
 from flex_emulator.shared.pagekit import Flash, redirect
+from flex_emulator.shared.snapshot_claims import MAX_ACTIVE_ASSIGNMENTS
 
 routes = web.RouteTableDef()
 
@@ -62,9 +63,12 @@ async def get_index(request: web.Request) -> web.Response:
 @routes.get("/file-licenses")
 async def get_file_licenses(request: web.Request) -> web.Response:
     report = await credits_report(request.app[NODE], online=request.app[LINK].state == "online")
-    limit_kib = request.app[CONFIG].max_upload_bytes // 1024
+    limit = size_of(request.app[CONFIG].max_upload_bytes)
     return await render(
-        request, "file_licenses.html", {"report": report, "limit_kib": limit_kib}, active="file-licenses"
+        request,
+        "file_licenses.html",
+        {"report": report, "limit": limit, "most_assignments": f"{MAX_ACTIVE_ASSIGNMENTS:,}"},
+        active="file-licenses",
     )
 
 
@@ -118,7 +122,7 @@ async def get_credits_page(request: web.Request) -> web.Response:
     context = {
         "report": report,
         "rows": rows,
-        "graph": bar_graph(report.timeline),
+        "graph": bar_graph(report.timeline, online),
         "tab": "credits",
         "clock_behind": time.clock_behind,
         "machine_time": time.clock.now(),

@@ -62,7 +62,7 @@ async def test_step_two_shows_remaining_credits_type_and_a_quarter_step_number_f
     admin: Portal, studio: Home, subs: Subs
 ) -> None:
     html = await admin.page(f"{system_path(admin, studio)}/add?step=2&subscription={subs['SO-2026-00043']['id']}")
-    assert "Step 2 of 2" in html and "Credits remaining" in html and "Annual (Active)" in html
+    assert "Step 2 of 2" in html and "<dt>Available</dt>" in html and "Annual (Active)" in html
     field = re.search(r'<input id="credits"[^>]*>', html)
     assert field is not None
     for attribute in ('type="number"', 'step="0.25"', 'min="0.25"', 'max="120"', 'value="1"'):
