@@ -42,6 +42,7 @@ from flex_emulator.cloud.web import openapi
 from flex_emulator.cloud.web.api.routes import API_ROUTES
 from flex_emulator.cloud.web.pages import kit
 from flex_emulator.cloud.web.pages.routes import PAGE_ROUTES
+from flex_emulator.shared import emulator_http
 from flex_emulator.shared.bodies import HANDLER_ARGS
 from flex_emulator.shared.clock import Clock, VirtualClock, WallClock
 from flex_emulator.shared.journal import Journal, keep_written
@@ -69,7 +70,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     app[CLOCK] = clock or make_clock(config)
     journal = Journal(app[CLOCK].now, keep=config.journal_keep)
     app[DB] = Database(config.data_dir / "cloud.sqlite3", journal)
-    app[HUB] = LinkHub(journal, config.resend_seconds)
+    app[HUB] = LinkHub(journal, config.resend_seconds, app[CLOCK])
     app[HOME_ADDRESSES] = HomeAddresses(config.inspector_hosts)
     app.router.add_get("/healthz", get_healthz)
     app.add_routes([openapi.route(config.emulator_api)])
@@ -78,6 +79,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
         app.add_routes(table)
     if config.emulator_api:
         api_inspector.add_static(app)
+        emulator_http.install(app, app[CLOCK].now, journal.note)
     kit.setup(app)
     for table in PAGE_ROUTES:
         app.add_routes(table)

@@ -12,12 +12,16 @@ LinkState = Literal["online", "connecting", "offline", "disabled", "not_linked"]
 
 
 class Membership(TypedDict):
+    """An account the user belongs to, and their role in it."""
+
     id: str
     name: str
     role: Role
 
 
 class SubscriptionRef(TypedDict):
+    """The subscription an assignment draws on."""
+
     id: str
     order_id: str
     duration: Duration
@@ -25,6 +29,8 @@ class SubscriptionRef(TypedDict):
 
 
 class Subscription(TypedDict):
+    """A subscription: its state, term and credits (``GET .../subscriptions``)."""
+
     id: str
     order_id: str
     duration: Duration
@@ -39,6 +45,8 @@ class Subscription(TypedDict):
 
 
 class System(TypedDict, total=False):
+    """A linked system as the cloud shows it (``seq``: the latest copy issued to it)."""
+
     id: str
     label: str
     online: bool
@@ -49,6 +57,8 @@ class System(TypedDict, total=False):
 
 
 class Assignment(TypedDict):
+    """Credits assigned to a system, with their state and when they come back."""
+
     id: str
     system_id: str
     credits: float
@@ -64,16 +74,22 @@ class Assignment(TypedDict):
 
 
 class SystemDetail(TypedDict):
+    """One system and its assignments."""
+
     system: System
     assignments: list[Assignment]
 
 
 class RevokeKeyResult(TypedDict):
+    """What a revoke key returned."""
+
     returned: list[str]
     credits_returned: float
 
 
 class Clock(TypedDict, total=False):
+    """A service's clock."""
+
     now: str
     virtual: bool
     handled: int  # cloud, after a move: scheduled items run
@@ -81,6 +97,8 @@ class Clock(TypedDict, total=False):
 
 
 class Settled(TypedDict):
+    """A system that acknowledged the latest copy issued to it."""
+
     system_id: str
     seq: int
     acked_seq: int
@@ -88,16 +106,62 @@ class Settled(TypedDict):
 
 
 class Invariant(TypedDict):
+    """The cloud's check of its books."""
+
     ok: bool
     violations: list[Any]
 
 
 class Events(TypedDict):
+    """One page of an event journal."""
+
     events: list[dict[str, Any]]
     next: str | None
 
 
+HttpFaultAction = Literal["status", "latency", "reset", "hang"]
+
+
+class HttpFault(TypedDict):
+    """An HTTP fault armed on a service."""
+
+    id: str
+    method: str | None  # None: any method
+    path: str  # exact, or a prefix ending in *
+    action: HttpFaultAction
+    status: int | None
+    retry_after: int | None
+    latency_ms: int | None
+    times: int | None  # None: until cleared
+    remaining: int | None
+
+
+class RequestRecord(TypedDict, total=False):
+    """One request a service answered, as its request journal keeps it."""
+
+    cursor: str
+    at: str
+    method: str
+    path: str
+    query: dict[str, Any]
+    status: int | None  # None: no answer was given (a reset or a hang)
+    duration_ms: float
+    headers: dict[str, str]  # Authorization and cookies masked
+    json: Any  # the parsed JSON body, secrets masked; absent when there was none
+    truncated: bool  # the body was over 64 KiB and is left out
+    fault: dict[str, str]  # {id, action} of the HTTP fault applied
+
+
+class Requests(TypedDict):
+    """One page of a request journal."""
+
+    requests: list[RequestRecord]
+    next: str
+
+
 class CloudLink(TypedDict, total=False):
+    """HOME's cloud link."""
+
     url: str
     enabled: bool
     state: LinkState
@@ -105,6 +169,8 @@ class CloudLink(TypedDict, total=False):
 
 
 class HomeSystem(TypedDict, total=False):
+    """HOME's identity and cloud link."""
+
     system_id: str
     label: str
     registration_code: str
@@ -112,12 +178,16 @@ class HomeSystem(TypedDict, total=False):
 
 
 class CreditTotals(TypedDict):
+    """Credits held, in use and remaining."""
+
     total: float
     in_use: float
     remaining: float
 
 
 class FileResult(TypedDict, total=False):
+    """HOME's answer to an uploaded file."""
+
     kind: Literal["credits", "perpetual"]
     result: Literal["applied", "unchanged"]
     seq: int
@@ -126,25 +196,54 @@ class FileResult(TypedDict, total=False):
 
 
 class CreditEntry(TypedDict, total=False):
+    """One assignment HOME holds."""
+
     assignment_id: str
     credits: float
+    assigned_at: str
     valid_until: str
+    renewable_until: str | None  # None: the subscription renews without end
+    subscription_id: str
     order_id: str
-    renewable: bool
+    duration: Duration
+    subscription_state: str
+    renewal: Literal["automatic", "by_file", "none"]  # by itself (link on), by a new file (link off), or not at all
     expired: bool
 
 
+class CreditsStatus(TypedDict):
+    """The validity of what HOME holds, in words too."""
+
+    state: Literal["none", "valid", "renew_soon", "expired"]
+    valid_until: str | None
+    message: str
+
+
+class TimelineDay(TypedDict):
+    """One day of the next weeks: credits valid, and credits that continue once their copy is renewed."""
+
+    date: str
+    valid: float
+    renewable: float
+
+
 class HomeCredits(TypedDict, total=False):
+    """What HOME holds (``GET /api/v1/licenses/credits``)."""
+
     total: float
     in_use: float
     remaining: float
+    now: str
     seq: int
     revoke_key: str | None
+    status: CreditsStatus
     entries: list[CreditEntry]
-    timeline: list[dict[str, Any]]
+    timeline: list[TimelineDay]
 
 
 class PerpetualLine(TypedDict):
+    """HOME's perpetual licenses of one type."""
+
     license_type: str
     total: int
     in_use: int
@@ -152,6 +251,8 @@ class PerpetualLine(TypedDict):
 
 
 class Resource(TypedDict, total=False):
+    """One of HOME's resources."""
+
     id: int
     name: str
     license_type_needed: str

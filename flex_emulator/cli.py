@@ -1,5 +1,6 @@
 """``flex-emulator``: the project's command for a person at a terminal, one subcommand per task.
 
+flex-emulator up [--fresh] [--virtual-clock] [--data DIR] [--cloud-port N] [--home-ports N,M]
 flex-emulator demo [--cloud URL] [--studio URL] [--van URL] [--pause SECONDS] [--fast]
 """
 
@@ -29,12 +30,30 @@ def demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def up(args: argparse.Namespace) -> int:
+    """The cloud with demo data and two linked HOME nodes, until Ctrl-C: what scripts/run does in a checkout."""
+    from flex_emulator import launch
+
+    launch.run(args, prog="flex-emulator up", default_data=launch.DEFAULT_DATA)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
+    """The command line: one subparser per subcommand."""
     main = argparse.ArgumentParser(prog="flex-emulator", description="flex-emulator: a licensing cloud and HOME nodes.")
     commands = main.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    from flex_emulator import launch
+
+    running = commands.add_parser(
+        "up",
+        help="the cloud with demo data and two HOME nodes, linked, until Ctrl-C (state in ./flex-emulator-data/)",
+        description=launch.DESCRIPTION,
+    )
+    launch.add_arguments(running, launch.DEFAULT_DATA)
+    running.set_defaults(run=up)
     tour = commands.add_parser(
         "demo",
-        help="a narrated tour of online and disconnected transfer (start scripts/run first)",
+        help="a narrated tour of online and disconnected transfer (start flex-emulator up or scripts/run first)",
         description="Walks the demo account of a running scripts/run through an online and a disconnected "
         "transfer, one step at a time, saying what to look at in the inspector (/_emulator/inspector).",
     )
@@ -48,6 +67,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Run one subcommand; its exit status is the process's."""
     args = parser().parse_args(argv)
     run: Callable[[argparse.Namespace], int] = args.run
     sys.exit(run(args))

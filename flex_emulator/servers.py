@@ -1,7 +1,10 @@
 """Starting a cloud and HOME nodes for a world: in this process (default) or as real subprocesses.
 
-Both ways give each service a free loopback port, a data folder of its own and one virtual clock
-for all of them: in-process one ``VirtualClock`` object, as subprocesses one clock file.
+Both ways give each service a free loopback port, a data folder of its own, a log file of its own
+(``<name>.log`` in the world's folder) and one virtual clock for all of them: in-process one
+``VirtualClock`` object, as subprocesses one clock file. A service stopped and started again keeps
+its port and data. In this process the services run on an event loop thread of their own, so a
+blocking client works against them from any test, an async one included.
 """
 
 import asyncio
@@ -10,78 +13,138 @@ import threading
 from collections.abc import Coroutine, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 from aiohttp import web
 
+from flex_emulator.service_logs import DEFAULT_LEVEL, ServiceLog, logging_to
+from flex_emulator.shared.clock import Clock, VirtualClock
 from flex_emulator.subprocesses import AsyncSubprocesses, Subprocesses
-
-if TYPE_CHECKING:
-    from flex_emulator.shared.clock import Clock
+from flex_emulator.templates import Templates
 
 Mode = Literal["inprocess", "subprocess"]
 T = TypeVar("T")
+CLOUD = "cloud"
+NO_KILL = (
+    "kill=True stops the cloud with SIGKILL, which only a world of subprocesses can do: an in-process cloud "
+    "shares the test's process. Mark the test @pytest.mark.flex_world(mode='subprocess'), or restart it "
+    "cleanly with restart_cloud()."
+)
 
 
 class AsyncServers(Protocol):
-    async def start_cloud(self) -> str: ...
-    async def restart_cloud(self, *, kill: bool = False) -> str: ...
-    def app(self, name: str) -> web.Application: ...
-    async def start_home(self, name: str, cloud_url: str, *, label: str | None = None, offline: bool = True) -> str: ...
-    async def stop_home(self, name: str) -> None: ...
-    async def close(self) -> None: ...
+    """How an ``AsyncWorld`` starts and stops its services."""
+
+    async def start_cloud(self, port: int = 0) -> str:
+        """Start the cloud (``port`` 0: a free one); its base URL."""
+        ...
+
+    async def start_home(
+        self, name: str, cloud_url: str, *, label: str | None = None, offline: bool = True, port: int = 0
+    ) -> str:
+        """Start a HOME called ``name`` (its data folder and log file); its base URL."""
+        ...
+
+    async def stop(self, name: str) -> None:
+        """Stop a service cleanly; its data stays."""
+        ...
+
+    async def kill(self, name: str) -> None:
+        """Stop a service with SIGKILL (subprocesses only)."""
+        ...
+
+    def app(self, name: str) -> web.Application:
+        """The running aiohttp application of a service (in-process only)."""
+        ...
+
+    async def close(self) -> None:
+        """Stop every service, HOMEs first."""
+        ...
 
 
 class Servers(Protocol):
-    def start_cloud(self) -> str: ...
-    def restart_cloud(self, *, kill: bool = False) -> str: ...
-    def app(self, name: str) -> web.Application: ...
-    def start_home(self, name: str, cloud_url: str, *, label: str | None = None, offline: bool = True) -> str: ...
-    def stop_home(self, name: str) -> None: ...
-    def close(self) -> None: ...
+    """How a blocking ``World`` starts and stops its services."""
+
+    def start_cloud(self, port: int = 0) -> str:
+        """Start the cloud (``port`` 0: a free one); its base URL."""
+        ...
+
+    def start_home(
+        self, name: str, cloud_url: str, *, label: str | None = None, offline: bool = True, port: int = 0
+    ) -> str:
+        """Start a HOME called ``name`` (its data folder and log file); its base URL."""
+        ...
+
+    def stop(self, name: str) -> None:
+        """Stop a service cleanly; its data stays."""
+        ...
+
+    def kill(self, name: str) -> None:
+        """Stop a service with SIGKILL (subprocesses only)."""
+        ...
+
+    def app(self, name: str) -> web.Application:
+        """The running aiohttp application of a service (in-process only)."""
+        ...
+
+    def close(self) -> None:
+        """Stop every service, HOMEs first."""
+        ...
 
 
 # --- in this process --------------------------------------------------------------------------
 
 
-class AsyncInProcess:
-    """aiohttp apps in the running event loop, on real loopback sockets, sharing one ``VirtualClock``.
+class ServiceLoop:
+    """The in-process services: aiohttp apps on real loopback sockets sharing one ``VirtualClock``, in the loop
+    that runs these coroutines.
 
     ``cloud`` overrides fields of the cloud's ``Config`` (``ack_wait_seconds=…``), and ``start_home`` takes
     overrides of HOME's ``Config`` and a clock of its own: white-box knobs an in-process world can offer."""
 
-    def __init__(self, root: Path, start: datetime, *, cloud: Mapping[str, Any] | None = None) -> None:
-        from flex_emulator.shared.clock import VirtualClock
-
+    def __init__(
+        self,
+        root: Path,
+        start: datetime,
+        log_level: str = DEFAULT_LEVEL,
+        *,
+        cloud: Mapping[str, Any] | None = None,
+    ) -> None:
         self.root = root
         self.clock = VirtualClock(start=start)
+        self.log_level = log_level
         self.cloud_settings = dict(cloud or {})
         self._runners: dict[str, web.AppRunner] = {}
+        root.mkdir(parents=True, exist_ok=True)
 
-    async def _serve(self, name: str, app: web.Application, port: int = 0) -> str:
-        runner = web.AppRunner(app, shutdown_timeout=2.0)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", port)
-        await site.start()
+    def _log(self, name: str) -> ServiceLog:
+        return ServiceLog(self.root / f"{name}.log", self.log_level)
+
+    async def _serve(self, name: str, app: web.Application, port: int) -> str:
+        with logging_to(self._log(name)):
+            runner = web.AppRunner(app, shutdown_timeout=2.0, access_log=None)
+            await runner.setup()
+            try:
+                await web.TCPSite(runner, "127.0.0.1", port).start()
+            except OSError as exc:
+                await runner.cleanup()
+                raise RuntimeError(f"{name} cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None
         self._runners[name] = runner
         return f"http://127.0.0.1:{runner.addresses[0][1]}"
 
     def app(self, name: str) -> web.Application:
+        """The running aiohttp application of a service."""
         return self._runners[name].app
 
     async def start_cloud(self, port: int = 0) -> str:
+        """Start the cloud on ``port`` (0: a free one), with its data in ``root/cloud``; its URL."""
         from flex_emulator.cloud.app import create_app
         from flex_emulator.cloud.config import Config
 
+        Templates.session().prepare_cloud(self.root / CLOUD)
         settings: dict[str, Any] = {"emulator_api": True, "virtual_clock": True, "cheap_passwords": True}
-        config = Config(data_dir=self.root / "cloud", **(settings | self.cloud_settings))
-        return await self._serve("cloud", create_app(config, self.clock), port)
-
-    async def restart_cloud(self, *, kill: bool = False) -> str:
-        """Stop the cloud (in-process always cleanly) and start it again on its data and port."""
-        port = self._runners["cloud"].addresses[0][1]
-        await self.stop_home("cloud")
-        return await self.start_cloud(port)
+        config = Config(data_dir=self.root / CLOUD, **(settings | self.cloud_settings))
+        return await self._serve(CLOUD, create_app(config, self.clock), port)
 
     async def start_home(
         self,
@@ -90,101 +153,179 @@ class AsyncInProcess:
         *,
         label: str | None = None,
         offline: bool = True,
-        clock: "Clock | None" = None,
+        port: int = 0,
+        clock: Clock | None = None,
         **settings: Any,
     ) -> str:
-        """A HOME with its data in ``root/name``. ``settings`` override fields of its ``Config``
+        """Start a HOME with its data in ``root/name``; its URL. ``settings`` override fields of its ``Config``
         (``cloud_key_file=None``: pin the cloud's key on first contact); ``clock`` runs it on a clock of its own."""
         from flex_emulator.home.app import create_app
+        from flex_emulator.home.appkeys import LINK
         from flex_emulator.home.config import Config
 
+        Templates.session().prepare_home(self.root / name)
         defaults: dict[str, Any] = {
             "emulator_api": True,
-            "cloud_key_file": self.root / "cloud" / "jwks.json",
+            "cloud_key_file": self.root / CLOUD / "jwks.json",
             "reconnect_min_seconds": 0.05,
             "reconnect_max_seconds": 0.5,
         }
         config = Config(
             data_dir=self.root / name, cloud_url=cloud_url, label=label, offline=offline, **(defaults | settings)
         )
-        from flex_emulator.home.appkeys import LINK
-
         app = create_app(config, clock or self.clock)
-        url = await self._serve(name, app)
+        url = await self._serve(name, app, port)
         app[LINK].announce(url)  # the cloud's inspector reads this HOME's journal there, once the link is on
         return url
 
-    async def stop_home(self, name: str) -> None:
+    async def stop(self, name: str) -> None:
+        """Stop a service cleanly (its data stays)."""
         runner = self._runners.pop(name, None)
         if runner is not None:
-            await runner.cleanup()
+            with logging_to(self._log(name)):
+                await runner.cleanup()
 
     async def close(self) -> None:
-        homes = [name for name in self._runners if name != "cloud"]
-        for name in homes:  # HOMEs first, so the cloud sees their links end cleanly
-            await self.stop_home(name)
-        await self.stop_home("cloud")
+        """Stop every service, HOMEs first."""
+        for name in [name for name in self._runners if name != CLOUD]:  # HOMEs first: their links end cleanly
+            await self.stop(name)
+        await self.stop(CLOUD)
 
 
 class LoopThread:
-    """An event loop on a daemon thread, so blocking code can run coroutines on it."""
+    """An event loop on a daemon thread, so any code (blocking or async on another loop) can run coroutines on it."""
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="flex-emulator-world", daemon=True)
         self._thread.start()
 
+    def submit(self, coroutine: Coroutine[Any, Any, T]) -> "concurrent.futures.Future[T]":
+        """Schedule ``coroutine`` on the loop thread; a future of its result."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        future: concurrent.futures.Future[T] = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
-        return future.result()
+        """Run ``coroutine`` on the loop thread and wait for its result here."""
+        return self.submit(coroutine).result()
 
     def stop(self) -> None:
+        """Stop the loop and its thread."""
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=10)
         self.loop.close()
 
 
-class InProcess:
-    """``AsyncInProcess`` driven from blocking code: the services run on a loop thread of their own."""
+async def _make_in_loop(root: Path, start: datetime, log_level: str) -> ServiceLoop:
+    return ServiceLoop(root, start, log_level)  # made on the loop thread: its asyncio objects belong there
 
-    def __init__(self, root: Path, start: datetime) -> None:
+
+class InProcess:
+    """The services in this process, driven from blocking code."""
+
+    def __init__(self, root: Path, start: datetime, log_level: str = DEFAULT_LEVEL) -> None:
         self._thread = LoopThread()
-        self._servers = self._thread.run(_make_in_loop(root, start))
+        self._services = self._thread.run(_make_in_loop(root, start, log_level))
 
     @property
-    def clock(self) -> Any:
-        return self._servers.clock
+    def clock(self) -> VirtualClock:
+        """The world's one virtual clock."""
+        return self._services.clock
 
-    def start_cloud(self) -> str:
-        return self._thread.run(self._servers.start_cloud())
+    def start_cloud(self, port: int = 0) -> str:
+        """Start the cloud; its URL."""
+        return self._thread.run(self._services.start_cloud(port))
 
-    def restart_cloud(self, *, kill: bool = False) -> str:
-        return self._thread.run(self._servers.restart_cloud(kill=kill))
+    def start_home(
+        self, name: str, cloud_url: str, *, label: str | None = None, offline: bool = True, port: int = 0
+    ) -> str:
+        """Start a HOME; its URL."""
+        return self._thread.run(self._services.start_home(name, cloud_url, label=label, offline=offline, port=port))
+
+    def stop(self, name: str) -> None:
+        """Stop a service cleanly."""
+        self._thread.run(self._services.stop(name))
+
+    def kill(self, name: str) -> None:
+        """Refused in-process: raises ``RuntimeError`` saying why."""
+        raise RuntimeError(NO_KILL)
 
     def app(self, name: str) -> web.Application:
         """The running application; it lives on the world's loop thread, so only read it from here."""
-        return self._servers.app(name)
-
-    def start_home(self, name: str, cloud_url: str, *, label: str | None = None, offline: bool = True) -> str:
-        return self._thread.run(self._servers.start_home(name, cloud_url, label=label, offline=offline))
-
-    def stop_home(self, name: str) -> None:
-        self._thread.run(self._servers.stop_home(name))
+        return self._services.app(name)
 
     def close(self) -> None:
+        """Stop every service and the loop thread."""
         try:
-            self._thread.run(self._servers.close())
+            self._thread.run(self._services.close())
         finally:
             self._thread.stop()
 
 
-async def _make_in_loop(root: Path, start: datetime) -> AsyncInProcess:
-    return AsyncInProcess(root, start)
+class AsyncInProcess(ServiceLoop):
+    """The services in the running event loop itself, for white-box tests that reach into the running apps
+    (their objects, their databases) from that loop. A blocking call in the test would stop them answering:
+    ``AsyncWorld.start`` and ``async_flex_world`` use ``AsyncOnThread`` instead."""
+
+    async def kill(self, name: str) -> None:
+        """Refused in-process: raises ``RuntimeError`` saying why."""
+        raise RuntimeError(NO_KILL)
 
 
-def make_async_servers(mode: Mode, root: Path, start: datetime) -> AsyncServers:
-    return AsyncInProcess(root, start) if mode == "inprocess" else AsyncSubprocesses(root, start)
+class AsyncOnThread:
+    """The services in this process, driven from async code: they run on a loop thread of their own, so a
+    blocking call inside an async test (a user's synchronous client) does not stop them answering."""
+
+    def __init__(self, root: Path, start: datetime, log_level: str = DEFAULT_LEVEL) -> None:
+        self._thread = LoopThread()
+        self._services = self._thread.run(_make_in_loop(root, start, log_level))
+
+    @property
+    def clock(self) -> VirtualClock:
+        """The world's one virtual clock."""
+        return self._services.clock
+
+    async def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return await asyncio.wrap_future(self._thread.submit(coroutine))
+
+    async def start_cloud(self, port: int = 0) -> str:
+        """Start the cloud; its URL."""
+        return await self._run(self._services.start_cloud(port))
+
+    async def start_home(
+        self, name: str, cloud_url: str, *, label: str | None = None, offline: bool = True, port: int = 0
+    ) -> str:
+        """Start a HOME; its URL."""
+        return await self._run(self._services.start_home(name, cloud_url, label=label, offline=offline, port=port))
+
+    async def stop(self, name: str) -> None:
+        """Stop a service cleanly."""
+        await self._run(self._services.stop(name))
+
+    async def kill(self, name: str) -> None:
+        """Refused in-process: raises ``RuntimeError`` saying why."""
+        raise RuntimeError(NO_KILL)
+
+    def app(self, name: str) -> web.Application:
+        """The running application; it lives on the world's loop thread (read it, don't await on it here)."""
+        return self._services.app(name)
+
+    async def close(self) -> None:
+        """Stop every service and the loop thread."""
+        try:
+            await self._run(self._services.close())
+        finally:
+            await asyncio.to_thread(self._thread.stop)
 
 
-def make_servers(mode: Mode, root: Path, start: datetime) -> Servers:
-    return InProcess(root, start) if mode == "inprocess" else Subprocesses(root, start)
+def make_async_servers(mode: Mode, root: Path, start: datetime, log_level: str = DEFAULT_LEVEL) -> AsyncServers:
+    """The services of an ``AsyncWorld`` in ``mode``."""
+    if mode == "inprocess":
+        return AsyncOnThread(root, start, log_level)
+    return AsyncSubprocesses(root, start, log_level=log_level)
+
+
+def make_servers(mode: Mode, root: Path, start: datetime, log_level: str = DEFAULT_LEVEL) -> Servers:
+    """The services of a ``World`` in ``mode``."""
+    if mode == "inprocess":
+        return InProcess(root, start, log_level)
+    return Subprocesses(root, start, log_level=log_level)

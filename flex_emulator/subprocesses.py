@@ -16,6 +16,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from flex_emulator.templates import Templates
+
 READY_TIMEOUT_SECONDS = 30.0
 
 
@@ -94,8 +96,9 @@ class Subprocesses:
     server that imported both once (same ``main(argv)``, same options), so a world's processes start in
     milliseconds; ``fork=False`` runs ``python -m`` every time."""
 
-    def __init__(self, root: Path, start: datetime, *, fork: bool = True) -> None:
+    def __init__(self, root: Path, start: datetime, *, fork: bool = True, log_level: str = "info") -> None:
         self.root = root
+        self.log_level = log_level
         self.clock_file = root / "clock"
         self.fork = fork and hasattr(os, "fork")
         root.mkdir(parents=True, exist_ok=True)
@@ -113,7 +116,8 @@ class Subprocesses:
     def _spawn(self, name: str, args: list[str], port: int = 0) -> str:
         ready = self.root / f"{name}.ready.json"
         ready.unlink(missing_ok=True)
-        process = self._launch(name, [*args, "--port", str(port), "--ready-file", str(ready), "--log-level", "warning"])
+        options = ["--port", str(port), "--ready-file", str(ready), "--log-level", self.log_level]
+        process = self._launch(name, [*args, *options])
         self._processes[name] = process
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
         while not ready.exists():
@@ -129,6 +133,8 @@ class Subprocesses:
         return str(json.loads(ready.read_text())["url"])
 
     def start_cloud(self, port: int = 0) -> str:
+        """Start the cloud process on ``port`` (0: a free one); its URL once ready."""
+        Templates.session().prepare_cloud(self.root / "cloud")
         self.cloud_url = self._spawn(
             "cloud",
             [
@@ -147,21 +153,21 @@ class Subprocesses:
         return self.cloud_url
 
     def app(self, name: str) -> web.Application:
+        """Refused: a subprocess world has no application objects here."""
         raise RuntimeError("A subprocess world has no application objects in this process; use mode='inprocess'.")
 
-    def restart_cloud(self, *, kill: bool = False) -> str:
-        """Stop the cloud (``kill``: SIGKILL, no goodbye) and start it again on its data and port."""
-        port = int(self.cloud_url.rsplit(":", 1)[1])
-        process = self._processes["cloud"]
-        if kill:
+    def kill(self, name: str) -> None:
+        """Stop ``name`` with SIGKILL: no goodbye, nothing flushed (as a crash)."""
+        process = self._processes.pop(name, None)
+        if process is not None:
             process.kill()
             process.wait(timeout=10)
-            del self._processes["cloud"]
-        else:
-            self.stop_home("cloud")
-        return self.start_cloud(port)
 
-    def start_home(self, name: str, cloud_url: str, *, label: str | None = None, offline: bool = True) -> str:
+    def start_home(
+        self, name: str, cloud_url: str, *, label: str | None = None, offline: bool = True, port: int = 0
+    ) -> str:
+        """Start a HOME process with its data in ``root/name``; its URL once ready."""
+        Templates.session().prepare_home(self.root / name)
         args = [
             "-m",
             "flex_emulator.home",
@@ -176,9 +182,10 @@ class Subprocesses:
             str(self.root / "cloud" / "jwks.json"),
         ]
         args += (["--label", label] if label else []) + (["--offline"] if offline else [])
-        return self._spawn(name, args)
+        return self._spawn(name, args, port)
 
-    def stop_home(self, name: str) -> None:
+    def stop(self, name: str) -> None:
+        """Stop ``name`` with SIGTERM (a clean shutdown), SIGKILL after 10 s."""
         process = self._processes.pop(name, None)
         if process is not None:
             process.terminate()
@@ -189,31 +196,42 @@ class Subprocesses:
                 process.wait()
 
     def close(self) -> None:
+        """Stop every process, HOMEs first."""
         for name in [name for name in self._processes if name != "cloud"]:
-            self.stop_home(name)
-        self.stop_home("cloud")
+            self.stop(name)
+        self.stop("cloud")
 
 
 class AsyncSubprocesses:
     """``Subprocesses`` for async code: the blocking steps run on a worker thread."""
 
-    def __init__(self, root: Path, start: datetime) -> None:
-        self._servers = Subprocesses(root, start)
+    def __init__(self, root: Path, start: datetime, *, log_level: str = "info") -> None:
+        self._servers = Subprocesses(root, start, log_level=log_level)
 
-    async def start_cloud(self) -> str:
-        return await asyncio.to_thread(self._servers.start_cloud)
-
-    async def restart_cloud(self, *, kill: bool = False) -> str:
-        return await asyncio.to_thread(self._servers.restart_cloud, kill=kill)
+    async def start_cloud(self, port: int = 0) -> str:
+        """Start the cloud process; its URL once ready."""
+        return await asyncio.to_thread(self._servers.start_cloud, port)
 
     def app(self, name: str) -> web.Application:
+        """Refused: a subprocess world has no application objects here."""
         return self._servers.app(name)
 
-    async def start_home(self, name: str, cloud_url: str, *, label: str | None = None, offline: bool = True) -> str:
-        return await asyncio.to_thread(self._servers.start_home, name, cloud_url, label=label, offline=offline)
+    async def start_home(
+        self, name: str, cloud_url: str, *, label: str | None = None, offline: bool = True, port: int = 0
+    ) -> str:
+        """Start a HOME process; its URL once ready."""
+        return await asyncio.to_thread(
+            self._servers.start_home, name, cloud_url, label=label, offline=offline, port=port
+        )
 
-    async def stop_home(self, name: str) -> None:
-        await asyncio.to_thread(self._servers.stop_home, name)
+    async def stop(self, name: str) -> None:
+        """Stop a process with SIGTERM."""
+        await asyncio.to_thread(self._servers.stop, name)
+
+    async def kill(self, name: str) -> None:
+        """Stop a process with SIGKILL."""
+        await asyncio.to_thread(self._servers.kill, name)
 
     async def close(self) -> None:
+        """Stop every process, HOMEs first."""
         await asyncio.to_thread(self._servers.close)

@@ -16,12 +16,15 @@ SMALL_BODY_BYTES = 64 * 1024
 
 @dataclass(frozen=True)
 class Response:
+    """One HTTP answer: status, content type, body and headers."""
+
     status: int
     content_type: str
     body: bytes
     headers: dict[str, str]
 
     def json(self) -> Any:
+        """The body as JSON (None when empty)."""
         return json.loads(self.body) if self.body else None
 
 
@@ -53,8 +56,15 @@ class AsyncTransport:
     ``session`` lends an open one instead (e.g. a pytest-aiohttp ``TestClient``'s ``session``);
     whoever lent it closes it, ``close()`` leaves it open."""
 
-    def __init__(self, timeout: float = 60.0, *, session: aiohttp.ClientSession | None = None) -> None:
+    def __init__(
+        self,
+        timeout: float = 60.0,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self._timeout = timeout
+        self.headers = dict(headers or {})  # sent with every request (a World marks its own calls)
         self._session: aiohttp.ClientSession | None = session
         self._owned = session is None
         self.observers: list[Observer] = []  # each is called with (method, url, response) after every request
@@ -68,9 +78,10 @@ class AsyncTransport:
         data: bytes | None = None,
         headers: dict[str, str] | None = None,
     ) -> Response:
+        """One request; the answer whatever its status (observers are told about it)."""
         if self._session is None or (self._owned and self._session.closed):
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self._timeout))
-        headers = dict(headers or {})
+        headers = self.headers | (headers or {})
         body = _encode(json, data, headers)
         # Large bodies as a file object: aiohttp sends it in chunks between other work (and warns on large raw
         # bytes). Small ones as bytes, which go out with the headers in one write.
@@ -82,6 +93,7 @@ class AsyncTransport:
         return response
 
     async def close(self) -> None:
+        """Close the session this transport made (a lent one stays open)."""
         if self._session is not None and self._owned:
             await self._session.close()
             self._session = None
@@ -90,8 +102,9 @@ class AsyncTransport:
 class Transport:
     """Blocking HTTP with ``urllib``: no event loop, usable from any thread."""
 
-    def __init__(self, timeout: float = 60.0) -> None:
+    def __init__(self, timeout: float = 60.0, *, headers: dict[str, str] | None = None) -> None:
         self._timeout = timeout
+        self.headers = dict(headers or {})  # sent with every request (a World marks its own calls)
         self.observers: list[Observer] = []  # each is called with (method, url, response) after every request
 
     def request(
@@ -103,7 +116,8 @@ class Transport:
         data: bytes | None = None,
         headers: dict[str, str] | None = None,
     ) -> Response:
-        headers = dict(headers or {})
+        """One request; the answer whatever its status (observers are told about it)."""
+        headers = self.headers | (headers or {})
         body = _encode(json, data, headers)
         if body is None and method in ("POST", "PUT"):
             body = b""
@@ -121,7 +135,7 @@ class Transport:
         return response
 
     def close(self) -> None:
-        pass
+        """Nothing to close: each request opens and closes its own connection."""
 
 
 def json_request(

@@ -15,6 +15,7 @@ from flex_emulator.home.link.cloud_link import CloudLink
 from flex_emulator.home.web import openapi
 from flex_emulator.home.web.pages import kit
 from flex_emulator.home.web.routes import API_ROUTES, PAGE_ROUTES
+from flex_emulator.shared import emulator_http
 from flex_emulator.shared.bodies import HANDLER_ARGS
 from flex_emulator.shared.clock import Clock, VirtualClock, WallClock
 from flex_emulator.shared.pagekit import api_origin_guard
@@ -40,7 +41,7 @@ async def node_ctx(app: web.Application) -> AsyncIterator[None]:
 async def keep_time_mark(node: Node, interval: float) -> None:
     """Write the time high-water mark down regularly, so a HOME nobody uses still remembers how late it has been."""
     while True:
-        await asyncio.sleep(interval)
+        await node.clock.sleep(interval)
         try:
             await node.current_time(force_persist=True)
         except Exception:  # a full disk must not end the task: the next tick tries again
@@ -80,6 +81,8 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     app.add_routes([openapi.route(config.emulator_api)])
     for table in API_ROUTES + (EMULATOR_ROUTES if config.emulator_api else []):
         app.add_routes(table)
+    if config.emulator_api:
+        emulator_http.install(app, clock.now, node.journal.note)
     kit.setup(app)
     for table in PAGE_ROUTES:
         app.add_routes(table)

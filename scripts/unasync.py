@@ -14,6 +14,7 @@ REPLACEMENTS = (
     ("AsyncCloudClient", "CloudClient"),
     ("AsyncHomeClient", "HomeClient"),
     ("_AsyncBase", "_Base"),
+    ("_AsyncService", "_Service"),
     ("AsyncTransport", "Transport"),
     ("AsyncServers", "Servers"),
     ("make_async_servers", "make_servers"),
@@ -27,6 +28,7 @@ REPLACEMENTS = (
     ("import asyncio\n", "import time\n"),
     ("async def ", "def "),
     ("async with ", "with "),
+    ("async for ", "for "),
     ("await ", ""),
 )
 

@@ -1,7 +1,7 @@
 """Building blocks for the OpenAPI 3.1 documents both services serve at ``GET /openapi.json``.
 
-Schemas are JSON Schema 2020-12 (what OpenAPI 3.1 uses). Answers list the fields the contract
-promises as required; services may add fields (``additionalProperties`` stays open).
+Schemas are JSON Schema 2020-12 (what OpenAPI 3.1 uses). Every object lists every field an answer may
+carry (``additionalProperties: false``): the ones always present as required, the others as optional.
 """
 
 from typing import Any
@@ -46,14 +46,105 @@ def obj(properties: dict[str, Schema], *, optional: tuple[str, ...] = ()) -> Sch
         "type": "object",
         "properties": properties,
         "required": [name for name in properties if name not in optional],
+        "additionalProperties": False,
     }
 
 
 ERROR = obj({"error": obj({"code": STR, "message": STR})})
-# One event of either service's journal (GET /_emulator/events); the kind decides the other fields.
-JOURNAL_EVENT = obj(
-    {"cursor": STR, "at": TIME, "kind": STR, "noted_at": TIME, "token": STR, "token_bytes": INT},
-    optional=("noted_at", "token", "token_bytes"),
+ANY: Schema = {}  # any JSON value
+IDS = array(STR)
+# The fields an event may carry besides cursor, at and kind: its kind decides which (docs/contract.md lists them
+# kind by kind). A ledger row's (the cloud's history and journal), a link or clock fact's, a fault's, HOME's.
+LEDGER_FIELDS: dict[str, Schema] = {
+    "system_id": nullable(STR),
+    "account_id": nullable(STR),
+    "actor": nullable(STR),
+    "subscription_id": nullable(STR),
+    "assignment_id": nullable(STR),
+    "credits": nullable(NUM),
+    "seq": INT,
+    "via": STR,
+    "reason": STR,
+    "assignments": IDS,
+    "returned": IDS,
+    "after_seq": INT,
+    "auto_revoke_at": nullable(TIME),
+    "label": STR,
+    "order_id": STR,
+    "duration": STR,
+    "state": STR,
+    "term_end": nullable(TIME),
+    "usable_until": nullable(TIME),
+    "email": STR,
+    "role": STR,
+}
+EVENT_FIELDS: dict[str, Schema] = {
+    **LEDGER_FIELDS,
+    "noted_at": TIME,
+    "token": STR,
+    "token_bytes": INT,
+    "home_seq": INT,
+    "code": nullable(STR),
+    "resent": BOOL,
+    "faults": ANY_OBJECT,
+    "message": STR,
+    "fault": STR,
+    "expected_code": STR,
+    "from": TIME,
+    "to": TIME,
+    "fault_id": STR,
+    "method": STR,
+    "path": STR,
+    "action": STR,
+    "status": INT,
+    "retry_after": INT,
+    "latency_ms": INT,
+    "remaining": nullable(INT),
+    "file": STR,
+    "result": STR,
+    "source": STR,
+    "entries": INT,
+    "error": nullable(STR),
+    "resource_id": INT,
+    "name": STR,
+    "licenses": INT,
+    "identity": BOOL,
+    "valid_until": TIME,
+    "final": BOOL,
+}
+JOURNAL_EVENT = obj({"cursor": STR, "at": TIME, "kind": STR, **EVENT_FIELDS}, optional=tuple(EVENT_FIELDS))
+HISTORY_EVENT = obj({"id": INT, "at": TIME, "kind": STR, **LEDGER_FIELDS}, optional=tuple(LEDGER_FIELDS))
+
+HTTP_FAULT_ACTION = enum("status", "latency", "reset", "hang")
+HTTP_METHOD = enum("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+HTTP_FAULT = obj(
+    {
+        "id": STR,
+        "method": nullable(HTTP_METHOD),
+        "path": STR,
+        "action": HTTP_FAULT_ACTION,
+        "status": nullable(INT),
+        "retry_after": nullable(INT),
+        "latency_ms": nullable(INT),
+        "times": nullable(INT),
+        "remaining": nullable(INT),
+    }
+)
+REQUEST_RECORD = obj(
+    {
+        "cursor": STR,
+        "at": TIME,
+        "method": STR,
+        "path": STR,
+        "query": {"type": "object", "additionalProperties": {"anyOf": [STR, array(STR)]}},
+        "status": nullable(INT),
+        "duration_ms": NUM,
+        "headers": {"type": "object", "additionalProperties": STR},
+        "json": ANY,
+        "truncated": BOOL,
+        "fault": obj({"id": STR, "action": HTTP_FAULT_ACTION}),
+    },
+    optional=("json", "truncated", "fault"),
 )
 
 
@@ -62,6 +153,7 @@ def op(
     answers: dict[int, Schema | str | None],
     *,
     body: Schema | None = None,
+    body_content: dict[str, Any] | None = None,
     query: dict[str, Schema] | None = None,
     tag: str = "api",
     auth: bool = False,
@@ -79,6 +171,8 @@ def op(
     operation: dict[str, Any] = {"summary": summary, "tags": [tag], "responses": responses}
     if body is not None:
         operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    if body_content is not None:
+        operation["requestBody"] = {"required": True, "content": body_content}
     if query:
         operation["parameters"] = [
             {"name": name, "in": "query", "required": False, "schema": schema} for name, schema in query.items()
@@ -86,6 +180,42 @@ def op(
     if auth:
         operation["security"] = [{"bearer": []}]
     return operation
+
+
+def emulator_http_paths() -> dict[str, dict[str, Any]]:
+    """``/_emulator/http-faults`` and ``/_emulator/requests``, which both services have."""
+    faults = obj({"faults": array(ref("HttpFault"))})
+    spec = obj(
+        {
+            "method": HTTP_METHOD,
+            "path": STR,
+            "action": HTTP_FAULT_ACTION,
+            "status": {"type": "integer", "minimum": 500, "maximum": 599},
+            "retry_after": INT,
+            "latency_ms": INT,
+            "times": INT,
+        },
+        optional=("method", "status", "retry_after", "latency_ms", "times"),
+    )
+    return {
+        "/_emulator/http-faults": {
+            "get": op("HTTP faults armed on this service's API", {200: faults}, tag="emulator"),
+            "post": op(
+                "Arm a fault on requests of one method and path (exact, or a prefix ending in *), or clear them",
+                {200: faults},
+                tag="emulator",
+                body=obj({"add": spec, "clear": BOOL}, optional=("add", "clear")),
+            ),
+        },
+        "/_emulator/requests": {
+            "get": op(
+                "The request journal: every request answered, in the order they ended, secrets masked",
+                {200: obj({"requests": array(ref("RequestRecord")), "next": STR})},
+                query={"after": STR, "limit": INT, "path": STR, "method": STR},
+                tag="emulator",
+            ),
+        },
+    }
 
 
 def document(
@@ -102,7 +232,7 @@ def document(
         "info": {"title": title, "version": "1", "description": description},
         "paths": paths,
         "components": {
-            "schemas": {"Error": ERROR, **schemas},
+            "schemas": {"Error": ERROR, "HttpFault": HTTP_FAULT, "RequestRecord": REQUEST_RECORD, **schemas},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }

@@ -4,7 +4,7 @@ import asyncio
 
 from aiohttp import web
 
-from flex_emulator.cloud.appkeys import CLOCK, DB, EMULATOR_STATE, HUB
+from flex_emulator.cloud.appkeys import CLOCK, DB, EMULATOR_STATE, HUB, SCHEDULER
 from flex_emulator.shared.clock import VirtualClock
 from flex_emulator.shared.errors import ApiError, BadRequest, Conflict, NotFound
 from flex_emulator.shared.timefmt import iso
@@ -46,12 +46,20 @@ def timeout_param(request: web.Request) -> float:
     return timeout
 
 
+def advance_param(request: web.Request) -> bool:
+    raw = request.query.get("advance", "false")
+    if raw not in ("true", "false"):
+        raise BadRequest("'advance' must be true or false.", code="wrong_type")
+    return raw == "true"
+
+
 @routes.get("/_emulator/systems/{sys}/settled")
 async def get_settled(request: web.Request) -> web.Response:
     """Answer once HOME has acknowledged the latest copy the cloud issued to it."""
     system_id, db, hub = request.match_info["sys"], request.app[DB], request.app[HUB]
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_param(request)
+    advance = advance_param(request)
     while True:
         system = await db.read.systems.get(system_id)
         if system is None:
@@ -69,5 +77,8 @@ async def get_settled(request: web.Request) -> web.Response:
                 code="timeout",
                 status=504,
             )
+        resend_at = hub.resend_due(system_id)
+        if advance and resend_at is not None and isinstance(request.app[CLOCK], VirtualClock):
+            await request.app[SCHEDULER].advance_to(resend_at)  # the re-push (and anything due before it) runs
         if not await hub.wait_for_ack(system_id, system.seq, min(left, 0.5)):
             await asyncio.sleep(min(0.02, max(left, 0)))  # refused, or the link is changing: look again shortly

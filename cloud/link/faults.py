@@ -79,6 +79,18 @@ def parse_request(body: dict[str, Any]) -> FaultRequest:
     )
 
 
+def receipt_seq(data: str) -> int | None:
+    """The ``seq`` a receipt message claims (unverified), or None for anything else."""
+    try:
+        message = protocol.decode(data)
+        if message.type != protocol.RECEIPT:
+            return None
+        seq = unverified_claims(message.text("token")).get("seq")
+    except (ProtocolError, TokenError):
+        return None
+    return seq if isinstance(seq, int) and not isinstance(seq, bool) else None
+
+
 class LinkFaults:
     """The faults armed for each system; kept in memory only (a restart clears them, as it would a network)."""
 
@@ -122,13 +134,11 @@ class LinkFaults:
         if system_id not in self._systems:
             return 1
         try:
-            message = protocol.decode(data)
-            if message.type != protocol.RECEIPT:
+            if protocol.decode(data).type != protocol.RECEIPT:
                 return 1
-            seq = unverified_claims(message.text("token")).get("seq")
-        except (ProtocolError, TokenError):
+        except ProtocolError:
             return 1  # not a receipt anyone could use: the link answers it as usual
-        return self.copies(system_id, "receipt", seq if isinstance(seq, int) else None)
+        return self.copies(system_id, "receipt", receipt_seq(data))
 
     def copies(self, system_id: str, message: str, seq: int | None = None) -> int:
         """How many times the next ``message`` arrives: 0 (dropped), 1, or 2 (duplicated); a fault fires once."""

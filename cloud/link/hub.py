@@ -3,12 +3,14 @@
 import asyncio
 import contextlib
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
 import structlog
 from aiohttp import web
 
 from flex_emulator.cloud.link.faults import LinkFaults
 from flex_emulator.shared import protocol
+from flex_emulator.shared.clock import Clock, WallClock
 from flex_emulator.shared.journal import Journal, token_fields
 
 log = structlog.get_logger()
@@ -19,10 +21,13 @@ GOODBYE_SECONDS = 10.0
 
 
 class LinkHub:
-    def __init__(self, journal: Journal | None = None, resend_seconds: float = 2.0) -> None:
+    def __init__(self, journal: Journal | None = None, resend_seconds: float = 2.0, clock: Clock | None = None) -> None:
         self.journal = journal or Journal()
         self.faults = LinkFaults(self.journal)
         self.resend_seconds = resend_seconds
+        self.clock = clock or WallClock()
+        self._resend_at: dict[str, datetime] = {}  # when each waiting re-push is due, by the service's clock
+        self._lost: dict[str, int] = {}  # the latest seq whose snapshot or receipt an injected fault dropped
         self._latest: dict[str, tuple[str, int]] = {}  # the last snapshot pushed: token, seq
         self._resenders: dict[str, asyncio.Task[None]] = {}
         self._sockets: dict[str, web.WebSocketResponse] = {}
@@ -82,12 +87,16 @@ class LinkHub:
             await asyncio.sleep(delay)
         sent = {"resent": True} if resent else token_fields(token)  # the token once: a re-push sends the same one
         self.journal.note("snapshot_pushed", system_id, seq=seq, **sent)
+        self._lost.pop(system_id, None)
+        copies = self.faults.copies(system_id, "snapshot", seq)
         try:
-            for _ in range(self.faults.copies(system_id, "snapshot", seq)):
+            for _ in range(copies):
                 await socket.send_str(text)
         except (ConnectionError, RuntimeError) as exc:
             log.warning("snapshot_push_failed", system_id=system_id, error=str(exc))
             return False
+        if copies == 0:
+            await self.lost(system_id, seq)
         if not resent:
             self._watch_receipt(system_id)
         return True
@@ -113,10 +122,15 @@ class LinkHub:
 
     async def _resend(self, system_id: str) -> None:
         """Push the latest snapshot again while its receipt is overdue (backing off): HOME answers a copy
-        it already applied with its receipt again, so this recovers a lost snapshot and a lost receipt alike."""
+        it already applied with its receipt again, so this recovers a lost snapshot and a lost receipt alike.
+        The wait is on the service's clock: under a virtual clock the re-push comes when time is moved."""
         delay = self.resend_seconds
         while True:
-            await asyncio.sleep(delay)
+            self._resend_at[system_id] = self.clock.now() + timedelta(seconds=delay)
+            try:
+                await self.clock.sleep(delay)
+            finally:
+                self._resend_at.pop(system_id, None)
             awaited = self._awaiting_receipt(system_id)
             if awaited is None:
                 return
@@ -124,6 +138,20 @@ class LinkHub:
             # Shielded: a newer push cancels this watcher, and must not cut a frame in half.
             await asyncio.shield(self.push_snapshot(system_id, awaited[0], awaited[1], resent=True))
             delay = min(delay * 2, RESEND_MAX_SECONDS)
+
+    def resend_due(self, system_id: str) -> datetime | None:
+        """When the next re-push to this system is due, to the clock's whole second (None: none is waiting)."""
+        due = self._resend_at.get(system_id)
+        if due is None or not due.microsecond:
+            return due
+        return due.replace(microsecond=0) + timedelta(seconds=1)
+
+    async def lost(self, system_id: str, seq: int) -> None:
+        """An injected fault dropped copy ``seq`` or its receipt: whoever waits for that receipt stops waiting
+        (the re-push will recover it)."""
+        async with self._changed:
+            self._lost[system_id] = max(self._lost.get(system_id, 0), seq)
+            self._changed.notify_all()
 
     async def acknowledged(self, system_id: str, seq: int) -> None:
         if self._latest.get(system_id, ("", seq + 1))[1] <= seq:
@@ -155,7 +183,7 @@ class LinkHub:
         """Wait until the system's receipt for ``seq`` (or later) arrived, HOME refused it, or ``timeout`` passed."""
 
         def settled() -> bool:
-            return self._settled(system_id, seq) or not self.is_online(system_id)
+            return self._settled(system_id, seq) or self._lost.get(system_id, 0) >= seq or not self.is_online(system_id)
 
         try:
             async with asyncio.timeout(timeout):
@@ -186,6 +214,7 @@ class LinkHub:
         self._refused.clear()
         self._pushed.clear()
         self._latest.clear()
+        self._lost.clear()
         self.faults.clear_all()
 
     async def disconnect(self, system_id: str, reason: bytes = b"system unlinked") -> None:

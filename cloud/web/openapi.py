@@ -1,5 +1,6 @@
 """The cloud's OpenAPI 3.1 document (``GET /openapi.json``); the emulator routes only with --emulator-api."""
 
+import functools
 from typing import Any
 
 from aiohttp import web
@@ -7,6 +8,7 @@ from aiohttp import web
 from flex_emulator.shared.openapi import (
     ANY_OBJECT,
     BOOL,
+    HISTORY_EVENT,
     INT,
     JOURNAL_EVENT,
     NUM,
@@ -14,6 +16,7 @@ from flex_emulator.shared.openapi import (
     TIME,
     array,
     document,
+    emulator_http_paths,
     enum,
     nullable,
     obj,
@@ -45,13 +48,22 @@ SCHEMAS = {
             "selectable": BOOL,
             "credits_total": NUM,
             "credits_available": NUM,
+            "created_at": TIME,
             "term_start": nullable(TIME),
             "term_end": nullable(TIME),
             "cancelled_at": nullable(TIME),
         }
     ),
     "System": obj(
-        {"id": STR, "label": STR, "online": BOOL, "last_seen": nullable(TIME), "credits_assigned": NUM},
+        {
+            "id": STR,
+            "label": STR,
+            "online": BOOL,
+            "last_seen": nullable(TIME),
+            "linked_at": TIME,
+            "seq": INT,
+            "credits_assigned": NUM,
+        },
         optional=("credits_assigned",),
     ),
     "Assignment": obj(
@@ -65,11 +77,12 @@ SCHEMAS = {
             "downloaded": BOOL,
             "state": enum("active", "revoke_pending", "ended"),
             "end_reason": nullable(STR),
+            "ended_at": nullable(TIME),
             "returns_at": nullable(TIME),
             "subscription": obj({"id": STR, "order_id": STR, "duration": enum("monthly", "annual"), "state": STR}),
         }
     ),
-    "Event": obj({"at": TIME, "kind": STR}),
+    "Event": HISTORY_EVENT,
     "HomeAddress": obj({"system_id": STR, "url": nullable(STR), "source": nullable(enum("link", "told"))}),
     "InspectorItem": obj(
         {
@@ -103,7 +116,18 @@ SCHEMAS = {
             "system": obj({"id": STR, "label": STR, "online": BOOL, "seq": INT, "acked_seq": INT}),
             "faults": ANY_OBJECT,
             "cloud_clock": obj({"now": TIME, "virtual": BOOL}),
-            "home": obj({"url": nullable(STR), "source": nullable(STR), "reachable": BOOL, "problem": nullable(STR)}),
+            "home": obj(
+                {
+                    "url": nullable(STR),
+                    "source": nullable(STR),
+                    "reachable": BOOL,
+                    "problem": nullable(STR),
+                    "label": STR,
+                    "link": ANY_OBJECT,
+                    "clock": ANY_OBJECT,
+                },
+                optional=("label", "link", "clock"),
+            ),
         }
     ),
     "Clock": obj({"now": TIME, "virtual": BOOL, "handled": INT}, optional=("handled",)),
@@ -222,13 +246,27 @@ PATHS: dict[str, dict[str, Any]] = {
         ),
     },
     SYS + "/assignments/{id}/revoke": {
-        "post": op("Revoke", {200: ASSIGNMENT}, body=obj({"confirm": enum("confirm")}), auth=True)
+        "post": op(
+            "Revoke",
+            {
+                200: obj(
+                    {"assignment": ref("Assignment"), "steps": array(STR), "returns_at": nullable(TIME)},
+                    optional=("steps", "returns_at"),
+                )
+            },
+            body=obj({"confirm": enum("confirm")}),
+            auth=True,
+        )
     },
     SYS + "/credits-file": {
         "post": op(
             "Download the credits file (with --emulator-api, ?fault= gives a bad one)",
             {200: "application/jwt"},
-            query={"fault": STR},
+            query={
+                "fault": enum(
+                    "expired", "future", "stale", "tampered", "wrong_system", "alg_none", "untrusted_key", "truncated"
+                )
+            },
             auth=True,
         ),
     },
@@ -313,7 +351,7 @@ EMULATOR_PATHS: dict[str, dict[str, Any]] = {
         "get": op(
             "Wait until HOME acknowledged the latest copy",
             {200: obj({"system_id": STR, "seq": INT, "acked_seq": INT, "online": BOOL})},
-            query={"timeout": NUM},
+            query={"timeout": NUM, "advance": enum("true", "false")},
             tag="emulator",
         ),
     },
@@ -388,7 +426,14 @@ EMULATOR_PATHS: dict[str, dict[str, Any]] = {
     "/_emulator/systems/{sys}/cloud-link": {
         "put": op(
             "Switch the cloud link on HOME itself (through HOME's API)",
-            {200: obj({"system_id": STR, "cloud": obj({"enabled": BOOL, "state": STR})})},
+            {
+                200: obj(
+                    {
+                        "system_id": STR,
+                        "cloud": obj({"url": STR, "enabled": BOOL, "state": STR, "last_error": nullable(STR)}),
+                    }
+                )
+            },
             body=obj({"enabled": BOOL}),
             tag="emulator",
         ),
@@ -411,8 +456,10 @@ EMULATOR_PATHS: dict[str, dict[str, Any]] = {
 }
 
 
+@functools.cache
 def build(emulator_api: bool) -> dict[str, Any]:
-    paths = PATHS | (EMULATOR_PATHS if emulator_api else {})
+    """The document (made once per configuration: it never changes while the process runs)."""
+    paths = PATHS | (EMULATOR_PATHS | emulator_http_paths() if emulator_api else {})
     return document(
         "flex-emulator cloud",
         "The licensing cloud's JSON API (docs/contract.md). The link WebSocket is not described here.",

@@ -33,3 +33,16 @@ def test_restarted_home_keeps_its_credits_and_an_operator_cannot_cancel(flex_wor
     with pytest.raises(ApiError) as refused:
         operator.cancel(account.id, account.subscriptions[0]["id"])
     assert refused.value.status == 403
+
+
+def test_a_cloud_left_down_is_refused_while_home_goes_on(flex_world: World) -> None:
+    account = flex_world.create_account(subscriptions=[8])
+    studio = flex_world.start_home("Studio A", account=account)
+    account.assign(studio, 2)
+    studio.settle()
+    flex_world.stop_cloud()  # connections to flex_world.cloud_url are refused from now on
+    studio.wait_for_link("offline")
+    assert studio.credits()["total"] == 2  # HOME keeps using what it holds
+    flex_world.start_cloud()  # the same address and data; HOME is online again when this returns
+    assert studio.link_state() == "online"
+    assert account.subscription()["credits_available"] == 6

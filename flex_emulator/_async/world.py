@@ -2,7 +2,7 @@
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -12,11 +12,17 @@ from typing import Any
 from aiohttp import web
 
 from flex_emulator import answers, servers, transport
-from flex_emulator._async.client import AsyncCloudClient, AsyncHomeClient
+from flex_emulator._async.client import AsyncCloudClient, AsyncHomeClient, _AsyncBase
+from flex_emulator.details import AccountDetails, ConnectionDetails, HomeDetails
+from flex_emulator.service_logs import DEFAULT_LEVEL
 
 START = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)  # a Saturday morning; every world starts here unless told otherwise
 PASSWORD = "emulator-password"
-POLL_SECONDS = 0.01
+POLL_SECONDS = 0.02  # the longest pause between two looks at a changing state; the first ones are far shorter
+PAGE = 1000
+LINK_TIMEOUT = 10.0
+# The header the world's own calls carry: the services never fault them, and requests() leaves them out.
+HARNESS_HEADER = "X-Flex-Harness"
 
 
 def iso(moment: datetime) -> str:
@@ -31,6 +37,137 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "home"
 
 
+def _port(url: str) -> int:
+    return int(url.rsplit(":", 1)[1])
+
+
+def _by_harness(entry: answers.RequestRecord) -> bool:
+    return any(name.lower() == HARNESS_HEADER.lower() for name in entry.get("headers", {}))
+
+
+class _AsyncService:
+    """What the cloud (through ``AsyncWorld``) and each HOME (``AsyncHome``) offer alike: faults on their HTTP
+    API, and their request and event journals."""
+
+    _archived: list[answers.RequestRecord]
+
+    def _control(self) -> _AsyncBase:
+        raise NotImplementedError
+
+    # --- faults on the service's HTTP API ---------------------------------------------------------
+
+    async def fail_requests(
+        self,
+        path: str,
+        *,
+        method: str | None = None,
+        status: int = 503,
+        retry_after: int | None = None,
+        times: int | None = None,
+    ) -> answers.HttpFault:
+        """Answer requests to ``path`` (exact, or a prefix ending in ``*``) with ``status`` (500–599) in the
+        contract's error shape (code ``injected_fault``, optional ``Retry-After``) without running them;
+        ``times`` times, or until ``clear_http_faults()``."""
+        return await self._control().add_http_fault(
+            path, "status", method=method, status=status, retry_after=retry_after, times=times
+        )
+
+    async def delay_requests(
+        self, path: str, latency_ms: int, *, method: str | None = None, times: int | None = None
+    ) -> answers.HttpFault:
+        """Answer requests to ``path`` ``latency_ms`` milliseconds late (real time: what your client's timeouts see)."""
+        return await self._control().add_http_fault(path, "latency", method=method, latency_ms=latency_ms, times=times)
+
+    async def reset_requests(
+        self, path: str, *, method: str | None = None, times: int | None = None
+    ) -> answers.HttpFault:
+        """Close the connection of requests to ``path`` without an answer (a TCP reset); they are not run."""
+        return await self._control().add_http_fault(path, "reset", method=method, times=times)
+
+    async def hang_requests(
+        self, path: str, *, method: str | None = None, times: int | None = None
+    ) -> answers.HttpFault:
+        """Answer requests to ``path`` with nothing until the client gives up (its timeout); they are not run."""
+        return await self._control().add_http_fault(path, "hang", method=method, times=times)
+
+    async def http_faults(self) -> list[answers.HttpFault]:
+        """The HTTP faults armed now, with how many times each will still fire (``remaining``)."""
+        return await self._control().http_faults()
+
+    async def clear_http_faults(self) -> None:
+        """Lift every HTTP fault of this service."""
+        await self._control().clear_http_faults()
+
+    # --- journals -------------------------------------------------------------------------------
+
+    async def iter_requests(
+        self, *, path: str | None = None, method: str | None = None, harness: bool = False
+    ) -> AsyncIterator[answers.RequestRecord]:
+        """Every request the service answered, oldest first, page by page (see ``requests``)."""
+        method = method.upper() if method else None
+        for entry in self._archived:
+            wanted = (path is None or entry["path"].startswith(path)) and (method is None or entry["method"] == method)
+            if wanted and (harness or not _by_harness(entry)):
+                yield entry
+        after: str | None = None
+        while True:
+            page = await self._control().requests(after=after, limit=PAGE, path=path, method=method)
+            for entry in page["requests"]:
+                if harness or not _by_harness(entry):
+                    yield entry
+            if len(page["requests"]) < PAGE:
+                return
+            after = page["next"]
+
+    async def requests(
+        self, *, path: str | None = None, method: str | None = None, harness: bool = False
+    ) -> list[answers.RequestRecord]:
+        """Every request the service answered (all of them: this pages for you), oldest first, each with what
+        the client sent (``json``, ``headers`` with secrets masked), its ``status`` and ``duration_ms``.
+        ``path`` keeps paths starting with it, ``method`` one method. The world's own calls (``assign``,
+        ``credits``, its checks) are left out unless ``harness=True``. Kept across restarts of the service."""
+        found = []
+        async for entry in self.iter_requests(path=path, method=method, harness=harness):
+            found.append(entry)
+        return found
+
+    async def iter_events(
+        self, *, kind: str | Collection[str] | None = None, after: str | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The service's event journal, oldest first, page by page (see ``events``)."""
+        kinds = {kind} if isinstance(kind, str) else set(kind) if kind is not None else None
+        while True:
+            page = await self._control().events(after=after, limit=PAGE)
+            for event in page["events"]:
+                if kinds is None or event["kind"] in kinds:
+                    yield event
+            if len(page["events"]) < PAGE:
+                return
+            after = page["next"]
+
+    async def events(
+        self, *, kind: str | Collection[str] | None = None, after: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Every event of the service's journal (all of them: this pages for you), oldest first; ``kind`` keeps
+        one kind (or several), ``after`` starts after an event's ``cursor``."""
+        found = []
+        async for event in self.iter_events(kind=kind, after=after):
+            found.append(event)
+        return found
+
+    async def _archive_requests(self) -> None:
+        """Keep what the running service recorded: its request journal lives in its memory."""
+        with_all: list[answers.RequestRecord] = []
+        after: str | None = None
+        while True:
+            page = await self._control().requests(after=after, limit=PAGE)
+            with_all += page["requests"]
+            if len(page["requests"]) < PAGE:
+                break
+            after = page["next"]
+        self._archived = self._archived + with_all
+
+
 @dataclass
 class AsyncAccount:
     """An account in the cloud with a signed-in admin; ``cloud`` is a client acting as that admin."""
@@ -39,13 +176,19 @@ class AsyncAccount:
     id: str
     name: str
     email: str
-    token: str
+    token: str = field(repr=False)
     cloud: AsyncCloudClient = field(repr=False)
     subscriptions: list[answers.Subscription] = field(default_factory=list)
+    password: str = field(default=PASSWORD, repr=False)
+
+    def details(self) -> AccountDetails:
+        """The account's id, its admin's email and password, and a bearer token of that admin."""
+        return AccountDetails(self.id, self.name, self.email, self.password, self.token)
 
     async def add_subscription(
         self, credits: float, *, duration: answers.Duration = "monthly", active: bool = True
     ) -> answers.Subscription:
+        """A new subscription of ``credits`` for this account (active unless ``active=False``)."""
         sub = await self.world.cloud.create_subscription(self.id, credits, duration=duration, active=active)
         self.subscriptions.append(sub)
         return sub
@@ -90,6 +233,7 @@ class AsyncAccount:
         )
 
     async def revoke(self, home: "AsyncHome", assignment: answers.Assignment | str) -> answers.Assignment:
+        """Revoke an assignment: ``ended`` at once when HOME proves it dropped it, else ``revoke_pending``."""
         assignment_id = assignment if isinstance(assignment, str) else assignment["id"]
         return await self.cloud.revoke(self.id, home.system_id, assignment_id)
 
@@ -98,18 +242,21 @@ class AsyncAccount:
         return await self.cloud.download(self.id, home.system_id, fault=fault)
 
     async def enter_revoke_key(self, home: "AsyncHome", revoke_key: str) -> answers.RevokeKeyResult:
+        """Paste HOME's revoke key into the cloud: the assignments it proves dropped come back."""
         return await self.cloud.enter_revoke_key(self.id, home.system_id, revoke_key)
 
     async def system(self, home: "AsyncHome") -> answers.SystemDetail:
+        """The system of ``home`` as the cloud shows it, with its assignments."""
         return await self.cloud.system(self.id, home.system_id)
 
     async def assignments(self, home: "AsyncHome") -> list[answers.Assignment]:
+        """The assignments of ``home``'s system, every state included."""
         return (await self.system(home))["assignments"]
 
 
 @dataclass
-class AsyncHome:
-    """One running HOME node; ``client`` reaches its whole API."""
+class AsyncHome(_AsyncService):
+    """One HOME node; ``client`` reaches its whole API, ``url`` is its base URL (kept across restarts)."""
 
     world: "AsyncWorld" = field(repr=False)
     name: str
@@ -120,38 +267,59 @@ class AsyncHome:
     registration_code: str = field(repr=False)
     account: AsyncAccount | None = None
     running: bool = True
+    online_wanted: bool = False  # whether its cloud link should be on (what go_online / go_offline last asked)
+    _archived: list[answers.RequestRecord] = field(default_factory=list, repr=False)
+
+    def _control(self) -> _AsyncBase:
+        return self.client
+
+    def details(self) -> HomeDetails:
+        """Its label, base URL, system id and the id of the account it is linked to."""
+        return HomeDetails(self.label, self.url, self.system_id, self.account.id if self.account else None)
 
     async def credits(self) -> answers.HomeCredits:
+        """What HOME holds now (``GET /api/v1/licenses/credits``)."""
         return await self.client.credits()
 
     async def upload(self, file: str | bytes, *, expect: int = 200) -> answers.FileResult:
+        """Upload a credits file or a ``.lic`` file; a refusal raises ``ApiError`` with HOME's ``code``."""
         return await self.client.upload(file, expect=expect)
 
     async def link_state(self) -> str:
+        """``online``, ``connecting``, ``offline``, ``disabled`` or ``not_linked``."""
         return str((await self.client.system())["cloud"]["state"])
 
-    async def go_online(self, *, timeout: float = 10.0) -> None:
+    async def go_online(self, *, timeout: float = LINK_TIMEOUT) -> None:
         """Switch the cloud link on and wait until it is online."""
+        self.online_wanted = True
         await self.client.set_cloud_link(True)
         await self.wait_for_link("online", timeout=timeout)
 
     async def go_offline(self) -> None:
         """Switch the cloud link off (HOME goes on using what it holds)."""
+        self.online_wanted = False
         await self.client.set_cloud_link(False)
 
-    async def wait_for_link(self, state: answers.LinkState, *, timeout: float = 10.0) -> None:
+    async def reconnect(self) -> None:
+        """Have a HOME whose link is on try to connect now, not when its backoff (on the world's clock) ends."""
+        if self.running and self.online_wanted:
+            await self.client.set_cloud_link(True)
+
+    async def wait_for_link(self, state: answers.LinkState, *, timeout: float = LINK_TIMEOUT) -> None:
+        """Wait (real time, at most ``timeout`` seconds) until the cloud link is in ``state``."""
         deadline = asyncio.get_running_loop().time() + timeout
+        pause = 0.0005  # a link comes up in a millisecond or two: look again soon, then less and less often
         while (current := await self.link_state()) != state:
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError(f"{self.label}: the cloud link is {current}, not {state}, after {timeout} s")
-            await asyncio.sleep(POLL_SECONDS)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, POLL_SECONDS)
 
     async def settle(self, *, timeout: float = 5.0) -> answers.Settled:
-        """Wait until this (online) HOME has applied the latest copy the cloud issued to it."""
-        return await self.world.cloud.settled(self.system_id, timeout=timeout)
-
-    async def events(self, *, after: str | None = None) -> answers.Events:
-        return await self.client.events(after=after)
+        """Wait until this (online) HOME has applied the latest copy the cloud issued to it. When a fault lost
+        the copy or its receipt, the world's clock runs on to the cloud's re-push (2 s, then 4 ...), as the
+        time the real system would take; ``timeout`` is real seconds."""
+        return await self.world.cloud.settled(self.system_id, timeout=timeout, advance=True)
 
     async def set_link_faults(self, **faults: Any) -> dict[str, Any]:
         """Faults on this system's link in the cloud: ``cut=True``, ``latency_ms=…``, ``drop_next="snapshot"``,
@@ -159,30 +327,49 @@ class AsyncHome:
         return await self.world.cloud.set_link_faults(self.system_id, **faults)
 
     async def cut_link(self) -> dict[str, Any]:
+        """Close this HOME's link now and refuse it until ``mend_link()``."""
         return await self.set_link_faults(cut=True)
 
     async def mend_link(self) -> dict[str, Any]:
-        return await self.set_link_faults(clear=True)
+        """Lift every link fault; HOME reconnects at once."""
+        faults = await self.set_link_faults(clear=True)
+        await self.reconnect()
+        return faults
 
     async def stop(self) -> None:
-        """Stop the service (its data stays; ``restart`` brings it back)."""
-        await self.world._servers.stop_home(self.name)
+        """Stop the service and leave it down (connections to ``url`` are refused); its data stays."""
+        if not self.running:
+            return
+        await self._archive_requests()
+        await self.world._servers.stop(self.name)
         self.running = False
 
-    async def restart(self, *, online: bool = True) -> None:
-        await self.stop()
-        self.url = await self.world._servers.start_home(self.name, self.world.cloud.url, offline=True)
+    async def start(self, *, online: bool | None = None) -> None:
+        """Start a stopped HOME again, on the same address and data; with ``online`` (default: as it was) its
+        link is switched on and the call waits until it is online."""
+        if self.running:
+            raise RuntimeError(f"{self.label} is running: stop() it first (or use restart())")
+        self.url = await self.world._servers.start_home(
+            self.name, self.world.cloud.url, label=self.label, offline=True, port=_port(self.url)
+        )
         self.client = AsyncHomeClient(self.url, transport=self.world.transport)
         self.running = True
-        if online:
+        if self.online_wanted if online is None else online:
             await self.go_online()
 
+    async def restart(self, *, online: bool | None = None) -> None:
+        """``stop()`` then ``start()``: the same address and data."""
+        await self.stop()
+        await self.start(online=online)
 
-class AsyncWorld:
+
+class AsyncWorld(_AsyncService):
     """One cloud and any number of HOME nodes on one virtual clock. Start it with ``AsyncWorld.start(folder)``.
 
-    ``mode="inprocess"`` (default) runs every service in this process; ``mode="subprocess"`` runs each
-    as ``python -m flex_emulator.cloud`` / ``python -m flex_emulator.home`` on a free port. The interface is the same.
+    ``mode="inprocess"`` (default) runs every service in this process (on a loop thread of their own);
+    ``mode="subprocess"`` runs each as ``python -m flex_emulator.cloud`` / ``python -m flex_emulator.home``
+    on a free port. The interface is the same. HTTP faults and the request and event journals of the
+    cloud are the world's own methods (``fail_requests``, ``requests``, ``events`` ...); each HOME has them too.
     """
 
     def __init__(
@@ -192,17 +379,29 @@ class AsyncWorld:
         self.transport = http
         self.mode = mode
         self.cloud = AsyncCloudClient(cloud_url, transport=http)
+        self.cloud_running = True
         self.accounts: list[AsyncAccount] = []
         self.homes: list[AsyncHome] = []
+        self._archived: list[answers.RequestRecord] = []
+
+    def _control(self) -> _AsyncBase:
+        return self.cloud
 
     @classmethod
     @asynccontextmanager
     async def start(
-        cls, folder: Path, *, mode: servers.Mode = "inprocess", start: datetime = START, check: bool = True
+        cls,
+        folder: Path,
+        *,
+        mode: servers.Mode = "inprocess",
+        start: datetime = START,
+        check: bool = True,
+        log_level: str = DEFAULT_LEVEL,
     ) -> AsyncIterator["AsyncWorld"]:
-        """Run a fresh world with its data in ``folder``; on a clean exit ``check`` asserts the invariant."""
-        launched = servers.make_async_servers(mode, Path(folder), start)
-        http = transport.AsyncTransport()
+        """Run a fresh world with its data (and a log file per service) in ``folder``; on a clean exit
+        ``check`` asserts the invariant (see ``check_invariant``)."""
+        launched = servers.make_async_servers(mode, Path(folder), start, log_level)
+        http = transport.AsyncTransport(headers={HARNESS_HEADER: "world"})
         try:
             world = cls(launched, await launched.start_cloud(), http, mode)
             yield world
@@ -211,6 +410,21 @@ class AsyncWorld:
         finally:
             await http.close()
             await launched.close()
+
+    # --- connection details --------------------------------------------------------------------
+
+    @property
+    def cloud_url(self) -> str:
+        """The cloud's base URL (kept across restarts)."""
+        return self.cloud.url
+
+    def connection_details(self) -> ConnectionDetails:
+        """Everything your own client needs: the cloud's URL, each account's id, sign-in and token, each HOME's URL."""
+        return ConnectionDetails(
+            self.cloud.url,
+            [account.details() for account in self.accounts],
+            [home.details() for home in self.homes],
+        )
 
     # --- accounts and HOMEs ----------------------------------------------------------------------
 
@@ -226,8 +440,9 @@ class AsyncWorld:
         """A new account with an admin and one active subscription per entry of ``subscriptions`` (credits)."""
         email = email or f"admin{len(self.accounts) + 1}@{_slug(name)}.test"
         answer = await self.cloud.create_account(name, email, password)
+        token = answer["token"]
         account = AsyncAccount(
-            self, answer["account"]["id"], name, email, answer["token"], self.cloud.with_token(answer["token"])
+            self, answer["account"]["id"], name, email, token, self.cloud.with_token(token), password=password
         )
         for credits in subscriptions:
             await account.add_subscription(credits, duration=duration)
@@ -254,24 +469,67 @@ class AsyncWorld:
         """The aiohttp application of the cloud (or of ``home``), for white-box checks in in-process worlds."""
         return self._servers.app("cloud" if home is None else home.name)
 
-    async def restart_cloud(self, *, kill: bool = False) -> None:
-        """Stop the cloud and start it again on the same data and address; HOMEs reconnect by themselves.
-        ``kill=True`` (subprocess mode) stops it with SIGKILL, as a crash would."""
-        await self._servers.restart_cloud(kill=kill)
+    # --- the cloud's lifecycle -------------------------------------------------------------------
+
+    async def stop_cloud(self, *, kill: bool = False) -> None:
+        """Stop the cloud and leave it down: connections to ``cloud_url`` are refused and HOMEs go offline
+        (retrying on the world's clock). ``kill=True`` (subprocess mode only) stops it with SIGKILL."""
+        if not self.cloud_running:
+            return
+        if kill and self.mode == "inprocess":
+            await self._servers.kill("cloud")  # raises: says why and what to do instead
+        await self._archive_requests()
+        if kill:
+            await self._servers.kill("cloud")
+        else:
+            await self._servers.stop("cloud")
+        self.cloud_running = False
+
+    async def start_cloud(self) -> None:
+        """Start the stopped cloud again on its address and data; waits until every HOME whose link is on is
+        online again."""
+        if self.cloud_running:
+            raise RuntimeError("the cloud is running: stop_cloud() it first (or use restart_cloud())")
+        await self._servers.start_cloud(_port(self.cloud.url))
+        self.cloud_running = True
         await self.cloud.healthz()
+        for home in self.homes:
+            if home.running and home.online_wanted and home.account is not None:
+                await home.reconnect()
+                await home.wait_for_link("online")
+
+    async def restart_cloud(self, *, kill: bool = False) -> None:
+        """Stop the cloud and start it again on the same data and address; HOMEs reconnect. ``kill=True``
+        stops it with SIGKILL, as a crash would: subprocess mode only (in-process it raises)."""
+        await self.stop_cloud(kill=kill)
+        await self.start_cloud()
 
     # --- time ----------------------------------------------------------------------------------
 
     async def now(self) -> datetime:
+        """The world's (virtual) time."""
         return parse_iso((await self.cloud.clock())["now"])
 
     async def advance(
-        self, *, days: float = 0, hours: float = 0, minutes: float = 0, seconds: float = 0, settle: bool = True
+        self,
+        *,
+        days: float = 0,
+        hours: float = 0,
+        minutes: float = 0,
+        seconds: float = 0,
+        to: datetime | None = None,
+        settle: bool = True,
     ) -> datetime:
-        """Move the one clock forward; the cloud runs everything that fell due, in order. With ``settle``,
-        wait until every online HOME has applied what the cloud issued meanwhile."""
-        step = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds).total_seconds()
-        moved = await self.cloud.move_clock(advance_seconds=step)
+        """Move the one clock forward (by the sum of the steps, or ``to`` a moment); the cloud runs everything
+        that fell due, in order, and every timer of the services runs at its moment. With ``settle``, wait
+        until every online HOME has applied what the cloud issued meanwhile. Returns the new time."""
+        if to is not None:
+            if days or hours or minutes or seconds:
+                raise ValueError("give either to=... or days/hours/minutes/seconds, not both")
+            moved = await self.cloud.move_clock(now=iso(to))
+        else:
+            step = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds).total_seconds()
+            moved = await self.cloud.move_clock(advance_seconds=step)
         if settle:
             await self.settle()
         return parse_iso(moved["now"])
@@ -282,24 +540,42 @@ class AsyncWorld:
             if home.running and home.account is not None and await home.link_state() == "online":
                 await home.settle(timeout=timeout)
 
-    # --- journal, invariant ------------------------------------------------------------------------
-
-    async def events(self, *, after: str | None = None) -> answers.Events:
-        """The cloud's event journal (each HOME has its own: ``home.events()``)."""
-        return await self.cloud.events(after=after)
+    # --- invariant -----------------------------------------------------------------------------
 
     async def check_invariant(self) -> None:
-        """Assert the one invariant: every balance adds up, and no HOME still uses credits the cloud gave back."""
+        """Assert what the fixtures check when a test ends: every balance in the cloud adds up; no HOME counts
+        credits the cloud does not have as held there (ended, unknown, or of another system); and no HOME has
+        applied a copy newer than the cloud issued to it (its ``seq`` ahead, e.g. after ``restore_state``)."""
         verdict = await self.cloud.invariant()
         assert verdict["ok"], f"the cloud's balances do not add up: {verdict['violations']}"
+        if not self.cloud_running:
+            return
+        now = await self.now()
         for home in self.homes:
-            if not home.running or home.account is None:
-                continue
-            now = await self.now()
-            held = {
-                entry["assignment_id"]
-                for entry in (await home.credits()).get("entries", [])
-                if not entry.get("expired") and parse_iso(entry["valid_until"]) > now
-            }
-            ended = {item["id"] for item in await home.account.assignments(home) if item["state"] == "ended"}
-            assert not held & ended, f"{home.label} still uses credits the cloud gave back: {sorted(held & ended)}"
+            if home.running and home.account is not None:
+                await self._check_home(home, home.account, now)
+
+    async def _check_home(self, home: AsyncHome, account: AsyncAccount, now: datetime) -> None:
+        credits = await home.credits()
+        held = {
+            entry["assignment_id"]
+            for entry in credits.get("entries", [])
+            if not entry.get("expired") and parse_iso(entry["valid_until"]) > now
+        }
+        try:
+            detail = await account.system(home)
+        except transport.ApiError as missing:
+            if missing.status != 404:
+                raise
+            assert not held, f"{home.label} uses credits {sorted(held)} of a system the cloud does not have"
+            return
+        states = {item["id"]: item["state"] for item in detail["assignments"]}
+        ended = sorted(key for key in held if states.get(key) == "ended")
+        assert not ended, f"{home.label} still uses credits the cloud gave back: {ended}"
+        unknown = sorted(key for key in held if key not in states)
+        assert not unknown, f"{home.label} uses credits the cloud does not know as held there: {unknown}"
+        issued = int(detail["system"].get("seq", 0))
+        applied = int(credits.get("seq", 0))
+        assert applied <= issued, (
+            f"{home.label} applied copy {applied}, but the cloud issued it copies up to {issued} only"
+        )

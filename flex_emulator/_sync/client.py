@@ -15,6 +15,8 @@ from flex_emulator.transport import ApiError, Transport, Response
 
 
 class _Base:
+    """What both clients share: the URL, a bearer token, the transport, and the routes both services have."""
+
     def __init__(self, url: str, *, token: str | None = None, transport: Transport | None = None) -> None:
         self.url = url.rstrip("/")
         self.token = token
@@ -56,6 +58,7 @@ class _Base:
         return body
 
     def healthz(self) -> dict[str, str]:
+        """``{"status": "ok"}`` once the service is ready."""
         return cast(dict[str, str], self.call("GET", "/healthz"))
 
     def openapi(self) -> dict[str, Any]:
@@ -63,6 +66,7 @@ class _Base:
         return cast(dict[str, Any], self.call("GET", "/openapi.json"))
 
     def clock(self) -> answers.Clock:
+        """The service's clock: ``{now, virtual}`` (and what else the service adds)."""
         return cast(answers.Clock, self.call("GET", "/_emulator/clock"))
 
     def move_clock(self, *, advance_seconds: float | None = None, now: str | None = None) -> answers.Clock:
@@ -71,10 +75,52 @@ class _Base:
         return cast(answers.Clock, self.call("POST", "/_emulator/clock", json=body))
 
     def events(self, *, after: str | None = None, limit: int | None = None) -> answers.Events:
-        """The emulator's event journal, oldest first, from just after the cursor ``after``."""
+        """One page of the emulator's event journal, oldest first, from just after the cursor ``after``."""
         return cast(answers.Events, self.call("GET", "/_emulator/events", query={"after": after, "limit": limit}))
 
+    def requests(
+        self, *, after: str | None = None, limit: int | None = None, path: str | None = None, method: str | None = None
+    ) -> answers.Requests:
+        """One page of the request journal: the requests the service answered, oldest first, after ``after``;
+        ``path`` keeps those whose path starts with it, ``method`` those of that method."""
+        query = {"after": after, "limit": limit, "path": path, "method": method}
+        return cast(answers.Requests, self.call("GET", "/_emulator/requests", query=query))
+
+    def http_faults(self) -> list[answers.HttpFault]:
+        """The HTTP faults armed on this service, oldest first."""
+        return cast(list[answers.HttpFault], (self.call("GET", "/_emulator/http-faults"))["faults"])
+
+    def add_http_fault(
+        self,
+        path: str,
+        action: answers.HttpFaultAction,
+        *,
+        method: str | None = None,
+        status: int | None = None,
+        retry_after: int | None = None,
+        latency_ms: int | None = None,
+        times: int | None = None,
+    ) -> answers.HttpFault:
+        """Arm one fault on requests to ``path`` (exact, or a prefix ending in ``*``); the fault as armed."""
+        spec = {
+            "path": path,
+            "action": action,
+            "method": method,
+            "status": status,
+            "retry_after": retry_after,
+            "latency_ms": latency_ms,
+            "times": times,
+        }
+        body = {"add": {key: value for key, value in spec.items() if value is not None}}
+        faults = (self.call("POST", "/_emulator/http-faults", json=body))["faults"]
+        return cast(answers.HttpFault, faults[-1])
+
+    def clear_http_faults(self) -> None:
+        """Lift every HTTP fault armed on this service."""
+        self.call("POST", "/_emulator/http-faults", json={"clear": True})
+
     def close(self) -> None:
+        """Close the transport (only one this client made itself)."""
         self.transport.close()
 
 
@@ -91,6 +137,7 @@ class CloudClient(_Base):
     # --- sign-in and accounts ------------------------------------------------------------------
 
     def jwks(self) -> dict[str, Any]:
+        """The cloud's public signing keys (a JWK Set)."""
         return cast(dict[str, Any], self.call("GET", "/.well-known/jwks.json"))
 
     def sign_in(self, email: str, password: str) -> dict[str, Any]:
@@ -100,12 +147,15 @@ class CloudClient(_Base):
         )
 
     def sign_out(self) -> None:
+        """End this client's session: its token is refused from now on."""
         self.call("POST", "/api/v1/auth/logout")
 
     def accounts(self) -> list[answers.Membership]:
+        """The accounts the signed-in user belongs to, with their role in each."""
         return cast(list[answers.Membership], (self.call("GET", "/api/v1/accounts"))["accounts"])
 
     def users(self, account_id: str) -> list[dict[str, Any]]:
+        """The members of an account."""
         return cast(list[dict[str, Any]], (self.call("GET", self._acc(account_id, "/users")))["users"])
 
     def add_user(
@@ -121,14 +171,17 @@ class CloudClient(_Base):
         return cast(list[dict[str, Any]], (self.call("GET", "/api/v1/invitations"))["invitations"])
 
     def accept_invitation(self, invitation_id: str) -> answers.Membership:
+        """Accept an invitation to the signed-in user: they join that account."""
         return cast(
             answers.Membership, (self.call("POST", f"/api/v1/invitations/{invitation_id}/accept"))["account"]
         )
 
     def remove_user(self, account_id: str, user_id: str) -> None:
+        """Remove a member from an account (admins only)."""
         self.call("DELETE", self._acc(account_id, f"/users/{user_id}"))
 
     def history(self, account_id: str, limit: int | None = None) -> list[dict[str, Any]]:
+        """The account's history (ledger events), newest first; ``limit`` caps how many."""
         return cast(
             list[dict[str, Any]],
             (self.call("GET", self._acc(account_id, "/history"), query={"limit": limit}))["events"],
@@ -137,28 +190,34 @@ class CloudClient(_Base):
     # --- subscriptions -----------------------------------------------------------------------
 
     def subscriptions(self, account_id: str) -> list[answers.Subscription]:
+        """Every subscription of the account."""
         return cast(
             list[answers.Subscription],
             (self.call("GET", self._acc(account_id, "/subscriptions")))["subscriptions"],
         )
 
     def subscription(self, account_id: str, subscription_id: str) -> answers.Subscription:
+        """One subscription of the account, as the cloud shows it now."""
         return next(sub for sub in self.subscriptions(account_id) if sub["id"] == subscription_id)
 
     def activate(self, account_id: str, subscription_id: str) -> answers.Subscription:
+        """Activate an inactive subscription (admins only)."""
         path = self._acc(account_id, f"/subscriptions/{subscription_id}/activate")
         return cast(answers.Subscription, (self.call("POST", path))["subscription"])
 
     def cancel(self, account_id: str, subscription_id: str) -> answers.Subscription:
+        """Cancel a subscription at the end of its term (admins only)."""
         path = self._acc(account_id, f"/subscriptions/{subscription_id}/cancel")
         return cast(answers.Subscription, (self.call("POST", path))["subscription"])
 
     # --- systems and credits ------------------------------------------------------------------
 
     def systems(self, account_id: str) -> list[answers.System]:
+        """The account's linked systems, each with its credits assigned."""
         return cast(list[answers.System], (self.call("GET", self._acc(account_id, "/systems")))["systems"])
 
     def link_system(self, account_id: str, registration_code: str, label: str | None = None) -> answers.System:
+        """Link a HOME to the account by its registration code (admins only)."""
         body = {"registration_code": registration_code} | ({"label": label} if label else {})
         return cast(
             answers.System,
@@ -166,9 +225,11 @@ class CloudClient(_Base):
         )
 
     def unlink_system(self, account_id: str, system_id: str) -> dict[str, Any]:
+        """Unlink a system that has no open assignments."""
         return cast(dict[str, Any], self.call("DELETE", self._acc(account_id, f"/systems/{system_id}")))
 
     def system(self, account_id: str, system_id: str) -> answers.SystemDetail:
+        """One system with its assignments."""
         return cast(answers.SystemDetail, self.call("GET", self._acc(account_id, f"/systems/{system_id}")))
 
     def assign(
@@ -180,6 +241,7 @@ class CloudClient(_Base):
         *,
         auto_revoke_at: str | None = None,
     ) -> answers.Assignment:
+        """Assign ``credits`` from a subscription to a system; 201 with the assignment."""
         body: dict[str, Any] = {"subscription_id": subscription_id, "credits": credits}
         if auto_revoke_at is not None:
             body["auto_revoke_at"] = auto_revoke_at
@@ -187,6 +249,7 @@ class CloudClient(_Base):
         return cast(answers.Assignment, (self.call("POST", path, json=body, expect=201))["assignment"])
 
     def revoke(self, account_id: str, system_id: str, assignment_id: str) -> answers.Assignment:
+        """Revoke an assignment: ``ended``, or ``revoke_pending`` while proof is awaited."""
         path = self._acc(account_id, f"/systems/{system_id}/assignments/{assignment_id}/revoke")
         return cast(answers.Assignment, (self.call("POST", path, json={"confirm": "confirm"}))["assignment"])
 
@@ -196,6 +259,7 @@ class CloudClient(_Base):
         return cast(str, self.call("POST", path, query={"fault": fault}))
 
     def enter_revoke_key(self, account_id: str, system_id: str, revoke_key: str) -> answers.RevokeKeyResult:
+        """Enter a disconnected HOME's revoke key: the assignments it proves dropped come back."""
         path = self._acc(account_id, f"/systems/{system_id}/revoke-keys")
         return cast(answers.RevokeKeyResult, self.call("POST", path, json={"revoke_key": revoke_key}))
 
@@ -207,6 +271,7 @@ class CloudClient(_Base):
         return cast(dict[str, Any], self.call("POST", "/_emulator/accounts", json=body, expect=201))
 
     def create_user(self, account_id: str, email: str, role: answers.Role, password: str) -> dict[str, Any]:
+        """Add a user to an account directly (emulator route: no invitation)."""
         body = {"email": email, "role": role, "password": password}
         return cast(
             dict[str, Any], self.call("POST", f"/_emulator/accounts/{account_id}/users", json=body, expect=201)
@@ -221,6 +286,7 @@ class CloudClient(_Base):
         active: bool = True,
         order_id: str | None = None,
     ) -> answers.Subscription:
+        """A new subscription for an account (emulator route), active unless ``active=False``."""
         body: dict[str, Any] = {"duration": duration, "credits": credits, "state": "active" if active else "inactive"}
         if order_id is not None:
             body["order_id"] = order_id
@@ -233,23 +299,30 @@ class CloudClient(_Base):
         return cast(str, self.call("POST", f"/_emulator/systems/{system_id}/perpetual-licenses", json=body))
 
     def invariant(self) -> answers.Invariant:
+        """The cloud's own check of its books: ``{ok, violations}``."""
         return cast(answers.Invariant, self.call("GET", "/_emulator/invariant"))
 
     def reset(self, *, now: str | None = None) -> dict[str, Any]:
+        """Empty the cloud (keys stay); ``now`` sets a virtual clock, even backwards."""
         return cast(dict[str, Any], self.call("POST", "/_emulator/reset", json={"now": now} if now else {}))
 
     def dump_state(self) -> dict[str, Any]:
+        """The whole state of the cloud as one JSON document (``restore_state`` takes it back)."""
         return cast(dict[str, Any], self.call("GET", "/_emulator/state"))
 
     def restore_state(self, document: dict[str, Any]) -> dict[str, Any]:
+        """Replace the cloud's whole state with a document from ``dump_state``."""
         return cast(dict[str, Any], self.call("PUT", "/_emulator/state", json=document))
 
-    def settled(self, system_id: str, *, timeout: float = 5.0) -> answers.Settled:
-        """Wait (in the cloud) until HOME acknowledged the latest copy issued to it."""
+    def settled(self, system_id: str, *, timeout: float = 5.0, advance: bool = False) -> answers.Settled:
+        """Wait (in the cloud) until HOME acknowledged the latest copy issued to it. With ``advance`` a
+        virtual clock runs on to the cloud's next re-push while a copy or its receipt was lost."""
         path = f"/_emulator/systems/{system_id}/settled"
-        return cast(answers.Settled, self.call("GET", path, query={"timeout": timeout}))
+        query = {"timeout": timeout, "advance": "true" if advance else None}
+        return cast(answers.Settled, self.call("GET", path, query=query))
 
     def link_faults(self, system_id: str) -> dict[str, Any]:
+        """The link faults armed on a system."""
         return cast(dict[str, Any], (self.call("GET", f"/_emulator/systems/{system_id}/link-faults"))["faults"])
 
     def set_link_faults(self, system_id: str, **faults: Any) -> dict[str, Any]:
@@ -262,9 +335,11 @@ class HomeClient(_Base):
     """One HOME node: its system, cloud link, licenses, resources and emulator routes."""
 
     def system(self) -> answers.HomeSystem:
+        """HOME's identity and its cloud link: ``{system_id, label, registration_code, cloud}``."""
         return cast(answers.HomeSystem, self.call("GET", "/api/v1/system"))
 
     def set_cloud_link(self, enabled: bool) -> answers.CloudLink:
+        """Switch the cloud link on or off; the link's state afterwards."""
         return cast(answers.CloudLink, self.call("PUT", "/api/v1/cloud-link", json={"enabled": enabled}))
 
     def upload(self, file: str | bytes, *, expect: int = 200) -> answers.FileResult:
@@ -273,28 +348,36 @@ class HomeClient(_Base):
         return cast(answers.FileResult, self.call("POST", "/api/v1/file-licenses", data=data, expect=expect))
 
     def credits(self) -> answers.HomeCredits:
+        """What HOME holds now: totals, ``seq``, revoke key, entries and timeline."""
         return cast(answers.HomeCredits, self.call("GET", "/api/v1/licenses/credits"))
 
     def perpetual(self) -> list[answers.PerpetualLine]:
+        """HOME's perpetual licenses, per license type."""
         return cast(list[answers.PerpetualLine], (self.call("GET", "/api/v1/licenses/perpetual"))["licenses"])
 
     def resources(self) -> list[answers.Resource]:
+        """HOME's resources."""
         return cast(list[answers.Resource], (self.call("GET", "/api/v1/resources"))["resources"])
 
     def add_resource(
         self, name: str, license_type_needed: str, count: int = 1, license_type: str = "credits"
     ) -> answers.Resource:
+        """A new resource needing ``count`` licenses of ``license_type_needed``."""
         body = {"name": name, "license_type_needed": license_type_needed, "count": count, "license_type": license_type}
         return cast(answers.Resource, (self.call("POST", "/api/v1/resources", json=body, expect=201))["resource"])
 
     def resource(self, resource_id: int) -> answers.Resource:
+        """One resource."""
         return cast(answers.Resource, (self.call("GET", f"/api/v1/resources/{resource_id}"))["resource"])
 
     def start_resource(self, resource_id: int) -> answers.Resource:
+        """Start a resource: ``running`` when licensed, else ``unlicensed``."""
         return cast(answers.Resource, (self.call("POST", f"/api/v1/resources/{resource_id}/start"))["resource"])
 
     def stop_resource(self, resource_id: int) -> answers.Resource:
+        """Stop a resource (its licenses are free again)."""
         return cast(answers.Resource, (self.call("POST", f"/api/v1/resources/{resource_id}/stop"))["resource"])
 
     def reset(self, *, identity: bool = False) -> dict[str, Any]:
+        """Forget every license and resource; ``identity=True`` also makes HOME a new system."""
         return cast(dict[str, Any], self.call("POST", "/_emulator/reset", json={"identity": identity}))

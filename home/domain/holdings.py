@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
+from flex_emulator.home.domain.models import Renewal
 from flex_emulator.shared.snapshot_claims import SnapshotEntry
 
 RENEW_SOON = timedelta(days=3)
@@ -47,6 +48,13 @@ def is_valid(entry: SnapshotEntry, now: datetime) -> bool:
 def is_renewable(entry: SnapshotEntry) -> bool:
     """Its subscription allows another cycle after this validity ends."""
     return entry.renewable_until is None or entry.renewable_until > entry.valid_until
+
+
+def renewal(entry: SnapshotEntry, link_on: bool) -> Renewal:
+    """Whether, and how, ``entry`` gets a new validity after this one: by itself only while the link is on."""
+    if not is_renewable(entry):
+        return Renewal.NONE
+    return Renewal.AUTOMATIC if link_on else Renewal.BY_FILE
 
 
 def valid_entries(entries: Sequence[SnapshotEntry], now: datetime) -> list[SnapshotEntry]:

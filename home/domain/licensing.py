@@ -46,6 +46,7 @@ class CreditsReport:
     totals: holdings.Totals
     status: holdings.Status
     timeline: list[holdings.Day]
+    link_on: bool = False  # the cloud link is switched on: entries renew by themselves
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,8 @@ def credits_in_use(resources: list[Resource]) -> int:
     return sum(r.credits_in_use for r in resources if r.status == ResourceStatus.RUNNING)
 
 
-async def credits_report(node: Node, online: bool) -> CreditsReport:
+async def credits_report(node: Node, online: bool, link_on: bool | None = None) -> CreditsReport:
+    """What HOME holds now; ``online``: the link is up now, ``link_on``: it is switched on (default: ``online``)."""
     now = await node.current_time()
     db = node.db.read
     entries = await db.entries()
@@ -151,6 +153,7 @@ async def credits_report(node: Node, online: bool) -> CreditsReport:
         totals=holdings.totals(entries, credits_in_use(resources), now),
         status=holdings.status(entries, now, online, seq),
         timeline=holdings.timeline(entries, now),
+        link_on=online if link_on is None else link_on,
     )
 
 

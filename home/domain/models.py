@@ -26,6 +26,14 @@ class FileKind(StrEnum):
     PERPETUAL = "perpetual"
 
 
+class Renewal(StrEnum):
+    """How an entry HOME holds gets a new validity once this one ends."""
+
+    AUTOMATIC = "automatic"  # the cloud link is on: the cloud's check-in copy renews it by itself
+    BY_FILE = "by_file"  # the link is off: only a new credits file, uploaded by a person, renews it
+    NONE = "none"  # it ends with this validity (its subscription or an Auto Revoke ends it)
+
+
 class UploadResult(StrEnum):
     APPLIED = "applied"
     UNCHANGED = "unchanged"  # the same file again: a harmless no-op

@@ -42,6 +42,7 @@ class Watch:
 class Node:
     def __init__(self, config: Config, clock: Clock) -> None:
         self.config = config
+        self.clock = clock  # its timers wait on it: under a virtual clock they run when the clock is moved
         self.time = TimeKeeper(clock)
         self.journal = Journal(self.now, keep=config.journal_keep)
         self.expiries = Expiries(self.journal)

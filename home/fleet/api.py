@@ -68,7 +68,8 @@ async def get_node(request: web.Request) -> web.Response:
 @routes.get("/api/v1/nodes/{sys}/licenses/credits")
 async def get_node_credits(request: web.Request) -> web.Response:
     item = found(request)
-    return json_response(shapes.credits_json(await credits_report(item.node, online=item.link.state == "online")))
+    report = await credits_report(item.node, online=item.link.state == "online", link_on=item.link.enabled)
+    return json_response(shapes.credits_json(report))
 
 
 @routes.put("/api/v1/nodes/{sys}/cloud-link")

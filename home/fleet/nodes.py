@@ -162,7 +162,7 @@ class Fleet:
     async def _keep_time_marks(self) -> None:
         """One task for all nodes: each writes its time high-water mark down now and then (as a HOME does)."""
         while True:
-            await asyncio.sleep(self.config.time_mark_seconds)
+            await self.clock.sleep(self.config.time_mark_seconds)
             for item in self.nodes:
                 try:
                     await item.node.current_time(force_persist=True)

@@ -201,12 +201,30 @@ class CloudLink:
             except Exception as exc:  # a bug must not stop the link for good
                 log.exception("cloud_link_failed")
                 self._set_state("offline", str(exc) or type(exc).__name__)
+            # Under a virtual clock, time may never move by itself: the first retry after a link that was up
+            # goes at once (the cloud closed it, or restarted); later ones back off on the clock.
+            at_once = failures == 0 and self._node.clock.virtual
             delay = backoff_delay(failures, self._config.reconnect_min_seconds, self._config.reconnect_max_seconds)
             failures += 1
             self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(delay):
-                    await self._wake.wait()
+            if not at_once:
+                await self._wait_or_wake(delay)
+
+    async def _wait_or_wake(self, delay: float) -> None:
+        """Wait until ``delay`` seconds have passed on the node's clock or on the machine's, whichever comes first,
+        or less when ``retry_now`` or switching on cuts it short. Moving a virtual clock ends the wait at once; the
+        machine's clock bounds it, because what the link waits for (a cloud back up, a system linked in the portal)
+        happens in real time, and a HOME must not stay away until someone moves the clock."""
+        waits = [
+            asyncio.ensure_future(self._node.clock.sleep(delay)),
+            asyncio.ensure_future(asyncio.sleep(delay)),
+            asyncio.ensure_future(self._wake.wait()),
+        ]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in waits:
+                task.cancel()
 
     def _describe(self, exc: Exception) -> str:
         """Why the link is offline, in words for the Settings page."""

@@ -46,7 +46,7 @@ class FutureCopy:
 
     async def _retry_each_second(self) -> None:
         while self._token is not None:
-            await asyncio.sleep(RETRY_SECONDS)
+            await self._node.clock.sleep(RETRY_SECONDS)
             await self.retry()
 
     async def retry(self) -> bool:

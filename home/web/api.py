@@ -61,13 +61,14 @@ async def post_file_license(request: web.Request) -> web.Response:
     upload = await read_upload(request, request.app[CONFIG].max_upload_bytes)
     link = request.app[LINK]
     applied = await apply_upload(node, link, upload.data)
-    report = await credits_report(node, online=link.state == "online")
+    report = await credits_report(node, online=link.state == "online", link_on=link.enabled)
     return json_response(shapes.applied_json(applied, report))
 
 
 @routes.get("/api/v1/licenses/credits")
 async def get_credits(request: web.Request) -> web.Response:
-    report = await credits_report(request.app[NODE], online=request.app[LINK].state == "online")
+    link = request.app[LINK]
+    report = await credits_report(request.app[NODE], online=link.state == "online", link_on=link.enabled)
     return json_response(shapes.credits_json(report))
 
 

@@ -1,5 +1,6 @@
 """HOME's OpenAPI 3.1 document (``GET /openapi.json``); the emulator routes only with --emulator-api."""
 
+import functools
 from typing import Any
 
 from aiohttp import web
@@ -13,6 +14,7 @@ from flex_emulator.shared.openapi import (
     TIME,
     array,
     document,
+    emulator_http_paths,
     enum,
     nullable,
     obj,
@@ -25,9 +27,28 @@ TOTALS = obj({"total": NUM, "in_use": NUM, "remaining": NUM})
 SCHEMAS = {
     "JournalEvent": JOURNAL_EVENT,
     "CloudLink": obj(
-        {"url": STR, "enabled": BOOL, "state": enum("online", "connecting", "offline", "disabled", "not_linked")}
+        {
+            "url": STR,
+            "enabled": BOOL,
+            "state": enum("online", "connecting", "offline", "disabled", "not_linked"),
+            "last_error": nullable(STR),
+        }
     ),
-    "Entry": obj({"assignment_id": STR, "credits": NUM, "valid_until": TIME, "order_id": STR, "renewable": BOOL}),
+    "Entry": obj(
+        {
+            "assignment_id": STR,
+            "credits": NUM,
+            "assigned_at": TIME,
+            "valid_until": TIME,
+            "renewable_until": nullable(TIME),
+            "subscription_id": STR,
+            "order_id": STR,
+            "duration": enum("monthly", "annual"),
+            "subscription_state": STR,
+            "renewal": enum("automatic", "by_file", "none"),
+            "expired": BOOL,
+        }
+    ),
     "Resource": obj(
         {
             "id": INT,
@@ -36,9 +57,22 @@ SCHEMAS = {
             "count": INT,
             "license_type": enum("default", "perpetual", "credits"),
             "status": enum("running", "stopped", "unlicensed"),
+            "perpetual_in_use": INT,
+            "credits_in_use": NUM,
+            "created_at": TIME,
         }
     ),
-    "Clock": obj({"now": TIME, "virtual": BOOL}),
+    "Clock": obj({"now": TIME, "virtual": BOOL, "clock": TIME, "handled": INT}, optional=("clock", "handled")),
+}
+
+RESOURCE_CHANGE = obj({"resource": ref("Resource"), "message": STR}, optional=("message",))
+UPLOAD = {
+    "multipart/form-data": {
+        "schema": obj({"file": {"type": "string", "contentMediaType": "application/octet-stream"}}),
+        "encoding": {"file": {"contentType": "application/jwt, application/octet-stream, text/plain"}},
+    },
+    "application/jwt": {"schema": STR},
+    "application/octet-stream": {"schema": {"type": "string", "contentMediaType": "application/octet-stream"}},
 }
 
 PATHS: dict[str, dict[str, Any]] = {
@@ -61,9 +95,12 @@ PATHS: dict[str, dict[str, Any]] = {
                         "seq": INT,
                         "credits": TOTALS,
                         "revoke_key": nullable(STR),
-                    }
+                        "license": obj({"license_type": STR, "count": INT}),
+                    },
+                    optional=("license",),
                 )
             },
+            body_content=UPLOAD,
         ),
     },
     "/api/v1/licenses/credits": {
@@ -75,8 +112,16 @@ PATHS: dict[str, dict[str, Any]] = {
                         "total": NUM,
                         "in_use": NUM,
                         "remaining": NUM,
+                        "now": TIME,
                         "seq": INT,
                         "revoke_key": nullable(STR),
+                        "status": obj(
+                            {
+                                "state": enum("none", "valid", "renew_soon", "expired"),
+                                "valid_until": nullable(TIME),
+                                "message": STR,
+                            }
+                        ),
                         "entries": array(ref("Entry")),
                         "timeline": array(obj({"date": STR, "valid": NUM, "renewable": NUM})),
                     }
@@ -106,8 +151,8 @@ PATHS: dict[str, dict[str, Any]] = {
         ),
     },
     "/api/v1/resources/{id}": {"get": op("A resource", {200: obj({"resource": ref("Resource")})})},
-    "/api/v1/resources/{id}/start": {"post": op("Start a resource", {200: obj({"resource": ref("Resource")})})},
-    "/api/v1/resources/{id}/stop": {"post": op("Stop a resource", {200: obj({"resource": ref("Resource")})})},
+    "/api/v1/resources/{id}/start": {"post": op("Start a resource", {200: RESOURCE_CHANGE})},
+    "/api/v1/resources/{id}/stop": {"post": op("Stop a resource", {200: RESOURCE_CHANGE})},
 }
 
 EMULATOR_PATHS: dict[str, dict[str, Any]] = {
@@ -139,8 +184,10 @@ EMULATOR_PATHS: dict[str, dict[str, Any]] = {
 }
 
 
+@functools.cache
 def build(emulator_api: bool) -> dict[str, Any]:
-    paths = PATHS | (EMULATOR_PATHS if emulator_api else {})
+    """The document (made once per configuration: it never changes while the process runs)."""
+    paths = PATHS | (EMULATOR_PATHS | emulator_http_paths() if emulator_api else {})
     return document("flex-emulator HOME", "An emulated HOME node's JSON API (docs/contract.md).", paths, dict(SCHEMAS))
 
 

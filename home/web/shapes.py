@@ -19,7 +19,7 @@ def totals_json(totals: holdings.Totals) -> dict[str, Any]:
     }
 
 
-def entry_json(entry: SnapshotEntry, now: datetime) -> dict[str, Any]:
+def entry_json(entry: SnapshotEntry, now: datetime, link_on: bool) -> dict[str, Any]:
     return {
         "assignment_id": entry.assignment_id,
         "credits": to_credits(entry.credits),
@@ -30,7 +30,7 @@ def entry_json(entry: SnapshotEntry, now: datetime) -> dict[str, Any]:
         "order_id": entry.order_id,
         "duration": entry.duration,
         "subscription_state": entry.subscription_state,
-        "renewable": holdings.is_renewable(entry),
+        "renewal": holdings.renewal(entry, link_on),
         "expired": not holdings.is_valid(entry, now),
     }
 
@@ -46,7 +46,7 @@ def credits_json(report: CreditsReport) -> dict[str, Any]:
             "valid_until": iso(report.status.valid_until),
             "message": report.status.message,
         },
-        "entries": [entry_json(entry, report.now) for entry in report.entries],
+        "entries": [entry_json(entry, report.now, report.link_on) for entry in report.entries],
         "timeline": [
             {"date": day.date.isoformat(), "valid": to_credits(day.valid), "renewable": to_credits(day.renewable)}
             for day in report.timeline

@@ -47,7 +47,9 @@ async def eventually(condition: Callable[[], Any], timeout: float = 5.0) -> None
 
 
 async def settled(world: World, home: Home) -> dict[str, Any]:
-    """Wait until HOME has acknowledged the latest snapshot the cloud issued to it, and nothing waits to be issued."""
+    """Wait until HOME has acknowledged the latest snapshot the cloud issued to it, and nothing waits to be issued;
+    a copy or receipt that was lost is pushed again when the cloud's clock reaches the re-push."""
+    await call(world.cloud, "GET", f"/_emulator/systems/{home.system_id}/settled?advance=true&timeout=5")
 
     async def acked() -> bool:
         system = await world.cloud.app[DB].read.systems.get(home.system_id)
@@ -94,6 +96,7 @@ async def test_dropped_receipt_does_not_leave_a_revoke_pending_while_online(worl
     assert answer["assignment"]["state"] == "revoke_pending"  # the proof was lost on its way
     assert await home.held_ids() == set()
     assert "fault_dropped" in await kinds(world, home.system_id)
+    await world.advance(1)  # the re-push waits RESEND_SECONDS of the cloud's clock, not of the machine's
     detail = await world.wait_for_portal(home.system_id, lambda found: found["assignments"][0]["state"] == "ended")
     await world.check()
     assert detail["assignments"][0]["end_reason"] == "revoked"
@@ -165,6 +168,7 @@ async def test_cut_closes_the_link_refuses_reconnects_and_recovers_when_lifted(w
     assert await home.held_ids() == {held["id"]}
 
     await faults(world, home, cut=False)
+    home.link.retry_now()  # its backoff waits on the world's clock, which has not moved
     await home.link.wait_for_state("online")
     detail = await settled(world, home)
     await world.check()

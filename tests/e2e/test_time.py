@@ -68,7 +68,7 @@ async def test_a_cancelled_subscription_caps_validity_and_ends_its_assignments(w
     seq = (await world.system(studio.system_id))["system"]["seq"]
     await studio.link.wait_for_seq(seq)
     [entry] = (await studio.credits())["entries"]
-    assert entry["valid_until"] == sub["term_end"] and entry["renewable"] is False
+    assert entry["valid_until"] == sub["term_end"] and entry["renewal"] == "none"
     # once HOME holds only the capped copy, the portal says so: valid until, and back at, the term end
     detail = await world.wait_for_portal(
         studio.system_id, lambda found: found["assignments"][0]["valid_until"] == sub["term_end"]

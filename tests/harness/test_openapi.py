@@ -4,7 +4,7 @@ from pathlib import Path
 
 from jsonschema import Draft202012Validator
 
-from flex_emulator import ApiError, World
+from flex_emulator import ApiError, CloudClient, World
 from tests.kit.openapi import OpenApiChecker
 
 
@@ -61,7 +61,7 @@ def test_answers_of_a_whole_session_match_each_services_openapi_document(tmp_pat
         except ApiError as refused:
             if refused.status != 409:  # only "not enough credits" may refuse this one
                 raise
-        page = world.events()
+        page = world.cloud.events()
         world.cloud.events(after=page["next"], limit=5)
         studio.events()
         studio.set_link_faults(latency_ms=1)
@@ -79,6 +79,16 @@ def test_answers_of_a_whole_session_match_each_services_openapi_document(tmp_pat
         world.cloud.call("GET", "/_emulator/inspector", query={"system": van.system_id})
         world.cloud.call("PUT", f"{inspect}/cloud-link", json={"enabled": False})
         world.cloud.call("POST", f"{inspect}/clock", json={"advance_seconds": 3600})
+        fault = world.fail_requests("/api/v1/accounts/*", method="GET", retry_after=1, times=1)
+        studio.delay_requests("/api/v1/resources", 1, times=1)
+        studio.http_faults()
+        outsider = CloudClient(world.cloud_url, token=account.token)  # not the world's own: faults apply
+        outsider.transport.observers.append(observe)
+        outsider.call("GET", f"/api/v1/accounts/{account.id}/systems", expect=503)
+        assert world.http_faults() == [] and fault["remaining"] == 1
+        studio.clear_http_faults()
+        world.requests(harness=True)
+        studio.requests(harness=True)
         studio.client.reset()
         world.cloud.jwks()
         world.cloud.healthz()
@@ -86,3 +96,31 @@ def test_answers_of_a_whole_session_match_each_services_openapi_document(tmp_pat
     assert home.problems == [], home.problems
     operations = {(method, template) for method, template, _ in cloud.seen | home.seen}
     assert len(operations) >= 42, sorted(operations)
+
+
+def test_every_object_in_both_documents_names_all_its_fields(tmp_path: Path) -> None:
+    """No undocumented property can pass: every object schema closes with additionalProperties false."""
+    with World.start(tmp_path) as world:
+        studio = world.start_home("Studio A")
+        documents = [world.cloud.openapi(), studio.client.openapi()]
+    open_objects: list[str] = []
+
+    def walk(node: object, where: str) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "object" and "properties" in node and node.get("additionalProperties") is not False:
+                open_objects.append(where)
+            for key, value in node.items():
+                walk(value, f"{where}/{key}")
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, f"{where}/{index}")
+
+    for document in documents:
+        walk(document, document["info"]["title"])
+    assert open_objects == []
+    cloud, home = documents
+    assert "/_emulator/http-faults" in cloud["paths"] and "/_emulator/requests" in home["paths"]
+    upload = home["paths"]["/api/v1/file-licenses"]["post"]["requestBody"]["content"]
+    assert "multipart/form-data" in upload and "file" in upload["multipart/form-data"]["schema"]["properties"]
+    action = home["components"]["schemas"]["HttpFault"]["properties"]["action"]
+    assert action["enum"] == ["status", "latency", "reset", "hang"]

@@ -2,7 +2,9 @@
 
 from pathlib import Path
 
-from flex_emulator import ApiError, AsyncCloudClient, AsyncWorld
+import pytest
+
+from flex_emulator import ApiError, AsyncCloudClient, AsyncWorld, CloudClient, HomeClient, World
 from flex_emulator.cloud.appkeys import HUB
 from flex_emulator.home.appkeys import LINK
 
@@ -25,3 +27,43 @@ async def test_async_world_gives_in_process_apps_and_a_client_from_a_bare_url(tm
         else:
             raise AssertionError("assigning more than the subscription holds must be refused")
         await another.close()
+
+
+async def test_a_blocking_client_works_inside_an_async_test(async_flex_world: AsyncWorld) -> None:
+    account = await async_flex_world.create_account(subscriptions=[8])
+    studio = await async_flex_world.start_home("Studio A", account=account)
+    await account.assign(studio, 2)
+    await studio.settle()
+    blocking = HomeClient(studio.url)  # urllib: it holds this test's loop while it waits for the answer
+    assert blocking.credits()["total"] == 2
+    assert CloudClient(async_flex_world.cloud_url, token=account.token).systems(account.id)[0]["online"] is True
+
+
+def test_an_entry_says_how_it_renews_online_by_itself_and_disconnected_only_by_a_new_file(
+    flex_world: World,
+) -> None:
+    account = flex_world.create_account(subscriptions=[8])
+    studio = flex_world.start_home("Studio A", account=account)
+    van = flex_world.start_home("OB Van 3", account=account, online=False)
+    account.assign(studio, 1)
+    studio.settle()
+    account.assign(van, 1)
+    van.upload(account.download(van))
+    assert [entry["renewal"] for entry in studio.credits()["entries"]] == ["automatic"]
+    assert [entry["renewal"] for entry in van.credits()["entries"]] == ["by_file"]
+    studio.go_offline()
+    assert [entry["renewal"] for entry in studio.credits()["entries"]] == ["by_file"]
+
+
+def test_the_check_fails_when_a_home_applied_a_copy_newer_than_the_cloud_issued(flex_world: World) -> None:
+    account = flex_world.create_account(subscriptions=[8])
+    van = flex_world.start_home("OB Van 3", account=account, online=False)
+    before = flex_world.cloud.dump_state()
+    item = account.assign(van, 2)
+    van.upload(account.download(van))
+    account.revoke(van, item)
+    van.upload(account.download(van))  # HOME holds nothing now, at copy 2
+    flex_world.cloud.restore_state(before)  # a cloud that issued no copy at all
+    with pytest.raises(AssertionError, match="applied copy 2, but the cloud issued it copies up to 0 only"):
+        flex_world.check_invariant()
+    van.client.reset()  # HOME forgets its copies: the world the fixture checks at the end is whole again

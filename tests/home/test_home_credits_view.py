@@ -77,10 +77,11 @@ async def test_credits_view_shows_entries_status_and_timeline(home: TestClient, 
         "order_id": "SO-2026-00042",
         "duration": "monthly",
         "subscription_state": "cancelled",
-        "renewable": False,
+        "renewal": "none",
         "expired": False,
     }
-    assert second["renewable"] is True and second["duration"] == "annual"
+    # This HOME's link is off: the second entry renews only by a new file, never by itself.
+    assert second["renewal"] == "by_file" and second["duration"] == "annual"
     assert view["status"]["state"] == "valid"
     assert view["status"]["valid_until"] == "2026-12-08T10:00:00Z"
     assert "FileLicenses" in view["status"]["message"]

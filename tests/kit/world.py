@@ -100,7 +100,7 @@ class World:
             account = await harness.create_account(
                 TENANT_NAME, subscriptions=(), email=TENANT_ADMIN[0], password=TENANT_ADMIN[1]
             )
-            cloud = TestClient(Running(servers.app("cloud"), harness.cloud.url, lambda: servers.stop_home("cloud")))
+            cloud = TestClient(Running(servers.app("cloud"), harness.cloud.url, lambda: servers.stop("cloud")))
             clients.append(cloud)
             yield cls(harness, servers, cloud, Tenant(cloud, account.id, account.token), tmp_path, clients=clients)
         finally:
@@ -125,7 +125,7 @@ class World:
         name = _slug(label)
         settings: dict[str, Any] = {"cloud_key_file": None} if pin_key else {}
         url = await self.servers.start_home(name, self.cloud_url, label=label, offline=offline, clock=clock, **settings)
-        client = TestClient(Running(self.servers.app(name), url, lambda: self.servers.stop_home(name)))
+        client = TestClient(Running(self.servers.app(name), url, lambda: self.servers.stop(name)))
         self.clients.append(client)
         system = await home_api(client).system()
         home = Home(client, system["system_id"], label)

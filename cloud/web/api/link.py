@@ -8,6 +8,7 @@ import structlog
 from aiohttp import WSMsgType, web
 
 from flex_emulator.cloud.appkeys import CONFIG, DB, HOME_ADDRESSES, HUB, SYSTEMS, TRANSFERS
+from flex_emulator.cloud.link.faults import receipt_seq
 from flex_emulator.cloud.link.hub import LinkHub
 from flex_emulator.shared import protocol
 from flex_emulator.shared.errors import ApiError, ProtocolError
@@ -121,8 +122,11 @@ async def receive(app: web.Application, system_id: str, socket: web.WebSocketRes
     delay = faults.latency_seconds(system_id)
     if delay:
         await asyncio.sleep(delay)
-    for _ in range(faults.incoming_copies(system_id, data)):
+    copies = faults.incoming_copies(system_id, data)
+    for _ in range(copies):
         await dispatch(app, system_id, socket, data)
+    if copies == 0 and (seq := receipt_seq(data)) is not None:
+        await app[HUB].lost(system_id, seq)
 
 
 async def say_goodbye(request: web.Request, system_id: str, socket: web.WebSocketResponse) -> None:

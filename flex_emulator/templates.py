@@ -1,0 +1,83 @@
+"""A world's data folders, made in microseconds: once per test session the harness migrates one database of
+each service (and makes the cloud's signing key); every new cloud and HOME of a world starts from copies.
+
+A service started on a folder prepared this way behaves exactly as on an empty one, since it would migrate an
+empty database to the same schema; it only skips the work. What a session's worlds share is the cloud's
+signing key (each world's HOMEs trust only their own world's cloud, which holds the same key: a file made in
+one world would also verify in another). Each HOME gets a key of its own, so its system id is its own.
+"""
+
+import atexit
+import os
+import secrets
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from flex_emulator.service_logs import ServiceLog, logging_to
+from flex_emulator.shared.keys import private_pem
+from flex_emulator.shared.sqlite import connect, migrate
+
+CLOUD_FILES = ("cloud.sqlite3", "cloud_key.pem", "jwks.json", "page-secret")
+
+
+class Templates:
+    """The session's template folders (made on first use, removed when the process ends)."""
+
+    _instance: "Templates | None" = None
+    _lock = threading.Lock()
+
+    def __init__(self) -> None:
+        from flex_emulator.cloud.domain.signer import Signer
+        from flex_emulator.cloud.store.migrations import MIGRATIONS as CLOUD_MIGRATIONS
+        from flex_emulator.home.store.migrations import MIGRATIONS as HOME_MIGRATIONS
+
+        self.root = Path(tempfile.mkdtemp(prefix="flex-emulator-templates-"))
+        atexit.register(shutil.rmtree, self.root, True)
+        self.cloud = self.root / "cloud"
+        self.cloud.mkdir()
+        self.home_database = self.root / "home.sqlite3"
+        databases = ((self.cloud / "cloud.sqlite3", CLOUD_MIGRATIONS), (self.home_database, HOME_MIGRATIONS))
+        with logging_to(ServiceLog(self.root / "templates.log")):  # its migration lines are not the test's output
+            for path, migrations in databases:
+                connection = connect(path)
+                migrate(connection, migrations, path)
+                connection.close()  # the last connection: SQLite folds the WAL back in: one file is the database
+            Signer.load(self.cloud)
+        _write_private(self.cloud / "page-secret", secrets.token_bytes(32))
+
+    @classmethod
+    def session(cls) -> "Templates":
+        """The templates of this process, made on first use."""
+        with cls._lock:
+            if cls._instance is None:
+                cls._instance = cls()
+            return cls._instance
+
+    def prepare_cloud(self, folder: Path) -> None:
+        """A new cloud's data folder (nothing is done to one that exists: a restart keeps its data)."""
+        if folder.exists():
+            return
+        folder.mkdir(parents=True)
+        for name in CLOUD_FILES:
+            shutil.copyfile(self.cloud / name, folder / name)
+            os.chmod(folder / name, 0o600)
+
+    def prepare_home(self, folder: Path) -> None:
+        """A new HOME's data folder, with a key (so a system id) of its own."""
+        if folder.exists():
+            return
+        folder.mkdir(parents=True)
+        shutil.copyfile(self.home_database, folder / "home.sqlite3")
+        _write_private(folder / "home_key.pem", private_pem(Ed25519PrivateKey.generate()).encode())
+        _write_private(folder / "page-secret", secrets.token_bytes(32))
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Owner-only, without the services' fsync: a test's folder needs no crash safety before it starts."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
