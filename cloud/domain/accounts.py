@@ -3,6 +3,11 @@
 Joining an account needs the user's consent: an admin invites an email, and its user accepts
 the invitation when signed in. Inviting answers the same whether or not the email has a user,
 so an outsider cannot use it to learn who is registered.
+
+Whose password reaches what: a user's own password reaches every account they belong to. A password an
+admin chose with an invitation (for an email without a password of its own) belongs to that admin's
+account: signed in with it, a session sees, accepts and reaches that account alone, so the admin who
+chose it, who knows it too, gains nothing anywhere else. Each inviting account may choose its own.
 """
 
 import asyncio
@@ -18,6 +23,7 @@ from flex_emulator.shared.clock import Clock
 from flex_emulator.shared.errors import BadRequest, Conflict, NotFound, Unauthorized
 
 UNKNOWN_USER_HASH = hash_password(new_token())
+NO_OWN_PASSWORD = ""  # a login made through an invitation: verify_password matches nothing against it
 
 
 class Accounts:
@@ -26,16 +32,29 @@ class Accounts:
         self.clock = clock
 
     async def sign_in(self, email: str, password: str) -> tuple[str, list[Membership]]:
-        """Check the password and open a session: the session token and the user's accounts."""
+        """Check the password and open a session: the session token and the accounts it reaches."""
         user = await self.db.read.users.by_email(email)
         # scrypt takes tens of milliseconds: off the event loop, and as long for an unknown email as for a known one
-        stored = user.password_hash if user is not None else UNKNOWN_USER_HASH
-        if not await asyncio.to_thread(verify_password, password, stored) or user is None:
+        stored = user.password_hash if user is not None and user.password_hash else UNKNOWN_USER_HASH
+        own = await asyncio.to_thread(verify_password, password, stored)
+        reaches = None if own or user is None else await self._chosen_by(user, password)
+        if user is None or not (own or reaches):
             raise Unauthorized("The email or password is not right.", code="bad_credentials")
         token = new_token()
         async with self.db.transaction() as tx:
-            await tx.users.start_session(token_digest(token), user.id, self.clock.now())
-        return token, await self.db.read.users.memberships(user.id)
+            await tx.users.start_session(token_digest(token), user.id, self.clock.now(), reaches)
+        return token, await self.memberships(User(user.id, user.email, user.password_hash, reaches))
+
+    async def _chosen_by(self, user: User, password: str) -> frozenset[str]:
+        """The accounts that chose ``password`` for this login (when two chose the same one, both know it)."""
+        chosen = await self.db.read.users.account_passwords(user.id)
+        return frozenset(
+            [account_id for account_id, stored in chosen if await asyncio.to_thread(verify_password, password, stored)]
+        )
+
+    async def memberships(self, user: User) -> list[Membership]:
+        """The accounts of ``user`` that the session in hand reaches."""
+        return [item for item in await self.db.read.users.memberships(user.id) if user.may_reach(item.account_id)]
 
     async def sign_out(self, token: str) -> None:
         async with self.db.transaction() as tx:
@@ -44,8 +63,19 @@ class Accounts:
     async def create(
         self, name: str, admin_email: str, admin_password: object, *, cheap_hash: bool = False
     ) -> tuple[str, str]:
-        """A new account with its first admin, signed in, all or nothing: the account id and the admin's token."""
+        """A new account with its first admin, signed in, all or nothing: the account id and the admin's token.
+        An email that has a login already is its user only with that login's own password."""
         account_id, now, token = new_id("acc"), self.clock.now(), new_token()
+        existing = await self.db.read.users.by_email(admin_email)
+        if existing is not None and not (
+            isinstance(admin_password, str)
+            and existing.password_hash
+            and await asyncio.to_thread(verify_password, admin_password, existing.password_hash)
+        ):
+            raise Conflict(
+                f"{admin_email} already has a login: give its own password to make it the admin of another account.",
+                code="email_taken",
+            )
         async with self.db.transaction() as tx:
             await tx.accounts.create(account_id, name, now)
             user_id = await add_member_in(
@@ -62,8 +92,9 @@ class Accounts:
             await add_member_in(tx, account_id, email, password, role, self.clock.now(), cheap_hash=cheap_hash)
 
     async def invite(self, account_id: str, email: str, password: object, role: str, invited_by: str) -> Invitation:
-        """Invite ``email`` with ``role``. A password makes a sign-in for an email that has none yet (so a new
-        colleague can sign in and accept); for an email that has one it is ignored. Either way the same answer."""
+        """Invite ``email`` with ``role``. A password is this account's for that email's login, made when new (so a
+        new colleague can sign in and accept), and reaches this account only; for a user with a password of their
+        own it is ignored (they accept while signed in with theirs). Either way the same answer."""
         email = email.strip().lower()
         check_member_fields(email, password, role)
         # Hash whether or not it is used: the answer takes as long for a registered email as for a new one.
@@ -72,19 +103,24 @@ class Accounts:
         async with self.db.transaction() as tx:
             if email in {item.email.lower() for item in await tx.accounts.members(account_id)}:
                 raise Conflict(f"{email} is already a member of this account.", code="already_member")
-            if hashed is not None and await tx.users.by_email(email) is None:
-                await tx.users.create(new_id("usr"), email, hashed, now)
+            user = await tx.users.by_email(email)
+            if hashed is not None and user is None:
+                user = await tx.users.create(new_id("usr"), email, NO_OWN_PASSWORD, now)
+            if hashed is not None and user is not None and not user.password_hash:
+                await tx.users.set_account_password(user.id, account_id, hashed, now)
             invitation_id = await tx.accounts.invite(new_id("inv"), account_id, email, role, invited_by, now)
         invitation = await self.db.read.accounts.invitation(invitation_id)
         assert invitation is not None
         return invitation
 
     async def invitations_for(self, user: User) -> list[Invitation]:
-        return await self.db.read.accounts.invitations_for(user.email.lower())
+        """The open invitations to ``user``'s email from the accounts the session in hand reaches."""
+        invitations = await self.db.read.accounts.invitations_for(user.email.lower())
+        return [item for item in invitations if user.may_reach(item.account_id)]
 
     async def _open_invitation(self, tx: Queries, user: User, invitation_id: str) -> Invitation:
         invitation = await tx.accounts.invitation(invitation_id)
-        if invitation is None or invitation.email != user.email.lower():
+        if invitation is None or invitation.email != user.email.lower() or not user.may_reach(invitation.account_id):
             raise NotFound(f"There is no invitation {invitation_id} for you.")
         return invitation
 

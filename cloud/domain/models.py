@@ -45,9 +45,18 @@ class Membership:
 
 @dataclass(frozen=True)
 class User:
+    """A login. ``password_hash`` is its own password, '' for a login made through an invitation (it has
+    none: it signs in only with passwords the inviting accounts chose). ``reaches`` is what the session in
+    hand may reach: None for every account of the user (signed in with their own password), otherwise
+    the accounts whose chosen password opened it."""
+
     id: str
     email: str
     password_hash: str
+    reaches: frozenset[str] | None = None
+
+    def may_reach(self, account_id: str) -> bool:
+        return self.reaches is None or account_id in self.reaches
 
 
 @dataclass(frozen=True)

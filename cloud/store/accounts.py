@@ -112,10 +112,34 @@ class UserQueries:
         )
         return [Membership(row["id"], row["name"], row["role"]) for row in rows]
 
-    async def start_session(self, token_hash: str, user_id: str, now: datetime) -> None:
+    async def account_passwords(self, user_id: str) -> list[tuple[str, str]]:
+        """The passwords accounts chose for this login, as (account id, hash)."""
+        rows = await self._sql.all(
+            "SELECT account_id, password_hash FROM account_passwords WHERE user_id = ? ORDER BY account_id",
+            (user_id,),
+        )
+        return [(str(row["account_id"]), str(row["password_hash"])) for row in rows]
+
+    async def set_account_password(self, user_id: str, account_id: str, password_hash: str, now: datetime) -> None:
+        """The password ``account_id`` chose for this login (choosing again replaces that account's own)."""
+        await self._sql.run(
+            "INSERT INTO account_passwords (user_id, account_id, password_hash, created_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(user_id, account_id) DO UPDATE SET password_hash = excluded.password_hash",
+            (user_id, account_id, password_hash, epoch(now)),
+        )
+
+    async def start_session(
+        self, token_hash: str, user_id: str, now: datetime, reaches: frozenset[str] | None = None
+    ) -> None:
+        """A session of ``user_id``; ``reaches`` limits it to those accounts (None: all of the user's)."""
         await self._sql.run(
             "INSERT INTO sessions (token_hash, user_id, created_at) VALUES (?, ?, ?)", (token_hash, user_id, epoch(now))
         )
+        if reaches is not None:
+            await self._sql.many(
+                "INSERT INTO session_accounts (token_hash, account_id) VALUES (?, ?)",
+                [(token_hash, account_id) for account_id in sorted(reaches)],
+            )
 
     async def for_session(self, token_hash: str) -> User | None:
         row = await self._sql.one(
@@ -123,7 +147,12 @@ class UserQueries:
             "WHERE s.token_hash = ?",
             (token_hash,),
         )
-        return None if row is None else User(row["id"], row["email"], row["password_hash"])
+        if row is None:
+            return None
+        scoped = await self._sql.all("SELECT account_id FROM session_accounts WHERE token_hash = ?", (token_hash,))
+        reaches = frozenset(str(item["account_id"]) for item in scoped) if scoped else None
+        return User(row["id"], row["email"], row["password_hash"], reaches)
 
     async def end_session(self, token_hash: str) -> None:
+        await self._sql.run("DELETE FROM session_accounts WHERE token_hash = ?", (token_hash,))
         await self._sql.run("DELETE FROM sessions WHERE token_hash = ?", (token_hash,))

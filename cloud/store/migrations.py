@@ -173,4 +173,23 @@ MIGRATIONS: list[str] = [
                 VALUES (NEW.at, NEW.kind, NEW.system_id, NEW.id, NEW.noted_us);
         END;
     """,
+    """
+    -- A password an account's admin chose when inviting someone without a login of their own: it signs in
+    -- to that account only, so whoever chose it reaches nothing of any other account. Such a login's
+    -- users.password_hash is '' (no password of its own, which no password matches).
+    CREATE TABLE account_passwords (
+        user_id TEXT NOT NULL REFERENCES users(id),
+        account_id TEXT NOT NULL REFERENCES accounts(id),
+        password_hash TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (user_id, account_id)
+    );
+    -- The accounts a session opened with such passwords reaches; a session without rows here was opened
+    -- with the user's own password and reaches every account the user belongs to.
+    CREATE TABLE session_accounts (
+        token_hash TEXT NOT NULL REFERENCES sessions(token_hash),
+        account_id TEXT NOT NULL REFERENCES accounts(id),
+        PRIMARY KEY (token_hash, account_id)
+    );
+    """,
 ]

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from flex_emulator.cloud.appkeys import DB
+from flex_emulator.cloud.appkeys import ACCOUNTS, DB
 from flex_emulator.cloud.domain.models import User
 from flex_emulator.cloud.domain.passwords import token_digest
 from flex_emulator.shared.errors import Forbidden, NotFound, Unauthorized
@@ -46,7 +46,7 @@ async def caller(request: web.Request, *, admin: bool = False, cookie: bool = Fa
     """The caller as a member of the account in the URL; outsiders get 404, the wrong role 403."""
     user = await authenticate(request, cookie=cookie)
     account_id = request.match_info["acc"]
-    memberships = {item.account_id: item.role for item in await request.app[DB].read.users.memberships(user.id)}
+    memberships = {item.account_id: item.role for item in await request.app[ACCOUNTS].memberships(user)}
     role = memberships.get(account_id)
     if role is None:
         raise NotFound(f"There is no account {account_id}.")

@@ -187,7 +187,8 @@ PATHS: dict[str, dict[str, Any]] = {
             "Open invitations of the account (admin)", {200: obj({"invitations": array(ref("Invitation"))})}, auth=True
         ),
         "post": op(
-            "Invite a member (admin): the same answer whether or not the email has a login",
+            "Invite a member (admin): the same answer whether or not the email has a login; a password given "
+            "signs in to this account only",
             {202: INVITATION},
             auth=True,
             body=INVITE,
@@ -283,7 +284,7 @@ PATHS: dict[str, dict[str, Any]] = {
 EMULATOR_PATHS: dict[str, dict[str, Any]] = {
     "/_emulator/accounts": {
         "post": op(
-            "Create an account and its admin",
+            "Create an account and its admin; an email that has a login needs its own password (409 email_taken)",
             {201: obj({"account": obj({"id": STR, "name": STR}), "token": STR})},
             tag="emulator",
             body=obj({"name": STR, "admin": obj({"email": STR, "password": STR})}),

@@ -82,3 +82,53 @@ async def test_a_demo_seed_that_fails_part_way_is_seeded_whole_on_the_next_start
         "SO-2026-00044": "cancelled",
         "SO-2026-00045": "inactive",
     }
+
+
+async def test_a_new_account_for_a_registered_email_needs_its_own_password(cloud: TestClient) -> None:
+    """Never an existing user's session for a wrong password: 409 ``email_taken`` and nothing made."""
+    first = await call(
+        cloud,
+        "POST",
+        "/_emulator/accounts",
+        json={"name": "Acme", "admin": {"email": "a@acme.test", "password": "the real one"}},
+        expect=201,
+    )
+    for password in ("not the one", "The Real One"):
+        refused = await call(
+            cloud,
+            "POST",
+            "/_emulator/accounts",
+            json={"name": "Takeover", "admin": {"email": "a@acme.test", "password": password}},
+            expect=409,
+        )
+        assert_error(refused, "email_taken")
+    # a login made through an invitation has no password of its own: the one its inviter chose is not it
+    await call(
+        cloud,
+        "POST",
+        f"/api/v1/accounts/{first['account']['id']}/invitations",
+        token=first["token"],
+        json={"email": "new@acme.test", "role": "admin", "password": "chosen by acme"},
+        expect=202,
+    )
+    refused = await call(
+        cloud,
+        "POST",
+        "/_emulator/accounts",
+        json={"name": "Takeover", "admin": {"email": "new@acme.test", "password": "chosen by acme"}},
+        expect=409,
+    )
+    assert_error(refused, "email_taken")
+    token = await sign_in(cloud, "a@acme.test", "the real one")
+    accounts = (await call(cloud, "GET", "/api/v1/accounts", token=token))["accounts"]
+    assert [item["id"] for item in accounts] == [first["account"]["id"]]
+    # the same person with their own password makes another account of theirs
+    second = await call(
+        cloud,
+        "POST",
+        "/_emulator/accounts",
+        json={"name": "Acme Two", "admin": {"email": "a@acme.test", "password": "the real one"}},
+        expect=201,
+    )
+    accounts = (await call(cloud, "GET", "/api/v1/accounts", token=second["token"]))["accounts"]
+    assert {item["id"] for item in accounts} == {first["account"]["id"], second["account"]["id"]}

@@ -4,7 +4,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from tests.kit.api import Tenant, assert_error, call, new_tenant, sign_in
+from tests.kit.api import Tenant, assert_error, call, cloud_api, new_tenant, sign_in
 
 
 async def member_emails(tenant: Tenant) -> set[str]:
@@ -135,3 +135,65 @@ async def test_declined_and_withdrawn_invitations_change_nothing(cloud: TestClie
         ),
         "forbidden",
     )
+
+
+async def test_a_password_one_account_chose_never_reaches_another_accounts_invitations(cloud: TestClient) -> None:
+    acme = await new_tenant(cloud)
+    rival = await new_tenant(cloud, "Rival Media", "boss@rival.test", "rival password")
+    from_rival = await tenant_invite(rival, "new@both.test", role="admin")
+    # Acme's admin invites the same email with a password Acme chose: that login reaches Acme only
+    from_acme = await invite(acme, "new@both.test", password="chosen by acme")
+    acme_side = await sign_in(cloud, "new@both.test", "chosen by acme")
+    listed = (await call(cloud, "GET", "/api/v1/invitations", token=acme_side))["invitations"]
+    assert [item["id"] for item in listed] == [from_acme["id"]]
+    for action in ("accept", "decline"):
+        assert_error(
+            await call(cloud, "POST", f"/api/v1/invitations/{from_rival['id']}/{action}", token=acme_side, expect=404),
+            "not_found",
+        )
+    # Rival's later invitation with a password of its own is not ignored: that password reaches Rival only
+    await tenant_invite(rival, "new@both.test", role="admin", password="chosen by rival")
+    rival_side = await sign_in(cloud, "new@both.test", "chosen by rival")
+    listed = (await call(cloud, "GET", "/api/v1/invitations", token=rival_side))["invitations"]
+    assert [item["id"] for item in listed] == [from_rival["id"]]
+    await call(cloud, "POST", f"/api/v1/invitations/{from_rival['id']}/accept", token=rival_side)
+    await call(cloud, "POST", f"/api/v1/invitations/{from_acme['id']}/accept", token=acme_side)
+    assert await account_ids(cloud, rival_side) == {rival.account_id}
+    assert await account_ids(cloud, acme_side) == {acme.account_id}
+    # signed in with Acme's password, nothing of Rival's is there, though the login is now an admin of both
+    acme_session = (await cloud_api(cloud).sign_in("new@both.test", "chosen by acme"))["accounts"]
+    assert [item["id"] for item in acme_session] == [acme.account_id]
+    subscription = await rival.subscription(4)
+    system, _ = await rival.link_new_system()
+    for method, rest, body in (
+        ("GET", "/subscriptions", None),
+        ("POST", f"/systems/{system['id']}/assignments", {"subscription_id": subscription["id"], "credits": 1}),
+    ):
+        assert_error(await call(cloud, method, rival.path(rest), token=acme_side, json=body, expect=404), "not_found")
+    assert (await rival.sub_state(subscription["id"]))["credits_available"] == 4
+    assert {item["email"] for item in (await rival.get("/users"))["users"]} == {"boss@rival.test", "new@both.test"}
+
+
+async def test_a_password_given_for_a_user_with_their_own_is_ignored_and_signs_in_nowhere(cloud: TestClient) -> None:
+    acme = await new_tenant(cloud)
+    await new_tenant(cloud, "Rival Media", "boss@rival.test", "rival password")
+    invitation = await invite(acme, "boss@rival.test", password="chosen by acme")
+    assert_error(
+        await call(
+            cloud,
+            "POST",
+            "/api/v1/auth/token",
+            json={"email": "boss@rival.test", "password": "chosen by acme"},
+            expect=401,
+        ),
+        "bad_credentials",
+    )
+    rival_token = await sign_in(cloud, "boss@rival.test", "rival password")
+    listed = (await call(cloud, "GET", "/api/v1/invitations", token=rival_token))["invitations"]
+    assert [item["id"] for item in listed] == [invitation["id"]]
+
+
+async def tenant_invite(tenant: Tenant, email: str, role: str, **extra: Any) -> dict[str, Any]:
+    answer = await tenant.post("/invitations", {"email": email, "role": role, **extra}, expect=202)
+    invitation: dict[str, Any] = answer["invitation"]
+    return invitation

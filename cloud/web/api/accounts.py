@@ -31,7 +31,7 @@ async def post_logout(request: web.Request) -> web.Response:
 @routes.get("/api/v1/accounts")
 async def get_accounts(request: web.Request) -> web.Response:
     user = await authenticate(request)
-    memberships = await request.app[DB].read.users.memberships(user.id)
+    memberships = await request.app[ACCOUNTS].memberships(user)
     return json_response({"accounts": [membership_json(item) for item in memberships]})
 
 

@@ -2,7 +2,7 @@
 
 from aiohttp import web
 
-from flex_emulator.cloud.appkeys import ACCOUNTS, DB
+from flex_emulator.cloud.appkeys import ACCOUNTS
 from flex_emulator.cloud.web.access import SESSION_COOKIE, authenticate
 from flex_emulator.cloud.web.pages.kit import (
     PRESESSION_COOKIE,
@@ -25,7 +25,7 @@ async def get_home(request: web.Request) -> web.Response:
         user = await authenticate(request, cookie=True)
     except Unauthorized:
         return see_other("/signin")
-    accounts = await request.app[DB].read.users.memberships(user.id)
+    accounts = await request.app[ACCOUNTS].memberships(user)
     if len(accounts) == 1 and not await request.app[ACCOUNTS].invitations_for(user):
         return see_other(f"/accounts/{accounts[0].account_id}/systems")
     return see_other("/accounts")

@@ -15,7 +15,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 from yarl import URL
 
-from flex_emulator.cloud.appkeys import CLOCK, CONFIG, DB
+from flex_emulator.cloud.appkeys import ACCOUNTS, CLOCK, CONFIG
 from flex_emulator.cloud.domain.models import User
 from flex_emulator.cloud.web.access import SESSION_COOKIE, Caller, authenticate, caller
 from flex_emulator.shared import bodies, pagekit
@@ -126,7 +126,7 @@ async def render(
         # not a failed request in the browser's console
         status = 200
     user = who.user if who else user
-    accounts = await request.app[DB].read.users.memberships(user.id) if user else []
+    accounts = await request.app[ACCOUNTS].memberships(user) if user else []
     current = next((item for item in accounts if who and item.account_id == who.account_id), None)
     base = {
         "who": who,
