@@ -46,6 +46,7 @@ from flex_emulator.shared import emulator_http
 from flex_emulator.shared.bodies import HANDLER_ARGS
 from flex_emulator.shared.clock import Clock, VirtualClock, WallClock
 from flex_emulator.shared.journal import Journal, keep_written
+from flex_emulator.shared.pagekit import origin_guard
 from flex_emulator.shared.timefmt import from_epoch
 from flex_emulator.shared.web import get_healthz, json_response, make_error_middleware
 
@@ -62,7 +63,7 @@ async def get_jwks(request: web.Request) -> web.Response:
 
 def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     app = web.Application(
-        middlewares=[make_error_middleware(render_html=kit.render_error_page)],
+        middlewares=[make_error_middleware(render_html=kit.render_error_page), origin_guard()],
         client_max_size=config.max_body_bytes,
         handler_args=HANDLER_ARGS,
     )

@@ -121,6 +121,9 @@ class Transport:
         body = _encode(json, data, headers)
         if body is None and method in ("POST", "PUT"):
             body = b""
+            # urllib would call an empty body a form, which the services refuse (a body-less form is how another
+            # site's page posts): say it is empty JSON.
+            headers.setdefault("Content-Type", "application/json")
         request = urllib.request.Request(url, data=body, headers=headers, method=method)
         try:
             with urllib.request.urlopen(request, timeout=self._timeout) as answer:

@@ -18,7 +18,7 @@ from flex_emulator.home.web.routes import API_ROUTES, PAGE_ROUTES
 from flex_emulator.shared import emulator_http
 from flex_emulator.shared.bodies import HANDLER_ARGS
 from flex_emulator.shared.clock import Clock, VirtualClock, WallClock
-from flex_emulator.shared.pagekit import api_origin_guard
+from flex_emulator.shared.pagekit import origin_guard
 from flex_emulator.shared.web import get_healthz, make_error_middleware
 
 log = structlog.get_logger()
@@ -67,7 +67,8 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     """The HOME web application. Tests pass a clock (e.g. one VirtualClock shared with a cloud)."""
     clock = clock if clock is not None else make_clock(config)
     app = web.Application(
-        middlewares=[make_error_middleware(kit.render_error_page), api_origin_guard], handler_args=HANDLER_ARGS
+        middlewares=[make_error_middleware(kit.render_error_page), origin_guard(writes_to=("/api/",))],
+        handler_args=HANDLER_ARGS,
     )
     node = Node(config, clock)
     app[CONFIG] = config

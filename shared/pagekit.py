@@ -112,10 +112,16 @@ def redirect(request: web.Request, location: str, flash: Flash | None = None) ->
 
 
 def safe_next(target: str | None) -> str:
-    """Only a path on this site (never ``//host`` or a full URL) is followed after a form."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return "/"
+    """Only a path on this site is followed after sign-in; any other value is ignored ("/").
+
+    Browsers drop tabs and newlines from a URL and read a backslash as a slash, so ``/\t/evil.example``
+    and ``/\\evil.example`` would lead off-site like ``//evil.example``, and a newline in a header breaks
+    the answer: a path of printable ASCII only (anything else arrives percent-encoded from a real link)."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    if any(not " " < char < "\x7f" or char == "\\" for char in target):
+        return "/"
+    return target
 
 
 # --- cross-site requests ---------------------------------------------------------------------------
@@ -146,13 +152,23 @@ def require_same_origin(request: web.Request) -> None:
         raise Forbidden("Requests from another site's pages are not accepted.", code="cross_origin")
 
 
-@web.middleware
-async def api_origin_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """An API without a token check refuses a write from another site's page (a cross-site form, a sandboxed
-    frame's ``Origin: null``); scripts and the cloud link send no Origin and pass."""
-    if request.method not in SAFE_METHODS and request.path.startswith(("/api/", "/_emulator/")):
-        require_same_origin(request)
-    return await handler(request)
+EMULATOR_PREFIX = "/_emulator/"
+
+
+def origin_guard(*, writes_to: tuple[str, ...] = ()) -> Any:
+    """Refuses requests from another site's page (a cross-site form or fetch, a sandboxed frame's ``Origin:
+    null``): of any method under ``/_emulator/`` (no token guards those routes, and some GETs write), and the
+    writes under ``writes_to`` (an API without a token check, as HOME's). Scripts and the cloud link send no
+    Origin and pass; so does the service's own page (the inspector, HOME's pages)."""
+
+    @web.middleware
+    async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        path = request.path
+        if path.startswith(EMULATOR_PREFIX) or (request.method not in SAFE_METHODS and path.startswith(writes_to)):
+            require_same_origin(request)
+        return await handler(request)
+
+    return guard
 
 
 # --- time in words ------------------------------------------------------------------------------

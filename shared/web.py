@@ -119,11 +119,15 @@ def make_error_middleware(render_html: HtmlErrorRenderer | None = None) -> Any:
 
 
 async def read_json(request: web.Request) -> dict[str, Any]:
-    """The request's JSON object body; anything else is a clear 4xx. An empty body is ``{}``."""
+    """The request's JSON object body; anything else is a clear 4xx. An empty body is ``{}`` when sent as JSON or
+    as no type at all (none, or the ``application/octet-stream`` an HTTP client such as aiohttp names an absent
+    body with, which no page can send without a CORS preflight). A body-less form from another site's page,
+    which an old browser posts without Origin, is not taken for an empty JSON body."""
     raw = await read_body(request)
-    if not raw.strip():
+    sent_as_json = is_json_type(request.content_type)
+    if not raw.strip() and (sent_as_json or request.content_type == "application/octet-stream"):
         return {}
-    if not is_json_type(request.content_type):
+    if not sent_as_json:
         raise ApiError(
             "Send the body as JSON with 'Content-Type: application/json'.", code="unsupported_media_type", status=415
         )

@@ -4,6 +4,7 @@ from aiohttp.test_utils import TestClient
 
 from tests.kit import TENANT_ADMIN
 from tests.kit.api import assert_error, assert_invariant, call, new_tenant, sign_in
+from tests.kit.cross_site import EMPTY_FORM_TYPES, assert_foreign_origins_refused
 
 
 async def test_sign_in_returns_a_token_and_the_accounts(cloud: TestClient) -> None:
@@ -210,3 +211,21 @@ async def test_every_json_answer_ends_with_a_newline(cloud: TestClient) -> None:
         body = await response.read()
         assert response.status == status and response.content_type == "application/json"
         assert body.endswith(b"}\n") and body.count(b"\n") == 1, body
+
+
+async def test_no_emulator_route_answers_another_sites_page(cloud: TestClient) -> None:
+    """A page elsewhere cannot reset, move time, read the state or make accounts: foreign and null Origins are 403,
+    and a body-less form (what an old browser sends without Origin) is not taken for an empty JSON body."""
+    tenant = await new_tenant(cloud)
+    assert await assert_foreign_origins_refused(cloud) >= 14
+    for content_type in EMPTY_FORM_TYPES:
+        response = await cloud.post("/_emulator/reset", data=b"", headers={"Content-Type": content_type})
+        assert response.status == 415, content_type
+        assert_error(await response.json(), "unsupported_media_type")
+    assert (await tenant.get("/subscriptions"))["subscriptions"] == []  # the account (and its session) is still there
+    # scripts (no Origin, or JSON), and a page of the cloud's own origin, still do
+    own = str(cloud.make_url("")).rstrip("/")
+    assert (await cloud.get("/_emulator/clock", headers={"Origin": own})).status == 200
+    assert (await cloud.post("/_emulator/reset", headers={"Origin": own})).status == 200
+    assert (await cloud.post("/_emulator/reset", data=b"", headers={"Content-Type": "application/json"})).status == 200
+    assert_error(await tenant.get("/subscriptions", expect=401), "invalid_token")

@@ -131,6 +131,9 @@ HOSTILE_TEXT = [
     "<script>",
     "../../etc/passwd",
     "//evil.example",
+    "/\t/evil.example/",
+    "/\n/evil.example/",
+    "/\\evil.example/",
     "%ED%A0%80",
     "1.25",
     "0.1",
@@ -143,6 +146,7 @@ HOSTILE_TEXT = [
     "12.0",
 ]
 RAW_JSON = [
+    b"",
     DEEP.encode(),
     b'{"credits": 1e1000000}',
     b'{"advance_seconds": 1e1000000}',
@@ -173,6 +177,9 @@ JSON_TYPES = [
 ]
 ENCODINGS = [None, None, None, None, "gzip", "deflate", "gzip-bad", "deflate-bad", "x-unknown", "br", "gzip, gzip"]
 ORIGINS = [None, None, None, "null", "http://evil.example", "own", "http://[", "garbage"]
+FOREIGN_ORIGINS = {"null", "http://evil.example", "http://[", "garbage"}
+# What a browser's <form> can send: a body of one of these types is never JSON, not even when it is empty.
+FORM_TYPES = ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def hostile_text() -> st.SearchStrategy[str]:

@@ -29,6 +29,8 @@ from flex_emulator.shared import protocol
 from flex_emulator.shared.tokens import sign_link_auth
 from tests.e2e.fuzz_input import (
     ENCODINGS,
+    FOREIGN_ORIGINS,
+    FORM_TYPES,
     JSON_TYPES,
     ORIGINS,
     encode_body,
@@ -76,11 +78,28 @@ def fuzz(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzWorld]:
     sys.stdout.write(f"\nfuzz: {world.requests} requests and {world.messages} link messages in {elapsed:.0f} s\n")
 
 
-def check_answer(route: Route, sent: dict[str, Any], status: int, content_type: str, body: bytes) -> None:
+def sent_as_form(sent: dict[str, Any]) -> bool:
+    content_type = sent["headers"].get("Content-Type", "")
+    return sent["method"] in ("POST", "PUT") and content_type.startswith(FORM_TYPES)
+
+
+def check_answer(
+    route: Route, sent: dict[str, Any], status: int, content_type: str, body: bytes, headers: dict[str, str]
+) -> None:
     """No 5xx; an error is the contract's JSON shape (or an error page, for a browser on a page route)."""
     shown = sent | {"body": sent["body"][:200]}
     context = f"{route} {shown} -> {status} {content_type} {body[:300]!r}"
     assert status < 500, context
+    if 300 <= status < 400:  # no answer ever sends a browser off-site (a sign-in's ?next= included)
+        location = headers.get("Location", "")
+        assert location.startswith("/") and not location.startswith("//") and location.isprintable(), context
+        assert "\\" not in location and " " not in location, context
+    if route.path.startswith("/_emulator/") and sent["headers"].get("Origin") in FOREIGN_ORIGINS:
+        # refused for its Origin (or, first, for a body encoding no one accepts, or a static file that is not there)
+        refusals = ("cross_origin", "unsupported_encoding") + (("not_found",) if "/static" in route.path else ())
+        assert json.loads(body)["error"]["code"] in refusals, context
+    if route.path.startswith("/_emulator/") and sent_as_form(sent):
+        assert status >= 400, context  # a form, empty or not, is never read as JSON (nor a reset)
     if status < 400 or sent["method"] == "HEAD":
         return
     if content_type == "application/json":
@@ -123,7 +142,7 @@ def request_for(draw: st.DrawFn, world: FuzzWorld, route: Route) -> dict[str, An
     return {"method": route.method, "path": path + draw(query(known)), "headers": headers, "body": body}
 
 
-async def send(world: FuzzWorld, route: Route, sent: dict[str, Any]) -> tuple[int, str, bytes]:
+async def send(world: FuzzWorld, route: Route, sent: dict[str, Any]) -> tuple[int, str, bytes, dict[str, str]]:
     session = world.pages[route.service] if route.is_form or not route.is_api else world.api
     assert session is not None
     url = URL(world.base[route.service] + sent["path"], encoded=True)
@@ -132,8 +151,8 @@ async def send(world: FuzzWorld, route: Route, sent: dict[str, Any]) -> tuple[in
         skip_auto_headers=["Content-Type"],
     ) as response:  # fmt: skip
         if response.content_type == "text/event-stream":  # a live feed never ends: its first line is its answer
-            return response.status, response.content_type, await response.content.readline()
-        return response.status, response.content_type, await response.read()
+            return response.status, response.content_type, await response.content.readline(), dict(response.headers)
+        return response.status, response.content_type, await response.read(), dict(response.headers)
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=str)
@@ -144,9 +163,9 @@ def test_every_route_answers_hostile_input_with_a_clear_4xx(fuzz: FuzzWorld, rou
     @given(data=st.data())
     def property_holds(data: st.DataObject) -> None:
         sent = data.draw(request_for(fuzz, route))
-        status, content_type, body = fuzz.run(send(fuzz, route, sent))
+        status, content_type, body, headers = fuzz.run(send(fuzz, route, sent))
         fuzz.requests += 1
-        check_answer(route, sent, status, content_type, body)
+        check_answer(route, sent, status, content_type, body, headers)
 
     property_holds()
     assert fuzz.run(fuzz.call("cloud", "GET", "/_emulator/invariant"))[1]["ok"] is True

@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from tests.kit.api import assert_error
+from tests.kit.cross_site import EMPTY_FORM_TYPES, assert_foreign_origins_refused
 from tests.kit.home import HTML, csrf_token, post_form
 
 JSON = {"Content-Type": "application/json"}
@@ -203,4 +204,23 @@ async def test_page_forms_from_a_null_origin_are_refused(home: TestClient) -> No
         "/resources", data=fields | {"csrf_token": token}, headers=HTML | {"Origin": "null"}, allow_redirects=False
     )
     assert response.status == 403
+    assert await resource_count(home) == 0
+
+
+async def test_no_emulator_route_answers_another_sites_page(home: TestClient) -> None:
+    """Reading HOME's journal or clock is refused to another site's page too, not only its writes; a body-less form
+    is not an empty JSON body."""
+    await post_raw(home, "/api/v1/resources", RESOURCE)
+    assert await assert_foreign_origins_refused(home) >= 4
+    for content_type in EMPTY_FORM_TYPES:
+        for path in ("/_emulator/reset", "/_emulator/clock"):
+            status, body = await post_raw(home, path, b"", {"Content-Type": content_type})
+            assert status == 415, (path, content_type, body)
+            assert_error(body, "unsupported_media_type")
+    assert await resource_count(home) == 1
+    own = f"http://{home.host}:{home.port}"
+    status, _ = await answer(await home.get("/_emulator/events", headers={"Origin": own}))
+    assert status == 200
+    status, _ = await post_raw(home, "/_emulator/reset", b"", JSON | {"Origin": own})
+    assert status == 200
     assert await resource_count(home) == 0
