@@ -10,7 +10,8 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
-from multidict import MultiDictProxy
+from aiohttp.multipart import BodyPartReader
+from multidict import MultiDict, MultiDictProxy
 
 from flex_emulator.shared.errors import ApiError, BadRequest, PayloadTooLarge
 
@@ -141,6 +142,28 @@ async def read_form(request: web.Request) -> FormData:
     """The posted form; a body that is not UTF-8, names an unknown charset or is malformed is a 400."""
     refuse_encoded_form(request)
     try:
+        if request.content_type.startswith("multipart/"):
+            return await _multipart_fields(request)
         return await request.post()
     except (web.RequestPayloadError, HttpProcessingError, UnicodeDecodeError, LookupError, ValueError, AssertionError):
         raise BadRequest("The form could not be read: send it as UTF-8 from the page.", code="bad_form") from None
+
+
+async def _multipart_fields(request: web.Request) -> FormData:
+    """A multipart page form's text fields. Read here, not by ``request.post()``: that spools each file part to
+    a temporary file and leaves it open when a later part is malformed. No page form takes a file (HOME's
+    upload reads its own multipart), so a file part is refused before anything is spooled."""
+    fields: MultiDict[str | bytes | bytearray | web.FileField] = MultiDict()
+    budget = request.client_max_size
+    reader = await request.multipart()
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader) or part.filename is not None:
+            raise BadRequest("A page's form holds text fields only, never a file.", code="bad_form")
+        raw = bytearray()
+        while chunk := await part.read_chunk():
+            budget -= len(chunk)
+            if budget < 0:
+                raise PayloadTooLarge("The form is larger than this service accepts.")
+            raw.extend(chunk)
+        fields.add(part.name or "", bytes(part.decode(raw)).decode(part.get_charset(default="utf-8")))
+    return MultiDictProxy(fields)
