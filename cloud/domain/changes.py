@@ -59,27 +59,24 @@ class Changes:
             )
         )
 
-    def await_proof(
-        self, item: Assignment, after_seq: int, reason: str, at: datetime, actor: str, record: bool = True
-    ) -> None:
+    def await_proof(self, item: Assignment, after_seq: int, reason: str, at: datetime, actor: str) -> None:
         """HOME may still hold the credits: they come back with its proof (a receipt or revoke key) or when
-        its copy ends. ``record`` writes the request in the ledger."""
+        its copy ends. The request is in the ledger (the history and the inspector show it at its moment)."""
         self.pending.append((item.id, after_seq, reason))
-        if record:
-            detail: dict[str, object] = {"after_seq": after_seq} | ({} if reason == "revoked" else {"reason": reason})
-            self.ledger.append(
-                LedgerEntry(
-                    at=at,
-                    kind="revoke_requested",
-                    actor=actor,
-                    account_id=item.account_id,
-                    subscription_id=item.subscription_id,
-                    system_id=item.system_id,
-                    assignment_id=item.id,
-                    quarters=item.quarters,
-                    detail=detail,
-                )
+        detail: dict[str, object] = {"after_seq": after_seq} | ({} if reason == "revoked" else {"reason": reason})
+        self.ledger.append(
+            LedgerEntry(
+                at=at,
+                kind="revoke_requested",
+                actor=actor,
+                account_id=item.account_id,
+                subscription_id=item.subscription_id,
+                system_id=item.system_id,
+                assignment_id=item.id,
+                quarters=item.quarters,
+                detail=detail,
             )
+        )
 
     def schedule(self, kind: str, ref: str, due_at: datetime) -> None:
         self.scheduled.append((kind, ref, due_at))

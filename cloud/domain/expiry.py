@@ -42,7 +42,7 @@ class Expiry:
                 changes.end(item, "auto_revoked", d.now, "scheduler", "scheduler")
                 continue
             system = systems[item.system_id]
-            changes.await_proof(item, system.seq, "auto_revoked", d.now, "scheduler", record=False)
+            changes.await_proof(item, system.seq, "auto_revoked", d.now, "scheduler")
             if not self.transfers.hub.is_online(system.id):
                 changes.mark_dirty(system.id)
                 continue

@@ -140,7 +140,9 @@ class Timeline:
             )
             item.tone = "ok"
         elif kind == "revoke_requested":
-            item.title = f"Revoke of {credits(event.get('credits'))} requested: they stay counted"
+            what = "Auto Revoke" if event.get("reason") == "auto_revoked" else "Revoke"
+            item.title = f"{what} of {credits(event.get('credits'))} requested: they stay counted"
+            item.tone = "time" if what == "Auto Revoke" else item.tone
             item.detail = (
                 f"Until HOME proves it dropped them (a receipt for a copy after {whole(event.get('after_seq')) or 0}) "
                 "or every copy it may hold has ended."

@@ -147,6 +147,9 @@ async def test_auto_revoke_returns_undelivered_credits_at_the_time_and_delivered
     assert detail[never_sent["id"]]["state"] == "ended" and detail[never_sent["id"]]["end_reason"] == "auto_revoked"
     assert detail[kept_home["id"]]["state"] == "revoke_pending"
     assert detail[kept_home["id"]]["returns_at"] == iso(parse_iso(at) + SKEW)
+    requested = [e for e in (await tenant.get("/history"))["events"] if e["kind"] == "revoke_requested"]
+    shown = [(e["assignment_id"], e["at"], e.get("reason")) for e in requested]
+    assert shown == [(kept_home["id"], at, "auto_revoked")]  # in the history and the inspector at the moment itself
     await advance(cloud, 299)
     assert (await states(tenant, system["id"]))[kept_home["id"]] == "revoke_pending"
     await advance(cloud, 1)

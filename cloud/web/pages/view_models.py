@@ -164,6 +164,9 @@ def event_view(event: LedgerEvent, systems: dict[str, str], orders: dict[str, st
     elif event.kind == "returned":
         detail = END_REASONS.get(str(event.detail.get("reason")), str(event.detail.get("reason", "")))
         detail += RETURN_PROOF.get(str(event.detail.get("via")), "")
+    elif event.kind == "revoke_requested" and event.detail.get("reason") == "auto_revoked":
+        what = "Auto Revoke requested"
+        detail = "HOME holds a copy: the credits come back with its proof or when that copy ends"
     elif event.kind == "assigned" and event.detail.get("auto_revoke_at"):
         detail = f"Auto Revoke {_detail_time(event.detail['auto_revoke_at'])}"
     elif event.kind == "subscription_cancelled" and event.detail.get("usable_until"):
