@@ -115,10 +115,13 @@ class ServiceLoop:
         self.log_level = log_level
         self.cloud_settings = dict(cloud or {})
         self._runners: dict[str, web.AppRunner] = {}
+        self._logs: dict[str, ServiceLog] = {}
         root.mkdir(parents=True, exist_ok=True)
 
     def _log(self, name: str) -> ServiceLog:
-        return ServiceLog(self.root / f"{name}.log", self.log_level)
+        if name not in self._logs:
+            self._logs[name] = ServiceLog(self.root / f"{name}.log", self.log_level)
+        return self._logs[name]
 
     async def _serve(self, name: str, app: web.Application, port: int) -> str:
         with logging_to(self._log(name)):
@@ -190,6 +193,8 @@ class ServiceLoop:
         for name in [name for name in self._runners if name != CLOUD]:  # HOMEs first: their links end cleanly
             await self.stop(name)
         await self.stop(CLOUD)
+        for log in self._logs.values():
+            log.close()
 
 
 class LoopThread:

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 
@@ -30,6 +30,8 @@ class ServiceLog:
         self.path = path
         self.level = LEVELS.get(level.lower(), logging.INFO)
         self._lock = threading.Lock()
+        self._file: TextIO | None = None  # opened at the first line, kept open (a line costs one write)
+        self._closed = False
 
     def write(self, method: str, event: MutableMapping[str, Any]) -> None:
         """Append one event as a line (and its traceback), if it is at the file's level or above."""
@@ -43,8 +45,22 @@ class ServiceLog:
         line = f"{stamp} {method:<7} {text} {fields}".rstrip() + "\n"
         if failure:
             line += "".join(traceback.format_exc() if failure is True else traceback.format_exception(failure))
-        with self._lock, self.path.open("a") as out:
-            out.write(line)
+        with self._lock:
+            if self._closed:  # a line after the service stopped: written, nothing left open
+                with self.path.open("a") as out:
+                    out.write(line)
+                return
+            if self._file is None:
+                self._file = self.path.open("a", buffering=1)
+            self._file.write(line)
+
+    def close(self) -> None:
+        """Close the file; a later line is still written, opening and closing it."""
+        with self._lock:
+            self._closed = True
+            if self._file is not None:
+                self._file.close()
+                self._file = None
 
 
 _CURRENT: ContextVar[ServiceLog | None] = ContextVar("flex_emulator_service_log", default=None)

@@ -41,12 +41,14 @@ class Templates:
         self.cloud.mkdir()
         self.home_database = self.root / "home.sqlite3"
         databases = ((self.cloud / "cloud.sqlite3", CLOUD_MIGRATIONS), (self.home_database, HOME_MIGRATIONS))
-        with logging_to(ServiceLog(self.root / "templates.log")):  # its migration lines are not the test's output
+        log = ServiceLog(self.root / "templates.log")
+        with logging_to(log):  # its migration lines are not the test's output
             for path, migrations in databases:
                 connection = connect(path)
                 migrate(connection, migrations, path)
                 connection.close()  # the last connection: SQLite folds the WAL back in: one file is the database
             Signer.load(self.cloud)
+        log.close()
         _write_private(self.cloud / "page-secret", secrets.token_bytes(32))
 
     @classmethod

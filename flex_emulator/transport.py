@@ -1,8 +1,12 @@
 """How the clients talk HTTP: ``AsyncTransport`` (aiohttp) and ``Transport`` (the standard library)."""
 
+import http.client
 import io
 import json
+import select
+import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -62,7 +66,9 @@ class AsyncTransport:
         *,
         session: aiohttp.ClientSession | None = None,
         headers: dict[str, str] | None = None,
+        keep_alive: bool = True,
     ) -> None:
+        """``keep_alive`` is always so here (aiohttp keeps its connections); the parameter mirrors ``Transport``."""
         self._timeout = timeout
         self.headers = dict(headers or {})  # sent with every request (a World marks its own calls)
         self._session: aiohttp.ClientSession | None = session
@@ -100,12 +106,22 @@ class AsyncTransport:
 
 
 class Transport:
-    """Blocking HTTP with ``urllib``: no event loop, usable from any thread."""
+    """Blocking HTTP with the standard library: no event loop, usable from any thread.
 
-    def __init__(self, timeout: float = 60.0, *, headers: dict[str, str] | None = None) -> None:
+    By default each request opens and closes its own connection (``urllib``). With ``keep_alive`` the
+    transport keeps one connection per service and thread open between requests (a World's own, which
+    makes a dozen requests to start); then ``close()`` it when done."""
+
+    def __init__(
+        self, timeout: float = 60.0, *, headers: dict[str, str] | None = None, keep_alive: bool = False
+    ) -> None:
         self._timeout = timeout
         self.headers = dict(headers or {})  # sent with every request (a World marks its own calls)
         self.observers: list[Observer] = []  # each is called with (method, url, response) after every request
+        self.keep_alive = keep_alive
+        self._local = threading.local()
+        self._all: list[http.client.HTTPConnection] = []
+        self._lock = threading.Lock()
 
     def request(
         self,
@@ -124,6 +140,11 @@ class Transport:
             # urllib would call an empty body a form, which the services refuse (a body-less form is how another
             # site's page posts): say it is empty JSON.
             headers.setdefault("Content-Type", "application/json")
+        if self.keep_alive:
+            response = self._kept(method, url, body, headers)
+            for observer in self.observers:
+                observer(method, url, response)
+            return response
         request = urllib.request.Request(url, data=body, headers=headers, method=method)
         try:
             with urllib.request.urlopen(request, timeout=self._timeout) as answer:
@@ -137,8 +158,43 @@ class Transport:
             observer(method, url, response)
         return response
 
+    def _connection(self, scheme: str, netloc: str) -> http.client.HTTPConnection:
+        """This thread's open connection to ``netloc``; a new one when the service closed the kept one."""
+        pool: dict[tuple[str, str], http.client.HTTPConnection] = self._local.__dict__.setdefault("pool", {})
+        connection = pool.get((scheme, netloc))
+        # An idle connection that is readable was closed by the service (or sent something unasked): a new one.
+        if connection is not None and connection.sock is not None and select.select([connection.sock], [], [], 0)[0]:
+            connection.close()
+            connection = None
+        if connection is None:
+            kind = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
+            connection = kind(netloc, timeout=self._timeout)
+            pool[(scheme, netloc)] = connection
+            with self._lock:
+                self._all.append(connection)
+        return connection
+
+    def _kept(self, method: str, url: str, body: bytes | None, headers: dict[str, str]) -> Response:
+        parts = urllib.parse.urlsplit(url)
+        connection = self._connection(parts.scheme, parts.netloc)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        try:
+            connection.request(method, target, body=body, headers=headers)
+            answer = connection.getresponse()
+            payload = answer.read()
+        except BaseException:
+            connection.close()
+            raise
+        if answer.will_close:
+            connection.close()
+        return Response(answer.status, answer.headers.get_content_type(), payload, dict(answer.headers))
+
     def close(self) -> None:
-        """Nothing to close: each request opens and closes its own connection."""
+        """Close the connections kept open (nothing to do without ``keep_alive``)."""
+        with self._lock:
+            connections, self._all = self._all, []
+        for connection in connections:
+            connection.close()
 
 
 def json_request(

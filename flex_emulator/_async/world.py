@@ -401,7 +401,7 @@ class AsyncWorld(_AsyncService):
         """Run a fresh world with its data (and a log file per service) in ``folder``; on a clean exit
         ``check`` asserts the invariant (see ``check_invariant``)."""
         launched = servers.make_async_servers(mode, Path(folder), start, log_level)
-        http = transport.AsyncTransport(headers={HARNESS_HEADER: "world"})
+        http = transport.AsyncTransport(headers={HARNESS_HEADER: "world"}, keep_alive=True)
         try:
             world = cls(launched, await launched.start_cloud(), http, mode)
             yield world

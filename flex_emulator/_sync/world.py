@@ -402,7 +402,7 @@ class World(_Service):
         """Run a fresh world with its data (and a log file per service) in ``folder``; on a clean exit
         ``check`` asserts the invariant (see ``check_invariant``)."""
         launched = servers.make_servers(mode, Path(folder), start, log_level)
-        http = transport.Transport(headers={HARNESS_HEADER: "world"})
+        http = transport.Transport(headers={HARNESS_HEADER: "world"}, keep_alive=True)
         try:
             world = cls(launched, launched.start_cloud(), http, mode)
             yield world
