@@ -78,7 +78,9 @@ async def get_settled(request: web.Request) -> web.Response:
                 status=504,
             )
         resend_at = hub.resend_due(system_id)
-        if advance and resend_at is not None and isinstance(request.app[CLOCK], VirtualClock):
+        # Only for a copy or receipt known lost: one merely on its way is waited for, never pushed again early.
+        lost = hub.lost_seq(system_id) >= system.seq
+        if advance and lost and resend_at is not None and isinstance(request.app[CLOCK], VirtualClock):
             await request.app[SCHEDULER].advance_to(resend_at)  # the re-push (and anything due before it) runs
         if not await hub.wait_for_ack(system_id, system.seq, min(left, 0.5)):
             await asyncio.sleep(min(0.02, max(left, 0)))  # refused, or the link is changing: look again shortly

@@ -146,6 +146,10 @@ class LinkHub:
             return due
         return due.replace(microsecond=0) + timedelta(seconds=1)
 
+    def lost_seq(self, system_id: str) -> int:
+        """The latest seq whose copy or receipt an injected fault dropped, not pushed again since (0: none)."""
+        return self._lost.get(system_id, 0)
+
     async def lost(self, system_id: str, seq: int) -> None:
         """An injected fault dropped copy ``seq`` or its receipt: whoever waits for that receipt stops waiting
         (the re-push will recover it)."""
