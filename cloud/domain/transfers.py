@@ -21,7 +21,7 @@ from flex_emulator.shared.journal import token_fields
 from flex_emulator.shared.keys import public_from_raw
 from flex_emulator.shared.quarters import format_credits
 from flex_emulator.shared.snapshot_claims import MAX_ACTIVE_ASSIGNMENTS, SnapshotEntry
-from flex_emulator.shared.timefmt import iso
+from flex_emulator.shared.timefmt import epoch, from_epoch, iso
 from flex_emulator.shared.tokens import COPY_VALIDITY, SKEW_TOLERANCE, Snapshot, new_jti, verify_receipt
 
 log = structlog.get_logger()
@@ -146,7 +146,10 @@ class Transfers:
         actor: str,
     ) -> Assignment:
         now = self.clock.now()
-        if auto_revoke_at is not None and auto_revoke_at <= now:
+        if auto_revoke_at is not None:
+            # Kept to the second, as it is stored: 0.4 s past now would be kept as now itself.
+            auto_revoke_at = from_epoch(epoch(auto_revoke_at))
+        if auto_revoke_at is not None and epoch(auto_revoke_at) <= epoch(now):
             raise AssignmentConflict(
                 "The Auto Revoke time must be in the future.", code="auto_revoke_in_past", status=400
             )

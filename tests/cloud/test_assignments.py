@@ -7,7 +7,7 @@ from aiohttp.test_utils import TestClient
 
 from flex_emulator.shared.clock import VirtualClock
 from flex_emulator.shared.timefmt import iso
-from tests.kit import TENANT_ADMIN
+from tests.kit import START, TENANT_ADMIN
 from tests.kit.api import assert_error, assert_invariant, new_tenant
 
 
@@ -76,9 +76,17 @@ async def test_auto_revoke_must_be_later_than_now_by_at_least_a_second(cloud: Te
     sub = await tenant.subscription(4)
     system, _ = await tenant.link_new_system()
     now = clock.now()
-    refused = await tenant.assign(system["id"], sub["id"], 1, expect=400, auto_revoke_at=iso(now))
-    assert_error(refused, "auto_revoke_in_past")
+    assert now == START
+    # Times are kept to the second: now + 0.4 s would be kept as now itself, so it is refused like now
+    for moment in (iso(now), "2026-11-28T10:00:00.400Z", "2026-11-28T10:00:00.999999Z", "2026-11-28T11:00:00.5+01:00"):
+        refused = await tenant.assign(system["id"], sub["id"], 1, expect=400, auto_revoke_at=moment)
+        assert_error(refused, "auto_revoke_in_past")
     assert (await tenant.sub_state(sub["id"]))["credits_available"] == 4
+    assert (await tenant.get(f"/systems/{system['id']}"))["assignments"] == []
+    # a fraction past the next second is kept as that second
+    item = await tenant.assign(system["id"], sub["id"], 1, auto_revoke_at="2026-11-28T10:00:01.700Z")
+    assert item["auto_revoke_at"] == iso(now + timedelta(seconds=1))
+    await tenant.revoke(system["id"], item["id"])
     item = await tenant.assign(system["id"], sub["id"], 1, auto_revoke_at=iso(now + timedelta(seconds=1)))
     assert item["auto_revoke_at"] == iso(now + timedelta(seconds=1))
     await assert_invariant(cloud.app)
