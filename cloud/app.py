@@ -26,7 +26,7 @@ from flex_emulator.cloud.domain.accounts import Accounts
 from flex_emulator.cloud.domain.demo import seed_demo
 from flex_emulator.cloud.domain.expiry import Expiry
 from flex_emulator.cloud.domain.models import JobKind
-from flex_emulator.cloud.domain.scheduler import Scheduler
+from flex_emulator.cloud.domain.scheduler import VIRTUAL_NOW_META, Scheduler
 from flex_emulator.cloud.domain.signer import Signer
 from flex_emulator.cloud.domain.subscriptions import Subscriptions
 from flex_emulator.cloud.domain.systems import Systems
@@ -142,6 +142,6 @@ async def services(app: web.Application) -> AsyncIterator[None]:
 
 async def restore_virtual_time(db: Database, clock: Clock) -> None:
     """A virtual clock kept in memory resumes where it was, so a restart never moves time backwards."""
-    saved = await db.read.meta.get("virtual_now")
+    saved = await db.read.meta.get(VIRTUAL_NOW_META)
     if isinstance(clock, VirtualClock) and saved is not None and from_epoch(int(saved)) > clock.now():
         clock.set(from_epoch(int(saved)))

@@ -26,6 +26,10 @@ from flex_emulator.cloud.store import Database, Queries
 from flex_emulator.shared.clock import Clock, VirtualClock
 from flex_emulator.shared.timefmt import epoch, iso
 
+# Where a virtual clock kept in memory is written down (the cloud's meta table): with every piece of due work
+# run on the way and at the end of each advance, so a restart resumes there (app.restore_virtual_time).
+VIRTUAL_NOW_META = "virtual_now"
+
 log = structlog.get_logger()
 
 
@@ -98,10 +102,10 @@ class Scheduler:
                 self.db.journal.note("clock_advanced", **moved)
             handled = await self._run_until(target, step_clock=True)
             if target > self.clock.now():
+                async with self.db.transaction() as tx:  # written down before anything can happen at that time
+                    await tx.meta.set(VIRTUAL_NOW_META, str(epoch(target)))
                 self.clock.set(target)
             handled += await self._run_until(target, step_clock=False)
-            async with self.db.transaction() as tx:
-                await tx.meta.set("virtual_now", str(epoch(self.clock.now())))
         log.info("clock_advanced", now=str(self.clock.now()), handled=handled)
         return handled
 
@@ -164,6 +168,8 @@ class Scheduler:
                 first = await tx.jobs.next_due()
                 if first is not None and first < jobs[position].due_at:
                     break  # something is now due before the rest of this batch: fetch again
+            if step_clock:  # the time this work ran at commits with it: a restart never goes back before it
+                await tx.meta.set(VIRTUAL_NOW_META, str(epoch(due[position - 1].now)))
         if step_clock:
             self._step_to(due[position - 1].now)
         if self._failures:
@@ -189,6 +195,8 @@ class Scheduler:
         handler = self.handlers.get(job.kind)
         issued: list[IssuedSnapshot] = []
         async with self.db.transaction() as tx:
+            if step_clock:
+                await tx.meta.set(VIRTUAL_NOW_META, str(epoch(due.now)))
             try:
                 async with tx.savepoint():
                     await tx.jobs.unschedule(job.kind, job.ref)

@@ -3,7 +3,7 @@
 from pathlib import Path
 from typing import Any
 
-from flex_emulator.cloud.domain.scheduler import Scheduler
+from flex_emulator.cloud.domain.scheduler import VIRTUAL_NOW_META, Scheduler
 from flex_emulator.cloud.domain.signer import Signer
 from flex_emulator.cloud.link.hub import LinkHub
 from flex_emulator.cloud.store import Database
@@ -15,7 +15,6 @@ from flex_emulator.shared.timefmt import epoch, iso, parse_iso
 
 STATE_FORMAT = "flex-emulator/state"
 STATE_VERSION = 1
-VIRTUAL_NOW_META = "virtual_now"
 
 
 class EmulatorState:

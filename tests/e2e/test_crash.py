@@ -6,12 +6,15 @@ import random
 import signal
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
+from flex_emulator.shared.timefmt import iso, parse_iso
+from tests.kit.portal import Home, LinkedHome
 from tests.kit.processes import free_port
 
 pytestmark = pytest.mark.slow  # real processes killed with SIGKILL
@@ -191,3 +194,65 @@ async def test_sigkill_at_any_moment_loses_and_duplicates_nothing(tmp_path: Path
         finally:
             cloud.stop()
             home.stop()
+
+
+async def test_a_virtual_clock_never_goes_back_after_a_kill_mid_advance(tmp_path: Path) -> None:
+    """The cloud's in-memory virtual clock (no --clock-file) is kept with the due work it runs: killed while an
+    advance waits on the way, it restarts at the time of the Auto Revoke it already committed, not before it."""
+    cloud = Service(
+        "cloud",
+        ["flex_emulator.cloud", "--data", str(tmp_path / "cloud"), "--emulator-api", "--virtual-clock"],
+        free_port(),
+        tmp_path,
+    )
+    async with aiohttp.ClientSession() as http:
+        try:
+            await cloud.start(http)
+            _, made = await api(
+                http,
+                "POST",
+                f"{cloud.url}/_emulator/accounts",
+                json={"name": "Clock Test", "admin": {"email": "a@clock.test", "password": "clock test pw"}},
+            )
+            token, base = made["token"], f"{cloud.url}/api/v1/accounts/{made['account']['id']}"
+            _, sub = await api(
+                http,
+                "POST",
+                f"{cloud.url}/_emulator/accounts/{made['account']['id']}/subscriptions",
+                json={"duration": "annual", "credits": 8, "state": "active"},
+            )
+            studio = Home("Studio A")
+            status, _ = await api(
+                http, "POST", f"{base}/systems", token, {"registration_code": studio.registration_code}
+            )
+            assert status == 201
+            link = await LinkedHome(studio, http, f"{cloud.url}/api/v1/link").connect()
+            _, clock = await api(http, "GET", f"{cloud.url}/_emulator/clock")
+            auto_revoke_at = parse_iso(clock["now"]) + timedelta(days=2)
+            status, _ = await api(
+                http,
+                "POST",
+                f"{base}/systems/{studio.system_id}/assignments",
+                token,
+                {"subscription_id": sub["subscription"]["id"], "credits": 2, "auto_revoke_at": iso(auto_revoke_at)},
+            )
+            assert status == 201 and await link.pushed.get() == 1
+            # HOME stops answering: the advance commits the Auto Revoke, pushes its copy and waits for the receipt
+            link.answering = False
+            advance = asyncio.create_task(
+                api(http, "POST", f"{cloud.url}/_emulator/clock", json={"advance_seconds": 30 * 86400})
+            )
+            assert await asyncio.wait_for(link.pushed.get(), 30) == 2
+            cloud.kill()
+            await asyncio.gather(advance, return_exceptions=True)
+            await link.close()
+
+            await cloud.start(http)
+            _, clock = await api(http, "GET", f"{cloud.url}/_emulator/clock")
+            assert parse_iso(clock["now"]) >= auto_revoke_at, (clock, iso(auto_revoke_at))
+            _, detail = await api(http, "GET", f"{base}/systems/{studio.system_id}", token)
+            [item] = detail["assignments"]
+            assert item["state"] == "revoke_pending", item  # committed at its Auto Revoke, waiting for HOME's proof
+            await invariant(http, cloud)
+        finally:
+            cloud.stop()

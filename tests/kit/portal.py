@@ -60,7 +60,8 @@ def snapshot_contents(token: str) -> dict[str, Any]:
 
 
 class LinkedHome:
-    """Keeps a HOME's cloud link open: answers the challenge and sends a receipt for every snapshot."""
+    """Keeps a HOME's cloud link open: answers the challenge and sends a receipt for every snapshot (while
+    ``answering``); ``pushed`` gets the seq of each snapshot as it arrives."""
 
     def __init__(self, home: Home, session: aiohttp.ClientSession, url: str) -> None:
         self.home = home
@@ -69,6 +70,8 @@ class LinkedHome:
         self.socket: aiohttp.ClientWebSocketResponse | None = None
         self.task: asyncio.Task[None] | None = None
         self.applied = 0
+        self.answering = True
+        self.pushed: asyncio.Queue[int] = asyncio.Queue()
 
     async def connect(self) -> "LinkedHome":
         self.socket = await self.session.ws_connect(self.url)
@@ -91,6 +94,9 @@ class LinkedHome:
             if body.get("type") != protocol.SNAPSHOT:
                 continue
             claims = snapshot_contents(body["token"])
+            self.pushed.put_nowait(claims["seq"])
+            if not self.answering:
+                continue
             held = tuple(entry["id"] for entry in claims.get("assignments", []))
             self.applied = claims["seq"]
             receipt = self.home.revoke_key(claims["seq"], held)
