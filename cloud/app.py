@@ -37,7 +37,7 @@ from flex_emulator.cloud.emulator.inspector import Inspector
 from flex_emulator.cloud.emulator.routes import EMULATOR_ROUTES
 from flex_emulator.cloud.emulator.state import EmulatorState
 from flex_emulator.cloud.link.hub import LinkHub
-from flex_emulator.cloud.store import Database
+from flex_emulator.cloud.store import Database, open_store
 from flex_emulator.cloud.web import openapi
 from flex_emulator.cloud.web.api.routes import API_ROUTES
 from flex_emulator.cloud.web.pages import kit
@@ -70,7 +70,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     app[CONFIG] = config
     app[CLOCK] = clock or make_clock(config)
     journal = Journal(app[CLOCK].now, keep=config.journal_keep)
-    app[DB] = Database(config.data_dir / "cloud.sqlite3", journal)
+    app[DB] = open_store(config.data_dir, config.database, journal)
     app[HUB] = LinkHub(journal, config.resend_seconds, app[CLOCK])
     app[HOME_ADDRESSES] = HomeAddresses(config.inspector_hosts)
     app.router.add_get("/healthz", get_healthz)

@@ -10,6 +10,7 @@ from flex_emulator.shared.snapshot_claims import MAX_RECEIPT_BYTES
 @dataclass(frozen=True)
 class Config:
     data_dir: Path
+    database: str | None = None  # postgresql://... ; None: cloud.sqlite3 in data_dir
     host: str = "127.0.0.1"
     port: int = 8700
     demo: bool = False

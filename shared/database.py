@@ -1,28 +1,76 @@
-"""One SQLite database as both services keep theirs: a writer connection behind an asyncio lock, a read-only
-reader that sees committed data only, WAL, numbered migrations, and the event journal written with each
-transaction. Each service gives it its migrations and its ``Queries`` (``cloud/store``, ``home/store``)."""
+"""The database a service keeps its state in, as the rest of the service sees it: ``read`` (committed data,
+never waiting for a writer), ``transaction()`` (every write), the event journal written with each
+transaction, and what several processes sharing one database need (``bus``, ``exclusive``).
+
+``SqliteDatabase`` is the embedded one both services use: a writer connection behind an asyncio lock, a
+read-only reader, WAL, numbered migrations. ``shared/postgres.py`` is the cloud's other. Each service gives
+it its migrations and its ``Queries`` (``cloud/store``, ``home/store``)."""
 
 import asyncio
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Generic, TypeVar
 
+from flex_emulator.shared.bus import Bus
 from flex_emulator.shared.journal import Journal, written_with
-from flex_emulator.shared.sqlite import Checkpoints, Connection, Sql, connect, immediate, migrate
+from flex_emulator.shared.sql import Dialect
+from flex_emulator.shared.sqlite import Checkpoints, Connection, connect, immediate, migrate
+from flex_emulator.shared.sqlite import Sql as SqliteSql
 
 Q = TypeVar("Q")
 
 
-class Database(Generic[Q]):
-    """Reads go through ``read`` (committed data only, never waiting for the writer); every write through
-    ``transaction()``."""
+class Database(ABC, Generic[Q]):
+    """Reads go through ``read``; every write through ``transaction()``."""
+
+    dialect: Dialect
+    journal: Journal
+    bus: Bus
+
+    @abstractmethod
+    async def open(self) -> None: ...
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    @property
+    @abstractmethod
+    def is_open(self) -> bool: ...
+
+    @property
+    @abstractmethod
+    def read(self) -> Q: ...
+
+    @abstractmethod
+    def transaction(self) -> AbstractAsyncContextManager[Q]:
+        """One transaction: committed when the block ends, rolled back (journal facts kept for the next) on any
+        error. Concurrent requests never over-assign whichever database runs it (see each implementation)."""
+
+    @abstractmethod
+    def exclusive(self, name: str, *, wait: bool) -> AbstractAsyncContextManager[bool]:
+        """Held by one task of one process at a time among all that share the database: yields whether it is
+        held (without ``wait``, False at once when someone else holds it)."""
+
+    async def write_journal(self) -> None:
+        """Write pending journal facts now (they are otherwise written by the next transaction)."""
+        if self.journal.pending and self.is_open:
+            async with self.transaction():
+                pass
+
+
+class SqliteDatabase(Database[Q]):
+    """One SQLite file, one process: the one writer is an asyncio lock around BEGIN IMMEDIATE ... COMMIT."""
+
+    dialect = Dialect.SQLITE
 
     def __init__(
-        self, path: Path, migrations: Sequence[str], queries: Callable[[Sql], Q], journal: Journal | None = None
+        self, path: Path, migrations: Sequence[str], queries: Callable[[SqliteSql], Q], journal: Journal | None = None
     ) -> None:
         self.path = path
         self.journal = journal or Journal()
+        self.bus = Bus()
         self._migrations = migrations
         self._queries = queries
         self._writer: Connection | None = None
@@ -30,14 +78,17 @@ class Database(Generic[Q]):
         # Made once: a request reads through several of them, and they only hold their connection.
         self._reads: Q | None = None
         self._writes: Q | None = None
+        self._write_sql: SqliteSql | None = None
         self._lock = asyncio.Lock()
+        self._exclusive: dict[str, asyncio.Lock] = {}
         self.checkpoints = Checkpoints(path)
 
     async def open(self) -> None:
         self._writer = connect(self.path)
         migrate(self._writer, self._migrations, self.path)
         self._reader = connect(self.path, read_only=True)
-        self._reads, self._writes = self._queries(Sql(self._reader)), self._queries(Sql(self._writer))
+        self._write_sql = SqliteSql(self._writer)
+        self._reads, self._writes = self._queries(SqliteSql(self._reader)), self._queries(self._write_sql)
 
     async def close(self) -> None:
         await self.checkpoints.wait()
@@ -46,6 +97,7 @@ class Database(Generic[Q]):
                 conn.close()
         self._reader = self._writer = None
         self._reads = self._writes = None
+        self._write_sql = None
 
     @property
     def is_open(self) -> bool:
@@ -61,15 +113,20 @@ class Database(Generic[Q]):
     async def transaction(self) -> AsyncIterator[Q]:
         """One writer at a time: an asyncio lock around BEGIN IMMEDIATE ... COMMIT, with pending journal facts.
         The lock matters while a transaction's body awaits something other than SQLite (the link, say)."""
-        if self._writer is None or self._writes is None:
+        if self._writer is None or self._writes is None or self._write_sql is None:
             raise RuntimeError(f"the database {self.path.name} is not open")
         async with self._lock:
-            with immediate(self._writer), written_with(self.journal, self._writer):
-                yield self._writes
+            with immediate(self._writer):
+                async with written_with(self.journal, self._write_sql):
+                    yield self._writes
         self.checkpoints.committed()
 
-    async def write_journal(self) -> None:
-        """Write pending journal facts now (they are otherwise written by the next transaction)."""
-        if self.journal.pending and self._writer is not None:
-            async with self.transaction():
-                pass
+    @asynccontextmanager
+    async def exclusive(self, name: str, *, wait: bool) -> AsyncIterator[bool]:
+        """One process per SQLite database: a lock of this process is enough."""
+        lock = self._exclusive.setdefault(name, asyncio.Lock())
+        if not wait and lock.locked():
+            yield False
+            return
+        async with lock:
+            yield True

@@ -14,8 +14,8 @@ over the next ones. Cursors are row ids, so an old cursor still pages: from the 
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,7 +23,7 @@ from typing import Any
 import structlog
 
 from flex_emulator.shared.errors import BadRequest
-from flex_emulator.shared.sqlite import Connection
+from flex_emulator.shared.sql import Sql
 from flex_emulator.shared.timefmt import epoch, iso
 from flex_emulator.shared.web import whole_number
 
@@ -92,12 +92,12 @@ class Journal:
     def pending(self) -> bool:
         return bool(self._pending)
 
-    def write(self, conn: Connection) -> list[Fact]:
+    async def write(self, sql: Sql) -> list[Fact]:
         """Insert every pending fact; returns them, so a rolled-back transaction can put them back."""
         facts, self._pending = self._pending, []
         if facts:
             try:
-                conn.executemany(INSERT_FACTS, [fact.row() for fact in facts])
+                await sql.many(INSERT_FACTS, [fact.row() for fact in facts])
             except BaseException:
                 self.put_back(facts)
                 raise
@@ -106,30 +106,35 @@ class Journal:
     def put_back(self, facts: list[Fact]) -> None:
         self._pending[:0] = facts
 
-    def prune(self, conn: Connection) -> int:
+    async def prune(self, sql: Sql) -> int:
         """Delete the oldest events beyond ``keep``, at most ``prune_batch`` of them; how many went."""
         if self.keep <= 0:
             return 0
-        oldest, newest = conn.execute(JOURNAL_ENDS).fetchone()
-        if newest is None or newest - oldest < self.keep:
+        ends = await sql.one(JOURNAL_ENDS)
+        oldest, newest = (None, None) if ends is None else (ends[0], ends[1])
+        if newest is None or oldest is None or newest - oldest < self.keep:
             return 0
-        # Row ids never come back (AUTOINCREMENT), so everything below ``newest - keep + 1`` is beyond the newest keep.
+        # Row ids never come back (AUTOINCREMENT, identity), so everything below ``newest - keep + 1`` is beyond the
+        # newest keep.
         below = min(newest - self.keep + 1, oldest + self._prune_batch)
-        return int(conn.execute("DELETE FROM journal WHERE id < ?", (below,)).rowcount)
+        return await sql.run("DELETE FROM journal WHERE id < ?", (below,))
 
     async def wait_noted(self) -> None:
         await self._noted.wait()
         self._noted.clear()
 
 
-@contextmanager
-def written_with(journal: Journal, conn: Connection) -> Iterator[None]:
-    """Inside a transaction: the facts noted before it first, those noted during it last (they commit with it)."""
-    earlier = journal.write(conn)
+@asynccontextmanager
+async def written_with(journal: Journal, sql: Sql, *, prune: bool = True) -> AsyncIterator[None]:
+    """Inside a transaction: the facts noted before it first, those noted during it last (they commit with it).
+    ``prune``: also delete the oldest events beyond ``keep`` (PostgreSQL prunes in its journal writer instead: one
+    writer at a time there, where every transaction of every process would otherwise contend for the same rows)."""
+    earlier = await journal.write(sql)
     try:
         yield
-        journal.write(conn)
-        journal.prune(conn)
+        await journal.write(sql)
+        if prune:
+            await journal.prune(sql)
     except BaseException:
         journal.put_back(earlier)
         raise

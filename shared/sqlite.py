@@ -9,17 +9,18 @@ breathe between them (see docs/architecture.md, "The store")."""
 
 import asyncio
 import contextlib
+import json
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any
 
 import structlog
 
+from flex_emulator.shared.sql import Dialect, Params, Row
+
 log = structlog.get_logger()
 
-Params = Sequence[Any]
 Connection = sqlite3.Connection
 
 # A checkpoint copies the WAL into the database file and waits for the disk: done by a commit on the loop
@@ -31,17 +32,29 @@ WAL_KEPT_BYTES = 16 * 1024 * 1024
 
 
 class Sql:
-    """Runs statements on one connection. The methods are coroutines so the stores read alike in both
-    services, but none of them suspends: a transaction's statements run back to back."""
+    """Runs statements on one SQLite connection (``shared.sql.Sql``). The methods are coroutines so the stores
+    read alike in both services and on both databases, but none of them suspends: a transaction's statements
+    run back to back."""
+
+    dialect = Dialect.SQLITE
+    greatest = "MAX"
+    least = "MIN"
+    same = "IS"
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
-    async def all(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+    def each(self, alias: str) -> str:
+        return f"json_each(?) AS {alias}"
+
+    def ids(self, values: Iterable[str]) -> object:
+        return json.dumps(sorted(set(values)))
+
+    async def all(self, sql: str, params: Params = ()) -> list[Row]:
         return self._conn.execute(sql, params).fetchall()
 
-    async def one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        row: sqlite3.Row | None = self._conn.execute(sql, params).fetchone()
+    async def one(self, sql: str, params: Params = ()) -> Row | None:
+        row: Row | None = self._conn.execute(sql, params).fetchone()
         return row
 
     async def run(self, sql: str, params: Params = ()) -> int:

@@ -106,6 +106,11 @@ class System:
     seq: int
     acked_seq: int
     dirty: bool
+    online_via: str | None = None  # the cloud process holding its link, None while it is not linked
+
+    @property
+    def online(self) -> bool:
+        return self.online_via is not None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,10 +1,9 @@
 """SQL for accounts, their members, users and sign-in sessions."""
 
-import sqlite3
 from datetime import datetime
 
 from flex_emulator.cloud.domain.models import Account, Invitation, Member, Membership, User
-from flex_emulator.shared.sqlite import Sql
+from flex_emulator.shared.sql import Dialect, Row, Sql
 from flex_emulator.shared.timefmt import epoch, from_epoch
 
 _INVITATIONS = (
@@ -13,7 +12,7 @@ _INVITATIONS = (
 )
 
 
-def _invitation(row: sqlite3.Row) -> Invitation:
+def _invitation(row: Row) -> Invitation:
     return Invitation(
         row["id"],
         row["account_id"],
@@ -101,7 +100,9 @@ class UserQueries:
         return User(user_id, email, password_hash)
 
     async def by_email(self, email: str) -> User | None:
-        row = await self._sql.one("SELECT id, email, password_hash FROM users WHERE email = ?", (email,))
+        # Emails match without regard to case: a NOCASE column in SQLite, an index on lower(email) in PostgreSQL.
+        match = "email = ?" if self._sql.dialect == Dialect.SQLITE else "lower(email) = lower(?)"
+        row = await self._sql.one(f"SELECT id, email, password_hash FROM users WHERE {match}", (email,))
         return None if row is None else User(row["id"], row["email"], row["password_hash"])
 
     async def memberships(self, user_id: str) -> list[Membership]:

@@ -3,8 +3,8 @@
 from datetime import datetime
 
 from flex_emulator.cloud.domain.models import Assignment, AssignmentState
-from flex_emulator.cloud.store.records import ASSIGNMENT_COLUMNS, assignment_row, assignment_values, id_list, prefixed
-from flex_emulator.shared.sqlite import Sql
+from flex_emulator.cloud.store.records import ASSIGNMENT_COLUMNS, assignment_row, assignment_values, prefixed
+from flex_emulator.shared.sql import Dialect, Sql
 from flex_emulator.shared.timefmt import epoch
 
 ALL_STATES: tuple[str, ...] = tuple(AssignmentState)
@@ -36,8 +36,9 @@ class AssignmentQueries:
 
     async def get_many(self, ids: list[str]) -> dict[str, Assignment]:
         rows = await self._sql.all(
-            f"SELECT {prefixed(ASSIGNMENT_COLUMNS, 't')} FROM json_each(?) j JOIN assignments t ON t.id = j.value",
-            (id_list(ids),),
+            f"SELECT {prefixed(ASSIGNMENT_COLUMNS, 't')} FROM {self._sql.each('j')} "
+            "JOIN assignments t ON t.id = j.value",
+            (self._sql.ids(ids),),
         )
         return {row["id"]: assignment_row(row) for row in rows}
 
@@ -56,8 +57,8 @@ class AssignmentQueries:
     async def open_for_subscriptions(self, sub_ids: list[str]) -> list[Assignment]:
         rows = await self._sql.all(
             f"SELECT {ASSIGNMENT_COLUMNS} FROM assignments "
-            "WHERE subscription_id IN (SELECT value FROM json_each(?)) AND state != 'ended' ORDER BY id",
-            (id_list(sub_ids),),
+            f"WHERE subscription_id IN (SELECT value FROM {self._sql.each('j')}) AND state != 'ended' ORDER BY id",
+            (self._sql.ids(sub_ids),),
         )
         return [assignment_row(row) for row in rows]
 
@@ -66,15 +67,16 @@ class AssignmentQueries:
         earlier copy it has not yet replaced."""
         await self._sql.many(
             # a row that already records this copy is left alone: no page to rewrite for an unchanged assignment
-            "UPDATE assignments SET downloaded = 1, valid_until = MAX(COALESCE(valid_until, 0), ?1), issued_until = ?1 "
-            "WHERE id = ?2 AND NOT (downloaded = 1 AND issued_until IS ?1 AND valid_until >= ?1)",
+            f"UPDATE assignments SET downloaded = 1, valid_until = {self._sql.greatest}(COALESCE(valid_until, 0), ?1), "
+            f"issued_until = ?1 WHERE id = ?2 AND NOT (downloaded = 1 AND issued_until {self._sql.same} ?1 "
+            "AND valid_until >= ?1)",
             [(epoch(until), assignment_id) for assignment_id, until in copies],
         )
 
     async def home_holds_latest_copy(self, system_id: str) -> None:
         """HOME applied the latest snapshot and refuses older ones: only the latest copy's validity still counts."""
         await self._sql.run(
-            "UPDATE assignments SET valid_until = MIN(valid_until, issued_until) "
+            f"UPDATE assignments SET valid_until = {self._sql.least}(valid_until, issued_until) "
             "WHERE system_id = ? AND state = 'active' AND issued_until IS NOT NULL AND valid_until > issued_until",
             (system_id,),
         )
@@ -90,6 +92,17 @@ class AssignmentQueries:
     async def end(self, endings: list[tuple[str, str, datetime]]) -> int:
         """End open assignments, (id, reason, at) for each; returns how many were open (an ended one is never
         ended again, so nothing is returned twice)."""
+        if self._sql.dialect == Dialect.POSTGRES:  # the count of an executemany is not reported there: set-based
+            return await self._sql.run(
+                "UPDATE assignments AS a SET state = 'ended', end_reason = v.reason, ended_at = v.at "
+                "FROM unnest(?::text[], ?::text[], ?::bigint[]) AS v(id, reason, at) "
+                "WHERE a.id = v.id AND a.state != 'ended'",
+                (
+                    [assignment_id for assignment_id, _, _ in endings],
+                    [reason for _, reason, _ in endings],
+                    [epoch(at) for _, _, at in endings],
+                ),
+            )
         return await self._sql.many(
             "UPDATE assignments SET state = 'ended', end_reason = ?, ended_at = ? WHERE id = ? AND state != 'ended'",
             [(reason, epoch(at), assignment_id) for assignment_id, reason, at in endings],

@@ -1,4 +1,6 @@
-"""The cloud's SQLite database: the shared ``Database`` with the cloud's migrations and queries."""
+"""The cloud's database: SQLite (the embedded default, one process) or PostgreSQL (``--database``, shared by
+any number of cloud processes), with the cloud's migrations and queries. The rest of the cloud holds a
+``Database`` and does not know which."""
 
 from pathlib import Path
 
@@ -7,7 +9,18 @@ from flex_emulator.cloud.store.queries import Queries
 from flex_emulator.shared import database
 from flex_emulator.shared.journal import Journal
 
+Database = database.Database[Queries]
 
-class Database(database.Database[Queries]):
+
+class SqliteStore(database.SqliteDatabase[Queries]):
     def __init__(self, path: Path, journal: Journal | None = None) -> None:
         super().__init__(path, MIGRATIONS, Queries, journal)
+
+
+def open_store(data_dir: Path, url: str | None, journal: Journal) -> Database:
+    """``cloud.sqlite3`` in ``data_dir``, or the PostgreSQL database at ``url`` (not yet opened)."""
+    if url is None:
+        return SqliteStore(data_dir / "cloud.sqlite3", journal)
+    from flex_emulator.cloud.store.postgres import PostgresStore  # the optional driver, only when asked for
+
+    return PostgresStore(url, journal)

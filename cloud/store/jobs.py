@@ -3,8 +3,8 @@
 from datetime import datetime
 
 from flex_emulator.cloud.domain.models import Job
-from flex_emulator.cloud.store.records import id_list, job_row
-from flex_emulator.shared.sqlite import Sql
+from flex_emulator.cloud.store.records import job_row
+from flex_emulator.shared.sql import Sql
 from flex_emulator.shared.timefmt import epoch, from_epoch
 
 
@@ -22,7 +22,7 @@ class JobQueries:
     async def schedule_many(self, items: list[tuple[str, str, datetime]], replace: bool = True) -> None:
         """(kind, ref, due_at) for each; with ``replace=False`` an item already scheduled keeps its time."""
         if items:
-            keep = "DO UPDATE SET due_at = excluded.due_at WHERE due_at != excluded.due_at"
+            keep = "DO UPDATE SET due_at = excluded.due_at WHERE jobs.due_at != excluded.due_at"
             on_conflict = keep if replace else "DO NOTHING"
             await self._sql.many(
                 f"INSERT INTO jobs (kind, ref, due_at) VALUES (?, ?, ?) ON CONFLICT(kind, ref) {on_conflict}",
@@ -36,7 +36,7 @@ class JobQueries:
         if items:
             await self._sql.many(
                 "INSERT INTO jobs (kind, ref, due_at) VALUES (?, ?, ?) "
-                "ON CONFLICT(kind, ref) DO UPDATE SET due_at = excluded.due_at WHERE excluded.due_at < due_at",
+                "ON CONFLICT(kind, ref) DO UPDATE SET due_at = excluded.due_at WHERE excluded.due_at < jobs.due_at",
                 [(kind, ref, epoch(due_at)) for kind, ref, due_at in items],
             )
 
@@ -50,8 +50,8 @@ class JobQueries:
             refs.setdefault(kind, []).append(ref)
         for kind, kind_refs in refs.items():
             await self._sql.run(
-                "DELETE FROM jobs WHERE kind = ? AND ref IN (SELECT value FROM json_each(?))",
-                (kind, id_list(kind_refs)),
+                f"DELETE FROM jobs WHERE kind = ? AND ref IN (SELECT value FROM {self._sql.each('j')})",
+                (kind, self._sql.ids(kind_refs)),
             )
 
     async def due(self, now: datetime, limit: int) -> list[Job]:

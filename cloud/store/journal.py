@@ -1,11 +1,16 @@
 """SQL for the event journal (``GET /_emulator/events``): a trigger copies every ledger row into it, and
-``shared.journal`` writes the link facts; one id sequence orders both."""
+``shared.journal`` writes the link facts; one sequence orders both.
+
+The cursor is the order in which events became visible. In SQLite (one writer) that is the row id. In PostgreSQL
+transactions commit in another order than they took their ids, so a reader paging by id could step past a row
+that commits later with a smaller one: there ``seq`` is given to committed rows only, in id order, by one
+sequencer at a time (``sequence``, run before every read of the journal)."""
 
 import json
 from typing import Any
 
 from flex_emulator.shared.journal import event_json
-from flex_emulator.shared.sqlite import Sql
+from flex_emulator.shared.sql import Dialect, Sql
 from flex_emulator.shared.timefmt import from_epoch
 
 
@@ -13,16 +18,22 @@ class JournalQueries:
     def __init__(self, sql: Sql) -> None:
         self._sql = sql
 
+    @property
+    def sql(self) -> Sql:
+        """The statement runner (for the journal's pruning, written once in shared.journal)."""
+        return self._sql
+
     async def after(self, cursor: int, limit: int, system_id: str | None = None) -> list[dict[str, Any]]:
         """Events after ``cursor``, oldest first; a ledger row's fields come from the ledger. With ``system_id``,
         that system's events and the facts about the whole cloud (a clock move), not other systems' or accounts'."""
-        where = "j.id > ?" + (
+        order = "id" if self._sql.dialect == Dialect.SQLITE else "seq"
+        where = f"j.{order} > ?" + (
             "" if system_id is None else " AND (j.system_id = ? OR (j.system_id IS NULL AND j.ledger_id IS NULL))"
         )
         rows = await self._sql.all(
-            "SELECT j.id, j.at, j.kind, j.system_id, j.detail, j.noted_us, l.actor, l.account_id, l.subscription_id, "
-            "l.assignment_id, l.quarters, l.detail AS ledger_detail "
-            f"FROM journal j LEFT JOIN ledger l ON l.id = j.ledger_id WHERE {where} ORDER BY j.id LIMIT ?",
+            f"SELECT j.{order} AS cursor, j.at, j.kind, j.system_id, j.detail, j.noted_us, l.actor, l.account_id, "
+            "l.subscription_id, l.assignment_id, l.quarters, l.detail AS ledger_detail "
+            f"FROM journal j LEFT JOIN ledger l ON l.id = j.ledger_id WHERE {where} ORDER BY j.{order} LIMIT ?",
             (cursor, limit) if system_id is None else (cursor, system_id, limit),
         )
         events = []
@@ -39,7 +50,21 @@ class JournalQueries:
                 fields |= json.loads(row["ledger_detail"])
             events.append(
                 event_json(
-                    row["id"], from_epoch(row["at"]), row["kind"], fields | json.loads(row["detail"]), row["noted_us"]
+                    row["cursor"],
+                    from_epoch(row["at"]),
+                    row["kind"],
+                    fields | json.loads(row["detail"]),
+                    row["noted_us"],
                 )
             )
         return events
+
+    async def sequence(self) -> None:
+        """PostgreSQL: number the committed rows that have no ``seq`` yet, in id order (one sequencer at a time)."""
+        if self._sql.dialect == Dialect.POSTGRES:
+            await self._sql.run("SELECT pg_advisory_xact_lock(hashtext('flex.journal_sequencer'))")
+            await self._sql.run(
+                "UPDATE journal SET seq = numbered.seq FROM "
+                "(SELECT id, nextval('journal_seq') AS seq FROM (SELECT id FROM journal WHERE seq IS NULL ORDER BY id) "
+                "AS waiting) AS numbered WHERE journal.id = numbered.id"
+            )

@@ -5,9 +5,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flex_emulator.cloud.domain.models import LedgerEvent
-from flex_emulator.cloud.store.records import LEDGER_COLUMNS, id_list, ledger_row
+from flex_emulator.cloud.store.records import LEDGER_COLUMNS, ledger_row
 from flex_emulator.shared.journal import wall_us
-from flex_emulator.shared.sqlite import Sql
+from flex_emulator.shared.sql import Sql
 from flex_emulator.shared.timefmt import epoch
 
 
@@ -112,10 +112,10 @@ class LedgerQueries:
             return {}
         rows = await self._sql.all(
             "SELECT l.assignment_id, l.actor FROM ledger l JOIN "
-            "  (SELECT assignment_id, MAX(ledger.id) AS id FROM json_each(?) j "
+            f"  (SELECT assignment_id, MAX(ledger.id) AS id FROM {self._sql.each('j')} "
             "   JOIN ledger ON ledger.assignment_id = j.value "
             "   WHERE kind = 'revoke_requested' GROUP BY assignment_id) latest ON latest.id = l.id",
-            (id_list(assignment_ids),),
+            (self._sql.ids(assignment_ids),),
         )
         return {row["assignment_id"]: str(row["actor"]) for row in rows}
 
@@ -139,14 +139,13 @@ class LedgerQueries:
             "          FROM ledger l WHERE l.subscription_id = s.id), 0) AS ledger_held "
             "FROM subscriptions s"
         )
-        return [
-            {
-                "subscription_id": row["id"],
-                "total": row["total"],
-                "available": row["available"],
-                "held": row["held"],
-                "ledger_held": row["ledger_held"],
-            }
+        # int(): PostgreSQL sums integers as numeric
+        found = [
+            (row["id"], int(row["total"]), int(row["available"]), int(row["held"]), int(row["ledger_held"]))
             for row in rows
-            if row["available"] + row["held"] != row["total"] or row["held"] != row["ledger_held"]
+        ]
+        return [
+            {"subscription_id": sub_id, "total": total, "available": available, "held": held, "ledger_held": ledger}
+            for sub_id, total, available, held, ledger in found
+            if available + held != total or held != ledger
         ]

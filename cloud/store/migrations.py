@@ -192,4 +192,9 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (token_hash, account_id)
     );
     """,
+    """
+    -- Which cloud process holds the system's link (NULL: not linked now). Kept with the row, so a change and the
+    -- link coming up are ordered by the row itself, whichever processes make them.
+    ALTER TABLE systems ADD COLUMN online_via TEXT;
+    """,
 ]

@@ -5,14 +5,15 @@ from contextlib import AbstractAsyncContextManager
 
 from flex_emulator.cloud.store.accounts import AccountQueries, UserQueries
 from flex_emulator.cloud.store.assignments import AssignmentQueries
+from flex_emulator.cloud.store.cluster import ClusterQueries
 from flex_emulator.cloud.store.jobs import JobQueries
 from flex_emulator.cloud.store.journal import JournalQueries
 from flex_emulator.cloud.store.ledger import LedgerQueries
 from flex_emulator.cloud.store.snapshots import SnapshotQueries
-from flex_emulator.cloud.store.state import StateQueries
+from flex_emulator.cloud.store.state import PostgresStateQueries, StateQueries
 from flex_emulator.cloud.store.subscriptions import SubscriptionQueries
 from flex_emulator.cloud.store.systems import SystemQueries
-from flex_emulator.shared.sqlite import Sql
+from flex_emulator.shared.sql import Dialect, Sql
 
 
 class MetaQueries:
@@ -43,7 +44,9 @@ class Queries:
         self.ledger = LedgerQueries(sql)
         self.jobs = JobQueries(sql)
         self.journal = JournalQueries(sql)  # the emulator's event journal
-        self.state = StateQueries(sql)  # the emulator's whole-state routes
+        self.cluster = ClusterQueries(sql)  # what the processes of a cloud on PostgreSQL share
+        # the emulator's whole-state routes
+        self.state = StateQueries(sql) if sql.dialect == Dialect.SQLITE else PostgresStateQueries(sql)
 
     def savepoint(self) -> AbstractAsyncContextManager[None]:
         """A nested step inside a transaction that can fail alone (one scheduled item of a batch)."""

@@ -1,11 +1,10 @@
 """How the cloud's table rows become domain records and back: column lists, and converters by column name."""
 
 import json
-import sqlite3
-from collections.abc import Iterable
 from datetime import datetime
 
 from flex_emulator.cloud.domain.models import Assignment, IssuedSnapshot, Job, LedgerEvent, Subscription, System
+from flex_emulator.shared.sql import Row
 from flex_emulator.shared.timefmt import epoch, from_epoch
 
 
@@ -21,7 +20,7 @@ SUBSCRIPTION_COLUMNS = (
     "id, account_id, order_id, duration, quarters_total, quarters_available, state, created_at, "
     "term_start, term_end, cancelled_at, activated_at"
 )
-SYSTEM_COLUMNS = "id, account_id, label, public_key, linked_at, last_seen, seq, acked_seq, dirty"
+SYSTEM_COLUMNS = "id, account_id, label, public_key, linked_at, last_seen, seq, acked_seq, dirty, online_via"
 ASSIGNMENT_COLUMNS = (
     "id, account_id, system_id, subscription_id, quarters, assigned_at, auto_revoke_at, downloaded, "
     "valid_until, state, end_reason, ended_at, pending_after_seq, pending_reason"
@@ -30,17 +29,12 @@ SNAPSHOT_COLUMNS = "system_id, seq, issued_at, expires_at, check_in_at, token"
 LEDGER_COLUMNS = "id, at, kind, actor, account_id, subscription_id, system_id, assignment_id, quarters, detail"
 
 
-def id_list(ids: Iterable[str]) -> str:
-    """Many ids as one parameter: ``FROM json_each(?) j JOIN t ON t.id = j.value`` is one statement for any number."""
-    return json.dumps(sorted(set(ids)))
-
-
 def prefixed(columns: str, table: str) -> str:
     """``a, b`` -> ``t.a, t.b``, for a column list in a join."""
     return ", ".join(f"{table}.{name.strip()}" for name in columns.split(","))
 
 
-def subscription_row(row: sqlite3.Row) -> Subscription:
+def subscription_row(row: Row) -> Subscription:
     return Subscription(
         id=row["id"],
         account_id=row["account_id"],
@@ -74,7 +68,7 @@ def subscription_values(sub: Subscription) -> tuple[object, ...]:
     )
 
 
-def system_row(row: sqlite3.Row) -> System:
+def system_row(row: Row) -> System:
     return System(
         id=row["id"],
         account_id=row["account_id"],
@@ -85,10 +79,11 @@ def system_row(row: sqlite3.Row) -> System:
         seq=row["seq"],
         acked_seq=row["acked_seq"],
         dirty=bool(row["dirty"]),
+        online_via=row["online_via"],
     )
 
 
-def assignment_row(row: sqlite3.Row) -> Assignment:
+def assignment_row(row: Row) -> Assignment:
     return Assignment(
         id=row["id"],
         account_id=row["account_id"],
@@ -126,7 +121,7 @@ def assignment_values(item: Assignment) -> tuple[object, ...]:
     )
 
 
-def snapshot_row(row: sqlite3.Row) -> IssuedSnapshot:
+def snapshot_row(row: Row) -> IssuedSnapshot:
     return IssuedSnapshot(
         system_id=row["system_id"],
         seq=row["seq"],
@@ -137,7 +132,7 @@ def snapshot_row(row: sqlite3.Row) -> IssuedSnapshot:
     )
 
 
-def ledger_row(row: sqlite3.Row) -> LedgerEvent:
+def ledger_row(row: Row) -> LedgerEvent:
     return LedgerEvent(
         id=row["id"],
         at=from_epoch(row["at"]),
@@ -152,5 +147,5 @@ def ledger_row(row: sqlite3.Row) -> LedgerEvent:
     )
 
 
-def job_row(row: sqlite3.Row) -> Job:
+def job_row(row: Row) -> Job:
     return Job(kind=row["kind"], ref=row["ref"], due_at=from_epoch(row["due_at"]))

@@ -1,8 +1,8 @@
 """SQL for the snapshots issued to each system (the signed copies of its credits)."""
 
 from flex_emulator.cloud.domain.models import IssuedSnapshot
-from flex_emulator.cloud.store.records import SNAPSHOT_COLUMNS, id_list, snapshot_row, ts
-from flex_emulator.shared.sqlite import Sql
+from flex_emulator.cloud.store.records import SNAPSHOT_COLUMNS, snapshot_row, ts
+from flex_emulator.shared.sql import Sql
 from flex_emulator.shared.timefmt import epoch
 
 
@@ -30,7 +30,7 @@ class SnapshotQueries:
         rows = await self._sql.all(
             f"SELECT {SNAPSHOT_COLUMNS} FROM snapshots WHERE (system_id, seq) IN "
             "(SELECT system_id, MAX(seq) FROM snapshots "
-            " WHERE system_id IN (SELECT value FROM json_each(?)) GROUP BY system_id)",
-            (id_list(system_ids),),
+            f" WHERE system_id IN (SELECT value FROM {self._sql.each('j')}) GROUP BY system_id)",
+            (self._sql.ids(system_ids),),
         )
         return {row["system_id"]: snapshot_row(row) for row in rows}

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from flex_emulator.shared.sqlite import Sql
+from flex_emulator.shared.sql import Sql
 
 TableDump = dict[str, Any]  # {"columns": [name, ...], "rows": [[value, ...], ...]}
 
@@ -37,6 +37,8 @@ def _decode(value: object) -> object:
 
 
 class StateQueries:
+    """SQLite's catalog (``sqlite_master``, ``PRAGMA table_info``); ``PostgresStateQueries`` reads PostgreSQL's."""
+
     def __init__(self, sql: Sql) -> None:
         self._sql = sql
 
@@ -53,14 +55,17 @@ class StateQueries:
     async def _columns(self, table: str) -> list[str]:
         return [str(row[1]) for row in await self._sql.all(f'PRAGMA table_info("{table}")')]
 
+    async def _order(self, table: str) -> str:
+        return "key" if table == "meta" else "rowid"
+
     async def dump_tables(self) -> dict[str, TableDump]:
         tables: dict[str, TableDump] = {}
         for table in await self.table_names():
             columns = await self._columns(table)
             rows = await self._sql.all(
-                f'SELECT * FROM "{table}" ORDER BY rowid' if table != "meta" else 'SELECT * FROM "meta" ORDER BY key'
+                f'SELECT {", ".join(columns)} FROM "{table}" ORDER BY {await self._order(table)}'
             )
-            tables[table] = {"columns": columns, "rows": [[_encode(cell) for cell in row] for row in rows]}
+            tables[table] = {"columns": columns, "rows": [[_encode(row[column]) for column in columns] for row in rows]}
         return tables
 
     async def empty_tables(self) -> None:
@@ -74,11 +79,11 @@ class StateQueries:
         """Drop the triggers (the ledger's append-only guard) and make them again, inside the caller's transaction."""
         triggers = await self._sql.all("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name")
         await self._sql.run("PRAGMA defer_foreign_keys = ON")
-        for name, _ in triggers:
-            await self._sql.run(f'DROP TRIGGER "{name}"')
+        for trigger in triggers:
+            await self._sql.run(f'DROP TRIGGER "{trigger["name"]}"')
         yield
-        for _, sql in triggers:
-            await self._sql.run(str(sql))
+        for trigger in triggers:
+            await self._sql.run(str(trigger["sql"]))
 
     async def load_tables(self, tables: dict[str, Any]) -> None:
         """Replace every table's rows with ``tables`` (a ``dump_tables`` result); raises StateError on a mismatch."""
@@ -91,7 +96,7 @@ class StateQueries:
             await self._load(tables, names)
 
     async def _load(self, tables: dict[str, Any], names: list[str]) -> None:
-        for table in await self.table_names():
+        for table in names:
             await self._sql.run(f'DELETE FROM "{table}"')
         for table in names:
             dump = tables[table]
@@ -108,7 +113,81 @@ class StateQueries:
             for row in dump["rows"]:
                 if not isinstance(row, list) or len(row) != len(columns):
                     raise StateError(f"A row of table {table} does not have {len(columns)} cells.")
-            await self._sql.many(sql, [tuple(_decode(cell) for cell in row) for row in dump["rows"]])
+            await self._insert(table, sql, [tuple(_decode(cell) for cell in row) for row in dump["rows"]])
+        await self._check_references()
+
+    async def _insert(self, table: str, sql: str, rows: list[tuple[object, ...]]) -> None:
+        await self._sql.many(sql, rows)
+
+    async def _check_references(self) -> None:
         broken = await self._sql.all("PRAGMA foreign_key_check")
         if broken:
             raise StateError(f"Table {broken[0][0]} has a row that refers to a missing row of table {broken[0][2]}.")
+
+
+# Tables of the running cloud rather than of its state: which processes are up, the signing key and page secret
+# they share, the migrations applied, the link faults armed. Never dumped, loaded or emptied with the state.
+CLUSTER_TABLES = ("cloud_processes", "cloud_secrets", "link_faults", "schema_migrations")
+# The columns numbered by a sequence: after a load the next number is past every row loaded.
+NUMBERED = {"ledger": ("id",), "journal": ("id", "seq")}
+
+
+class PostgresStateQueries(StateQueries):
+    """The same whole-state actions on PostgreSQL: its catalog, its append-only guards lifted by a setting of the
+    transaction (``flex.unguarded``), references checked when the load is done, id sequences moved past the rows
+    loaded. A value of the wrong type for its column is a StateError, as a bad cell is."""
+
+    async def table_names(self) -> list[str]:
+        rows = await self._sql.all(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() "
+            "AND table_type = 'BASE TABLE' AND NOT (table_name = ANY(?::text[])) ORDER BY table_name",
+            (list(CLUSTER_TABLES),),
+        )
+        return [str(row[0]) for row in rows]
+
+    async def schema_version(self) -> int:
+        row = await self._sql.one("SELECT COALESCE(MAX(version), 0) AS version FROM schema_migrations")
+        return int(row["version"]) if row else 0
+
+    async def _columns(self, table: str) -> list[str]:
+        rows = await self._sql.all(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+            "AND table_name = ? ORDER BY ordinal_position",
+            (table,),
+        )
+        return [str(row[0]) for row in rows]
+
+    async def _order(self, table: str) -> str:
+        rows = await self._sql.all(
+            "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+            "AND a.attnum = ANY(i.indkey::int2[]) WHERE i.indrelid = ?::regclass AND i.indisprimary "
+            "ORDER BY array_position(i.indkey::int2[], a.attnum)",
+            (table,),
+        )
+        return ", ".join(str(row[0]) for row in rows) or "1"
+
+    @asynccontextmanager
+    async def _guards_lifted(self) -> AsyncIterator[None]:
+        await self._sql.run("SELECT set_config('flex.unguarded', 'on', true)")
+        await self._sql.run("SET CONSTRAINTS ALL DEFERRED")
+        yield
+        await self._sql.run("SELECT set_config('flex.unguarded', 'off', true)")
+
+    async def _insert(self, table: str, sql: str, rows: list[tuple[object, ...]]) -> None:
+        try:
+            async with self._sql.savepoint():
+                await self._sql.many(sql, rows)
+        except Exception as exc:  # the driver's type and constraint errors: the document does not fit
+            raise StateError(f"A row of table {table} does not fit its columns ({type(exc).__name__}).") from None
+        for column in NUMBERED.get(table, ()):
+            await self._sql.run(
+                f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "
+                f"COALESCE((SELECT MAX({column}) FROM {table}), 0) + 1, false)"
+            )
+
+    async def _check_references(self) -> None:
+        try:
+            async with self._sql.savepoint():
+                await self._sql.run("SET CONSTRAINTS ALL IMMEDIATE")
+        except Exception:  # a foreign key violated by the rows loaded
+            raise StateError("A row refers to a missing row of another table.") from None

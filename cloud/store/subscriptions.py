@@ -5,13 +5,12 @@ from datetime import datetime
 from flex_emulator.cloud.domain.models import Subscription
 from flex_emulator.cloud.store.records import (
     SUBSCRIPTION_COLUMNS,
-    id_list,
     prefixed,
     subscription_row,
     subscription_values,
     ts,
 )
-from flex_emulator.shared.sqlite import Sql
+from flex_emulator.shared.sql import Sql
 
 
 class SubscriptionQueries:
@@ -30,8 +29,9 @@ class SubscriptionQueries:
 
     async def get_many(self, ids: list[str]) -> dict[str, Subscription]:
         rows = await self._sql.all(
-            f"SELECT {prefixed(SUBSCRIPTION_COLUMNS, 't')} FROM json_each(?) j JOIN subscriptions t ON t.id = j.value",
-            (id_list(ids),),
+            f"SELECT {prefixed(SUBSCRIPTION_COLUMNS, 't')} FROM {self._sql.each('j')} "
+            "JOIN subscriptions t ON t.id = j.value",
+            (self._sql.ids(ids),),
         )
         return {row["id"]: subscription_row(row) for row in rows}
 

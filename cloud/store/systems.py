@@ -3,8 +3,8 @@
 from datetime import datetime
 
 from flex_emulator.cloud.domain.models import System
-from flex_emulator.cloud.store.records import SYSTEM_COLUMNS, id_list, prefixed, system_row
-from flex_emulator.shared.sqlite import Sql
+from flex_emulator.cloud.store.records import SYSTEM_COLUMNS, prefixed, system_row
+from flex_emulator.shared.sql import Dialect, Sql
 from flex_emulator.shared.timefmt import epoch
 
 
@@ -25,8 +25,8 @@ class SystemQueries:
 
     async def get_many(self, ids: list[str]) -> dict[str, System]:
         rows = await self._sql.all(
-            f"SELECT {prefixed(SYSTEM_COLUMNS, 't')} FROM json_each(?) j JOIN systems t ON t.id = j.value",
-            (id_list(ids),),
+            f"SELECT {prefixed(SYSTEM_COLUMNS, 't')} FROM {self._sql.each('j')} JOIN systems t ON t.id = j.value",
+            (self._sql.ids(ids),),
         )
         return {row["id"]: system_row(row) for row in rows}
 
@@ -46,8 +46,9 @@ class SystemQueries:
     async def delete(self, system_id: str) -> None:
         """Unlink: its assignments, snapshots and check-in go; the highest seq it had is kept as a floor."""
         await self._sql.run(
-            "INSERT INTO system_seq_floors (system_id, seq) SELECT id, MAX(seq, acked_seq) FROM systems WHERE id = ? "
-            "ON CONFLICT(system_id) DO UPDATE SET seq = MAX(seq, excluded.seq)",
+            f"INSERT INTO system_seq_floors (system_id, seq) SELECT id, {self._sql.greatest}(seq, acked_seq) "
+            "FROM systems WHERE id = ? "
+            f"ON CONFLICT(system_id) DO UPDATE SET seq = {self._sql.greatest}(system_seq_floors.seq, excluded.seq)",
             (system_id,),
         )
         for table in ("snapshots", "assignments"):
@@ -55,21 +56,65 @@ class SystemQueries:
         await self._sql.run("DELETE FROM jobs WHERE kind = 'check_in' AND ref = ?", (system_id,))
         await self._sql.run("DELETE FROM systems WHERE id = ?", (system_id,))
 
+    async def lock(self, system_id: str) -> System | None:
+        """The system, its row locked until the transaction ends (PostgreSQL; SQLite's one writer holds every row):
+        whatever decides from its seq, its credits or whether it is online takes this first."""
+        lock = " FOR UPDATE" if self._sql.dialect == Dialect.POSTGRES else ""
+        row = await self._sql.one(f"SELECT {SYSTEM_COLUMNS} FROM systems WHERE id = ?{lock}", (system_id,))
+        return None if row is None else system_row(row)
+
+    async def lock_many(self, ids: list[str]) -> None:
+        """Lock these systems' rows, in id order (the one order every transaction takes them in: no deadlock)."""
+        if ids and self._sql.dialect == Dialect.POSTGRES:
+            await self._sql.all(
+                f"SELECT id FROM systems WHERE id IN (SELECT value FROM {self._sql.each('j')}) ORDER BY id FOR UPDATE",
+                (self._sql.ids(ids),),
+            )
+
+    async def connected(self, system_id: str, via: str, now: datetime) -> None:
+        """Its link is up, held by process ``via``."""
+        await self._sql.run(
+            f"UPDATE systems SET last_seen = {self._sql.greatest}(COALESCE(last_seen, 0), ?), online_via = ? "
+            "WHERE id = ?",
+            (epoch(now), via, system_id),
+        )
+
+    async def disconnected(self, system_id: str, via: str, now: datetime) -> None:
+        """The link held by ``via`` is down (seen until now); a newer link through another process stays."""
+        await self._sql.run(
+            f"UPDATE systems SET last_seen = {self._sql.greatest}(COALESCE(last_seen, 0), ?), "
+            "online_via = CASE WHEN online_via = ? THEN NULL ELSE online_via END WHERE id = ?",
+            (epoch(now), via, system_id),
+        )
+
+    async def release_links(self, live: list[str]) -> list[str]:
+        """Links held by processes not in ``live`` are gone (the process stopped or died): returns those systems."""
+        rows = await self._sql.all(
+            f"UPDATE systems SET online_via = NULL WHERE online_via IS NOT NULL "
+            f"AND online_via NOT IN (SELECT value FROM {self._sql.each('j')}) RETURNING id",
+            (self._sql.ids(live),),
+        )
+        return [str(row["id"]) for row in rows]
+
     async def touch(self, system_id: str, now: datetime) -> None:
         await self._sql.run(
-            "UPDATE systems SET last_seen = MAX(COALESCE(last_seen, 0), ?) WHERE id = ?", (epoch(now), system_id)
+            f"UPDATE systems SET last_seen = {self._sql.greatest}(COALESCE(last_seen, 0), ?) WHERE id = ?",
+            (epoch(now), system_id),
         )
 
     async def set_seq(self, system_id: str, seq: int) -> None:
         await self._sql.run("UPDATE systems SET seq = ?, dirty = 0 WHERE id = ?", (seq, system_id))
 
     async def record_ack(self, system_id: str, seq: int) -> None:
-        await self._sql.run("UPDATE systems SET acked_seq = MAX(acked_seq, ?) WHERE id = ?", (seq, system_id))
+        await self._sql.run(
+            f"UPDATE systems SET acked_seq = {self._sql.greatest}(acked_seq, ?) WHERE id = ?", (seq, system_id)
+        )
 
     async def mark_dirty(self, system_ids: list[str]) -> None:
         """These systems' credits changed while no snapshot was issued: the next contact issues one."""
         await self._sql.run(
-            "UPDATE systems SET dirty = 1 WHERE id IN (SELECT value FROM json_each(?))", (id_list(system_ids),)
+            f"UPDATE systems SET dirty = 1 WHERE id IN (SELECT value FROM {self._sql.each('j')})",
+            (self._sql.ids(system_ids),),
         )
 
     async def quarters_held(self, account_id: str) -> dict[str, int]:
@@ -79,4 +124,4 @@ class SystemQueries:
             "GROUP BY system_id",
             (account_id,),
         )
-        return {row["system_id"]: int(row["quarters"]) for row in rows}
+        return {row["system_id"]: int(row["quarters"]) for row in rows}  # int(): PostgreSQL sums as numeric

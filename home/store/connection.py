@@ -8,6 +8,6 @@ from flex_emulator.shared import database
 from flex_emulator.shared.journal import Journal
 
 
-class Database(database.Database[Queries]):
+class Database(database.SqliteDatabase[Queries]):
     def __init__(self, path: Path, journal: Journal | None = None) -> None:
         super().__init__(path, MIGRATIONS, Queries, journal)

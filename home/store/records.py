@@ -1,7 +1,5 @@
 """How HOME's table rows become records, by column name."""
 
-import sqlite3
-
 from flex_emulator.home.domain.models import (
     AppliedSnapshot,
     LicenseSetting,
@@ -11,10 +9,11 @@ from flex_emulator.home.domain.models import (
     StoredReceipt,
 )
 from flex_emulator.shared.snapshot_claims import SnapshotEntry
+from flex_emulator.shared.sql import Row
 from flex_emulator.shared.timefmt import from_epoch
 
 
-def applied_snapshot_row(row: sqlite3.Row) -> AppliedSnapshot:
+def applied_snapshot_row(row: Row) -> AppliedSnapshot:
     return AppliedSnapshot(
         seq=row["seq"],
         token=row["token"],
@@ -25,7 +24,7 @@ def applied_snapshot_row(row: sqlite3.Row) -> AppliedSnapshot:
     )
 
 
-def entry_row(row: sqlite3.Row) -> SnapshotEntry:
+def entry_row(row: Row) -> SnapshotEntry:
     renewable = row["renewable_until"]
     return SnapshotEntry(
         assignment_id=row["assignment_id"],
@@ -40,15 +39,15 @@ def entry_row(row: sqlite3.Row) -> SnapshotEntry:
     )
 
 
-def receipt_row(row: sqlite3.Row) -> StoredReceipt:
+def receipt_row(row: Row) -> StoredReceipt:
     return StoredReceipt(seq=row["seq"], token=row["token"], issued_at=from_epoch(row["issued_at"]))
 
 
-def perpetual_row(row: sqlite3.Row) -> PerpetualGrant:
+def perpetual_row(row: Row) -> PerpetualGrant:
     return PerpetualGrant(row["jti"], row["license_type"], row["count"], from_epoch(row["applied_at"]))
 
 
-def resource_row(row: sqlite3.Row) -> Resource:
+def resource_row(row: Row) -> Resource:
     return Resource(
         id=row["id"],
         name=row["name"],

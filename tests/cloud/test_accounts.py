@@ -14,7 +14,7 @@ from flex_emulator.cloud.domain.signer import Signer
 from flex_emulator.cloud.domain.subscriptions import Subscriptions
 from flex_emulator.cloud.domain.transfers import Transfers
 from flex_emulator.cloud.link.hub import LinkHub
-from flex_emulator.cloud.store import Database
+from flex_emulator.cloud.store import SqliteStore
 from flex_emulator.cloud.store.subscriptions import SubscriptionQueries
 from flex_emulator.shared.clock import VirtualClock
 from tests.kit import START, TENANT_ADMIN
@@ -54,7 +54,7 @@ async def test_a_demo_seed_that_fails_part_way_is_seeded_whole_on_the_next_start
 ) -> None:
     data = tmp_path / "cloud"
     clock = VirtualClock(start=START)
-    db = Database(data / "cloud.sqlite3")
+    db = SqliteStore(data / "cloud.sqlite3")
     await db.open()
     subscriptions = Subscriptions(db, Transfers(db, Signer.load(data), LinkHub(), clock, 1.0), clock)
     real = SubscriptionQueries.set_state

@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient
 from flex_emulator.cloud.appkeys import DB
 from flex_emulator.cloud.domain.models import Assignment
 from flex_emulator.cloud.domain.scheduler import RETRY_AFTER, Due, Handled, Scheduler
-from flex_emulator.cloud.store import Database, Queries
+from flex_emulator.cloud.store import Queries, SqliteStore
 from flex_emulator.cloud.store.ledger import LedgerEntry
 from flex_emulator.shared.clock import VirtualClock
 from flex_emulator.shared.timefmt import epoch
@@ -19,7 +19,7 @@ from tests.kit.api import assert_invariant, call, new_tenant
 
 
 async def test_items_run_in_due_order_each_at_its_own_time_and_a_failure_is_retried_alone(tmp_path: Path) -> None:
-    db = Database(tmp_path / "cloud.sqlite3")
+    db = SqliteStore(tmp_path / "cloud.sqlite3")
     await db.open()
     clock = VirtualClock(start=START)
 

@@ -4,11 +4,11 @@ import asyncio
 import contextlib
 from pathlib import Path
 
-from flex_emulator.cloud.store import Database
+from flex_emulator.cloud.store import SqliteStore
 
 
 async def test_a_transaction_cancelled_at_its_begin_leaves_none_open(tmp_path: Path) -> None:
-    db = Database(tmp_path / "cloud.sqlite3")
+    db = SqliteStore(tmp_path / "cloud.sqlite3")
     await db.open()
 
     async def read_in_a_transaction() -> None:

@@ -1,0 +1,12 @@
+"""The cloud on PostgreSQL: the shared ``PostgresDatabase`` with the cloud's PostgreSQL migrations and queries.
+Imported only when ``--database`` names one (asyncpg is the optional ``postgres`` extra)."""
+
+from flex_emulator.cloud.store.migrations_postgres import MIGRATIONS
+from flex_emulator.cloud.store.queries import Queries
+from flex_emulator.shared.journal import Journal
+from flex_emulator.shared.postgres import PostgresDatabase
+
+
+class PostgresStore(PostgresDatabase[Queries]):
+    def __init__(self, url: str, journal: Journal | None = None) -> None:
+        super().__init__(url, MIGRATIONS, Queries, journal)
