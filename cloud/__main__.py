@@ -1,6 +1,7 @@
 """``python -m cloud``: run the licensing cloud emulator."""
 
 import argparse
+import sys
 from pathlib import Path
 
 import structlog
@@ -13,13 +14,25 @@ from flex_emulator.shared.serve import run
 from flex_emulator.shared.startup import StartRefused, bind_port, hold_folder, refuse
 
 
-def parse_args(argv: list[str] | None = None) -> Config:
+def parse_args(argv: list[str] | None = None) -> tuple[Config, argparse.Namespace]:
     parser = argparse.ArgumentParser(prog="flex-cloud", description="Lawo Flex style licensing cloud emulator.")
     parser.add_argument("--port", type=int, default=8700, help="0 picks a free port (see --ready-file)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument(
         "--data", type=Path, required=True, help="folder for the database and keys (created when missing)"
     )
+    parser.add_argument(
+        "--database",
+        help="postgresql://USER@HOST:PORT/DB: keep the cloud there (needs flex-emulator[postgres]); every cloud "
+        "process given the same database is one cloud. Default: cloud.sqlite3 in --data",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="start this many cloud processes on one port (SO_REUSEPORT); needs --database",
+    )
+    parser.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)  # set for each worker
     parser.add_argument("--demo", action="store_true", help="seed a demo account into a new database")
     parser.add_argument("--emulator-api", action="store_true", help="enable the /_emulator/ control routes")
     parser.add_argument("--virtual-clock", action="store_true", help="time moves only through /_emulator/clock")
@@ -46,9 +59,14 @@ def parse_args(argv: list[str] | None = None) -> Config:
     )
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
+    if args.database is not None and not args.database.startswith(("postgresql://", "postgres://")):
+        parser.error("--database must be a postgresql:// URL")
+    if args.workers < 1 or (args.workers > 1 and args.database is None):
+        parser.error("--workers N (N > 1) needs --database: several processes share a PostgreSQL database")
     configure_logging(args.log_level)
     return Config(
         data_dir=args.data,
+        database=args.database,
         host=args.host,
         port=args.port,
         demo=args.demo,
@@ -59,13 +77,22 @@ def parse_args(argv: list[str] | None = None) -> Config:
         cheap_passwords=args.cheap_passwords,
         inspector_hosts=tuple(args.inspector_host),
         journal_keep=args.journal_keep,
-    )
+    ), args
 
 
 def main(argv: list[str] | None = None) -> None:
-    config = parse_args(argv)
+    config, args = parse_args(argv)
+    if args.workers > 1:
+        from flex_emulator.cloud.workers import run_workers
+
+        try:
+            hold_folder(config.data_dir)
+        except StartRefused as problem:
+            refuse("flex-cloud", problem)
+        raw = list(sys.argv[1:] if argv is None else argv)
+        sys.exit(run_workers(args.workers, raw, config.host, config.port, config.data_dir, config.ready_file))
     try:
-        sock = bind_port(config.host, config.port)
+        sock = bind_port(config.host, config.port, reuse_port=args.reuse_port)
         hold_folder(config.data_dir)
     except StartRefused as problem:
         refuse("flex-cloud", problem)

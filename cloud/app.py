@@ -1,13 +1,16 @@
 """The cloud application factory: wires routes, middleware, app keys and long-lived resources."""
 
 import asyncio
+import secrets
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from flex_emulator.cloud.appkeys import (
     ACCOUNTS,
     CLOCK,
+    CLUSTER,
     CONFIG,
     DB,
     EMULATOR_STATE,
@@ -23,6 +26,7 @@ from flex_emulator.cloud.appkeys import (
 )
 from flex_emulator.cloud.config import Config
 from flex_emulator.cloud.domain.accounts import Accounts
+from flex_emulator.cloud.domain.cluster import Cluster, made_key_pem, shared_page_secret, shared_signer
 from flex_emulator.cloud.domain.demo import seed_demo
 from flex_emulator.cloud.domain.expiry import Expiry
 from flex_emulator.cloud.domain.models import JobKind
@@ -42,7 +46,7 @@ from flex_emulator.cloud.web import openapi
 from flex_emulator.cloud.web.api.routes import API_ROUTES
 from flex_emulator.cloud.web.pages import kit
 from flex_emulator.cloud.web.pages.routes import PAGE_ROUTES
-from flex_emulator.shared import emulator_http
+from flex_emulator.shared import emulator_http, pagekit
 from flex_emulator.shared.bodies import HANDLER_ARGS
 from flex_emulator.shared.clock import Clock, VirtualClock, WallClock
 from flex_emulator.shared.journal import Journal, keep_written
@@ -61,9 +65,21 @@ async def get_jwks(request: web.Request) -> web.Response:
     return json_response(request.app[SIGNER].jwks(), headers={"Cache-Control": "public, max-age=300"})
 
 
+@web.middleware
+async def catch_up_clock(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Several processes on one virtual clock: a request sees the time any of them last moved it to."""
+    cluster = request.app.get(CLUSTER)
+    if cluster is not None:
+        await cluster.catch_up_clock()
+    return await handler(request)
+
+
 def create_app(config: Config, clock: Clock | None = None) -> web.Application:
+    middlewares = [make_error_middleware(render_html=kit.render_error_page), origin_guard()]
+    if config.database is not None and config.virtual_clock:
+        middlewares.append(catch_up_clock)
     app = web.Application(
-        middlewares=[make_error_middleware(render_html=kit.render_error_page), origin_guard()],
+        middlewares=middlewares,
         client_max_size=config.max_body_bytes,
         handler_args=HANDLER_ARGS,
     )
@@ -71,7 +87,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     app[CLOCK] = clock or make_clock(config)
     journal = Journal(app[CLOCK].now, keep=config.journal_keep)
     app[DB] = open_store(config.data_dir, config.database, journal)
-    app[HUB] = LinkHub(journal, config.resend_seconds, app[CLOCK])
+    app[HUB] = LinkHub(journal, config.resend_seconds, app[CLOCK], app[DB].bus)
     app[HOME_ADDRESSES] = HomeAddresses(config.inspector_hosts)
     app.router.add_get("/healthz", get_healthz)
     app.add_routes([openapi.route(config.emulator_api)])
@@ -100,7 +116,12 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     """Open the database and signing key, build the services, run the scheduler; undo it all on exit."""
     config, clock, db, hub = app[CONFIG], app[CLOCK], app[DB], app[HUB]
     await db.open()
-    app[SIGNER] = Signer.load(config.data_dir)
+    if db.bus.shared:  # processes on one PostgreSQL database sign with one key and one page secret
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        app[SIGNER] = await shared_signer(db, config.data_dir, made_key_pem())
+        app[pagekit.CSRF_SECRET] = await shared_page_secret(db, secrets.token_bytes(32))
+    else:
+        app[SIGNER] = Signer.load(config.data_dir)
     transfers = Transfers(db, app[SIGNER], hub, clock, config.ack_wait_seconds)
     subscriptions = Subscriptions(db, transfers, clock)
     expiry = Expiry(transfers)
@@ -121,6 +142,8 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     app[ACCOUNTS] = Accounts(db, clock)
     app[EMULATOR_STATE] = EmulatorState(db, clock, app[SIGNER], hub, scheduler, config.data_dir)
     app[INSPECTOR] = Inspector(db, hub, app[SIGNER], clock, scheduler, app[HOME_ADDRESSES])
+    cluster = app[CLUSTER] = Cluster(db, hub, clock, app[SIGNER], scheduler)
+    await cluster.start()
     await restore_virtual_time(db, clock)
     if config.demo:
         await seed_demo(db, subscriptions, clock)
@@ -136,6 +159,7 @@ async def services(app: web.Application) -> AsyncIterator[None]:
         journal_task.cancel()
     await asyncio.gather(task, journal_task, return_exceptions=True)
     await hub.close_all()
+    await cluster.stop()
     await db.write_journal()
     await db.close()
 

@@ -4,6 +4,7 @@ from aiohttp import web
 
 from flex_emulator.cloud.config import Config
 from flex_emulator.cloud.domain.accounts import Accounts
+from flex_emulator.cloud.domain.cluster import Cluster
 from flex_emulator.cloud.domain.expiry import Expiry
 from flex_emulator.cloud.domain.scheduler import Scheduler
 from flex_emulator.cloud.domain.signer import Signer
@@ -31,3 +32,4 @@ SCHEDULER = web.AppKey("scheduler", Scheduler)
 EMULATOR_STATE = web.AppKey("emulator_state", EmulatorState)
 HOME_ADDRESSES = web.AppKey("home_addresses", HomeAddresses)
 INSPECTOR = web.AppKey("inspector", Inspector)
+CLUSTER = web.AppKey("cluster", Cluster)

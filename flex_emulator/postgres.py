@@ -75,15 +75,15 @@ class TemporaryPostgres:
         settings += ["-c", "max_connections=400"]
         if not self.durable:
             settings += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
-        log = (self.root / "server.log").open("wb")
-        if self._user:
-            shutil.chown(self.root / "server.log", self._user, "nogroup")
-        self._process = subprocess.Popen(
-            [bindir / "postgres", "-D", data, *settings],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            **self._run_as(),  # type: ignore[call-overload]
-        )
+        with (self.root / "server.log").open("wb") as log:
+            if self._user:
+                shutil.chown(self.root / "server.log", self._user, "nogroup")
+            self._process = subprocess.Popen(
+                [bindir / "postgres", "-D", data, *settings],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                **self._run_as(),  # type: ignore[call-overload]
+            )
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         ready = [str(bindir / "pg_isready"), "-q", "-h", str(self.root), "-U", "flex"]
         while subprocess.run(ready, check=False).returncode != 0:

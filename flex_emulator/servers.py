@@ -139,15 +139,18 @@ class ServiceLoop:
         """The running aiohttp application of a service."""
         return self._runners[name].app
 
-    async def start_cloud(self, port: int = 0) -> str:
-        """Start the cloud on ``port`` (0: a free one), with its data in ``root/cloud``; its URL."""
+    async def start_cloud(self, port: int = 0, *, name: str = CLOUD) -> str:
+        """Start the cloud on ``port`` (0: a free one), with its data in ``root/cloud``; its URL. Another ``name``
+        starts another process of the same cloud, its data in ``root/name`` (on PostgreSQL, ``cloud={"database":
+        URL}``: processes on one database are one cloud)."""
         from flex_emulator.cloud.app import create_app
         from flex_emulator.cloud.config import Config
 
-        Templates.session().prepare_cloud(self.root / CLOUD)
+        if "database" not in self.cloud_settings:
+            Templates.session().prepare_cloud(self.root / name)
         settings: dict[str, Any] = {"emulator_api": True, "virtual_clock": True, "cheap_passwords": True}
-        config = Config(data_dir=self.root / CLOUD, **(settings | self.cloud_settings))
-        return await self._serve(CLOUD, create_app(config, self.clock), port)
+        config = Config(data_dir=self.root / name, **(settings | self.cloud_settings))
+        return await self._serve(name, create_app(config, self.clock), port)
 
     async def start_home(
         self,
@@ -190,7 +193,9 @@ class ServiceLoop:
 
     async def close(self) -> None:
         """Stop every service, HOMEs first."""
-        for name in [name for name in self._runners if name != CLOUD]:  # HOMEs first: their links end cleanly
+        for name in [name for name in self._runners if not name.startswith(CLOUD)]:  # HOMEs first: their links
+            await self.stop(name)  # end cleanly; then the cloud's other processes
+        for name in [name for name in self._runners if name.startswith(f"{CLOUD}-")]:
             await self.stop(name)
         await self.stop(CLOUD)
         for log in self._logs.values():

@@ -20,6 +20,11 @@ class Bus:
         self.handlers: list[Handler] = []
         self.process_id = "local"
 
+    @property
+    def backend_pid(self) -> int:
+        """The database server process of this process's bus connection (0: none)."""
+        return 0
+
     def subscribe(self, handler: Handler) -> None:
         """``handler(message)`` for every message another process publishes, in the order they were sent."""
         self.handlers.append(handler)

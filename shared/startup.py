@@ -32,8 +32,9 @@ class FolderHold:
         os.close(self.fd)
 
 
-def bind_port(host: str, port: int) -> socket.socket:
-    """A socket bound to ``host:port`` (not yet listening), or ``StartRefused`` naming the port."""
+def bind_port(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
+    """A socket bound to ``host:port`` (not yet listening), or ``StartRefused`` naming the port. ``reuse_port``:
+    shared with the other processes that bind it so (``flex-cloud --workers``: the kernel spreads connections)."""
     try:
         family, kind, proto, _name, address = socket.getaddrinfo(
             host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
@@ -44,6 +45,8 @@ def bind_port(host: str, port: int) -> socket.socket:
     try:
         # As asyncio would: a port whose last connections are in TIME_WAIT is free; one with a listener is not.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind(address)
     except OSError as exc:
         sock.close()

@@ -1,5 +1,6 @@
 """Fixtures shared by every test folder: a virtual clock and a real in-process cloud; and what makes a test slow."""
 
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -8,8 +9,11 @@ from pytest_aiohttp import AiohttpClient
 
 from flex_emulator.cloud.app import create_app
 from flex_emulator.cloud.config import Config
+from flex_emulator.cloud.store import Database, SqliteStore
+from flex_emulator.cloud.store.postgres import PostgresStore
 from flex_emulator.shared.clock import VirtualClock
 from tests.kit import START
+from tests.kit.postgres import SessionPostgres
 
 
 @pytest.fixture
@@ -35,3 +39,29 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         world = item.get_closest_marker("flex_world")
         if item.get_closest_marker("browser") or (world is not None and world.kwargs.get("mode") == "subprocess"):
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[SessionPostgres]:
+    """The session's one PostgreSQL server, started by the first test that needs it."""
+    server = SessionPostgres()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    """The cloud's store, opened, on each backend: a SQLite file in tmp_path, a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        db: Database = SqliteStore(tmp_path / "cloud.sqlite3")
+        await db.open()
+        yield db
+        await db.close()
+        return
+    postgres: SessionPostgres = request.getfixturevalue("postgres")
+    url = await postgres.fresh()
+    db = PostgresStore(url)
+    await db.open()
+    yield db
+    await db.close()
+    await postgres.drop(url)

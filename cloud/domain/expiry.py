@@ -43,7 +43,7 @@ class Expiry:
                 continue
             system = systems[item.system_id]
             changes.await_proof(item, system.seq, "auto_revoked", d.now, "scheduler")
-            if not self.transfers.hub.is_online(system.id):
+            if not system.online:
                 changes.mark_dirty(system.id)
                 continue
             await changes.write(tx)
@@ -78,21 +78,16 @@ class Expiry:
 
     async def check_in(self, tx: Queries, due: list[Due]) -> Handled:
         """An online HOME gets a renewed copy within the last 24 hours of validity."""
-        online = [d.ref for d in due if self.transfers.hub.is_online(d.ref)]  # on reconnect, on_connect renews if due
+        systems = await tx.systems.get_many([d.ref for d in due])
+        online = [system.id for system in systems.values() if system.online]  # on reconnect, on_connect renews if due
         latest = await tx.snapshots.latest_many(online)
-        systems = await tx.systems.get_many(online)
         changes = Changes()
         for position, d in enumerate(due):
             if changes.due_before(d.now):
                 await changes.write(tx)
                 return Handled(position)
             snapshot, system = latest.get(d.ref), systems.get(d.ref)
-            if (
-                system is None
-                or snapshot is None
-                or snapshot.check_in_at is None
-                or not self.transfers.hub.is_online(d.ref)
-            ):
+            if system is None or snapshot is None or snapshot.check_in_at is None or not system.online:
                 continue
             if snapshot.check_in_at > d.now:
                 changes.schedule(JobKind.CHECK_IN, d.ref, snapshot.check_in_at)

@@ -24,7 +24,7 @@ import structlog
 from flex_emulator.cloud.domain.models import IssuedSnapshot, Job
 from flex_emulator.cloud.store import Database, Queries
 from flex_emulator.shared.clock import Clock, VirtualClock
-from flex_emulator.shared.timefmt import epoch, iso
+from flex_emulator.shared.timefmt import epoch, from_epoch, iso
 
 # Where a virtual clock kept in memory is written down (the cloud's meta table): with every piece of due work
 # run on the way and at the end of each advance, so a restart resumes there (app.restore_virtual_time).
@@ -89,14 +89,18 @@ class Scheduler:
         self._wake.set()
 
     async def run_due(self) -> int:
-        """Handle everything due at the clock's current time; returns how many items ran."""
-        async with self._lock:
-            return await self._run_until(self.clock.now(), step_clock=False)
+        """Handle everything due at the clock's current time; returns how many items ran. One process of the
+        cloud runs due work at a time: while another does, this one leaves it to that one."""
+        async with self._lock, self.db.exclusive("scheduler", wait=False) as held:
+            return await self._run_until(self.clock.now(), step_clock=False) if held else 0
 
     async def advance_to(self, target: datetime) -> int:
         """Move a virtual clock forward to ``target``, running each due item at its own time."""
         assert isinstance(self.clock, VirtualClock)
-        async with self._lock:
+        async with self._lock, self.db.exclusive("scheduler", wait=True):
+            saved = await self.db.read.meta.get("virtual_now")  # another process may have moved it meanwhile
+            if saved is not None and from_epoch(int(saved)) > self.clock.now():
+                self.clock.set(from_epoch(int(saved)))
             if target > self.clock.now():
                 moved: dict[str, Any] = {"from": iso(self.clock.now()), "to": iso(target)}
                 self.db.journal.note("clock_advanced", **moved)
@@ -106,6 +110,7 @@ class Scheduler:
                     await tx.meta.set(VIRTUAL_NOW_META, str(epoch(target)))
                 self.clock.set(target)
             handled += await self._run_until(target, step_clock=False)
+            await self.db.bus.publish({"kind": "clock", "now": epoch(self.clock.now())})  # the other processes
         log.info("clock_advanced", now=str(self.clock.now()), handled=handled)
         return handled
 
@@ -148,6 +153,7 @@ class Scheduler:
         position = 0
         issued: list[IssuedSnapshot] = []
         async with self.db.transaction() as tx:
+            await tx.jobs.lock_systems_of(jobs)
             for kind, group in groupby(jobs, key=lambda job: job.kind):
                 run = list(group)
                 handler = self.handlers.get(kind)
@@ -195,6 +201,7 @@ class Scheduler:
         handler = self.handlers.get(job.kind)
         issued: list[IssuedSnapshot] = []
         async with self.db.transaction() as tx:
+            await tx.jobs.lock_systems_of([job])
             if step_clock:
                 await tx.meta.set(VIRTUAL_NOW_META, str(epoch(due.now)))
             try:

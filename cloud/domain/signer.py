@@ -8,7 +8,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from flex_emulator.cloud.domain.errors import AssignmentConflict
 from flex_emulator.shared.jws import sign
-from flex_emulator.shared.keys import jwks, key_id, load_or_create_key, private_pem, write_private_key
+from flex_emulator.shared.keys import jwks, key_from_pem, key_id, load_or_create_key, private_pem, write_private_key
 from flex_emulator.shared.licenses import PerpetualLicense, sign_perpetual
 from flex_emulator.shared.snapshot_claims import MAX_SNAPSHOT_BYTES
 from flex_emulator.shared.tokens import SNAPSHOT_TYPE, Snapshot, sign_snapshot
@@ -27,12 +27,29 @@ class Signer:
         (data_dir / "jwks.json").write_text(json.dumps(signer.jwks(), indent=2))
         return signer
 
-    def replace(self, key: Ed25519PrivateKey, data_dir: Path) -> None:
-        """Sign with ``key`` from now on and keep it in ``data_dir`` (a restored emulator state)."""
-        write_private_key(data_dir / "cloud_key.pem", key)
+    @classmethod
+    def shared(cls, pem: str, data_dir: Path) -> "Signer":
+        """The key the processes of a cloud on PostgreSQL share (kept in its database, not in a data folder);
+        its public half is written to ``DATA/jwks.json`` as ``load`` does."""
+        signer = cls(key_from_pem(pem))
+        signer.publish(data_dir)
+        return signer
+
+    def publish(self, data_dir: Path) -> None:
+        (data_dir / "jwks.json").write_text(json.dumps(self.jwks(), indent=2))
+
+    def use(self, key: Ed25519PrivateKey) -> None:
+        """Sign with ``key`` from now on."""
         self._key = key
         self.kid = key_id(key.public_key())
-        (data_dir / "jwks.json").write_text(json.dumps(self.jwks(), indent=2))
+
+    def replace(self, key: Ed25519PrivateKey, data_dir: Path, *, keep_file: bool = True) -> None:
+        """Sign with ``key`` from now on and keep it in ``data_dir`` (a restored emulator state; on PostgreSQL
+        the database keeps it instead: ``keep_file`` False)."""
+        if keep_file:
+            write_private_key(data_dir / "cloud_key.pem", key)
+        self.use(key)
+        self.publish(data_dir)
 
     def private_pem(self) -> str:
         return private_pem(self._key)

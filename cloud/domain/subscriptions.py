@@ -113,6 +113,8 @@ class Subscriptions:
             raise AssignmentConflict(
                 f"Subscription {sub.order_id} is {sub.state}; only an active one can be cancelled.", code="not_active"
             )
+        system_ids = sorted({item.system_id for item in await tx.assignments.open_for_subscription(sub.id)})
+        await tx.systems.lock_many(system_ids)  # systems first, then the subscription: the one order of locks
         await tx.subscriptions.set_state(sub.id, SubscriptionState.CANCELLED, sub.term_start, sub.term_end, now)
         await tx.ledger.append(
             now,
@@ -122,9 +124,7 @@ class Subscriptions:
             subscription_id=sub.id,
             detail={"usable_until": iso(sub.term_end)},
         )
-        systems = await tx.systems.get_many(
-            [item.system_id for item in await tx.assignments.open_for_subscription(sub.id)]
-        )
+        systems = await tx.systems.get_many(system_ids)
         return [
             await self.transfers.issue_if_online(tx, systems[system_id], now, actor) for system_id in sorted(systems)
         ]
@@ -218,7 +218,7 @@ class Subscriptions:
             elif item.state == AssignmentState.ACTIVE:
                 changes.await_proof(item, systems[item.system_id].seq, "subscription_ended", now, "scheduler")
         touched = sorted({item.system_id for item in held})
-        online = [system_id for system_id in touched if self.transfers.hub.is_online(system_id)]
+        online = [system_id for system_id in touched if systems[system_id].online]
         for system_id in touched:
             if system_id not in online:
                 changes.mark_dirty(system_id)

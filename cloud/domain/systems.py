@@ -51,7 +51,7 @@ class Systems:
     async def unlink(self, account_id: str, system_id: str, actor: str) -> None:
         """Forget a system that holds no credits, and close its link."""
         async with self.db.transaction() as tx:
-            owned_by(account_id, await tx.systems.get(system_id), "system", system_id)
+            owned_by(account_id, await tx.systems.lock(system_id), "system", system_id)
             if await tx.assignments.on_system(system_id, (AssignmentState.ACTIVE, AssignmentState.REVOKE_PENDING)):
                 raise Conflict("Revoke every assignment of this system before unlinking it.", code="system_has_credits")
             await tx.systems.delete(system_id)
@@ -68,7 +68,13 @@ class Systems:
             raise
         return outcome.returned
 
-    async def seen(self, system_id: str) -> None:
-        """Record that the system was connected until now (its last seen time)."""
+    async def connected(self, system_id: str) -> None:
+        """Its link is up, through this process: from now on a change to its credits is pushed at once, by
+        whichever process makes it (committed before HOME is welcomed, so HOME online means the cloud knows)."""
         async with self.db.transaction() as tx:
-            await tx.systems.touch(system_id, self.clock.now())
+            await tx.systems.connected(system_id, self.hub.process_id, self.clock.now())
+
+    async def seen(self, system_id: str) -> None:
+        """Record that the system was connected until now (its last seen time) and its link here is down."""
+        async with self.db.transaction() as tx:
+            await tx.systems.disconnected(system_id, self.hub.process_id, self.clock.now())

@@ -111,9 +111,9 @@ class Transfers:
     async def issue_if_online(self, tx: Queries, system: System, now: datetime, actor: str) -> IssuedSnapshot | None:
         """After a change to a system's credits: issue at once if it is online, else mark it to be issued when
         it connects."""
-        if self.hub.is_online(system.id):
-            fresh = await tx.systems.get(system.id)
-            assert fresh is not None
+        fresh = await tx.systems.lock(system.id)
+        assert fresh is not None
+        if fresh.online:
             return await self.issue(tx, fresh, now, "link", actor)
         await tx.systems.mark_dirty([system.id])
         return None
@@ -259,7 +259,7 @@ class Transfers:
         receipt = verify_receipt(token, system_id, public_from_raw(system.public_key))
         now = self.clock.now()
         async with self.db.transaction() as tx:
-            current = await tx.systems.get(system_id)
+            current = await tx.systems.lock(system_id)
             assert current is not None
             if receipt.seq > current.seq:
                 raise TokenError("bad_revoke_key", "This revoke key refers to a credits file the cloud never issued.")
@@ -316,7 +316,7 @@ class Transfers:
         now = self.clock.now()
         issued = None
         async with self.db.transaction() as tx:
-            system = await tx.systems.get(system_id)
+            system = await tx.systems.lock(system_id)
             if system is None:
                 return
             await tx.systems.touch(system_id, now)
@@ -331,7 +331,8 @@ class Transfers:
     # --- helpers -------------------------------------------------------------------------------------
 
     async def _system(self, tx: Queries, account_id: str, system_id: str) -> System:
-        return owned_by(account_id, await tx.systems.get(system_id), "system", system_id)
+        """The account's system, its row locked first (see ``SystemQueries.lock``)."""
+        return owned_by(account_id, await tx.systems.lock(system_id), "system", system_id)
 
     async def _reread(self, assignment_id: str) -> Assignment:
         item = await self.db.read.assignments.get(assignment_id)

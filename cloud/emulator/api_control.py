@@ -64,7 +64,7 @@ async def get_settled(request: web.Request) -> web.Response:
         system = await db.read.systems.get(system_id)
         if system is None:
             raise NotFound(f"There is no linked system {system_id}.")
-        if not hub.is_online(system_id):
+        if not system.online:
             raise Conflict(f"System {system_id} is not online, so it cannot settle.", code="offline")
         if system.acked_seq >= system.seq and not system.dirty:
             return json_response(

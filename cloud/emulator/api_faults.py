@@ -2,7 +2,7 @@
 
 from aiohttp import web
 
-from flex_emulator.cloud.appkeys import DB, HUB
+from flex_emulator.cloud.appkeys import CLUSTER, DB, HUB
 from flex_emulator.cloud.link.faults import parse_request
 from flex_emulator.shared.errors import NotFound
 from flex_emulator.shared.journal import page_json, parse_cursor, parse_limit
@@ -16,7 +16,7 @@ async def get_events(request: web.Request) -> web.Response:
     after = parse_cursor(request.query.get("after"))
     limit = parse_limit(request.query.get("limit"))
     db = request.app[DB]
-    await db.write_journal()
+    await request.app[CLUSTER].write_journals()
     return json_response(page_json(await db.read.journal.after(after, limit), after))
 
 
@@ -38,6 +38,7 @@ async def post_link_faults(request: web.Request) -> web.Response:
     system_id = await linked_system(request)
     hub = request.app[HUB]
     faults, cut_now = hub.faults.apply(system_id, parse_request(await read_json(request)))
+    await hub.share_faults(system_id)
     if cut_now:
         await hub.disconnect(system_id, reason=b"link cut (emulator fault)")
     return json_response({"system_id": system_id, "faults": faults.json()})

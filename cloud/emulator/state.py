@@ -40,11 +40,13 @@ class EmulatorState:
                 ) from None
         async with self.db.transaction() as tx:
             await tx.state.empty_tables()
+            if self.db.bus.shared:
+                await tx.cluster.clear_link_faults()
             if target is not None:
                 await tx.meta.set(VIRTUAL_NOW_META, str(epoch(target)))
         if isinstance(self.clock, VirtualClock) and target is not None:
             self.clock.rewind(target)
-        await self._forget_links()
+        await self._forget_links(None if target is None else epoch(target))
 
     async def dump(self) -> dict[str, Any]:
         """The whole cloud as one document: every table, the signing key and the time."""
@@ -77,17 +79,23 @@ class EmulatorState:
         try:
             async with self.db.transaction() as tx:
                 await tx.state.load_tables(tables)
+                if self.db.bus.shared:  # the processes of a cloud on PostgreSQL keep the key in the database
+                    await tx.cluster.clear_link_faults()
+                    await tx.cluster.replace_secret("cloud_key", document["keys"]["cloud_key"])
                 if isinstance(self.clock, VirtualClock):
                     await tx.meta.set(VIRTUAL_NOW_META, str(epoch(saved_now)))
         except StateError as exc:
             raise BadRequest(f"The state document does not fit: {exc}", code="invalid_state") from None
-        self.signer.replace(key, self.data_dir)
+        self.signer.replace(key, self.data_dir, keep_file=not self.db.bus.shared)
         if isinstance(self.clock, VirtualClock):
             self.clock.rewind(saved_now)
-        await self._forget_links()
+        await self.db.bus.publish({"kind": "keys"})
+        await self._forget_links(epoch(saved_now) if isinstance(self.clock, VirtualClock) else None)
 
-    async def _forget_links(self) -> None:
-        """Close every HOME link and forget what was pushed on them: the systems they belonged to are gone."""
+    async def _forget_links(self, rewound_to: int | None) -> None:
+        """Close every HOME link and forget what was pushed on them: the systems they belonged to are gone. The
+        other processes of the cloud do the same (and set their clocks back with this one's)."""
+        await self.db.bus.publish({"kind": "reset", "now": rewound_to, "rewind": rewound_to is not None})
         await self.hub.close_all()
         self.hub.forget()
         self.scheduler.wake()

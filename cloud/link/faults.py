@@ -2,6 +2,7 @@
 snapshot or receipt. They act at the cloud's end of the real link (``hub.py`` sends, ``link.py``
 receives), on real messages, and each one that fires is noted in the journal."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,12 +92,40 @@ def receipt_seq(data: str) -> int | None:
     return seq if isinstance(seq, int) and not isinstance(seq, bool) else None
 
 
+def faults_from_json(data: dict[str, Any]) -> SystemFaults:
+    """A ``SystemFaults.json()`` back (as another process of the cloud tells it)."""
+    return SystemFaults(
+        cut=bool(data.get("cut")),
+        latency_ms=int(data.get("latency_ms") or 0),
+        drop_next=[str(item) for item in data.get("drop_next") or []],
+        duplicate_next=[str(item) for item in data.get("duplicate_next") or []],
+    )
+
+
 class LinkFaults:
-    """The faults armed for each system; kept in memory only (a restart clears them, as it would a network)."""
+    """The faults armed for each system; in memory (a restart of a lone process clears them, as it would a
+    network). On a shared database the hub keeps every process's copy the same (``LinkHub.share_faults``)."""
 
     def __init__(self, journal: Journal) -> None:
         self._journal = journal
         self._systems: dict[str, SystemFaults] = {}
+        self.fired: Callable[[str], None] | None = None  # a one-shot fault fired: the others must know
+
+    def armed(self, system_id: str) -> SystemFaults | None:
+        return self._systems.get(system_id)
+
+    def replace(self, system_id: str, data: dict[str, Any] | None) -> bool:
+        """Take the faults another process armed (None: none); returns whether the link must be cut now."""
+        was_cut = self.is_cut(system_id)
+        if data is None:
+            self._systems.pop(system_id, None)
+            return False
+        faults = faults_from_json(data)
+        if faults.active:
+            self._systems[system_id] = faults
+        else:
+            self._systems.pop(system_id, None)
+        return faults.cut and not was_cut
 
     def of(self, system_id: str) -> SystemFaults:
         return self._systems.get(system_id) or SystemFaults()
@@ -154,5 +183,7 @@ class LinkFaults:
                 self._journal.note(kind, system_id, message=message, seq=seq)
                 if not faults.active:
                     del self._systems[system_id]
+                if self.fired is not None:
+                    self.fired(system_id)
                 return copies
         return 1

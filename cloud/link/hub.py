@@ -1,15 +1,24 @@
-"""Which HOME systems are connected right now, pushing to them, and waiting for their receipts."""
+"""Which HOME systems are connected to this process, pushing to them, and waiting for their receipts.
+
+Several cloud processes on one database are one cloud: each holds the links of the HOMEs that connected to it,
+and the hubs speak over the database's bus (``shared/bus.py``). A snapshot issued for a system linked to
+another process is handed to that process (``push``), which sends it with its own faults and re-pushes as
+if it had issued it; a receipt, a refusal, a link going up or down and changed faults are told to all, so a
+process waiting for a receipt wakes whichever process received it."""
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 from aiohttp import web
 
-from flex_emulator.cloud.link.faults import LinkFaults
+from flex_emulator.cloud.link.faults import LinkFaults, SystemFaults
 from flex_emulator.shared import protocol
+from flex_emulator.shared.bus import Bus, Message
 from flex_emulator.shared.clock import Clock, WallClock
 from flex_emulator.shared.journal import Journal, token_fields
 
@@ -19,15 +28,34 @@ PUSHES_REMEMBERED = 32
 RESEND_MAX_SECONDS = 60.0
 GOODBYE_SECONDS = 10.0
 
+# The latest snapshot of a system, read from the database by a process asked to push one it did not issue
+# (when the token was too large to travel with the message): (token, seq), or None.
+LatestSnapshot = Callable[[str], Awaitable[tuple[str, int] | None]]
+FaultsSaver = Callable[[str, SystemFaults | None], Awaitable[None]]
+
 
 class LinkHub:
-    def __init__(self, journal: Journal | None = None, resend_seconds: float = 2.0, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        journal: Journal | None = None,
+        resend_seconds: float = 2.0,
+        clock: Clock | None = None,
+        bus: Bus | None = None,
+    ) -> None:
         self.journal = journal or Journal()
         self.faults = LinkFaults(self.journal)
         self.resend_seconds = resend_seconds
         self.clock = clock or WallClock()
         self._resend_at: dict[str, datetime] = {}  # when each waiting re-push is due, by the service's clock
         self._lost: dict[str, int] = {}  # the latest seq whose snapshot or receipt an injected fault dropped
+        self.bus = bus or Bus()
+        # Who holds a link, as the systems table records it: this process's id on a shared database, else one
+        # made for this run (a restart finds the rows of the last run and clears them).
+        self.process_id = self.bus.process_id if self.bus.shared else uuid.uuid4().hex[:16]
+        self.latest_snapshot: LatestSnapshot | None = None
+        self.save_faults: FaultsSaver | None = None
+        self._downs: dict[str, int] = {}  # links of other processes seen going down, per system
+        self._telling: set[asyncio.Task[None]] = set()
         self._latest: dict[str, tuple[str, int]] = {}  # the last snapshot pushed: token, seq
         self._resenders: dict[str, asyncio.Task[None]] = {}
         self._sockets: dict[str, web.WebSocketResponse] = {}
@@ -37,6 +65,13 @@ class LinkHub:
         self._pushed: dict[str, dict[int, int]] = {}  # message id -> seq, to match HOME's error replies
         self._changed = asyncio.Condition()
         self._listeners: list[Callable[[str, bool], None]] = []
+        if self.bus.shared:
+            self.faults.fired = self._tell_faults
+
+    def _tell_faults(self, system_id: str) -> None:
+        task = asyncio.create_task(self.share_faults(system_id), name=f"faults-{system_id}")
+        self._telling.add(task)
+        task.add_done_callback(self._telling.discard)
 
     def is_online(self, system_id: str) -> bool:
         """Registered until its handler has recorded last_seen and let go (a closing socket still counts)."""
@@ -55,11 +90,13 @@ class LinkHub:
         if previous is not None and previous is not socket and not previous.closed:
             await previous.close(message=b"replaced by a newer connection")
         self._announce(system_id, True)
+        await self.bus.publish({"kind": "link", "system_id": system_id, "online": True})
 
     async def unregister(self, system_id: str, socket: web.WebSocketResponse) -> None:
         if self._sockets.get(system_id) is socket:
             del self._sockets[system_id]
             self._announce(system_id, False)
+            await self.bus.publish({"kind": "link", "system_id": system_id, "online": False})
         async with self._changed:
             self._changed.notify_all()
 
@@ -73,6 +110,10 @@ class LinkHub:
         Until its receipt arrives the snapshot is sent again now and then (see ``_resend``): a snapshot
         or receipt lost in transit must not leave credits waiting for proof while the link is up."""
         socket = self._sockets.get(system_id)
+        if socket is None and self.bus.shared and not resent:
+            # Linked to another process, or to none: whoever holds it sends it (the token goes along if small).
+            await self.bus.publish({"kind": "push", "system_id": system_id, "seq": seq, "opt_token": token})
+            return True
         if socket is None or socket.closed:
             return False
         message_id, text = protocol.encode_with_id(protocol.SNAPSHOT, token=token)
@@ -150,14 +191,19 @@ class LinkHub:
         """The latest seq whose copy or receipt an injected fault dropped, not pushed again since (0: none)."""
         return self._lost.get(system_id, 0)
 
-    async def lost(self, system_id: str, seq: int) -> None:
+    async def lost(self, system_id: str, seq: int, *, tell: bool = True) -> None:
         """An injected fault dropped copy ``seq`` or its receipt: whoever waits for that receipt stops waiting
-        (the re-push will recover it)."""
+        (the re-push will recover it), in any process of the cloud."""
+        if tell:
+            await self.bus.publish({"kind": "lost", "system_id": system_id, "seq": seq})
         async with self._changed:
             self._lost[system_id] = max(self._lost.get(system_id, 0), seq)
             self._changed.notify_all()
 
-    async def acknowledged(self, system_id: str, seq: int) -> None:
+    async def acknowledged(self, system_id: str, seq: int, *, tell: bool = True) -> None:
+        """HOME's receipt for ``seq`` was accepted (here, or by another process: then ``tell`` is False)."""
+        if tell:
+            await self.bus.publish({"kind": "ack", "system_id": system_id, "seq": seq})
         if self._latest.get(system_id, ("", seq + 1))[1] <= seq:
             del self._latest[system_id]  # nothing to push again: let the token and the watcher go
             resender = self._resenders.pop(system_id, None)
@@ -178,16 +224,25 @@ class LinkHub:
         seq = pushed.pop(reply_to) if reply_to in pushed else max(pushed.values(), default=0)
         if not pushed:
             self._pushed.pop(system_id, None)
+        await self.bus.publish({"kind": "refused", "system_id": system_id, "seq": seq})
+        await self._refused_up_to(system_id, seq)
+        return seq
+
+    async def _refused_up_to(self, system_id: str, seq: int) -> None:
         async with self._changed:
             self._refused[system_id] = max(self._refused.get(system_id, 0), seq)
             self._changed.notify_all()
-        return seq
 
     async def wait_for_ack(self, system_id: str, seq: int, timeout: float) -> bool:
-        """Wait until the system's receipt for ``seq`` (or later) arrived, HOME refused it, or ``timeout`` passed."""
+        """Wait until the system's receipt for ``seq`` (or later) arrived, HOME refused it, its link went down, or
+        ``timeout`` passed. A system linked to another process is waited for through what that one tells."""
+        local = self.is_online(system_id)
+        downs = self._downs.get(system_id, 0)
 
         def settled() -> bool:
-            return self._settled(system_id, seq) or self._lost.get(system_id, 0) >= seq or not self.is_online(system_id)
+            if self._settled(system_id, seq) or self._lost.get(system_id, 0) >= seq:
+                return True
+            return not self.is_online(system_id) if local else self._downs.get(system_id, 0) != downs
 
         try:
             async with asyncio.timeout(timeout):
@@ -214,6 +269,7 @@ class LinkHub:
 
     def forget(self) -> None:
         """Drop what is known about pushes and receipts (after the emulator emptied or replaced the database)."""
+        self._downs.clear()
         self._acked.clear()
         self._refused.clear()
         self._pushed.clear()
@@ -225,3 +281,62 @@ class LinkHub:
         socket = self._sockets.get(system_id)
         if socket is not None:
             await socket.close(message=reason)
+
+    # --- what other processes of the cloud tell ---------------------------------------------------------------
+
+    async def share_faults(self, system_id: str) -> None:
+        """The system's faults changed here: keep them where every process finds them, and tell the others."""
+        if self.bus.shared and self.save_faults is not None:
+            current = self.faults.armed(system_id)
+            await self.save_faults(system_id, current)
+            await self.bus.publish(
+                {"kind": "faults", "system_id": system_id, "faults": None if current is None else current.json()}
+            )
+
+    async def heard(self, message: Message) -> None:
+        """A message from another process of this cloud (``shared/bus.py``)."""
+        kind, system_id = message.get("kind"), message.get("system_id")
+        if not isinstance(system_id, str):
+            return
+        if kind == "push":
+            await self._push_for_another(system_id, message)
+        elif kind == "ack":
+            await self.acknowledged(system_id, int(message["seq"]), tell=False)
+        elif kind == "refused":
+            await self._refused_up_to(system_id, int(message["seq"]))
+        elif kind == "lost":
+            await self.lost(system_id, int(message["seq"]), tell=False)
+        elif kind == "link":
+            await self._link_elsewhere(system_id, bool(message.get("online")))
+        elif kind == "faults":
+            await self._faults_from_another(system_id, message.get("faults"))
+
+    async def _push_for_another(self, system_id: str, message: Message) -> None:
+        if system_id not in self._sockets:
+            return
+        seq = int(message["seq"])
+        token = message.get("opt_token")
+        if not isinstance(token, str):
+            latest = await self.latest_snapshot(system_id) if self.latest_snapshot is not None else None
+            if latest is None or latest[1] < seq:
+                return
+            token, seq = latest
+        await self.push_snapshot(system_id, token, seq)
+
+    async def _link_elsewhere(self, system_id: str, online: bool) -> None:
+        if online:
+            # The HOME connected again through another process: a link it left here is stale.
+            stale = self._sockets.get(system_id)
+            if stale is not None and not stale.closed:
+                await stale.close(message=b"replaced by a newer connection")
+            return
+        if system_id in self._sockets:
+            return
+        async with self._changed:
+            self._downs[system_id] = self._downs.get(system_id, 0) + 1
+            self._changed.notify_all()
+
+    async def _faults_from_another(self, system_id: str, faults: Any) -> None:
+        cut_now = self.faults.replace(system_id, faults if isinstance(faults, dict) else None)
+        if cut_now:
+            await self.disconnect(system_id, reason=b"link cut (emulator fault)")

@@ -26,6 +26,10 @@ class ClusterQueries:
         )
         return [str(row["id"]) for row in await self._sql.all("SELECT id FROM cloud_processes ORDER BY id")]
 
+    async def processes(self) -> list[str]:
+        """The processes registered (some may be gone: ``live_processes`` sweeps)."""
+        return [str(row["id"]) for row in await self._sql.all("SELECT id FROM cloud_processes ORDER BY id")]
+
     async def leave(self, process_id: str) -> None:
         await self._sql.run("DELETE FROM cloud_processes WHERE id = ?", (process_id,))
 
@@ -37,6 +41,10 @@ class ClusterQueries:
         row = await self._sql.one("SELECT value FROM cloud_secrets WHERE name = ?", (name,))
         assert row is not None
         return str(row["value"])
+
+    async def get_secret(self, name: str) -> str | None:
+        row = await self._sql.one("SELECT value FROM cloud_secrets WHERE name = ?", (name,))
+        return None if row is None else str(row["value"])
 
     async def replace_secret(self, name: str, value: str) -> None:
         await self._sql.run(

@@ -2,9 +2,9 @@
 
 from datetime import datetime
 
-from flex_emulator.cloud.domain.models import Job
+from flex_emulator.cloud.domain.models import Job, JobKind
 from flex_emulator.cloud.store.records import job_row
-from flex_emulator.shared.sql import Sql
+from flex_emulator.shared.sql import Dialect, Sql
 from flex_emulator.shared.timefmt import epoch, from_epoch
 
 
@@ -53,6 +53,22 @@ class JobQueries:
                 f"DELETE FROM jobs WHERE kind = ? AND ref IN (SELECT value FROM {self._sql.each('j')})",
                 (kind, self._sql.ids(kind_refs)),
             )
+
+    async def lock_systems_of(self, jobs: list[Job]) -> None:
+        """Lock, in id order, every system the handlers of ``jobs`` may change (PostgreSQL; SQLite has one writer):
+        a batch takes its locks in the order every transaction does, systems first (see SystemQueries.lock)."""
+        if not jobs or self._sql.dialect != Dialect.POSTGRES:
+            return
+        by_system = [job.ref for job in jobs if job.kind == JobKind.CHECK_IN]
+        by_assignment = [job.ref for job in jobs if job.kind in (JobKind.AUTO_REVOKE, JobKind.VALIDITY_END)]
+        by_subscription = [job.ref for job in jobs if job.kind in (JobKind.TERM_END, JobKind.AUTO_ACTIVATE)]
+        await self._sql.all(
+            "SELECT id FROM systems WHERE id = ANY(?::text[]) "
+            "OR id IN (SELECT system_id FROM assignments WHERE id = ANY(?::text[])) "
+            "OR id IN (SELECT system_id FROM assignments WHERE subscription_id = ANY(?::text[]) AND state != 'ended') "
+            "ORDER BY id FOR UPDATE",
+            (by_system, by_assignment, by_subscription),
+        )
 
     async def due(self, now: datetime, limit: int) -> list[Job]:
         rows = await self._sql.all(

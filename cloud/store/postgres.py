@@ -10,3 +10,8 @@ from flex_emulator.shared.postgres import PostgresDatabase
 class PostgresStore(PostgresDatabase[Queries]):
     def __init__(self, url: str, journal: Journal | None = None) -> None:
         super().__init__(url, MIGRATIONS, Queries, journal)
+
+    async def write_journal(self) -> None:
+        """Write pending facts and give every committed row its place in the journal's order (``seq``)."""
+        async with self.transaction() as tx:
+            await tx.journal.sequence()

@@ -4,6 +4,7 @@ Generic over the tables SQLite reports, so a new or reshaped table is dumped and
 changes here. Reached as ``tx.state``."""
 
 import base64
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -117,7 +118,10 @@ class StateQueries:
         await self._check_references()
 
     async def _insert(self, table: str, sql: str, rows: list[tuple[object, ...]]) -> None:
-        await self._sql.many(sql, rows)
+        try:
+            await self._sql.many(sql, rows)
+        except sqlite3.Error as exc:  # a CHECK or NOT NULL the document's rows break: it does not fit
+            raise StateError(f"A row of table {table} does not fit its columns ({exc}).") from None
 
     async def _check_references(self) -> None:
         broken = await self._sql.all("PRAGMA foreign_key_check")

@@ -3,14 +3,13 @@
 from collections import Counter
 from datetime import timedelta
 from itertools import pairwise
-from pathlib import Path
 
 from aiohttp.test_utils import TestClient
 
 from flex_emulator.cloud.appkeys import DB
 from flex_emulator.cloud.domain.models import Assignment
 from flex_emulator.cloud.domain.scheduler import RETRY_AFTER, Due, Handled, Scheduler
-from flex_emulator.cloud.store import Queries, SqliteStore
+from flex_emulator.cloud.store import Database, Queries
 from flex_emulator.cloud.store.ledger import LedgerEntry
 from flex_emulator.shared.clock import VirtualClock
 from flex_emulator.shared.timefmt import epoch
@@ -18,9 +17,8 @@ from tests.kit import START
 from tests.kit.api import assert_invariant, call, new_tenant
 
 
-async def test_items_run_in_due_order_each_at_its_own_time_and_a_failure_is_retried_alone(tmp_path: Path) -> None:
-    db = SqliteStore(tmp_path / "cloud.sqlite3")
-    await db.open()
+async def test_items_run_in_due_order_each_at_its_own_time_and_a_failure_is_retried_alone(store: Database) -> None:
+    db = store
     clock = VirtualClock(start=START)
 
     async def note(tx: Queries, due: list[Due]) -> Handled:
@@ -57,7 +55,6 @@ async def test_items_run_in_due_order_each_at_its_own_time_and_a_failure_is_retr
     assert [later - earlier for earlier, later in pairwise(attempts)] == [60 * 2**n for n in range(len(attempts) - 1)]
     assert len(attempts) == 8  # 1:30, 1:31, 1:33, 1:37, 1:45, 2:01, 2:33, 3:37 within five hours
     assert due[0].due_at == START + timedelta(hours=3, minutes=37) + RETRY_AFTER * 2**7
-    await db.close()
 
 
 async def test_thousands_of_items_due_at_one_instant_are_each_handled_once_and_the_books_balance(

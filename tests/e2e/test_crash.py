@@ -1,71 +1,20 @@
 """Durability: real processes killed with SIGKILL in the middle of credit traffic lose and duplicate nothing."""
 
 import asyncio
-import os
 import random
-import signal
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
 
 from flex_emulator.shared.timefmt import iso, parse_iso
 from tests.kit.portal import Home, LinkedHome
-from tests.kit.processes import free_port
+from tests.kit.processes import Service, api, free_port, invariant
 
 pytestmark = pytest.mark.slow  # real processes killed with SIGKILL
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class Service:
-    def __init__(self, name: str, args: list[str], port: int, log_dir: Path) -> None:
-        self.name, self.args, self.port, self.log_dir = name, args, port, log_dir
-        self.process: subprocess.Popen[bytes] | None = None
-        self.url = f"http://127.0.0.1:{port}"
-
-    async def start(self, http: aiohttp.ClientSession) -> None:
-        log = open(self.log_dir / f"{self.name}.log", "ab")  # noqa: SIM115 (closed with the process)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", *self.args, "--port", str(self.port)], cwd=ROOT, stdout=log, stderr=log
-        )
-        log.close()
-        for _ in range(300):
-            try:
-                async with http.get(f"{self.url}/healthz") as answer:
-                    if answer.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"{self.name} did not start; see {self.log_dir / (self.name + '.log')}")
-
-    def kill(self) -> None:
-        assert self.process is not None
-        os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-                raise AssertionError(f"{self.name} did not stop within 15 s of SIGTERM") from None
-
-
-async def api(
-    http: aiohttp.ClientSession, method: str, url: str, token: str | None = None, json: Any = None
-) -> tuple[int, Any]:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    async with http.request(method, url, json=json, headers=headers) as answer:
-        return answer.status, await answer.json()
 
 
 async def converged(
@@ -86,11 +35,6 @@ async def converged(
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"never converged: cloud open {open_ids}, pending {len(pending)}, HOME holds {held}")
-
-
-async def invariant(http: aiohttp.ClientSession, cloud: Service) -> None:
-    _, answer = await api(http, "GET", f"{cloud.url}/_emulator/invariant")
-    assert answer == {"ok": True, "violations": []}, answer
 
 
 async def traffic(

@@ -86,12 +86,17 @@ class World:
     tmp_path: Path
     homes: list[Home] = field(default_factory=list)
     clients: list[TestClient] = field(default_factory=list)  # closed when the world stops
+    # Other processes of the same cloud (PostgreSQL): HOMEs link through them in turn, the first through another
+    # process than the tenant's, so what the tenant does must cross to the process that holds the link.
+    others: list[TestClient] = field(default_factory=list)
+    placed: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     @asynccontextmanager
-    async def start(cls, tmp_path: Path, **cloud_settings: Any) -> AsyncIterator["World"]:
+    async def start(cls, tmp_path: Path, *, processes: int = 1, **cloud_settings: Any) -> AsyncIterator["World"]:
         """The public world in this process, its data in ``tmp_path``; ``cloud_settings`` override cloud Config
-        fields (shorter waits for a receipt, say). The tenant is an account with an admin and no subscription."""
+        fields (shorter waits for a receipt, say; ``database=URL`` for PostgreSQL, where ``processes`` cloud
+        processes on it make one cloud). The tenant is an account with an admin and no subscription."""
         servers = AsyncInProcess(tmp_path, START, cloud=cloud_settings)
         http = AsyncTransport()
         clients: list[TestClient] = []
@@ -102,7 +107,14 @@ class World:
             )
             cloud = TestClient(Running(servers.app("cloud"), harness.cloud.url, lambda: servers.stop("cloud")))
             clients.append(cloud)
-            yield cls(harness, servers, cloud, Tenant(cloud, account.id, account.token), tmp_path, clients=clients)
+            world = cls(harness, servers, cloud, Tenant(cloud, account.id, account.token), tmp_path, clients=clients)
+            for number in range(1, processes):
+                name = f"cloud-{number + 1}"
+                url = await servers.start_cloud(name=name)
+                other = TestClient(Running(servers.app(name), url, lambda name=name: servers.stop(name)))
+                clients.append(other)
+                world.others.append(other)
+            yield world
         finally:
             for client in reversed(clients):  # HOMEs first, so the cloud sees their links end cleanly
                 await client.close()
@@ -117,6 +129,11 @@ class World:
     def cloud_url(self) -> str:
         return self.harness.cloud.url
 
+    def home_cloud(self, label: str) -> str:
+        """The address of the cloud process a HOME links through (always the same one for a label)."""
+        clouds = [str(other.make_url("")).rstrip("/") for other in self.others] + [self.cloud_url]
+        return clouds[self.placed.setdefault(label, len(self.placed)) % len(clouds)]
+
     async def start_home(
         self, label: str, *, offline: bool = False, clock: Clock | None = None, link: bool = True, pin_key: bool = False
     ) -> Home:
@@ -124,7 +141,9 @@ class World:
         of its own, ``pin_key`` lets it pin the cloud's key on first contact instead of reading the key file."""
         name = _slug(label)
         settings: dict[str, Any] = {"cloud_key_file": None} if pin_key else {}
-        url = await self.servers.start_home(name, self.cloud_url, label=label, offline=offline, clock=clock, **settings)
+        url = await self.servers.start_home(
+            name, self.home_cloud(label), label=label, offline=offline, clock=clock, **settings
+        )
         client = TestClient(Running(self.servers.app(name), url, lambda: self.servers.stop(name)))
         self.clients.append(client)
         system = await home_api(client).system()

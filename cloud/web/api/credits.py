@@ -4,7 +4,7 @@ from typing import Any
 
 from aiohttp import web
 
-from flex_emulator.cloud.appkeys import CLOCK, CONFIG, DB, HUB, SIGNER, SUBSCRIPTIONS, SYSTEMS, TRANSFERS
+from flex_emulator.cloud.appkeys import CLOCK, CONFIG, DB, SIGNER, SUBSCRIPTIONS, SYSTEMS, TRANSFERS
 from flex_emulator.cloud.domain import rules
 from flex_emulator.cloud.domain.models import Assignment, AssignmentState
 from flex_emulator.cloud.emulator.file_faults import faulty_credits_file
@@ -58,12 +58,11 @@ async def cancel_subscription(request: web.Request) -> web.Response:
 async def get_systems(request: web.Request) -> web.Response:
     who = await caller(request)
     db = request.app[DB]
-    online = request.app[HUB].online_ids()  # before reading: a system goes Offline only after last_seen is saved
     assigned = await db.read.systems.quarters_held(who.account_id)
     systems = await db.read.systems.of_account(who.account_id)
     now = request.app[CLOCK].now()
     return json_response(
-        {"systems": [system_json(item, item.id in online, now, assigned.get(item.id, 0)) for item in systems]}
+        {"systems": [system_json(item, item.online, now, assigned.get(item.id, 0)) for item in systems]}
     )
 
 
@@ -75,22 +74,19 @@ async def post_system(request: web.Request) -> web.Response:
     system = await request.app[SYSTEMS].link(
         who.account_id, code, optional_text(body, "label", max_length=100), who.actor
     )
-    return json_response(
-        {"system": system_json(system, request.app[HUB].is_online(system.id), request.app[CLOCK].now(), 0)}, status=201
-    )
+    return json_response({"system": system_json(system, system.online, request.app[CLOCK].now(), 0)}, status=201)
 
 
 @routes.get("/api/v1/accounts/{acc}/systems/{sys}")
 async def get_system(request: web.Request) -> web.Response:
     who = await caller(request)
-    online = request.app[HUB].is_online(request.match_info["sys"])  # before reading, as in get_systems
     system = await request.app[SYSTEMS].owned(who.account_id, request.match_info["sys"])
     db = request.app[DB]
     items = await db.read.assignments.on_system(system.id)
     subs = await db.read.subscriptions.get_many([item.subscription_id for item in items])  # one read, not one per row
     return json_response(
         {
-            "system": system_json(system, online, request.app[CLOCK].now()),
+            "system": system_json(system, system.online, request.app[CLOCK].now()),
             "assignments": [assignment_json(item, subs[item.subscription_id]) for item in items],
         }
     )

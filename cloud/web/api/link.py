@@ -87,6 +87,7 @@ async def get_link(request: web.Request) -> web.WebSocketResponse:
     hub.journal.note("link_up", system_id, home_seq=home_seq)
     log.info("link_connected", system_id=system_id)
     try:
+        await request.app[SYSTEMS].connected(system_id)
         await socket.send_str(protocol.encode(protocol.WELCOME, system_id=system_id))
         await transfers.on_connect(system_id, home_seq, receipt)
         while True:

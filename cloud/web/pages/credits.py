@@ -2,7 +2,7 @@
 
 from aiohttp import web
 
-from flex_emulator.cloud.appkeys import CLOCK, DB, HUB, SYSTEMS, TRANSFERS
+from flex_emulator.cloud.appkeys import CLOCK, DB, SYSTEMS, TRANSFERS
 from flex_emulator.cloud.domain import rules
 from flex_emulator.cloud.domain.models import Assignment, AssignmentState, System
 from flex_emulator.cloud.web.access import Caller
@@ -142,7 +142,7 @@ async def revoke_page(
     assert sub is not None
     context = {
         "system": system,
-        "online": request.app[HUB].is_online(system.id),
+        "online": system.online,
         "item": assignment_view(item, sub),
         "steps": rules.REVOKE_STEPS,
         "problem": problem,

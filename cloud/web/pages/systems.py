@@ -37,14 +37,13 @@ def presence(system: System, online: bool, now: datetime) -> dict[str, str | boo
 async def get_systems(request: web.Request) -> web.Response:
     who = await page_caller(request)
     db = request.app[DB]
-    online = request.app[HUB].online_ids()  # before reading: a system goes Offline only after last_seen is saved
     assigned = await db.read.systems.quarters_held(who.account_id)
     now = request.app[CLOCK].now()
     rows = [
         {
             "system": item,
-            "online": item.id in online,
-            "last_seen": rules.last_seen(item, item.id in online, now),
+            "online": item.online,
+            "last_seen": rules.last_seen(item, item.online, now),
             "credits": format_credits(assigned.get(item.id, 0)),
         }
         for item in await db.read.systems.of_account(who.account_id)
@@ -55,10 +54,9 @@ async def get_systems(request: web.Request) -> web.Response:
 @routes.get("/accounts/{acc}/presence")
 async def get_presence(request: web.Request) -> web.Response:
     who = await page_caller(request)
-    online = request.app[HUB].online_ids()
     systems = await request.app[DB].read.systems.of_account(who.account_id)
     now = request.app[CLOCK].now()
-    return json_response({"systems": {item.id: presence(item, item.id in online, now) for item in systems}})
+    return json_response({"systems": {item.id: presence(item, item.online, now) for item in systems}})
 
 
 @routes.get("/accounts/{acc}/add-system")
@@ -101,8 +99,8 @@ async def post_system(request: web.Request) -> web.Response:
 @routes.get("/accounts/{acc}/systems/{sys}")
 async def get_system(request: web.Request) -> web.Response:
     who = await page_caller(request)
-    online = request.app[HUB].is_online(request.match_info["sys"])
     system = await request.app[SYSTEMS].owned(who.account_id, request.match_info["sys"])
+    online = system.online
     db = request.app[DB]
     items = await db.read.assignments.on_system(system.id)
     subs = {sub.id: sub for sub in await db.read.subscriptions.of_account(who.account_id)}
@@ -127,8 +125,8 @@ async def get_system(request: web.Request) -> web.Response:
 @routes.get("/accounts/{acc}/systems/{sys}/presence")
 async def get_system_presence(request: web.Request) -> web.Response:
     who = await page_caller(request)
-    online = request.app[HUB].is_online(request.match_info["sys"])
     system = await request.app[SYSTEMS].owned(who.account_id, request.match_info["sys"])
+    online = system.online
     items = await request.app[DB].read.assignments.on_system(system.id)
     faults = request.app[HUB].faults.of(system.id).labels()
     return json_response(
