@@ -185,7 +185,7 @@ class Inspector:
             "system": {
                 "id": system.id,
                 "label": system.label,
-                "online": self.hub.is_online(system.id),
+                "online": system.online,
                 "seq": system.seq,
                 "acked_seq": system.acked_seq,
             },
