@@ -88,7 +88,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     journal = Journal(app[CLOCK].now, keep=config.journal_keep)
     app[DB] = open_store(config.data_dir, config.database, journal)
     app[HUB] = LinkHub(journal, config.resend_seconds, app[CLOCK], app[DB].bus)
-    app[HOME_ADDRESSES] = HomeAddresses(config.inspector_hosts)
+    app[HOME_ADDRESSES] = HomeAddresses(config.inspector_hosts, app[DB].bus)
     app.router.add_get("/healthz", get_healthz)
     app.add_routes([openapi.route(config.emulator_api)])
     app.router.add_get("/.well-known/jwks.json", get_jwks)

@@ -225,16 +225,19 @@ class LoopThread:
         self.loop.close()
 
 
-async def _make_in_loop(root: Path, start: datetime, log_level: str) -> ServiceLoop:
-    return ServiceLoop(root, start, log_level)  # made on the loop thread: its asyncio objects belong there
+async def _make_in_loop(root: Path, start: datetime, log_level: str, database: str | None) -> ServiceLoop:
+    # made on the loop thread: its asyncio objects belong there
+    return ServiceLoop(root, start, log_level, cloud={"database": database} if database else None)
 
 
 class InProcess:
     """The services in this process, driven from blocking code."""
 
-    def __init__(self, root: Path, start: datetime, log_level: str = DEFAULT_LEVEL) -> None:
+    def __init__(
+        self, root: Path, start: datetime, log_level: str = DEFAULT_LEVEL, database: str | None = None
+    ) -> None:
         self._thread = LoopThread()
-        self._services = self._thread.run(_make_in_loop(root, start, log_level))
+        self._services = self._thread.run(_make_in_loop(root, start, log_level, database))
 
     @property
     def clock(self) -> VirtualClock:
@@ -285,9 +288,11 @@ class AsyncOnThread:
     """The services in this process, driven from async code: they run on a loop thread of their own, so a
     blocking call inside an async test (a user's synchronous client) does not stop them answering."""
 
-    def __init__(self, root: Path, start: datetime, log_level: str = DEFAULT_LEVEL) -> None:
+    def __init__(
+        self, root: Path, start: datetime, log_level: str = DEFAULT_LEVEL, database: str | None = None
+    ) -> None:
         self._thread = LoopThread()
-        self._services = self._thread.run(_make_in_loop(root, start, log_level))
+        self._services = self._thread.run(_make_in_loop(root, start, log_level, database))
 
     @property
     def clock(self) -> VirtualClock:
@@ -327,15 +332,19 @@ class AsyncOnThread:
             await asyncio.to_thread(self._thread.stop)
 
 
-def make_async_servers(mode: Mode, root: Path, start: datetime, log_level: str = DEFAULT_LEVEL) -> AsyncServers:
-    """The services of an ``AsyncWorld`` in ``mode``."""
+def make_async_servers(
+    mode: Mode, root: Path, start: datetime, log_level: str = DEFAULT_LEVEL, database: str | None = None
+) -> AsyncServers:
+    """The services of an ``AsyncWorld`` in ``mode``; ``database``: the cloud on that PostgreSQL database."""
     if mode == "inprocess":
-        return AsyncOnThread(root, start, log_level)
-    return AsyncSubprocesses(root, start, log_level=log_level)
+        return AsyncOnThread(root, start, log_level, database)
+    return AsyncSubprocesses(root, start, log_level=log_level, database=database)
 
 
-def make_servers(mode: Mode, root: Path, start: datetime, log_level: str = DEFAULT_LEVEL) -> Servers:
-    """The services of a ``World`` in ``mode``."""
+def make_servers(
+    mode: Mode, root: Path, start: datetime, log_level: str = DEFAULT_LEVEL, database: str | None = None
+) -> Servers:
+    """The services of a ``World`` in ``mode``; ``database``: the cloud on that PostgreSQL database."""
     if mode == "inprocess":
-        return InProcess(root, start, log_level)
-    return Subprocesses(root, start, log_level=log_level)
+        return InProcess(root, start, log_level, database)
+    return Subprocesses(root, start, log_level=log_level, database=database)

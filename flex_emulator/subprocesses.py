@@ -96,8 +96,11 @@ class Subprocesses:
     server that imported both once (same ``main(argv)``, same options), so a world's processes start in
     milliseconds; ``fork=False`` runs ``python -m`` every time."""
 
-    def __init__(self, root: Path, start: datetime, *, fork: bool = True, log_level: str = "info") -> None:
+    def __init__(
+        self, root: Path, start: datetime, *, fork: bool = True, log_level: str = "info", database: str | None = None
+    ) -> None:
         self.root = root
+        self.database = database
         self.log_level = log_level
         self.clock_file = root / "clock"
         self.fork = fork and hasattr(os, "fork")
@@ -147,6 +150,7 @@ class Subprocesses:
                 "--clock-file",
                 str(self.clock_file),
                 "--cheap-passwords",
+                *(["--database", self.database] if self.database else []),
             ],
             port,
         )
@@ -205,8 +209,8 @@ class Subprocesses:
 class AsyncSubprocesses:
     """``Subprocesses`` for async code: the blocking steps run on a worker thread."""
 
-    def __init__(self, root: Path, start: datetime, *, log_level: str = "info") -> None:
-        self._servers = Subprocesses(root, start, log_level=log_level)
+    def __init__(self, root: Path, start: datetime, *, log_level: str = "info", database: str | None = None) -> None:
+        self._servers = Subprocesses(root, start, log_level=log_level, database=database)
 
     async def start_cloud(self, port: int = 0) -> str:
         """Start the cloud process; its URL once ready."""

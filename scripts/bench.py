@@ -30,6 +30,7 @@ from bench_online import (
     summary,
     sustained_assigns,
 )
+from bench_postgres import bench_postgres
 from bench_primitives import measure_primitives
 from bench_services import machine
 
@@ -242,7 +243,8 @@ async def main() -> None:
         "--due-items", type=int, help="scheduled items due in one advance (default 100,000; --quick 2,000)"
     )
     parser.add_argument(
-        "--only", help="comma-separated parts: primitives,visible,sustained,file,month,due,world,pair,links,tokens,api"
+        "--only",
+        help="comma-separated parts: primitives,visible,sustained,file,month,due,world,pair,links,tokens,api,postgres",
     )
     args = parser.parse_args()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
@@ -295,6 +297,10 @@ async def main() -> None:
             world = await asyncio.to_thread(bench_world_start, 4 if quick else 10)
             figures |= world
             report("world to first credits (median)", **world)
+        if "postgres" in parts:
+            postgres = await bench_postgres(folder / "postgres", quick)
+            figures |= postgres
+            report("postgresql beside sqlite", **postgres)
         if "links" in parts:
             links = await live_links(folder / "links", args.links or (300 if quick else 10_000))
             figures |= links
@@ -307,7 +313,20 @@ async def main() -> None:
         sys.stdout.write(json.dumps(figures) + "\n")
 
 
-PARTS = ("primitives", "tokens", "api", "visible", "sustained", "file", "month", "due", "world", "pair", "links")
+PARTS = (
+    "primitives",
+    "tokens",
+    "api",
+    "visible",
+    "sustained",
+    "file",
+    "month",
+    "due",
+    "world",
+    "pair",
+    "postgres",
+    "links",
+)
 
 
 if __name__ == "__main__":

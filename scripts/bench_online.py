@@ -60,25 +60,36 @@ class Pair:
     ) -> None:
         self.cloud, self.home, self.admin, self.account_id = cloud, home, admin, account_id
         self.system_id, self.sub_id = system_id, sub_id
+        self.other: TestClient | None = None
 
     @classmethod
-    async def start(cls, folder: Path, credits: int) -> "Pair":
+    async def start(cls, folder: Path, credits: int, database: str | None = None, other: bool = False) -> "Pair":
+        """``database``: the cloud on PostgreSQL; ``other``: HOME links through a second cloud process on it."""
         clock = VirtualClock(start=START)
-        config = CloudConfig(data_dir=folder / "cloud", emulator_api=True, virtual_clock=True, cheap_passwords=True)
+        config = CloudConfig(
+            data_dir=folder / "cloud", database=database, emulator_api=True, virtual_clock=True, cheap_passwords=True
+        )
         cloud = TestClient(TestServer(create_cloud(config, clock), host="127.0.0.1"))
         await cloud.start_server()
+        linked_to = cloud
+        if other:
+            second = CloudConfig(data_dir=folder / "cloud-b", database=database, emulator_api=True, virtual_clock=True)
+            linked_to = TestClient(TestServer(create_cloud(second, clock), host="127.0.0.1"))
+            await linked_to.start_server()
         admin, account_id = await new_admin(cloud)
         sub = await admin.create_subscription(account_id, credits, duration="annual")
         home_config = HomeConfig(
             data_dir=folder / "home",
-            cloud_url=str(cloud.make_url("")).rstrip("/"),
+            cloud_url=str(linked_to.make_url("")).rstrip("/"),
             offline=True,
             cloud_key_file=folder / "cloud" / "jwks.json",
         )
         home = TestClient(TestServer(create_home(home_config, clock), host="127.0.0.1"))
         await home.start_server()
         system = await admin.link_system(account_id, (await home_api(home).system())["registration_code"])
-        return cls(cloud, home, admin, account_id, system["id"], sub["id"])
+        pair = cls(cloud, home, admin, account_id, system["id"], sub["id"])
+        pair.other = linked_to if other else None
+        return pair
 
     async def preload(self, count: int) -> None:
         """``count`` assignments of 0.25 credits straight into the store, as ``count`` assigns would leave them."""
@@ -122,13 +133,18 @@ class Pair:
 
     async def close(self) -> None:
         await self.home.close()
+        if self.other is not None:
+            await self.other.close()
         await self.cloud.close()
 
 
-async def assign_visible(folder: Path, preload: int, samples: int) -> list[float]:
+async def assign_visible(
+    folder: Path, preload: int, samples: int, database: str | None = None, other: bool = False
+) -> list[float]:
     """Milliseconds from sending an assign to HOME having applied the snapshot that holds it. A revoke
-    (not timed) follows each, so every sample sees the same ``preload`` assignments on the system."""
-    pair = await Pair.start(folder, preload + samples + 10)
+    (not timed) follows each, so every sample sees the same ``preload`` assignments on the system. ``database``:
+    on PostgreSQL; ``other``: HOME linked to a second cloud process, the assign made through the first."""
+    pair = await Pair.start(folder, preload + samples + 10, database, other)
     try:
         await pair.preload(preload)
         await pair.go_online()
@@ -163,11 +179,14 @@ async def file_round_trip(folder: Path, entries: int, rounds: int) -> list[float
         await pair.close()
 
 
-async def sustained_assigns(folder: Path, homes: int, seconds: float) -> dict[str, Any]:
+async def sustained_assigns(
+    folder: Path, homes: int, seconds: float, database: str | None = None, workers: int = 1
+) -> dict[str, Any]:
     """Assigns per second that ``CONCURRENCY`` client workers get from a cloud process whose ``homes``
-    systems are all online (a fleet process), next to what the same client gets from a bare handler."""
+    systems are all online (a fleet process), next to what the same client gets from a bare handler.
+    ``database``: the cloud on PostgreSQL, as ``workers`` processes on one port."""
     bare = Process("bare", [sys.executable, "scripts/bench_primitives.py"], folder / "bare")
-    cloud = cloud_process(folder / "cloud")
+    cloud = cloud_process(folder / "cloud", database, workers)
     fleet = None
     try:
         url = await cloud.ready(60)
@@ -192,6 +211,7 @@ async def sustained_assigns(folder: Path, homes: int, seconds: float) -> dict[st
             headers,
             expect=201,
         )
+        links_per_process = await links_by_process(database) if database else {}
         bare_url = await bare.ready(30)
         raw, raw_failed = await request_rate(
             lambda n: (f"{bare_url}/bare", {"subscription_id": "sub_x", "credits": 0.25}), seconds
@@ -207,7 +227,21 @@ async def sustained_assigns(folder: Path, homes: int, seconds: float) -> dict[st
         "raw_http_req_per_s": round(raw, 1),
         "raw_failures": raw_failed,
         "concurrency": CONCURRENCY,
-    }
+    } | ({"links_per_process": sorted(links_per_process.values(), reverse=True)} if database else {})
+
+
+async def links_by_process(database: str) -> dict[str, int]:
+    """How many HOME links each cloud process holds, as the systems table records it."""
+    import asyncpg
+
+    conn = await asyncpg.connect(database)
+    try:
+        rows = await conn.fetch(
+            "SELECT online_via, COUNT(*) AS n FROM systems WHERE online_via IS NOT NULL GROUP BY online_via"
+        )
+    finally:
+        await conn.close()
+    return {str(row["online_via"]): int(row["n"]) for row in rows}
 
 
 async def pair_start(folder: Path, rounds: int) -> list[float]:

@@ -65,7 +65,8 @@ def python(*module_args: str) -> list[str]:
     return [sys.executable, "-m", *module_args]
 
 
-def cloud_process(folder: Path) -> Process:
+def cloud_process(folder: Path, database: str | None = None, workers: int = 1) -> Process:
+    """A cloud process on SQLite in ``folder``, or on PostgreSQL at ``database`` (``workers`` processes on one port)."""
     command = python(
         "flex_emulator.cloud",
         "--data",
@@ -74,6 +75,8 @@ def cloud_process(folder: Path) -> Process:
         "--cheap-passwords",
         "--log-level",
         "warning",
+        *(["--database", database] if database else []),
+        *(["--workers", str(workers)] if workers > 1 else []),
     )
     return Process("cloud", command, folder)
 

@@ -5,7 +5,8 @@ HOME has no link, so a person (the inspector page) or ``scripts/run`` tells the 
 ``PUT /_emulator/systems/{sys}/home-address``. The cloud fetches only loopback addresses (127.0.0.0/8,
 ::1, localhost) unless it was started with ``--inspector-host HOST`` for another host: the address
 comes from whoever can reach the emulator API or link a system, and must not turn the cloud into a
-way to reach other machines. The addresses live in memory: a restarted HOME announces itself again.
+way to reach other machines. The addresses live in memory: a restarted HOME announces itself again. The
+processes of a cloud on one database tell each other (``share``), so any of them reads a HOME linked to another.
 """
 
 import ipaddress
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 
 from yarl import URL
 
+from flex_emulator.shared.bus import Bus, Message
 from flex_emulator.shared.errors import BadRequest
 
 MAX_URL_LENGTH = 300
@@ -25,9 +27,25 @@ class HomeAddress:
 
 
 class HomeAddresses:
-    def __init__(self, allowed_hosts: tuple[str, ...] = ()) -> None:
+    def __init__(self, allowed_hosts: tuple[str, ...] = (), bus: Bus | None = None) -> None:
         self._allowed = {host.lower() for host in allowed_hosts}
         self._addresses: dict[str, HomeAddress] = {}
+        self.bus = bus or Bus()
+        self.bus.subscribe(self.heard)
+
+    async def share(self, system_id: str) -> None:
+        """Tell the other processes of the cloud where this system's HOME answers."""
+        address = self._addresses.get(system_id)
+        if address is not None:
+            message = {"kind": "home_address", "system_id": system_id, "url": address.url, "source": address.source}
+            await self.bus.publish(message)
+
+    async def heard(self, message: Message) -> None:
+        if message.get("kind") == "home_address" and isinstance(message.get("system_id"), str):
+            try:
+                self.set(message["system_id"], str(message.get("url")), str(message.get("source")))
+            except BadRequest:
+                return  # a host this process may not fetch
 
     def get(self, system_id: str) -> HomeAddress | None:
         return self._addresses.get(system_id)

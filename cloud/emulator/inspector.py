@@ -200,6 +200,7 @@ class Inspector:
         checked = self.addresses.check(url)
         await self.home.system(checked, system_id)
         address = self.addresses.set(system_id, checked, "told")
+        await self.addresses.share(system_id)
         return {"system_id": system_id, "url": address.url, "source": address.source}
 
     async def address(self, system_id: str) -> dict[str, Any]:

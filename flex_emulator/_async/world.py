@@ -397,10 +397,12 @@ class AsyncWorld(_AsyncService):
         start: datetime = START,
         check: bool = True,
         log_level: str = DEFAULT_LEVEL,
+        database: str | None = None,
     ) -> AsyncIterator["AsyncWorld"]:
         """Run a fresh world with its data (and a log file per service) in ``folder``; on a clean exit
-        ``check`` asserts the invariant (see ``check_invariant``)."""
-        launched = servers.make_async_servers(mode, Path(folder), start, log_level)
+        ``check`` asserts the invariant (see ``check_invariant``). ``database``: run the cloud on this (empty)
+        PostgreSQL database, ``postgresql://...`` (needs ``flex-emulator[postgres]``), instead of SQLite."""
+        launched = servers.make_async_servers(mode, Path(folder), start, log_level, database)
         http = transport.AsyncTransport(headers={HARNESS_HEADER: "world"}, keep_alive=True)
         try:
             world = cls(launched, await launched.start_cloud(), http, mode)

@@ -398,10 +398,12 @@ class World(_Service):
         start: datetime = START,
         check: bool = True,
         log_level: str = DEFAULT_LEVEL,
+        database: str | None = None,
     ) -> Iterator["World"]:
         """Run a fresh world with its data (and a log file per service) in ``folder``; on a clean exit
-        ``check`` asserts the invariant (see ``check_invariant``)."""
-        launched = servers.make_servers(mode, Path(folder), start, log_level)
+        ``check`` asserts the invariant (see ``check_invariant``). ``database``: run the cloud on this (empty)
+        PostgreSQL database, ``postgresql://...`` (needs ``flex-emulator[postgres]``), instead of SQLite."""
+        launched = servers.make_servers(mode, Path(folder), start, log_level, database)
         http = transport.Transport(headers={HARNESS_HEADER: "world"}, keep_alive=True)
         try:
             world = cls(launched, launched.start_cloud(), http, mode)

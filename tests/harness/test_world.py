@@ -7,6 +7,8 @@ import pytest
 from flex_emulator import ApiError, AsyncCloudClient, AsyncWorld, CloudClient, HomeClient, World
 from flex_emulator.cloud.appkeys import HUB
 from flex_emulator.home.appkeys import LINK
+from flex_emulator.servers import Mode
+from tests.kit.postgres import SessionPostgres
 
 
 async def test_async_world_gives_in_process_apps_and_a_client_from_a_bare_url(tmp_path: Path) -> None:
@@ -67,3 +69,22 @@ def test_the_check_fails_when_a_home_applied_a_copy_newer_than_the_cloud_issued(
     with pytest.raises(AssertionError, match="applied copy 2, but the cloud issued it copies up to 0 only"):
         flex_world.check_invariant()
     van.client.reset()  # HOME forgets its copies: the world the fixture checks at the end is whole again
+
+
+@pytest.mark.parametrize("mode", ["inprocess", "subprocess"])
+async def test_a_world_runs_its_cloud_on_postgresql_when_given_a_database(
+    tmp_path: Path, postgres: SessionPostgres, mode: Mode
+) -> None:
+    url = await postgres.fresh()
+    try:
+        async with AsyncWorld.start(tmp_path, mode=mode, database=url) as world:
+            account = await world.create_account(subscriptions=[4])
+            studio = await world.start_home("Studio A", account=account)
+            item = await account.assign(studio, 2)
+            await studio.settle()
+            assert [entry["assignment_id"] for entry in (await studio.credits())["entries"]] == [item["id"]]
+            await account.revoke(studio, item)
+            await studio.settle()
+        assert not (tmp_path / "cloud" / "cloud.sqlite3").exists()  # the cloud kept everything in PostgreSQL
+    finally:
+        await postgres.drop(url)

@@ -55,6 +55,7 @@ async def authenticate_link(request: web.Request, socket: web.WebSocketResponse)
         verify_link_auth(message.text("token"), public_from_raw(system.public_key), system_id, nonce)
         if request.app[CONFIG].emulator_api:
             request.app[HOME_ADDRESSES].announced(system_id, message.body.get("home_url"))
+            await request.app[HOME_ADDRESSES].share(system_id)
         return system_id, hello_seq(message), message.optional_text("receipt")
     except ApiError as exc:  # a bad message or a refused token
         await socket.send_str(protocol.error(exc.code, exc.message, None))
@@ -131,14 +132,16 @@ async def receive(app: web.Application, system_id: str, socket: web.WebSocketRes
 
 
 async def say_goodbye(request: web.Request, system_id: str, socket: web.WebSocketResponse) -> None:
-    """Record last seen, then show the system Offline (in that order, so Offline comes with its time)."""
+    """Record last seen, then show the system Offline (in that order, so Offline comes with its time). The fact
+    is noted first, so the transaction that shows it Offline writes it too (a reader through another process of
+    the cloud sees both at once)."""
+    request.app[HUB].journal.note("link_down", system_id)
     try:
         await request.app[SYSTEMS].seen(system_id)
     except Exception:
         log.exception("last_seen_not_recorded", system_id=system_id)
     finally:
         await request.app[HUB].unregister(system_id, socket)
-        request.app[HUB].journal.note("link_down", system_id)
         log.info("link_disconnected", system_id=system_id)
 
 
