@@ -49,7 +49,7 @@ def postgres() -> Iterator[SessionPostgres]:
     server.stop()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
     """The cloud's store, opened, on each backend: a SQLite file in tmp_path, a fresh PostgreSQL database."""
     if request.param == "sqlite":

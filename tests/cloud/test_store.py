@@ -211,5 +211,6 @@ async def test_links_held_by_a_process_that_is_gone_are_released(store: Database
     assert system is not None and not system.online and system.last_seen == START
 
 
+@pytest.mark.slow  # starts the session's server
 def test_the_session_server_is_real_postgresql(postgres: SessionPostgres) -> None:
     assert postgres.server.root is not None and (postgres.server.root / "data" / "PG_VERSION").exists()

@@ -11,7 +11,8 @@ from tests.kit.postgres import SessionPostgres
 from tests.kit.world import World
 
 
-@pytest.fixture(params=["sqlite", "postgresql-2"])
+# PostgreSQL starts a server for the session: slow (scripts/test --fast runs the suite on SQLite only).
+@pytest.fixture(params=["sqlite", pytest.param("postgresql-2", marks=pytest.mark.slow)])
 async def cloud_database(request: pytest.FixtureRequest) -> AsyncIterator[str | None]:
     """sqlite: one cloud process on its file; postgresql-2: a fresh PostgreSQL database for two cloud processes."""
     if request.param == "sqlite":

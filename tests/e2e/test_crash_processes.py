@@ -9,9 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from tests.kit.postgres import SessionPostgres
 from tests.kit.processes import Service, api, free_port, invariant
+
+pytestmark = pytest.mark.slow  # real processes killed with SIGKILL
 
 CREDITS = 100
 

@@ -13,6 +13,8 @@ import pytest
 
 from tests.kit.postgres import SessionPostgres
 
+pytestmark = pytest.mark.slow  # real cloud processes
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -71,6 +71,7 @@ def test_the_check_fails_when_a_home_applied_a_copy_newer_than_the_cloud_issued(
     van.client.reset()  # HOME forgets its copies: the world the fixture checks at the end is whole again
 
 
+@pytest.mark.slow  # a PostgreSQL server, and subprocesses
 @pytest.mark.parametrize("mode", ["inprocess", "subprocess"])
 async def test_a_world_runs_its_cloud_on_postgresql_when_given_a_database(
     tmp_path: Path, postgres: SessionPostgres, mode: Mode
