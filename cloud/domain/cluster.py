@@ -60,6 +60,7 @@ class Cluster:
         self.scheduler = scheduler
         self._sweeper: asyncio.Task[None] | None = None
         self._flushes: dict[str, tuple[set[str], asyncio.Event]] = {}
+        self._alone = True  # no other process seen by the last sweep: nothing to catch up with
 
     @property
     def shared(self) -> bool:
@@ -79,6 +80,7 @@ class Cluster:
         for system_id, faults in armed.items():
             self.hub.faults.replace(system_id, json.loads(faults))
         await self.sweep()
+        await self.db.bus.publish({"kind": "hello"})  # the others catch up with the clock from now on
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="cloud-cluster-sweep")
 
     async def stop(self) -> None:
@@ -95,6 +97,7 @@ class Cluster:
         async with self.db.transaction() as tx:
             live = await tx.cluster.live_processes()
             released = await tx.systems.release_links(live)
+        self._alone = live == [self.hub.process_id]
         for system_id in released:
             log.info("link_released", system_id=system_id, reason="process_gone")
             await self.hub.heard({"kind": "link", "system_id": system_id, "online": False})
@@ -117,6 +120,8 @@ class Cluster:
             pem = await self.db.read.cluster.get_secret(CLOUD_KEY)
             if pem is not None:
                 self.signer.use(key_from_pem(pem))
+        elif kind == "hello":
+            self._alone = False
         elif kind == "flush":
             await self.db.write_journal()
             await self.db.bus.publish({"kind": "flushed", "request": message.get("request")})
@@ -165,7 +170,7 @@ class Cluster:
     async def catch_up_clock(self) -> None:
         """A virtual clock moved by another process: take its time before answering (the bus may be a moment
         behind the client that moved it)."""
-        if self.shared and isinstance(self.clock, VirtualClock):
+        if self.shared and isinstance(self.clock, VirtualClock) and not self._alone:
             saved = await self.db.read.meta.get(VIRTUAL_NOW_META)
             if saved is not None and from_epoch(int(saved)) > self.clock.now():
                 self.clock.set(from_epoch(int(saved)))

@@ -108,10 +108,12 @@ class Transfers:
         log.info("snapshot_issued", system_id=system.id, seq=seq, via=via, assignments=len(entries))
         return issued
 
-    async def issue_if_online(self, tx: Queries, system: System, now: datetime, actor: str) -> IssuedSnapshot | None:
+    async def issue_if_online(
+        self, tx: Queries, system: System, now: datetime, actor: str, *, locked: bool = False
+    ) -> IssuedSnapshot | None:
         """After a change to a system's credits: issue at once if it is online, else mark it to be issued when
-        it connects."""
-        fresh = await tx.systems.lock(system.id)
+        it connects. ``locked``: ``system`` was read with its row locked in this transaction (so it is current)."""
+        fresh = system if locked else await tx.systems.lock(system.id)
         assert fresh is not None
         if fresh.online:
             return await self.issue(tx, fresh, now, "link", actor)
@@ -194,7 +196,7 @@ class Transfers:
                 quarters=quarters,
                 detail={"auto_revoke_at": iso(auto_revoke_at)},
             )
-            issued = await self.issue_if_online(tx, system, now, actor)
+            issued = await self.issue_if_online(tx, system, now, actor, locked=True)
         log.info(
             "credits_assigned", assignment_id=item.id, system_id=system.id, subscription_id=sub.id, quarters=quarters
         )
@@ -227,7 +229,7 @@ class Transfers:
                 changes = Changes()
                 changes.await_proof(item, system.seq, "revoked", now, actor)
                 await changes.write(tx)
-                issued = await self.issue_if_online(tx, system, now, actor)
+                issued = await self.issue_if_online(tx, system, now, actor, locked=True)
         await self.push(issued, wait=True)
         return await self._reread(assignment_id)
 
