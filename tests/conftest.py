@@ -65,3 +65,15 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     yield db
     await db.close()
     await postgres.drop(url)
+
+
+@pytest.fixture
+async def postgres_second(store: Database) -> AsyncIterator[Database | None]:
+    """Another process's store on the same PostgreSQL database as ``store``; None on SQLite (one process)."""
+    if not isinstance(store, PostgresStore):
+        yield None
+        return
+    other = PostgresStore(store.url)
+    await other.open()
+    yield other
+    await other.close()

@@ -1,5 +1,6 @@
 """The scheduler over a real database: due order, a failing item retried alone, restart-safe rows."""
 
+import asyncio
 from collections import Counter
 from datetime import timedelta
 from itertools import pairwise
@@ -126,3 +127,28 @@ async def test_thousands_of_items_due_at_one_instant_are_each_handled_once_and_t
         await db.read.jobs.due(START + timedelta(days=300), 10) == []
     )  # the subscription's term end is all that is left
     await assert_invariant(cloud.app)
+
+
+async def test_due_work_runs_once_when_two_processes_run_their_schedulers_at_once(
+    store: Database, postgres_second: Database | None
+) -> None:
+    """Two cloud processes on one database (PostgreSQL), or one (SQLite): whichever runs a pass, each item once."""
+    other = postgres_second or store
+    clock = VirtualClock(start=START)
+
+    async def note(tx: Queries, due: list[Due]) -> Handled:
+        for item in due:
+            if await tx.meta.get(f"ran:{item.ref}") is not None:
+                raise AssertionError(f"{item.ref} ran twice")
+            await tx.meta.set(f"ran:{item.ref}", "once")
+        return Handled(len(due))
+
+    async with store.transaction() as tx:
+        await tx.jobs.schedule_many([("note", f"item-{n}", START - timedelta(minutes=n)) for n in range(300)])
+    schedulers = [
+        Scheduler(db, clock, {"note": note}, deliver=lambda snapshot: note(None, [])) for db in (store, other)
+    ]  # type: ignore[arg-type]
+    ran = await asyncio.gather(*(scheduler.run_due() for scheduler in schedulers for _ in range(3)))
+    assert sum(ran) == 300
+    assert await store.read.jobs.count() == 0
+    assert [await store.read.meta.get(f"ran:item-{n}") for n in range(300)] == ["once"] * 300
