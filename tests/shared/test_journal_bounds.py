@@ -8,7 +8,7 @@ from pytest_aiohttp import AiohttpClient
 
 from flex_emulator.cloud.__main__ import parse_args as cloud_args
 from flex_emulator.cloud.config import Config as CloudConfig
-from flex_emulator.cloud.store import Database as CloudDatabase
+from flex_emulator.cloud.store import SqliteStore as CloudDatabase
 from flex_emulator.home.__main__ import parse_args as home_args
 from flex_emulator.home.app import create_app as create_home
 from flex_emulator.home.config import Config as HomeConfig
@@ -91,5 +91,5 @@ async def test_services_keep_as_many_events_as_configured(
         await call(home, "GET", "/_emulator/events")
     events = (await call(home, "GET", "/_emulator/events?limit=1000"))["events"]
     assert [event["kind"] for event in events] == ["upload_refused"] * 5
-    assert cloud_args(["--data", str(tmp_path), "--journal-keep", "0"]).journal_keep == 0
+    assert cloud_args(["--data", str(tmp_path), "--journal-keep", "0"])[0].journal_keep == 0
     assert home_args(["--data", str(tmp_path)]).journal_keep == DEFAULT_KEEP
