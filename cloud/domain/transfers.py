@@ -169,11 +169,8 @@ class Transfers:
                     f"Subscription {sub.order_id} is {sub.state}; credits can only come from an active subscription.",
                     code="subscription_not_selectable",
                 )
-            if not await tx.subscriptions.take_quarters(sub.id, quarters):
-                raise AssignmentConflict(
-                    f"Subscription {sub.order_id} has only {format_credits(sub.quarters_available)} credits available.",
-                    code="insufficient_credits",
-                )
+            if sub.quarters_available < quarters:  # as read: the guarded take below is what decides
+                raise self._insufficient(sub.order_id, sub.quarters_available)
             item = Assignment.new(
                 account_id=account_id,
                 system_id=system.id,
@@ -197,6 +194,11 @@ class Transfers:
                 detail={"auto_revoke_at": iso(auto_revoke_at)},
             )
             issued = await self.issue_if_online(tx, system, now, actor, locked=True)
+            # Taken last: on PostgreSQL the subscription's row stays locked from here to the commit, and every
+            # assign from it waits for that lock (concurrent ones would otherwise wait for the whole transaction).
+            if not await tx.subscriptions.take_quarters(sub.id, quarters):
+                fresh = await tx.subscriptions.get(sub.id)
+                raise self._insufficient(sub.order_id, fresh.quarters_available if fresh else 0)
         log.info(
             "credits_assigned", assignment_id=item.id, system_id=system.id, subscription_id=sub.id, quarters=quarters
         )
@@ -331,6 +333,12 @@ class Transfers:
         await self.push(issued)
 
     # --- helpers -------------------------------------------------------------------------------------
+
+    def _insufficient(self, order_id: str, available: int) -> AssignmentConflict:
+        return AssignmentConflict(
+            f"Subscription {order_id} has only {format_credits(available)} credits available.",
+            code="insufficient_credits",
+        )
 
     async def _system(self, tx: Queries, account_id: str, system_id: str) -> System:
         """The account's system, its row locked first (see ``SystemQueries.lock``)."""
