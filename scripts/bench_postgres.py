@@ -41,6 +41,11 @@ def count_statements(counter: Counter[str]) -> Callable[[], None]:
     return undo
 
 
+def cpu_ticks(stat: Path) -> int:
+    """A process's user + system CPU time, in clock ticks (fields 14 and 15 of /proc/PID/stat)."""
+    return sum(int(part) for part in stat.read_text().rsplit(")", 1)[1].split()[11:13])
+
+
 async def round_trips(url: str, count: int) -> dict[str, float]:
     """Microseconds for one statement round trip, and for a one-row commit with and without waiting for the disk."""
     conn = await asyncpg.connect(url)
@@ -52,6 +57,20 @@ async def round_trips(url: str, count: int) -> dict[str, float]:
         for _ in range(count):
             await conn.fetchval("SELECT 1")
         figures["pg_round_trip_us"] = round((time.perf_counter() - began) / count * 1e6, 1)
+        # The server's own CPU per statement, from its backend's CPU time (Linux /proc; the server may run as
+        # another user, whose /proc entry root can read): a mix like the stores' (read, update and insert by key).
+        await conn.execute("CREATE TABLE IF NOT EXISTS bench_rows (id TEXT PRIMARY KEY, n BIGINT)")
+        ticks = os.sysconf("SC_CLK_TCK")
+        stat = Path(f"/proc/{conn.get_server_pid()}/stat")
+        before = cpu_ticks(stat)
+        statements = count * 2
+        for batch in range(0, count, 10):  # in transactions of 20 statements, as an assign's are
+            async with conn.transaction():
+                for n in range(batch, batch + 10):
+                    upsert = "INSERT INTO bench_rows VALUES ($1, 0) ON CONFLICT (id) DO UPDATE SET n = 1"
+                    await conn.execute(upsert, f"r{n}")
+                    await conn.fetchrow("SELECT id, n FROM bench_rows WHERE id = $1", f"r{n}")
+        figures["pg_server_cpu_us_per_statement"] = round((cpu_ticks(stat) - before) / ticks / statements * 1e6, 1)
         for label, setting in (("pg_commit_us", "on"), ("pg_commit_async_us", "off")):
             await conn.execute(f"SET synchronous_commit = {setting}")
             rounds = max(50, count // 10)
