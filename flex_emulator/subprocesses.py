@@ -137,7 +137,8 @@ class Subprocesses:
 
     def start_cloud(self, port: int = 0) -> str:
         """Start the cloud process on ``port`` (0: a free one); its URL once ready."""
-        Templates.session().prepare_cloud(self.root / "cloud")
+        if self.database is None:  # a migrated SQLite file to start from; on PostgreSQL the cloud keeps none
+            Templates.session().prepare_cloud(self.root / "cloud")
         self.cloud_url = self._spawn(
             "cloud",
             [
