@@ -14,8 +14,6 @@ from tests.kit.processes import Service, api, free_port, invariant
 
 pytestmark = pytest.mark.slow  # real processes killed with SIGKILL
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 async def converged(
     http: aiohttp.ClientSession, cloud: Service, home: Service, base: str, token: str, system_id: str
