@@ -61,8 +61,12 @@ def break_file(kind: str, claims: dict[str, Any], signer: Signer, now: datetime)
             claims | {"iat": epoch(now - COPY_VALIDITY - timedelta(days=1)), "exp": epoch(now - timedelta(days=1))}
         )
     if kind == "future":
+        # HOME keeps (or is given again) a file from its future and applies it once its clock has caught up, so
+        # it must not hold a seq the cloud issues later: it is the latest file issued, from the future.
         issued = now + timedelta(days=1)
-        return signer.sign_claims(claims | {"iat": epoch(issued), "exp": epoch(issued + COPY_VALIDITY)})
+        return signer.sign_claims(
+            claims | {"seq": claims["seq"] - 1, "iat": epoch(issued), "exp": epoch(issued + COPY_VALIDITY)}
+        )
     if kind == "stale":
         return signer.sign_claims(claims | {"seq": claims["seq"] - 2})
     if kind == "wrong_system":
@@ -97,9 +101,16 @@ async def faulty_credits_file(
             "download (or assign online) once more first.",
             code="no_older_file",
         )
+    if kind == "future" and system.seq < 1:
+        raise Conflict(
+            "A future file is the latest file this system was issued, dated a day ahead, and it has had none yet: "
+            "download (or assign online) once first.",
+            code="no_file_yet",
+        )
     latest = await db.read.snapshots.latest(system_id)
     claims = base_claims(system, latest.token if latest else None, now)
     token = break_file(kind, claims, signer, now)
-    served = {"fault": kind, "expected_code": FILE_FAULTS[kind], "seq": claims["seq"]} | token_fields(token)
+    seq = int(claims["seq"]) - (1 if kind == "future" else 0)
+    served: dict[str, Any] = {"fault": kind, "expected_code": FILE_FAULTS[kind], "seq": seq} | token_fields(token)
     db.journal.note("file_fault_served", system_id, **served)
-    return system, int(claims["seq"]), token
+    return system, seq, token

@@ -137,3 +137,35 @@ async def test_bad_files_need_the_emulator_api(plain_cloud: TestClient) -> None:
     tenant = Tenant(plain_cloud, account["id"], token)
     assert_error(await faulty_file(tenant, "home-any", "expired", expect=400), "emulator_api_disabled")
     await call(plain_cloud, "GET", "/_emulator/events", expect=404)
+
+
+async def test_a_future_file_never_stands_in_for_a_file_the_cloud_issues_later(world: World) -> None:
+    """A future file, kept until HOME's clock has caught up, is a copy of the latest file issued: it never holds a
+    seq the cloud issues later, so the real next file is applied, never answered as ``unchanged``."""
+    home = await world.start_home("OB Van", offline=True)
+    sub = await world.tenant.subscription(10)
+    kept = await world.tenant.assign(home.system_id, sub["id"], 2)
+    revoked = await world.tenant.assign(home.system_id, sub["id"], 1)
+    await home.upload(await world.tenant.download(home.system_id))
+    future = await faulty_file(world.tenant, home.system_id, "future")
+    assert_error(await home.upload(future, expect=422), "clock_skew")
+    await world.advance(86400)  # HOME's clock has caught up with the file's time
+    late = await home.upload(future)
+    assert (late["result"], late["seq"]) == ("unchanged", 1)
+    assert await home.held_ids() == {kept["id"], revoked["id"]}
+
+    pending = await world.tenant.revoke(home.system_id, revoked["id"])
+    assert pending["assignment"]["state"] == "revoke_pending"
+    applied = await home.upload(await world.tenant.download(home.system_id))
+    assert (applied["result"], applied["seq"]) == ("applied", 2)
+    assert await home.held_ids() == {kept["id"]}
+    await world.tenant.post(f"/systems/{home.system_id}/revoke-keys", {"revoke_key": applied["revoke_key"]})
+    assert (await world.tenant.sub_state(sub["id"]))["credits_available"] == 8
+    await world.check()
+
+
+async def test_a_future_file_needs_a_file_to_copy(world: World) -> None:
+    home = await world.start_home("OB Van", offline=True)
+    assert_error(await faulty_file(world.tenant, home.system_id, "future", expect=409), "no_file_yet")
+    assert (await world.system(home.system_id))["system"]["seq"] == 0
+    await world.check()
