@@ -33,6 +33,7 @@ from bench_online import (
 from bench_postgres import bench_postgres
 from bench_primitives import measure_primitives
 from bench_services import machine
+from bench_targets import judge
 
 from flex_emulator import START
 from flex_emulator.cloud.app import create_app as create_cloud
@@ -309,6 +310,14 @@ async def main() -> None:
         bound = figures["primitive_bound_ms"]
         figures["assign_visible_p50_x_bound"] = round(figures["assign_visible_p50_ms"] / bound, 1)
         figures["assign_visible_p99_x_bound"] = round(figures["assign_visible_p99_ms"] / bound, 1)
+    verdicts = judge(figures, quick)
+    if verdicts:
+        sys.stdout.write(
+            "\ntargets (keys as in docs/performance.md and --json)"
+            + (": a quick run, smaller sizes than the targets'\n" if quick else "\n")
+        )
+        sys.stdout.write("".join(f"  {verdict.line()}\n" for verdict in verdicts))
+        figures["targets"] = {verdict.key: verdict.json() for verdict in verdicts}
     if args.json:
         sys.stdout.write(json.dumps(figures) + "\n")
 
