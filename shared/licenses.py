@@ -11,10 +11,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from flex_emulator.shared.errors import TokenError
 from flex_emulator.shared.jws import decode, read_header, sign, unverified_header
 from flex_emulator.shared.keys import key_id
-from flex_emulator.shared.timefmt import epoch, from_epoch
+from flex_emulator.shared.timefmt import claim_time, epoch
 from flex_emulator.shared.tokens import CLOUD_ISSUER
 
 LICENSE_TYPE = "flex-license+jwt"
+# Licenses of one file, at most: the cloud issues up to 10,000; far more could not be summed and stored safely.
+MAX_LICENSE_COUNT = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -58,10 +60,10 @@ def verify_perpetual(token: object, trusted: dict[str, Ed25519PublicKey], system
     claims = decode(token, key, "license file")
     try:
         count = claims["count"]
-        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+        if type(count) is not int or not 1 <= count <= MAX_LICENSE_COUNT:
             raise ValueError("count")
         license = PerpetualLicense(
-            str(claims["aud"]), str(claims["license_type"]), count, from_epoch(claims["iat"]), str(claims["jti"])
+            str(claims["aud"]), str(claims["license_type"]), count, claim_time(claims["iat"]), str(claims["jti"])
         )
     except (KeyError, TypeError, ValueError):
         raise TokenError("malformed", "The license file is signed but its contents are not valid.") from None

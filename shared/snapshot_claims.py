@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from flex_emulator.shared.quarters import MAX_CREDITS, QUARTERS_PER_CREDIT
-from flex_emulator.shared.timefmt import epoch, from_epoch
+from flex_emulator.shared.timefmt import claim_time, epoch
 
 FORMAT = 2
 
@@ -93,7 +93,7 @@ def decode_entries(claims: dict[str, Any]) -> tuple[SnapshotEntry, ...]:
     def moment(seconds: int) -> datetime:
         found = moments.get(seconds)
         if found is None:
-            found = moments[seconds] = from_epoch(seconds)
+            found = moments[seconds] = claim_time(seconds)
         return found
 
     for row in rows:
@@ -105,7 +105,7 @@ def decode_entries(claims: dict[str, Any]) -> tuple[SnapshotEntry, ...]:
         for number in (quarters, assigned, until, renewable, position):
             if type(number) is not int or number < 0:
                 raise ClaimsError("number")
-        if quarters <= 0 or position >= len(subs):
+        if not 0 < quarters <= MAX_CREDITS * QUARTERS_PER_CREDIT or position >= len(subs):
             raise ClaimsError("range")
         sub_id, order_id, duration, state = subs[position]
         entries.append(

@@ -37,6 +37,14 @@ def parse_iso(text: str) -> datetime:
     return moment
 
 
+def claim_time(value: object) -> datetime:
+    """A time claim of a signed token: whole epoch seconds from 1970 to before the year 9000, else ValueError
+    (a number beyond that cannot be a date, or one HOME could add a validity to, or store)."""
+    if type(value) is not int or not epoch(EARLIEST) <= value < epoch(LATEST):
+        raise ValueError("time claim")
+    return from_epoch(value)
+
+
 def from_epoch(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 

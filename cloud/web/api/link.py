@@ -13,7 +13,7 @@ from flex_emulator.cloud.link.hub import LinkHub
 from flex_emulator.shared import protocol
 from flex_emulator.shared.errors import ApiError, ProtocolError
 from flex_emulator.shared.keys import public_from_raw
-from flex_emulator.shared.tokens import verify_link_auth
+from flex_emulator.shared.tokens import MAX_SEQ, verify_link_auth
 
 log = structlog.get_logger()
 routes = web.RouteTableDef()
@@ -21,8 +21,6 @@ routes = web.RouteTableDef()
 AUTH_TIMEOUT_SECONDS = 10.0
 HEARTBEAT_SECONDS = 15.0
 CLOSE_TIMEOUT_SECONDS = 3.0
-# A seq travels as a JSON number and is stored as a SQLite INTEGER: beyond this neither keeps it exact.
-MAX_SEQ = 2**53 - 1
 CLOSED = (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED)
 
 
