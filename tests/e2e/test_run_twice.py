@@ -60,6 +60,11 @@ def test_a_second_run_names_what_is_running_and_starts_nothing(tmp_path: Path) -
         assert "already running" in same.stderr and f"pid {first.pid}" in same.stderr
         assert str(tmp_path / "run") in same.stderr and all(url in same.stderr for url in addresses)
         assert sorted(path.name for path in (tmp_path / "run").iterdir()) == state
+        # flex-emulator up (what scripts/run runs, for an installed package) says the same.
+        up = run_second([sys.executable, "-m", "flex_emulator.cli", "up", "--data", str(tmp_path / "run"), "--fresh"])
+        assert up.returncode == 2 and up.stderr.startswith("flex-emulator up: flex-emulator is already running"), up
+        assert f"pid {first.pid}" in up.stderr and all(url in up.stderr for url in addresses)
+        assert sorted(path.name for path in (tmp_path / "run").iterdir()) == state
 
         # A sibling state folder (as var/run-virtual beside var/run) on the same ports: nothing created.
         sibling = run_second(launch(tmp_path / "run-virtual", cloud, (studio, van), "--virtual-clock"))
