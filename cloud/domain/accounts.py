@@ -11,6 +11,7 @@ chose it, who knows it too, gains nothing anywhere else. Each inviting account m
 """
 
 import asyncio
+import string
 from datetime import datetime
 
 from flex_emulator.cloud.domain import rules
@@ -24,6 +25,14 @@ from flex_emulator.shared.errors import BadRequest, Conflict, NotFound, Unauthor
 
 UNKNOWN_USER_HASH = hash_password(new_token())
 NO_OWN_PASSWORD = ""  # a login made through an invitation: verify_password matches nothing against it
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def normal_email(email: str) -> str:
+    """An email in its one stored form: trimmed, its letters A-Z lower-case. Emails match whatever the case of
+    those letters (sign-in, new accounts, members, invitations alike); other characters match as written, as
+    SQLite, PostgreSQL and the migration that lower-cased older rows all read them the same way."""
+    return email.strip().translate(_ASCII_LOWER)
 
 
 class Accounts:
@@ -33,7 +42,7 @@ class Accounts:
 
     async def sign_in(self, email: str, password: str) -> tuple[str, list[Membership]]:
         """Check the password and open a session: the session token and the accounts it reaches."""
-        user = await self.db.read.users.by_email(email)
+        user = await self.db.read.users.by_email(normal_email(email))
         # scrypt takes tens of milliseconds: off the event loop, and as long for an unknown email as for a known one
         stored = user.password_hash if user is not None and user.password_hash else UNKNOWN_USER_HASH
         own = await asyncio.to_thread(verify_password, password, stored)
@@ -66,6 +75,7 @@ class Accounts:
         """A new account with its first admin, signed in, all or nothing: the account id and the admin's token.
         An email that has a login already is its user only with that login's own password."""
         account_id, now, token = new_id("acc"), self.clock.now(), new_token()
+        admin_email = normal_email(admin_email)
         existing = await self.db.read.users.by_email(admin_email)
         if existing is not None and not (
             isinstance(admin_password, str)
@@ -95,13 +105,13 @@ class Accounts:
         """Invite ``email`` with ``role``. A password is this account's for that email's login, made when new (so a
         new colleague can sign in and accept), and reaches this account only; for a user with a password of their
         own it is ignored (they accept while signed in with theirs). Either way the same answer."""
-        email = email.strip().lower()
+        email = normal_email(email)
         check_member_fields(email, password, role)
         # Hash whether or not it is used: the answer takes as long for a registered email as for a new one.
         hashed = await asyncio.to_thread(hash_password, password) if isinstance(password, str) else None
         now = self.clock.now()
         async with self.db.transaction() as tx:
-            if email in {item.email.lower() for item in await tx.accounts.members(account_id)}:
+            if email in {item.email for item in await tx.accounts.members(account_id)}:
                 raise Conflict(f"{email} is already a member of this account.", code="already_member")
             user = await tx.users.by_email(email)
             if hashed is not None and user is None:
@@ -115,12 +125,12 @@ class Accounts:
 
     async def invitations_for(self, user: User) -> list[Invitation]:
         """The open invitations to ``user``'s email from the accounts the session in hand reaches."""
-        invitations = await self.db.read.accounts.invitations_for(user.email.lower())
+        invitations = await self.db.read.accounts.invitations_for(user.email)
         return [item for item in invitations if user.may_reach(item.account_id)]
 
     async def _open_invitation(self, tx: Queries, user: User, invitation_id: str) -> Invitation:
         invitation = await tx.accounts.invitation(invitation_id)
-        if invitation is None or invitation.email != user.email.lower() or not user.may_reach(invitation.account_id):
+        if invitation is None or invitation.email != user.email or not user.may_reach(invitation.account_id):
             raise NotFound(f"There is no invitation {invitation_id} for you.")
         return invitation
 
@@ -171,6 +181,7 @@ async def add_member_in(
     Only the emulator's control routes add members directly; people are invited (``Accounts.invite``)."""
     if role not in rules.ROLES:
         raise BadRequest("The role must be 'admin' or 'operator'.", code="invalid_role")
+    email = normal_email(email)
     if "@" not in email:
         raise BadRequest("That is not an email address.", code="invalid_email")
     if password is not None and not isinstance(password, str):

@@ -197,4 +197,12 @@ MIGRATIONS: list[str] = [
     -- link coming up are ordered by the row itself, whichever processes make them.
     ALTER TABLE systems ADD COLUMN online_via TEXT;
     """,
+    """
+    -- One rule for an email's case: stored with its letters A-Z lower-case (SQLite's lower() changes exactly
+    -- those), compared as stored. Logins and invitations made before were stored as typed, or lower-cased in
+    -- Python; users.email is unique without regard to the case of A-Z, so no two rows become one here.
+    -- (Compared as bytes: the column's NOCASE would find every row equal to its lower-case self.)
+    UPDATE users SET email = lower(email) WHERE email COLLATE BINARY <> lower(email);
+    UPDATE OR IGNORE invitations SET email = lower(email) WHERE email COLLATE BINARY <> lower(email);
+    """,
 ]

@@ -185,4 +185,17 @@ MIGRATIONS: list[str] = [
     CREATE TABLE cloud_secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE link_faults (system_id TEXT PRIMARY KEY, faults TEXT NOT NULL);
     """,
+    """
+    -- One rule for an email's case, as in the SQLite store's migrations: stored with its letters A-Z lower-case,
+    -- compared as stored. translate() changes exactly those whatever the database's locale; users_email keeps
+    -- emails unique without regard to case, so no two rows become one here.
+    UPDATE users SET email = translate(email, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')
+        WHERE email <> translate(email, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz');
+    UPDATE invitations SET email = translate(email, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')
+        WHERE email <> translate(email, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')
+        AND NOT EXISTS (
+            SELECT 1 FROM invitations other WHERE other.account_id = invitations.account_id
+            AND other.email = translate(invitations.email, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')
+        );
+    """,
 ]
