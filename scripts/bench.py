@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench_journal import journal_pruning
 from bench_links import live_links
 from bench_online import (
     assign_visible,
@@ -45,6 +46,7 @@ from flex_emulator.home.app import create_app as create_home
 from flex_emulator.home.appkeys import LINK
 from flex_emulator.home.config import Config as HomeConfig
 from flex_emulator.shared.clock import VirtualClock
+from flex_emulator.shared.journal import DEFAULT_KEEP
 from flex_emulator.shared.keys import key_id, system_id_for
 from flex_emulator.shared.snapshot_claims import SnapshotEntry
 from flex_emulator.shared.tokens import Snapshot, new_jti, sign_registration, sign_snapshot, verify_snapshot
@@ -245,7 +247,8 @@ async def main() -> None:
     )
     parser.add_argument(
         "--only",
-        help="comma-separated parts: primitives,visible,sustained,file,month,due,world,pair,links,tokens,api,postgres",
+        help="comma-separated parts: primitives,visible,sustained,file,month,due,world,pair,journal,links,tokens,api,"
+        "postgres",
     )
     args = parser.parse_args()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
@@ -302,6 +305,9 @@ async def main() -> None:
             postgres = await bench_postgres(folder / "postgres", quick)
             figures |= postgres
             report("postgresql beside sqlite", **postgres)
+        if "journal" in parts:
+            figures |= await journal_pruning(folder / "journal", 10_000 if quick else DEFAULT_KEEP)
+            report("event journal at its bound", **{key: value for key, value in figures.items() if "journal" in key})
         if "links" in parts:
             links = await live_links(folder / "links", args.links or (300 if quick else 10_000))
             figures |= links
@@ -334,6 +340,7 @@ PARTS = (
     "world",
     "pair",
     "postgres",
+    "journal",
     "links",
 )
 
