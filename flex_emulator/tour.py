@@ -121,19 +121,19 @@ class Tour:
         item = self.cloud.assign(account, studio, monthly["id"], 2)
         seq = self.cloud.settled(studio)["acked_seq"]
         self.step(
-            f"Assigned 2 credits from {order} to Studio A: the cloud signed copy {seq} and pushed it over the link, "
-            f"and Studio A applied it and sent receipt {seq} back, all within milliseconds."
+            f"Assigned 2 credits from {order} to Studio A: the cloud signed credits file {seq} and pushed it over the "
+            f"link, and Studio A applied it and sent receipt {seq} back, all within milliseconds."
         )
         self.step(
-            f'Open "Pushed copy {seq}" and "Sent receipt {seq}": the cloud\'s signed snapshot and HOME\'s signed '
-            "receipt, each marked verified with the key that made it."
+            f'Open "Pushed credits file {seq}" and "Sent receipt {seq}": the cloud\'s signed snapshot and HOME\'s '
+            "signed receipt, each marked verified with the key that made it."
         )
         self.cloud.revoke(account, studio, item["id"])
         seq = self.cloud.settled(studio)["acked_seq"]
         available = self.cloud.subscription(account, monthly["id"])["credits_available"]
         self.step(
-            f"Revoked them: the cloud pushed copy {seq} without them, Studio A's receipt {seq} proves it dropped them, "
-            f"and they were back in {order} at once ({available:g} credits available)."
+            f"Revoked them: the cloud pushed credits file {seq} without them, Studio A's receipt {seq} proves it "
+            f"dropped them, and they were back in {order} at once ({available:g} credits available)."
         )
 
     def disconnected(self, account: str, monthly: answers.Subscription, van: str) -> None:

@@ -144,24 +144,24 @@ class Timeline:
             item.title = f"{what} of {credits(event.get('credits'))} requested: they stay counted"
             item.tone = "time" if what == "Auto Revoke" else item.tone
             item.detail = (
-                f"Until HOME proves it dropped them (a receipt for a copy after {whole(event.get('after_seq')) or 0}) "
-                "or every copy it may hold has ended."
+                "Until HOME proves it dropped them (a receipt for a credits file after number "
+                f"{whole(event.get('after_seq')) or 0}) or every copy it may hold has ended."
             )
         elif kind == "snapshot_issued":
             entries = len(ids(event.get("assignments")))
             self._keep(self._entries, seq, entries)
             if event.get("via") == "file":
                 return False  # the file_downloaded that follows says it, with the file
-            item.title = f"Signed copy {seq} ({entries_text(entries)})"
+            item.title = f"Signed credits file {seq} ({entries_text(entries)})"
             item.detail = "A renewal before its validity ends (check-in)." if event.get("via") == "check_in" else None
         elif kind == "snapshot_pushed":
             self._keep(self._snapshots, seq, item.token)
             item.token = item.token or self._snapshots.get(seq or -1)
             item.crossing = TO_HOME
             if event.get("resent"):
-                item.title = f"Pushed copy {seq} again: its receipt is overdue"
+                item.title = f"Pushed credits file {seq} again: its receipt is overdue"
             else:
-                item.title = f"Pushed copy {seq} over the link"
+                item.title = f"Pushed credits file {seq} over the link"
         elif kind == "file_downloaded":
             self._keep(self._snapshots, seq, item.token)
             held = self._entries.get(seq or -1)
@@ -179,7 +179,7 @@ class Timeline:
                     item.detail = "It returned nothing: each proof returns credits once."
                 item.crossing, item.by_hand = TO_CLOUD, True
             else:
-                item.title = f"Receipt {seq} accepted: HOME holds copy {seq}{gave}"
+                item.title = f"Receipt {seq} accepted: HOME holds credits file {seq}{gave}"
                 item.crossing = TO_CLOUD
             item.tone = "ok"
         elif kind == "revoke_key_entered":
@@ -193,7 +193,7 @@ class Timeline:
             item.detail = RETURNED_VIA.get(text(event.get("via")))
             item.tone = "time" if reason in ("auto_revoked", "expired", "subscription_ended") else "ok"
         elif kind == "link_up":
-            item.title = f"Link up: HOME connected, holding copy {whole(event.get('home_seq')) or 0}"
+            item.title = f"Link up: HOME connected, holding credits file {whole(event.get('home_seq')) or 0}"
             item.tone = "ok"
         elif kind == "link_down":
             item.title = "Link down: HOME is offline"
@@ -201,7 +201,7 @@ class Timeline:
             item.title = f"Link refused: {text(event.get('code'))}"
             item.tone = "fault" if event.get("code") == "link_cut" else "refused"
         elif kind == "home_refused":
-            item.title = f"HOME refused copy {seq}: {text(event.get('code'))}"
+            item.title = f"HOME refused credits file {seq}: {text(event.get('code'))}"
             item.tone = "refused"
         elif kind == "fault_set":
             item.title = f"Link fault set: {describe_faults(event.get('faults'))}"
@@ -245,17 +245,15 @@ class Timeline:
             item.tone = "ok" if state == "online" else "info"
         elif kind == "snapshot_applied":
             entries = whole(event.get("entries")) or 0
-            what = "copy" if source == "link" else "credits file"
-            item.title = f"Applied {what} {seq} ({entries_text(entries)})"
+            item.title = f"Applied credits file {seq} ({entries_text(entries)})"
             item.detail = "Signature verified with the cloud's key; it replaces every credit HOME held."
             item.token = self._snapshots.get(seq or -1)
             item.tone = "ok"
         elif kind == "snapshot_unchanged":
-            what = "Copy" if source == "link" else "Credits file"
-            item.title = f"{what} {seq} again: unchanged, HOME holds it already"
+            item.title = f"Credits file {seq} again: unchanged, HOME holds it already"
             item.token = self._snapshots.get(seq or -1)
         elif kind == "snapshot_refused":
-            item.title = f"Refused pushed copy{'' if seq is None else f' {seq}'}: {text(event.get('code'))}"
+            item.title = f"Refused pushed credits file{'' if seq is None else f' {seq}'}: {text(event.get('code'))}"
             item.tone = "refused"
         elif kind == "upload_refused":
             item.title = f"Refused uploaded file{'' if seq is None else f' {seq}'}: {text(event.get('code'))}"
@@ -267,7 +265,7 @@ class Timeline:
             item.tone = "ok"
         elif kind == "receipt_sent":
             self._keep(self._receipts, seq, item.token)
-            item.title = f"Sent receipt {seq}: proof that HOME holds copy {seq}"
+            item.title = f"Sent receipt {seq}: proof that HOME holds credits file {seq}"
             if source == "file":
                 item.detail = "After an uploaded file, while the link is up."
             item.crossing = TO_CLOUD

@@ -59,11 +59,11 @@ def test_the_timeline_shows_both_paths_live_in_order_with_the_signed_tokens(link
         page,
         [
             "Assigned 2 credits",
-            "Signed copy 1 (1 entry)",
-            "Pushed copy 1 over the link",
-            "Applied copy 1 (1 entry)",
-            "Sent receipt 1: proof that HOME holds copy 1",
-            "Receipt 1 accepted: HOME holds copy 1",
+            "Signed credits file 1 (1 entry)",
+            "Pushed credits file 1 over the link",
+            "Applied credits file 1 (1 entry)",
+            "Sent receipt 1: proof that HOME holds credits file 1",
+            "Receipt 1 accepted: HOME holds credits file 1",
         ],
     )
     linked.api(
@@ -73,20 +73,20 @@ def test_the_timeline_shows_both_paths_live_in_order_with_the_signed_tokens(link
         page,
         [
             "Revoke of 2 credits requested: they stay counted",
-            "Pushed copy 2 over the link",
-            "Applied copy 2 (0 entries)",
-            "Receipt 2 accepted: HOME holds copy 2; 1 assignment returned",
+            "Pushed credits file 2 over the link",
+            "Applied credits file 2 (0 entries)",
+            "Receipt 2 accepted: HOME holds credits file 2; 1 assignment returned",
             "Returned 2 credits to the subscription (revoked)",
         ],
     )
-    pushed = item(page, "Pushed copy 1 over the link")
+    pushed = item(page, "Pushed credits file 1 over the link")
     expect(pushed.locator(".arrow")).to_contain_text("link")
     pushed.locator("summary").click()
     expect(pushed.locator(".signature")).to_contain_text("Signature verified")
     expect(pushed.locator(".signature")).to_contain_text("the cloud's key")
     expect(pushed.locator("pre.json").first).to_contain_text('"typ": "flex-credits+jwt"')
     expect(pushed.locator("pre.json").nth(1)).to_contain_text('"seq": 1')
-    receipt = item(page, "Sent receipt 2: proof that HOME holds copy 2")
+    receipt = item(page, "Sent receipt 2: proof that HOME holds credits file 2")
     receipt.locator("summary").click()
     expect(receipt.locator(".signature")).to_contain_text("verified with HOME's key")
 
@@ -167,7 +167,7 @@ def test_the_controls_switch_the_link_inject_a_fault_and_move_the_clock(virtual_
     expect(page.locator("[data-cloud-faults]")).to_contain_text("link cut")
     page.get_by_role("button", name="Clear faults").click()
     page.get_by_role("button", name="Switch link on").click()
-    expect(titles(page).filter(has_text="Link up: HOME connected, holding copy 0")).to_have_count(1)
+    expect(titles(page).filter(has_text="Link up: HOME connected, holding credits file 0")).to_have_count(1)
     expect(page.locator("[data-cloud-link]")).to_have_text("Online")
 
     # Disconnected credits with an Auto Revoke in an hour: a day later each side has ended them by its own clock.

@@ -58,22 +58,22 @@ async def test_an_online_assign_and_revoke_read_in_order_from_both_journals_with
     said = titles(answer["items"])
     expected = [
         "cloud: Assigned 2 credits",
-        "cloud: Signed copy 1 (1 entry)",
-        "cloud: Pushed copy 1 over the link",
-        "home: Applied copy 1 (1 entry)",
-        "home: Sent receipt 1: proof that HOME holds copy 1",
-        "cloud: Receipt 1 accepted: HOME holds copy 1",
+        "cloud: Signed credits file 1 (1 entry)",
+        "cloud: Pushed credits file 1 over the link",
+        "home: Applied credits file 1 (1 entry)",
+        "home: Sent receipt 1: proof that HOME holds credits file 1",
+        "cloud: Receipt 1 accepted: HOME holds credits file 1",
         "cloud: Revoke of 2 credits requested: they stay counted",
-        "cloud: Signed copy 2 (0 entries)",
-        "cloud: Pushed copy 2 over the link",
-        "home: Applied copy 2 (0 entries)",
-        "home: Sent receipt 2: proof that HOME holds copy 2",
-        "cloud: Receipt 2 accepted: HOME holds copy 2; 1 assignment returned",
+        "cloud: Signed credits file 2 (0 entries)",
+        "cloud: Pushed credits file 2 over the link",
+        "home: Applied credits file 2 (0 entries)",
+        "home: Sent receipt 2: proof that HOME holds credits file 2",
+        "cloud: Receipt 2 accepted: HOME holds credits file 2; 1 assignment returned",
         "cloud: Returned 2 credits to the subscription (revoked)",
     ]
     assert [line for line in said if line in expected] == expected, said
     by_title = {f"{i['lane']}: {i['title']}": i for i in answer["items"]}
-    pushed = by_title["cloud: Pushed copy 1 over the link"]
+    pushed = by_title["cloud: Pushed credits file 1 over the link"]
     assert pushed["crossing"] == "to_home" and not pushed["by_hand"]
     assert pushed["token"]["header"]["typ"] == "flex-credits+jwt" and pushed["token"]["claims"]["seq"] == 1
     assert pushed["token"]["signature"] == {
@@ -81,10 +81,10 @@ async def test_an_online_assign_and_revoke_read_in_order_from_both_journals_with
         "key": "the cloud's key",
         "note": "Ed25519 signature verified with the cloud's key.",
     }
-    receipt = by_title["home: Sent receipt 1: proof that HOME holds copy 1"]
+    receipt = by_title["home: Sent receipt 1: proof that HOME holds credits file 1"]
     assert receipt["crossing"] == "to_cloud" and receipt["token"]["signature"]["verified"] is True
     assert receipt["token"]["signature"]["key"] == "HOME's key"
-    assert by_title["home: Applied copy 1 (1 entry)"]["token"]["compact"] == pushed["token"]["compact"]
+    assert by_title["home: Applied credits file 1 (1 entry)"]["token"]["compact"] == pushed["token"]["compact"]
     assert answer["status"]["home"]["reachable"] is True and answer["status"]["system"]["online"] is True
 
     # Read on from where it stopped: nothing again, then only what is new.
@@ -93,7 +93,7 @@ async def test_an_online_assign_and_revoke_read_in_order_from_both_journals_with
     await world.tenant.assign(studio.system_id, sub["id"], 1)
     await call(world.cloud, "GET", f"/_emulator/systems/{studio.system_id}/settled")
     newer = titles((await timeline(world, studio.system_id, answer["next"]))["items"])
-    assert newer[0] == "cloud: Assigned 1 credit" and "home: Applied copy 3 (1 entry)" in newer
+    assert newer[0] == "cloud: Assigned 1 credit" and "home: Applied credits file 3 (1 entry)" in newer
 
 
 async def test_a_disconnected_file_upload_and_revoke_key_with_a_refused_file_and_key(world: World) -> None:
@@ -237,7 +237,7 @@ async def test_the_stream_follows_new_events_live_and_resumes_after_the_last_id(
     await item_titled("Link online")
     sub = await world.tenant.subscription(10)
     await world.tenant.assign(studio.system_id, sub["id"], 2)
-    last = await asyncio.wait_for(item_titled("Receipt 1 accepted: HOME holds copy 1"), 10)
+    last = await asyncio.wait_for(item_titled("Receipt 1 accepted: HOME holds credits file 1"), 10)
     response.close()
 
     await world.tenant.assign(studio.system_id, sub["id"], 1)

@@ -49,7 +49,7 @@ def test_the_tour_says_each_step_and_the_inspector_shows_it_by_each_sides_clock(
     assert "the cloud returned it at 02 Nov 2026 09:35 UTC, 5 minutes later" in steps[11]
 
     studio = titles(stack, "Studio A")
-    assert "Receipt 2 accepted: HOME holds copy 2; 1 assignment returned" in studio
+    assert "Receipt 2 accepted: HOME holds credits file 2; 1 assignment returned" in studio
     van = titles(stack, "OB Van 3")
     for title in [
         "Revoke key 2 entered: HOME's signature verified; 1 assignment returned",
