@@ -3,6 +3,8 @@ holding HOME's link), sustained assigns with one and two cloud processes, links 
 costs there (statements, round trips, the commit). The server is a throw-away one with PostgreSQL's default
 durability (every commit waits for the disk), as a production server runs."""
 
+import asyncio
+import json
 import os
 import statistics
 import time
@@ -14,8 +16,9 @@ from typing import Any
 import asyncpg
 from bench_online import assign_visible, summary, sustained_assigns
 
+from flex_emulator.cloud.link.hub import LinkHub
 from flex_emulator.postgres import TemporaryPostgres, database_name
-from flex_emulator.shared.postgres import PostgresSql
+from flex_emulator.shared.postgres import CHANNEL, PostgresBus, PostgresSql
 
 
 def count_statements(counter: Counter[str]) -> Callable[[], None]:
@@ -84,6 +87,33 @@ async def round_trips(url: str, count: int) -> dict[str, float]:
         await conn.close()
 
 
+async def bus_message_us(count: int) -> float:
+    """Microseconds a cloud process spends on one message of the bus that is not for it (a push for a HOME linked
+    elsewhere, with a 1 KB token): what every process pays for every cross-process push, the NOTIFY fan-out."""
+    bus = PostgresBus("this")
+    hub = LinkHub(bus=bus)
+    done, seen = asyncio.Event(), [0]
+
+    async def heard(message: dict[str, Any]) -> None:
+        await hub.heard(message)
+        seen[0] += 1
+        if seen[0] == count:
+            done.set()
+
+    bus.subscribe(heard)
+    message = {"kind": "push", "system_id": "home-elsewhere", "seq": 7, "opt_token": "x" * 1000, "from": "b"}
+    payload = json.dumps(message)
+    deliver = asyncio.create_task(bus._deliver())
+    began = time.perf_counter()
+    for _ in range(count):
+        bus._heard(None, 0, CHANNEL, payload)
+    await done.wait()
+    elapsed = time.perf_counter() - began
+    deliver.cancel()
+    await asyncio.gather(deliver, return_exceptions=True)
+    return round(elapsed / count * 1e6, 1)
+
+
 async def bench_postgres(folder: Path, quick: bool) -> dict[str, Any]:
     server = TemporaryPostgres(durable=True).start()
     try:
@@ -118,6 +148,7 @@ async def bench_postgres(folder: Path, quick: bool) -> dict[str, Any]:
             "pg_statements_per_assign_and_revoke": round(sum(counter.values()) / samples, 1),
         }
         figures |= await round_trips(await server.create_database(), 500 if quick else 5000)
+        figures["pg_bus_message_us"] = await bus_message_us(2000 if quick else 20_000)
         homes, seconds = (20, 3) if quick else (100, 10)
         lone = await sustained_assigns(folder / "sqlite-sustained", homes, seconds)
         one = await sustained_assigns(folder / "pg-1", homes, seconds, await server.create_database(), workers=1)
