@@ -19,6 +19,8 @@ from typing import Any, TextIO
 
 import structlog
 
+from flex_emulator.shared.logging import enum_values
+
 LEVELS = {"debug": 10, "info": 20, "warning": 30, "warn": 30, "error": 40, "exception": 40, "critical": 50}
 DEFAULT_LEVEL = "info"
 
@@ -37,7 +39,7 @@ class ServiceLog:
         """Append one event as a line (and its traceback), if it is at the file's level or above."""
         if LEVELS.get(method, logging.INFO) < self.level:
             return
-        event = dict(event)
+        event = dict(enum_values(None, method, dict(event)))
         stamp = datetime.now(UTC).strftime("%H:%M:%S.%f")[:-3]
         text = str(event.pop("event", ""))
         failure = event.pop("exc_info", None)

@@ -2,8 +2,19 @@
 
 import logging
 import sys
+from collections.abc import MutableMapping
+from enum import Enum
+from typing import Any
 
 import structlog
+
+
+def enum_values(logger: Any, method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """A state logged as ``via=link``, not ``via=<ReceiptSource.LINK: 'link'>``."""
+    for key, value in event.items():
+        if isinstance(value, Enum):
+            event[key] = value.value
+    return event
 
 
 def configure_logging(level: str = "info") -> None:
@@ -16,6 +27,7 @@ def configure_logging(level: str = "info") -> None:
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
+            enum_values,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             *renderers,
         ],
