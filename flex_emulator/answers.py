@@ -54,6 +54,14 @@ class System(TypedDict, total=False):
     linked_at: str
     seq: int
     credits_assigned: float  # in lists only
+    home_usage: "HomeUsage"  # once HOME reported its usage with a receipt
+
+
+class HomeUsage(TypedDict):
+    """What HOME's running resources used (credits), by its latest receipt, and when HOME signed it."""
+
+    credits_in_use: float
+    reported_at: str
 
 
 class Assignment(TypedDict):
@@ -178,11 +186,12 @@ class HomeSystem(TypedDict, total=False):
 
 
 class CreditTotals(TypedDict):
-    """Credits held, in use and remaining."""
+    """Credits held, in use and remaining; ``shortfall``: in use beyond what HOME holds (else 0)."""
 
     total: float
     in_use: float
     remaining: float
+    shortfall: float
 
 
 class FileResult(TypedDict, total=False):
@@ -233,6 +242,7 @@ class HomeCredits(TypedDict, total=False):
     total: float
     in_use: float
     remaining: float
+    shortfall: float  # in use beyond what HOME holds (credits revoked or expired while resources ran)
     now: str
     seq: int
     revoke_key: str | None
@@ -259,3 +269,4 @@ class Resource(TypedDict, total=False):
     count: int
     license_type: Literal["default", "perpetual", "credits"]
     status: Literal["running", "stopped", "unlicensed"]
+    running: bool  # a resource still running on credits HOME no longer holds shows "unlicensed" with running true

@@ -52,6 +52,9 @@ class Receipt:
     held: tuple[str, ...]
     issued_at: datetime
     jti: str
+    # Credits (quarters) HOME's running resources used when it signed (claim ``use``); None from a HOME
+    # older than the claim.
+    in_use: int | None = None
 
 
 @dataclass(frozen=True)
@@ -139,7 +142,7 @@ def sign_receipt(receipt: Receipt, key: Ed25519PrivateKey) -> str:
         "held": list(receipt.held),
         "iat": epoch(receipt.issued_at),
         "jti": receipt.jti,
-    }
+    } | ({} if receipt.in_use is None else {"use": receipt.in_use})
     return sign(claims, key, RECEIPT_TYPE, receipt.system_id)
 
 
@@ -158,7 +161,10 @@ def verify_receipt(token: object, system_id: str, key: Ed25519PublicKey) -> Rece
         seq = claims["seq"]
         if type(seq) is not int or not 0 <= seq <= MAX_SEQ:
             raise ValueError("seq")
-        return Receipt(system_id, seq, tuple(held), claim_time(claims["iat"]), str(claims["jti"]))
+        in_use = claims.get("use")
+        if in_use is not None and (type(in_use) is not int or not 0 <= in_use <= MAX_SEQ):
+            raise ValueError("use")
+        return Receipt(system_id, seq, tuple(held), claim_time(claims["iat"]), str(claims["jti"]), in_use)
     except (KeyError, TypeError, ValueError):
         raise TokenError("malformed", "The revoke key is signed but its contents are not valid.") from None
 

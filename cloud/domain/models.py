@@ -107,6 +107,9 @@ class System:
     acked_seq: int
     dirty: bool
     online_via: str | None = None  # the cloud process holding its link, None while it is not linked
+    # Credits (quarters) HOME's running resources used, as its latest receipt said, and when HOME signed it
+    home_in_use: int | None = None
+    home_in_use_at: datetime | None = None
 
     @property
     def online(self) -> bool:

@@ -130,3 +130,10 @@ REVOKE_STEPS = [
 def revoke_confirmed(typed: object) -> bool:
     """Revoke needs the word typed exactly: not ``Confirm``, not ``confirm `` (the seed's rule, API and page alike)."""
     return typed == CONFIRM_WORD
+
+
+def revoke_leaves_home_short(system: System, held_quarters: int, revoked_quarters: int) -> bool:
+    """Would HOME's running resources (as its latest receipt said) use more credits than HOME holds once
+    ``revoked_quarters`` of the ``held_quarters`` are gone? They would keep running, but show Unlicensed and
+    could not start again."""
+    return system.home_in_use is not None and system.home_in_use > held_quarters - revoked_quarters

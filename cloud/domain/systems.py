@@ -23,6 +23,12 @@ class Systems:
         """The system, when it belongs to the account; otherwise 404 (never say whose it is)."""
         return owned_by(account_id, await self.db.read.systems.get(system_id), "system", system_id)
 
+    async def quarters_held(self, system: System) -> int:
+        """Credits (quarters) of the system's active assignments: what an online HOME holds."""
+        return sum(
+            item.quarters for item in await self.db.read.assignments.on_system(system.id, (AssignmentState.ACTIVE,))
+        )
+
     async def assignment(self, system: System, assignment_id: str) -> Assignment:
         """One of the system's assignments (found through an owned system, so the account's own); 404 otherwise."""
         item = await self.db.read.assignments.get(assignment_id)

@@ -269,6 +269,8 @@ class Transfers:
                 raise TokenError("bad_revoke_key", "This revoke key refers to a credits file the cloud never issued.")
             # No touch_system: a pasted key is a person's doing, not contact from HOME (the link records its own).
             await tx.systems.record_ack(system_id, receipt.seq)
+            if receipt.in_use is not None:
+                await tx.systems.record_home_usage(system_id, receipt.in_use, receipt.issued_at)
             if receipt.seq == current.seq:
                 await tx.assignments.home_holds_latest_copy(system_id)
             pending = await tx.assignments.on_system(system_id, (AssignmentState.REVOKE_PENDING,))

@@ -205,4 +205,10 @@ MIGRATIONS: list[str] = [
     UPDATE users SET email = lower(email) WHERE email COLLATE BINARY <> lower(email);
     UPDATE OR IGNORE invitations SET email = lower(email) WHERE email COLLATE BINARY <> lower(email);
     """,
+    """
+    -- What HOME's running resources used (quarters), as its latest receipt said (claim "use"), and when HOME
+    -- signed that receipt: the portal warns before a revoke would leave a running resource unlicensed.
+    ALTER TABLE systems ADD COLUMN home_in_use INTEGER;
+    ALTER TABLE systems ADD COLUMN home_in_use_at INTEGER;
+    """,
 ]

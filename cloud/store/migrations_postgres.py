@@ -198,4 +198,10 @@ MIGRATIONS: list[str] = [
             AND other.email = translate(invitations.email, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')
         );
     """,
+    """
+    -- What HOME's running resources used (quarters), as its latest receipt said (claim "use"), and when HOME
+    -- signed that receipt (as SQLite's eleventh migration).
+    ALTER TABLE systems ADD COLUMN home_in_use BIGINT;
+    ALTER TABLE systems ADD COLUMN home_in_use_at BIGINT;
+    """,
 ]

@@ -20,7 +20,10 @@ SUBSCRIPTION_COLUMNS = (
     "id, account_id, order_id, duration, quarters_total, quarters_available, state, created_at, "
     "term_start, term_end, cancelled_at, activated_at"
 )
-SYSTEM_COLUMNS = "id, account_id, label, public_key, linked_at, last_seen, seq, acked_seq, dirty, online_via"
+SYSTEM_COLUMNS = (
+    "id, account_id, label, public_key, linked_at, last_seen, seq, acked_seq, dirty, online_via, home_in_use, "
+    "home_in_use_at"
+)
 ASSIGNMENT_COLUMNS = (
     "id, account_id, system_id, subscription_id, quarters, assigned_at, auto_revoke_at, downloaded, "
     "valid_until, state, end_reason, ended_at, pending_after_seq, pending_reason"
@@ -80,6 +83,8 @@ def system_row(row: Row) -> System:
         acked_seq=row["acked_seq"],
         dirty=bool(row["dirty"]),
         online_via=row["online_via"],
+        home_in_use=row["home_in_use"],
+        home_in_use_at=dt(row["home_in_use_at"]),
     )
 
 

@@ -110,6 +110,14 @@ class SystemQueries:
             f"UPDATE systems SET acked_seq = {self._sql.greatest}(acked_seq, ?) WHERE id = ?", (seq, system_id)
         )
 
+    async def record_home_usage(self, system_id: str, quarters: int, signed_at: datetime) -> None:
+        """What HOME's running resources used, from a receipt: kept unless a later-signed one said otherwise."""
+        await self._sql.run(
+            "UPDATE systems SET home_in_use = ?, home_in_use_at = ? "
+            "WHERE id = ? AND (home_in_use_at IS NULL OR home_in_use_at <= ?)",
+            (quarters, epoch(signed_at), system_id, epoch(signed_at)),
+        )
+
     async def mark_dirty(self, system_ids: list[str]) -> None:
         """These systems' credits changed while no snapshot was issued: the next contact issues one."""
         await self._sql.run(

@@ -63,8 +63,9 @@ SCHEMAS = {
             "linked_at": TIME,
             "seq": INT,
             "credits_assigned": NUM,
+            "home_usage": obj({"credits_in_use": NUM, "reported_at": TIME}),
         },
-        optional=("credits_assigned",),
+        optional=("credits_assigned", "home_usage"),
     ),
     "Assignment": obj(
         {

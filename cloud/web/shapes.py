@@ -63,6 +63,9 @@ def system_json(system: System, online: bool, now: datetime, quarters_assigned: 
     }
     if quarters_assigned is not None:
         body["credits_assigned"] = to_credits(quarters_assigned)
+    if system.home_in_use is not None:  # from HOME's latest receipt: what its running resources used
+        in_use, reported_at = to_credits(system.home_in_use), iso(system.home_in_use_at)
+        body["home_usage"] = {"credits_in_use": in_use, "reported_at": reported_at}
     return body
 
 

@@ -19,6 +19,11 @@ class Totals:
     in_use: int  # quarters held by running resources
     remaining: int
 
+    @property
+    def shortfall(self) -> int:
+        """Quarters running resources use beyond what HOME holds (after a revoke or an expiry while they ran)."""
+        return max(0, self.in_use - self.total)
+
 
 class ValidityState(StrEnum):
     NONE = "none"

@@ -11,10 +11,19 @@ import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from flex_emulator.home.domain import holdings
-from flex_emulator.home.domain.models import FileKind, PerpetualGrant, Resource, ResourceStatus, UploadResult
+from flex_emulator.home.domain.models import (
+    FileKind,
+    PerpetualGrant,
+    Resource,
+    ResourceStatus,
+    StoredReceipt,
+    UploadResult,
+)
 from flex_emulator.home.domain.node import Node
+from flex_emulator.home.store import Queries
 from flex_emulator.shared.catalog import LICENSE_TYPES
 from flex_emulator.shared.errors import TokenError
+from flex_emulator.shared.jws import unverified_claims
 from flex_emulator.shared.licenses import LICENSE_TYPE, token_type, verify_perpetual
 from flex_emulator.shared.snapshot_claims import SnapshotEntry
 from flex_emulator.shared.tokens import SNAPSHOT_TYPE, Receipt, new_jti, sign_receipt, verify_snapshot
@@ -83,7 +92,10 @@ async def apply_snapshot(node: Node, token: str, source: str) -> Applied:
             receipt = latest.token if latest else None
             result = UploadResult.UNCHANGED
         else:
-            receipt = sign_receipt(Receipt(node.system_id, snapshot.seq, held, now, new_jti()), node.identity.key)
+            in_use = credits_in_use(await tx.resources())
+            receipt = sign_receipt(
+                Receipt(node.system_id, snapshot.seq, held, now, new_jti(), in_use), node.identity.key
+            )
             await tx.replace_snapshot(snapshot, token.strip(), now, receipt)
             node.journal.note("snapshot_applied", seq=snapshot.seq, source=source, entries=len(held))
             result = UploadResult.APPLIED
@@ -133,6 +145,20 @@ async def accept_file(node: Node, data: bytes) -> Applied:
 
 def credits_in_use(resources: list[Resource]) -> int:
     return sum(r.credits_in_use for r in resources if r.status == ResourceStatus.RUNNING)
+
+
+async def receipt_with_usage(node: Node, tx: Queries, now: datetime) -> StoredReceipt | None:
+    """The latest receipt signed again, for the same copy, with the credits running resources use now: HOME
+    reports its usage with its receipts, so the cloud can warn before a revoke leaves a resource unlicensed. It
+    proves what the one before it proved (it becomes the revoke key); None before any copy was applied."""
+    latest = await tx.latest_receipt()
+    if latest is None:
+        return None
+    held = tuple(str(item) for item in unverified_claims(latest.token).get("held", []))
+    receipt = Receipt(node.system_id, latest.seq, held, now, new_jti(), credits_in_use(await tx.resources()))
+    token = sign_receipt(receipt, node.identity.key)
+    await tx.set_receipt(latest.seq, token, now)
+    return StoredReceipt(seq=latest.seq, token=token, issued_at=now)
 
 
 async def credits_report(node: Node, online: bool, link_on: bool | None = None) -> CreditsReport:

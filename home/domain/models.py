@@ -75,3 +75,4 @@ class Resource:
     perpetual_in_use: int
     credits_in_use: int  # quarters
     created_at: datetime
+    started_order: int = 0  # the place of its latest start among all starts (0: never started)

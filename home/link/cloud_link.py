@@ -315,13 +315,14 @@ class CloudLink:
                 continue
             await handler(ws, message)
 
-    async def send_receipt(self, token: str, seq: int) -> bool:
-        """Tell the cloud at once about a snapshot applied another way (an uploaded file), if online."""
+    async def send_receipt(self, token: str, seq: int, source: str = "file") -> bool:
+        """Tell the cloud at once, if online, about a snapshot applied another way (an uploaded file) or about a
+        receipt signed again with new usage (``source`` "usage")."""
         ws = self._ws
         if ws is None or ws.closed or self.state != "online":
             return False
         # Noted as it leaves, before the cloud can answer it: the journals order the two sides by when they noted.
-        self._node.journal.note("receipt_sent", seq=seq, source="file", **token_fields(token))
+        self._node.journal.note("receipt_sent", seq=seq, source=source, **token_fields(token))
         try:
             await ws.send_str(protocol.encode(protocol.RECEIPT, token=token))
         except (aiohttp.ClientError, ConnectionError) as exc:
@@ -329,7 +330,7 @@ class CloudLink:
             return False
         self.receipts_sent += 1
         self.watch.changed()
-        log.info("receipt_sent", seq=seq, result="file")
+        log.info("receipt_sent", seq=seq, result=source)
         return True
 
     # --- message handlers ----------------------------------------------------------------------

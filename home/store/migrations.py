@@ -129,4 +129,10 @@ MIGRATIONS: list[str] = [
     -- When each fact was noted by the machine's clock, in microseconds: orders it against the cloud's journal.
     ALTER TABLE journal ADD COLUMN noted_us INTEGER;
     """,
+    """
+    -- The order of each resource's latest start: when HOME holds fewer credits than its running resources use,
+    -- the credits it holds go to them in the order they started (the others show Unlicensed while they run).
+    ALTER TABLE resources ADD COLUMN started_order INTEGER NOT NULL DEFAULT 0;
+    UPDATE resources SET started_order = id WHERE status = 'running';
+    """,
 ]

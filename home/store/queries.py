@@ -97,11 +97,15 @@ class Queries:
                 for position, e in enumerate(snapshot.entries)
             ],
         )
+        await self.set_receipt(snapshot.seq, receipt, applied_at)
+
+    async def set_receipt(self, seq: int, token: str, issued_at: datetime) -> None:
+        """The latest receipt (the revoke key): of a snapshot applied, or the same snapshot's again with new usage."""
         await self._sql.run(
             """INSERT INTO receipt (id, seq, token, issued_at) VALUES (1, ?, ?, ?)
                ON CONFLICT (id) DO UPDATE
                SET seq = excluded.seq, token = excluded.token, issued_at = excluded.issued_at""",
-            (snapshot.seq, receipt, epoch(applied_at)),
+            (seq, token, epoch(issued_at)),
         )
 
     # --- perpetual licenses ---------------------------------------------------------------------------
@@ -145,9 +149,13 @@ class Queries:
             await self._sql.run(f"DELETE FROM {table}")
 
     async def set_resource_usage(self, resource_id: int, status: ResourceStatus, perpetual: int, quarters: int) -> None:
+        """A resource's status and what it holds; a start also records its place among the starts."""
         await self._sql.run(
-            "UPDATE resources SET status = ?, perpetual_in_use = ?, credits_in_use = ? WHERE id = ?",
-            (status, perpetual, quarters, resource_id),
+            """UPDATE resources SET status = ?, perpetual_in_use = ?, credits_in_use = ?,
+                 started_order = CASE WHEN ? = 'running'
+                   THEN (SELECT COALESCE(MAX(started_order), 0) + 1 FROM resources) ELSE started_order END
+               WHERE id = ?""",
+            (status, perpetual, quarters, status, resource_id),
         )
 
     # --- the event journal (shared.journal writes it) ------------------------------------------

@@ -58,4 +58,5 @@ def resource_row(row: Row) -> Resource:
         perpetual_in_use=row["perpetual_in_use"],
         credits_in_use=row["credits_in_use"],
         created_at=from_epoch(row["created_at"]),
+        started_order=row["started_order"],
     )

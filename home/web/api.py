@@ -9,6 +9,7 @@ from flex_emulator.home.domain import spending
 from flex_emulator.home.domain.licensing import credits_report, perpetual_report
 from flex_emulator.home.domain.models import LicenseSetting
 from flex_emulator.home.web import shapes
+from flex_emulator.home.web.resource_actions import start_or_stop
 from flex_emulator.home.web.uploads import apply_upload, read_upload
 from flex_emulator.shared.catalog import LICENSE_TYPES
 from flex_emulator.shared.errors import BadRequest, NotFound
@@ -98,18 +99,18 @@ async def post_resource(request: web.Request) -> web.Response:
 async def get_resource(request: web.Request) -> web.Response:
     wanted = resource_id(request)
     for resource in await spending.list_resources(request.app[NODE]):
-        if resource.id == wanted:
+        if resource.resource.id == wanted:
             return json_response({"resource": shapes.resource_json(resource)})
     raise NotFound(f"There is no resource {wanted}.")
 
 
 @routes.post("/api/v1/resources/{id}/start")
 async def post_resource_start(request: web.Request) -> web.Response:
-    outcome = await spending.start_resource(request.app[NODE], resource_id(request))
+    outcome = await start_or_stop(request.app[NODE], request.app[LINK], resource_id(request), start=True)
     return json_response({"resource": shapes.resource_json(outcome.resource), "message": outcome.message})
 
 
 @routes.post("/api/v1/resources/{id}/stop")
 async def post_resource_stop(request: web.Request) -> web.Response:
-    outcome = await spending.stop_resource(request.app[NODE], resource_id(request))
+    outcome = await start_or_stop(request.app[NODE], request.app[LINK], resource_id(request), start=False)
     return json_response({"resource": shapes.resource_json(outcome.resource), "message": outcome.message})

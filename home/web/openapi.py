@@ -23,7 +23,7 @@ from flex_emulator.shared.openapi import (
     serve,
 )
 
-TOTALS = obj({"total": NUM, "in_use": NUM, "remaining": NUM})
+TOTALS = obj({"total": NUM, "in_use": NUM, "remaining": NUM, "shortfall": NUM})
 SCHEMAS = {
     "JournalEvent": JOURNAL_EVENT,
     "CloudLink": obj(
@@ -57,6 +57,7 @@ SCHEMAS = {
             "count": INT,
             "license_type": enum("default", "perpetual", "credits"),
             "status": enum("running", "stopped", "unlicensed"),
+            "running": BOOL,
             "perpetual_in_use": INT,
             "credits_in_use": NUM,
             "created_at": TIME,
@@ -112,6 +113,7 @@ PATHS: dict[str, dict[str, Any]] = {
                         "total": NUM,
                         "in_use": NUM,
                         "remaining": NUM,
+                        "shortfall": NUM,
                         "now": TIME,
                         "seq": INT,
                         "revoke_key": nullable(STR),

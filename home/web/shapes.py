@@ -5,7 +5,8 @@ from typing import Any
 
 from flex_emulator.home.domain import holdings
 from flex_emulator.home.domain.licensing import Applied, CreditsReport, PerpetualLine
-from flex_emulator.home.domain.models import FileKind, Resource
+from flex_emulator.home.domain.models import FileKind
+from flex_emulator.home.domain.spending import ResourceView
 from flex_emulator.shared.quarters import to_credits
 from flex_emulator.shared.snapshot_claims import SnapshotEntry
 from flex_emulator.shared.timefmt import iso
@@ -16,6 +17,7 @@ def totals_json(totals: holdings.Totals) -> dict[str, Any]:
         "total": to_credits(totals.total),
         "in_use": to_credits(totals.in_use),
         "remaining": to_credits(totals.remaining),
+        "shortfall": to_credits(totals.shortfall),
     }
 
 
@@ -76,14 +78,16 @@ def perpetual_json(lines: list[PerpetualLine]) -> dict[str, Any]:
     }
 
 
-def resource_json(resource: Resource) -> dict[str, Any]:
+def resource_json(view: ResourceView) -> dict[str, Any]:
+    resource = view.resource
     return {
         "id": resource.id,
         "name": resource.name,
         "license_type_needed": resource.license_type_needed,
         "count": resource.count,
         "license_type": resource.license_type,
-        "status": resource.status,
+        "status": view.status,
+        "running": view.running,
         "perpetual_in_use": resource.perpetual_in_use,
         "credits_in_use": to_credits(resource.credits_in_use),
         "created_at": iso(resource.created_at),

@@ -37,7 +37,7 @@ async def test_file_round_trip_and_revoke_key(world: World) -> None:
     file = await world.tenant.download(van.system_id)
     applied = await van.upload(file)
     assert applied["kind"] == "credits" and applied["result"] == "applied" and applied["seq"] == 1
-    assert applied["credits"] == {"total": 3.5, "in_use": 0, "remaining": 3.5}
+    assert applied["credits"] == {"total": 3.5, "in_use": 0, "remaining": 3.5, "shortfall": 0}
     assert (await van.upload(file))["result"] == "unchanged"
     assert await van.held_ids() == {item["id"]}
     await world.check()

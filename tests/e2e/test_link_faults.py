@@ -242,8 +242,18 @@ async def test_home_journal_records_link_states_snapshots_receipts_keys_and_reso
     states = [event["state"] for event in journal if event["kind"] == "link_state"]
     assert "online" in states and states[0] == "connecting"
     assert states[-1] == "disabled"
-    order = ["snapshot_applied", "receipt_sent", "revoke_key_shown", "resource_started", "resource_stopped"]
+    # a start or stop that changes the credits in use sends the receipt again, with HOME's usage
+    order = [
+        "snapshot_applied",
+        "receipt_sent",
+        "revoke_key_shown",
+        "resource_started",
+        "receipt_sent",
+        "resource_stopped",
+        "receipt_sent",
+    ]
     assert [kind for kind in kinds_seen if kind in order] == order
+    assert [event["source"] for event in journal if event["kind"] == "receipt_sent"] == ["link", "usage", "usage"]
     applied = next(event for event in journal if event["kind"] == "snapshot_applied")
     assert applied["seq"] == 1 and applied["source"] == "link" and applied["at"].endswith("Z")
     assert [int(event["cursor"]) for event in journal] == sorted(int(event["cursor"]) for event in journal)

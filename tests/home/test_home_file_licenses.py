@@ -58,7 +58,7 @@ async def test_credits_file_is_applied_and_shown(home: TestClient, cloud_key: Ed
     assert body["kind"] == "credits"
     assert body["result"] == "applied"
     assert body["seq"] == 1
-    assert body["credits"] == {"total": 3.25, "in_use": 0, "remaining": 3.25}
+    assert body["credits"] == {"total": 3.25, "in_use": 0, "remaining": 3.25, "shortfall": 0}
     view = await credits_view(home)
     assert view["total"] == 3.25 and view["seq"] == 1
     assert [e["assignment_id"] for e in view["entries"]] == ["a1", "a2"]

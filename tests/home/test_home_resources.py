@@ -3,6 +3,7 @@
 import asyncio
 from typing import Any
 
+import jwt
 from aiohttp.test_utils import TestClient
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -139,30 +140,79 @@ async def test_each_setting_takes_what_it_names_when_both_kinds_are_free(
     assert (await perpetual_in_use(), (await credits_view(home))["in_use"]) == (1, 4)
 
 
-async def test_running_resource_keeps_running_when_credits_expire_but_cannot_restart(
+async def listed(home: TestClient) -> dict[str, dict[str, Any]]:
+    return {item["name"]: item for item in (await (await home.get("/api/v1/resources")).json())["resources"]}
+
+
+async def test_running_resource_keeps_running_when_credits_expire_but_shows_unlicensed_and_cannot_restart(
     home: TestClient, cloud_key: Ed25519PrivateKey, clock: VirtualClock
 ) -> None:
+    """Lawo's rule: a running resource keeps running until it stops; one whose usage exceeds what is available
+    shows Unlicensed, and then cannot start again."""
     await give_credits(home, cloud_key, 8, valid_until=START + 2 * DAY)
     pass_ = await act(home, await add(home, "Cam", "HOME Pass", 4), "start")
-    assert pass_["status"] == "running"
+    assert (pass_["status"], pass_["running"]) == ("running", True)
     clock.advance(3 * 86400)
-    listed = (await (await home.get("/api/v1/resources")).json())["resources"]
-    assert listed[0]["status"] == "running"
+    cam = (await listed(home))["Cam"]
+    assert (cam["status"], cam["running"], cam["credits_in_use"]) == ("unlicensed", True, 1)
     view = await credits_view(home)
-    assert (view["total"], view["in_use"], view["remaining"]) == (0, 1, 0)
-    await act(home, pass_, "stop")
-    assert (await act(home, pass_, "start"))["status"] == "unlicensed"
+    assert (view["total"], view["in_use"], view["remaining"], view["shortfall"]) == (0, 1, 0, 1)
+    stopped = await act(home, pass_, "stop")
+    assert (stopped["status"], stopped["running"]) == ("stopped", False)
+    again = await act(home, pass_, "start")
+    assert (again["status"], again["running"], again["credits_in_use"]) == ("unlicensed", False, 0)
+    assert (await credits_view(home))["shortfall"] == 0
 
 
-async def test_running_resource_keeps_running_when_credits_are_revoked(
+async def test_running_resource_keeps_running_when_credits_are_revoked_but_shows_unlicensed(
     home: TestClient, cloud_key: Ed25519PrivateKey
 ) -> None:
     await give_credits(home, cloud_key, 8)
     cam = await act(home, await add(home, "Cam", "HOME Pass", 2), "start")
+    # the revoke key is signed again with what running resources use (quarters): the cloud learns it from there
+    key = (await credits_view(home))["revoke_key"]
+    assert jwt.decode(key, options={"verify_signature": False})["use"] == 2
     sid = await system_id(home)
     assert (await upload(home, snapshot_token(cloud_key, sid, 2, ()))).status == 200
-    listed = (await (await home.get("/api/v1/resources")).json())["resources"]
-    assert listed[0]["status"] == "running" and listed[0]["id"] == cam["id"]
+    shown = (await listed(home))["Cam"]
+    assert (shown["id"], shown["status"], shown["running"], shown["credits_in_use"]) == (
+        cam["id"],
+        "unlicensed",
+        True,
+        0.5,
+    )
+    view = await credits_view(home)
+    assert (view["total"], view["in_use"], view["remaining"], view["shortfall"]) == (0, 0.5, 0, 0.5)
+    # starting it again says why, and changes nothing
+    answer = await (await home.post(f"/api/v1/resources/{cam['id']}/start")).json()
+    assert answer["resource"]["status"] == "unlicensed" and "running but unlicensed" in answer["message"]
+    page = await (await home.get("/resources")).text()
+    assert "Unlicensed" in page and "still running" in page and 'id="unlicensed-running"' in page
+    credits_page = " ".join((await (await home.get("/licenses/credits")).text()).split())
+    assert 'id="credit-shortfall"' in credits_page and "0.5 credits more than it holds" in credits_page
+
+
+async def test_credits_held_go_to_running_resources_in_the_order_they_started(
+    home: TestClient, cloud_key: Ed25519PrivateKey
+) -> None:
+    await give_credits(home, cloud_key, 8)  # 2 credits
+    second = await add(home, "Second", "HOME Pass", 2)  # added first, started second
+    first = await add(home, "First", "HOME Pass", 2)
+    await act(home, first, "start")
+    await act(home, second, "start")
+    sid = await system_id(home)
+    assert (await upload(home, snapshot_token(cloud_key, sid, 2, (entry("a2", 3),)))).status == 200  # 0.75 left
+    shown = await listed(home)
+    assert (shown["First"]["status"], shown["Second"]["status"]) == ("running", "unlicensed")
+    assert shown["Second"]["running"] is True
+    view = await credits_view(home)
+    assert (view["total"], view["in_use"], view["shortfall"]) == (0.75, 1, 0.25)
+    # stopping the first leaves enough for the second, which is licensed again
+    await act(home, first, "stop")
+    shown = await listed(home)
+    assert (shown["First"]["status"], shown["Second"]["status"]) == ("stopped", "running")
+    # and the first cannot start while the second uses what HOME holds
+    assert (await act(home, first, "start"))["status"] == "unlicensed"
 
 
 async def test_starting_twice_takes_nothing_more(home: TestClient, cloud_key: Ed25519PrivateKey) -> None:

@@ -1,5 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
+import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -7,6 +8,7 @@ from flex_emulator.shared.errors import TokenError
 from flex_emulator.shared.keys import jwks, key_id, keys_from_jwks, system_id_for
 from flex_emulator.shared.quarters import CreditAmountError, format_credits, parse_quarters, to_credits
 from flex_emulator.shared.tokens import (
+    RECEIPT_TYPE,
     Receipt,
     Snapshot,
     new_jti,
@@ -80,6 +82,23 @@ def test_receipt_from_another_home_is_refused_as_wrong_system() -> None:
     assert verify_receipt(
         sign_receipt(Receipt(home_id, 2, ("a",), NOW, "j"), home), home_id, home.public_key()
     ).held == ("a",)
+
+
+def test_a_receipt_carries_what_homes_resources_use_and_one_without_it_stays_valid() -> None:
+    home = Ed25519PrivateKey.generate()
+    home_id = system_id_for(home.public_key())
+    with_usage = sign_receipt(Receipt(home_id, 3, ("a",), NOW, new_jti(), in_use=16), home)
+    assert jwt.decode(with_usage, options={"verify_signature": False})["use"] == 16
+    assert verify_receipt(with_usage, home_id, home.public_key()).in_use == 16
+    older = sign_receipt(Receipt(home_id, 3, ("a",), NOW, new_jti()), home)  # a HOME from before the claim
+    assert "use" not in jwt.decode(older, options={"verify_signature": False})
+    assert verify_receipt(older, home_id, home.public_key()).in_use is None
+    for bad in (-1, 1.5, True, "4", [4]):
+        claims = {"iss": home_id, "sub": home_id, "seq": 3, "held": ["a"], "iat": 1, "jti": "j", "use": bad}
+        token = jwt.encode(claims, home, algorithm="EdDSA", headers={"typ": RECEIPT_TYPE, "kid": home_id})
+        with pytest.raises(TokenError) as refused:
+            verify_receipt(token, home_id, home.public_key())
+        assert refused.value.code == "malformed", bad
 
 
 def test_registration_code_names_its_own_key() -> None:

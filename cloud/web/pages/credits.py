@@ -8,7 +8,7 @@ from flex_emulator.cloud.domain.models import Assignment, AssignmentState, Syste
 from flex_emulator.cloud.web.access import Caller
 from flex_emulator.cloud.web.inputs import parse_assignment
 from flex_emulator.cloud.web.pages.kit import page_caller, read_form, render, text_field
-from flex_emulator.cloud.web.pages.view_models import assignment_view, subscription_view
+from flex_emulator.cloud.web.pages.view_models import assignment_view, revoke_usage_warning, subscription_view
 from flex_emulator.shared.errors import ApiError
 from flex_emulator.shared.pagekit import Flash, redirect
 from flex_emulator.shared.quarters import format_credits
@@ -140,9 +140,11 @@ async def revoke_page(
     """The Revoke dialog: confirm, or for a revoke waiting for HOME's proof the four steps (a refusal shown in it)."""
     sub = await request.app[DB].read.subscriptions.get(item.subscription_id)
     assert sub is not None
+    held = await request.app[SYSTEMS].quarters_held(system)
     context = {
         "system": system,
         "online": system.online,
+        "usage_warning": revoke_usage_warning(system, system.online, held, item),
         "item": assignment_view(item, sub),
         "steps": rules.REVOKE_STEPS,
         "problem": problem,

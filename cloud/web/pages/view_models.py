@@ -124,6 +124,20 @@ class AssignmentView:
         return int((self.returns_at - self.valid_until).total_seconds() // 60)
 
 
+def revoke_usage_warning(system: System, online: bool, held_quarters: int, item: Assignment) -> str:
+    """The Revoke dialog's warning when an online HOME's running resources use credits it would no longer hold."""
+    if not online or item.state != AssignmentState.ACTIVE:
+        return ""
+    if not rules.revoke_leaves_home_short(system, held_quarters, item.quarters) or system.home_in_use is None:
+        return ""
+    in_use, left = format_credits(system.home_in_use), format_credits(held_quarters - item.quarters)
+    return (
+        f"{system.label}'s running resources use {in_use} credits (as HOME reported at {short(system.home_in_use_at)} "
+        f"UTC), and without these {format_credits(item.quarters)} it would hold {left}. Resources using the missing "
+        "credits keep running until they are stopped, but show Unlicensed and cannot start again."
+    )
+
+
 def assignment_view(item: Assignment, sub: Subscription) -> AssignmentView:
     return AssignmentView(
         id=item.id,

@@ -2,10 +2,11 @@
 
 from aiohttp import web
 
-from flex_emulator.home.appkeys import NODE
+from flex_emulator.home.appkeys import LINK, NODE
 from flex_emulator.home.domain import spending
 from flex_emulator.home.domain.models import LicenseSetting, ResourceStatus
 from flex_emulator.home.web.pages.kit import checked_form, render
+from flex_emulator.home.web.resource_actions import start_or_stop
 from flex_emulator.shared.catalog import CREDIT_COST_QUARTERS, LICENSE_TYPES
 from flex_emulator.shared.errors import NotFound
 from flex_emulator.shared.pagekit import Flash, redirect
@@ -80,7 +81,7 @@ async def post_resources_page(request: web.Request) -> web.StreamResponse:
         Flash(
             kind="success",
             title="Resource added",
-            message=f"{resource.name} is added and stopped; start it when ready.",
+            message=f"{resource.resource.name} is added and stopped; start it when ready.",
         ),
     )
 
@@ -89,22 +90,17 @@ async def post_resources_page(request: web.Request) -> web.StreamResponse:
 async def post_resource_action(request: web.Request) -> web.StreamResponse:
     await checked_form(request)
     raw = request.match_info["id"]
-    action = spending.start_resource if request.match_info["action"] == "start" else spending.stop_resource
+    start = request.match_info["action"] == "start"
     try:
         number = whole_number(raw)
         if number is None:
             raise NotFound(f"There is no resource {raw}.")
-        outcome = await action(request.app[NODE], number)
+        outcome = await start_or_stop(request.app[NODE], request.app[LINK], number, start=start)
     except NotFound as exc:
         return redirect(request, "/resources", Flash(kind="error", title="No such resource", message=exc.message))
-    if outcome.resource.status == ResourceStatus.UNLICENSED:
+    name, status = outcome.resource.resource.name, outcome.resource.status
+    if status == ResourceStatus.UNLICENSED:
         return redirect(
-            request,
-            "/resources",
-            Flash(kind="warning", title=f"{outcome.resource.name} is unlicensed", message=outcome.message),
+            request, "/resources", Flash(kind="warning", title=f"{name} is unlicensed", message=outcome.message)
         )
-    return redirect(
-        request,
-        "/resources",
-        Flash(kind="success", title=f"{outcome.resource.name} is {outcome.resource.status}", message=outcome.message),
-    )
+    return redirect(request, "/resources", Flash(kind="success", title=f"{name} is {status}", message=outcome.message))
