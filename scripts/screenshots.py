@@ -221,7 +221,7 @@ def shoot_inspector(demo: Demo, page: Page, out: Path) -> None:
     page.goto(f"{demo.cloud}/_emulator/inspector?system={demo.ids['Studio A']}")
     expect(page.locator("[data-stream-state]")).to_have_text("Live")
     expect(page.locator("[data-home-link]")).to_contain_text("Online")
-    open_item(page, "Sent receipt 2: proof that HOME holds copy 2", above=200)
+    open_item(page, "Sent receipt 2: proof that HOME holds credits file 2", above=200)
     take(page, out, "inspector-online.png")
 
     page.goto(f"{demo.cloud}/_emulator/inspector?system={demo.ids['OB Van 3']}")
