@@ -32,6 +32,10 @@ TARGETS = (
     Target("due_items_100k_s", 5, at_most=True, unit=" s"),
     Target("links_connected", 10_000, at_most=False, full_size=True),
     Target("link_rss_kb_each", 20, at_most=True, unit=" KB"),
+    # a world of the harness (scripts/bench --only world): a test's wait for its world, and a whole online test
+    Target("world_start_ms", 10, at_most=True, unit=" ms"),
+    Target("online_test_ms", 50, at_most=True, unit=" ms"),
+    Target("dropped_message_ms", 100, at_most=True, unit=" ms"),
     # the cloud on PostgreSQL (scripts/bench --only postgres): an online assign within 2× of SQLite's, measured in
     # the same run, and a change through one process seen on a HOME linked to another within 5 ms more
     Target("pg_vs_sqlite_assign_p50", 2, at_most=True, unit="×"),
