@@ -61,6 +61,14 @@ class Accounts:
             [account_id for account_id, stored in chosen if await asyncio.to_thread(verify_password, password, stored)]
         )
 
+    async def signed_in(self, token: str) -> tuple[User, list[Membership]] | None:
+        """The user of a session token and the accounts the session reaches (None: no such session)."""
+        found = await self.db.read.users.signed_in(token_digest(token))
+        if found is None:
+            return None
+        user, memberships = found
+        return user, [item for item in memberships if user.may_reach(item.account_id)]
+
     async def memberships(self, user: User) -> list[Membership]:
         """The accounts of ``user`` that the session in hand reaches."""
         return [item for item in await self.db.read.users.memberships(user.id) if user.may_reach(item.account_id)]

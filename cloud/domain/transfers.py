@@ -1,7 +1,7 @@
 """Moving credits: assign, revoke, issue snapshots, accept receipts. Every path that returns credits
 goes through ``_end`` and every path that issues a snapshot through ``issue``, inside one transaction."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -10,11 +10,13 @@ import structlog
 from flex_emulator.cloud.domain import rules
 from flex_emulator.cloud.domain.changes import Changes
 from flex_emulator.cloud.domain.errors import AssignmentConflict
-from flex_emulator.cloud.domain.models import Assignment, AssignmentState, IssuedSnapshot, JobKind, System
+from flex_emulator.cloud.domain.models import Assignment, AssignmentState, IssuedSnapshot, Subscription, System
 from flex_emulator.cloud.domain.ownership import owned_by
 from flex_emulator.cloud.domain.signer import Signer
 from flex_emulator.cloud.link.hub import LinkHub
 from flex_emulator.cloud.store import Database, Queries
+from flex_emulator.cloud.store.ledger import LedgerEntry
+from flex_emulator.cloud.store.transfers import SnapshotRecord
 from flex_emulator.shared.clock import Clock
 from flex_emulator.shared.errors import BadRequest, Conflict, NotFound, TokenError
 from flex_emulator.shared.journal import token_fields
@@ -32,6 +34,14 @@ class ReceiptSource(StrEnum):
 
     LINK = "link"
     REVOKE_KEY = "revoke_key"
+
+
+@dataclass(frozen=True)
+class Assigned:
+    """A new assignment as its assign stored it, and the subscription it came from."""
+
+    assignment: Assignment
+    subscription: Subscription
 
 
 @dataclass(frozen=True)
@@ -55,12 +65,27 @@ class Transfers:
     ) -> IssuedSnapshot:
         """Sign the system's complete current set of assignments as the next ``seq`` and record it
         (a fixed number of statements, whatever the number of assignments)."""
-        items = await tx.assignments.on_system(system.id, (AssignmentState.ACTIVE,))
-        subs = await tx.subscriptions.get_many([item.subscription_id for item in items])
+        held = await tx.assignments.held_on(system.id)
+        record = self.snapshot_of(system, held.items, held.subscriptions, now, via, actor, floor_seq)
+        await tx.transfers.record_snapshot(record)
+        return record.issued
+
+    def snapshot_of(
+        self,
+        system: System,
+        items: list[Assignment],
+        subs: dict[str, Subscription],
+        now: datetime,
+        via: str,
+        actor: str,
+        floor_seq: int = 0,
+    ) -> SnapshotRecord:
+        """The next snapshot of ``system``, signed, holding ``items`` (its active assignments, in order), and what
+        issuing it writes."""
         entries: list[SnapshotEntry] = []
         validity: list[tuple[datetime, datetime | None]] = []
         delivered: list[tuple[str, datetime]] = []
-        ends: list[tuple[str, str, datetime]] = []
+        ends: list[tuple[str, datetime]] = []
         for item in items:
             sub = subs[item.subscription_id]
             cap = rules.validity_cap(sub, item.auto_revoke_at)
@@ -74,39 +99,27 @@ class Transfers:
             )
             validity.append((until, cap))
             delivered.append((item.id, until))
-            ends.append(("validity_end", item.id, max(until, item.valid_until or until) + SKEW_TOLERANCE))
-        await tx.assignments.mark_delivered(delivered)
-        # Under a wall clock every snapshot moves every end later: the end item stays where it was and, when it
-        # runs, finds the copy renewed and reschedules itself (expiry.validity_end), instead of one write per
-        # assignment with every snapshot.
-        await tx.jobs.bring_forward_many(ends)
+            ends.append((item.id, max(until, item.valid_until or until) + SKEW_TOLERANCE))
         seq = max(system.seq, system.acked_seq, floor_seq) + 1
         snapshot = Snapshot(system.id, seq, now, now + COPY_VALIDITY, new_jti(), system.account_id, tuple(entries))
-        check_in = rules.check_in_at(validity)
         issued = IssuedSnapshot(
             system_id=system.id,
             seq=seq,
             issued_at=now,
             expires_at=snapshot.expires_at,
-            check_in_at=check_in,
+            check_in_at=rules.check_in_at(validity),
             token=self.signer.snapshot(snapshot),
         )
-        await tx.snapshots.insert(issued)
-        await tx.systems.set_seq(system.id, seq)
-        if check_in is not None:
-            await tx.jobs.schedule(JobKind.CHECK_IN, system.id, check_in)
-        else:
-            await tx.jobs.unschedule(JobKind.CHECK_IN, system.id)
-        await tx.ledger.append(
-            now,
-            "snapshot_issued",
-            actor,
-            system.account_id,
+        entry = LedgerEntry(
+            at=now,
+            kind="snapshot_issued",
+            actor=actor,
+            account_id=system.account_id,
             system_id=system.id,
             detail={"seq": seq, "via": via, "assignments": [entry.assignment_id for entry in entries]},
         )
         log.info("snapshot_issued", system_id=system.id, seq=seq, via=via, assignments=len(entries))
-        return issued
+        return SnapshotRecord(issued, delivered, ends, entry)
 
     async def issue_if_online(
         self, tx: Queries, system: System, now: datetime, actor: str, *, locked: bool = False
@@ -146,7 +159,7 @@ class Transfers:
         quarters: int,
         auto_revoke_at: datetime | None,
         actor: str,
-    ) -> Assignment:
+    ) -> Assigned:
         now = self.clock.now()
         if auto_revoke_at is not None:
             # Kept to the second, as it is stored: 0.4 s past now would be kept as now itself.
@@ -157,13 +170,16 @@ class Transfers:
             )
         async with self.db.transaction() as tx:
             system = await self._system(tx, account_id, system_id)
-            if await tx.assignments.count_active(system.id) >= MAX_ACTIVE_ASSIGNMENTS:
+            # Online, the snapshot holds every active assignment: one read gives those, their subscriptions and the
+            # one to take from; offline, their count and that subscription.
+            held = await tx.assignments.held_on(system.id, subscription_id, listed=system.online)
+            if held.count >= MAX_ACTIVE_ASSIGNMENTS:
                 raise AssignmentConflict(
                     f"{system.label} already holds {MAX_ACTIVE_ASSIGNMENTS:,} active assignments, the most one system "
                     "can hold: revoke some before you assign more.",
                     code="too_many_assignments",
                 )
-            sub = owned_by(account_id, await tx.subscriptions.get(subscription_id), "subscription", subscription_id)
+            sub = owned_by(account_id, held.subscriptions.get(subscription_id), "subscription", subscription_id)
             if not rules.is_selectable(sub, now):
                 raise AssignmentConflict(
                     f"Subscription {sub.order_id} is {sub.state}; credits can only come from an active subscription.",
@@ -179,31 +195,37 @@ class Transfers:
                 assigned_at=now,
                 auto_revoke_at=auto_revoke_at,
             )
-            await tx.assignments.insert(item)
-            if auto_revoke_at is not None:
-                await tx.jobs.schedule(JobKind.AUTO_REVOKE, item.id, auto_revoke_at)
-            await tx.ledger.append(
-                now,
-                "assigned",
-                actor,
-                account_id,
+            assigned = LedgerEntry(
+                at=now,
+                kind="assigned",
+                actor=actor,
+                account_id=account_id,
                 subscription_id=sub.id,
                 system_id=system.id,
                 assignment_id=item.id,
                 quarters=quarters,
                 detail={"auto_revoke_at": iso(auto_revoke_at)},
             )
-            issued = await self.issue_if_online(tx, system, now, actor, locked=True)
-            # Taken last: on PostgreSQL the subscription's row stays locked from here to the commit, and every
-            # assign from it waits for that lock (concurrent ones would otherwise wait for the whole transaction).
-            if not await tx.subscriptions.take_quarters(sub.id, quarters):
+            record = None
+            if system.online:  # the row is locked: it stays online or offline until the commit
+                items = sorted([*held.items, item], key=lambda each: (each.assigned_at, each.id))
+                record = self.snapshot_of(system, items, held.subscriptions, now, "link", actor)
+            # The credits are taken last: on PostgreSQL the subscription's row stays locked from there to the commit,
+            # and every assign from it waits for that lock (concurrent ones would otherwise wait for the whole
+            # transaction). Without them, nothing of this is kept.
+            if not await tx.transfers.record_assign(item, assigned, auto_revoke_at, record):
                 fresh = await tx.subscriptions.get(sub.id)
                 raise self._insufficient(sub.order_id, fresh.quarters_available if fresh else 0)
         log.info(
             "credits_assigned", assignment_id=item.id, system_id=system.id, subscription_id=sub.id, quarters=quarters
         )
+        issued = record.issued if record is not None else None
         await self.push(issued)
-        return await self._reread(item.id)
+        # The assignment as this transaction stored it (delivered by its snapshot when online): no read after commit.
+        until = dict(record.delivered).get(item.id) if record is not None else None
+        if until is not None:
+            item = replace(item, downloaded=True, valid_until=until)
+        return Assigned(item, sub)
 
     async def revoke(
         self, account_id: str, system_id: str, assignment_id: str, actor: str, confirm: object

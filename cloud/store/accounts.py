@@ -154,6 +154,29 @@ class UserQueries:
         reaches = frozenset(str(item["account_id"]) for item in scoped) if scoped else None
         return User(row["id"], row["email"], row["password_hash"], reaches)
 
+    async def signed_in(self, token_hash: str) -> tuple[User, list[Membership]] | None:
+        """The session's user (as ``for_session``) and their memberships (as ``memberships``), in one statement:
+        every request of a signed-in caller reads them."""
+        # The session's accounts as one text (ids never hold a comma): no row per account, none for a session that
+        # reaches every account of its user.
+        joined = "group_concat" if self._sql.dialect == Dialect.SQLITE else "string_agg"
+        rows = await self._sql.all(
+            f"SELECT u.id, u.email, u.password_hash, (SELECT {joined}(x.account_id, ',') FROM session_accounts x "
+            "WHERE x.token_hash = s.token_hash) AS reaches, "
+            "a.id AS account_id, a.name AS account_name, m.role FROM sessions s JOIN users u ON u.id = s.user_id "
+            "LEFT JOIN memberships m ON m.user_id = u.id LEFT JOIN accounts a ON a.id = m.account_id "
+            "WHERE s.token_hash = ? ORDER BY a.name, a.id",
+            (token_hash,),
+        )
+        if not rows:
+            return None
+        first = rows[0]
+        reaches = frozenset(str(first["reaches"]).split(",")) if first["reaches"] is not None else None
+        user = User(first["id"], first["email"], first["password_hash"], reaches)
+        return user, [
+            Membership(row["account_id"], row["account_name"], row["role"]) for row in rows if row["account_id"]
+        ]
+
     async def end_session(self, token_hash: str) -> None:
         await self._sql.run("DELETE FROM session_accounts WHERE token_hash = ?", (token_hash,))
         await self._sql.run("DELETE FROM sessions WHERE token_hash = ?", (token_hash,))

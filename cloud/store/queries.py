@@ -13,6 +13,7 @@ from flex_emulator.cloud.store.snapshots import SnapshotQueries
 from flex_emulator.cloud.store.state import PostgresStateQueries, StateQueries
 from flex_emulator.cloud.store.subscriptions import SubscriptionQueries
 from flex_emulator.cloud.store.systems import SystemQueries
+from flex_emulator.cloud.store.transfers import TransferQueries
 from flex_emulator.shared.sql import Dialect, Sql
 
 
@@ -43,6 +44,7 @@ class Queries:
         self.snapshots = SnapshotQueries(sql)
         self.ledger = LedgerQueries(sql)
         self.jobs = JobQueries(sql)
+        self.transfers = TransferQueries(sql)  # what an issued snapshot and an assign write, at once
         self.journal = JournalQueries(sql)  # the emulator's event journal
         self.cluster = ClusterQueries(sql)  # what the processes of a cloud on PostgreSQL share
         # the emulator's whole-state routes

@@ -37,20 +37,21 @@ def prefixed(columns: str, table: str) -> str:
     return ", ".join(f"{table}.{name.strip()}" for name in columns.split(","))
 
 
-def subscription_row(row: Row) -> Subscription:
+def subscription_row(row: Row, prefix: str = "") -> Subscription:
+    """``prefix``: the columns' prefix in a join that names them so (``s_id``, ...)."""
     return Subscription(
-        id=row["id"],
-        account_id=row["account_id"],
-        order_id=row["order_id"],
-        duration=row["duration"],
-        quarters_total=row["quarters_total"],
-        quarters_available=row["quarters_available"],
-        state=row["state"],
-        created_at=from_epoch(row["created_at"]),
-        term_start=dt(row["term_start"]),
-        term_end=dt(row["term_end"]),
-        cancelled_at=dt(row["cancelled_at"]),
-        activated_at=dt(row["activated_at"]),
+        id=row[f"{prefix}id"],
+        account_id=row[f"{prefix}account_id"],
+        order_id=row[f"{prefix}order_id"],
+        duration=row[f"{prefix}duration"],
+        quarters_total=row[f"{prefix}quarters_total"],
+        quarters_available=row[f"{prefix}quarters_available"],
+        state=row[f"{prefix}state"],
+        created_at=from_epoch(row[f"{prefix}created_at"]),
+        term_start=dt(row[f"{prefix}term_start"]),
+        term_end=dt(row[f"{prefix}term_end"]),
+        cancelled_at=dt(row[f"{prefix}cancelled_at"]),
+        activated_at=dt(row[f"{prefix}activated_at"]),
     )
 
 

@@ -12,6 +12,11 @@ from flex_emulator.cloud.store.records import (
 )
 from flex_emulator.shared.sql import Sql
 
+# Never over-assigns: a subscription that does not hold the credits is left as it is (no row changed).
+TAKE_QUARTERS = (
+    "UPDATE subscriptions SET quarters_available = quarters_available - ? WHERE id = ? AND quarters_available >= ?"
+)
+
 
 class SubscriptionQueries:
     def __init__(self, sql: Sql) -> None:
@@ -68,11 +73,7 @@ class SubscriptionQueries:
 
     async def take_quarters(self, sub_id: str, quarters: int) -> bool:
         """Take credits out of a subscription; False when it does not have them (never over-assigns)."""
-        changed = await self._sql.run(
-            "UPDATE subscriptions SET quarters_available = quarters_available - ? "
-            "WHERE id = ? AND quarters_available >= ?",
-            (quarters, sub_id, quarters),
-        )
+        changed = await self._sql.run(TAKE_QUARTERS, (quarters, sub_id, quarters))
         return changed == 1
 
     async def give_back_quarters(self, quarters: dict[str, int]) -> None:

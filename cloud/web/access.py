@@ -31,22 +31,34 @@ def bearer_token(request: web.Request) -> str | None:
     return None
 
 
-async def authenticate(request: web.Request, *, cookie: bool = False) -> User:
-    """The signed-in user; the cookie is accepted only for pages, which carry their own CSRF check."""
+def session_token(request: web.Request, *, cookie: bool = False) -> str:
+    """The session token; the cookie is accepted only for pages, which carry their own CSRF check."""
     token = bearer_token(request) or (request.cookies.get(SESSION_COOKIE) if cookie else None)
     if not token:
         raise Unauthorized("Sign in first: send 'Authorization: Bearer <token>' from POST /api/v1/auth/token.")
-    user = await request.app[DB].read.users.for_session(token_digest(token))
+    return token
+
+
+def _invalid_token() -> Unauthorized:
+    return Unauthorized("This token is not valid (signed out or never issued).", code="invalid_token")
+
+
+async def authenticate(request: web.Request, *, cookie: bool = False) -> User:
+    """The signed-in user."""
+    user = await request.app[DB].read.users.for_session(token_digest(session_token(request, cookie=cookie)))
     if user is None:
-        raise Unauthorized("This token is not valid (signed out or never issued).", code="invalid_token")
+        raise _invalid_token()
     return user
 
 
 async def caller(request: web.Request, *, admin: bool = False, cookie: bool = False) -> Caller:
     """The caller as a member of the account in the URL; outsiders get 404, the wrong role 403."""
-    user = await authenticate(request, cookie=cookie)
+    found = await request.app[ACCOUNTS].signed_in(session_token(request, cookie=cookie))
+    if found is None:
+        raise _invalid_token()
+    user, reached = found
     account_id = request.match_info["acc"]
-    memberships = {item.account_id: item.role for item in await request.app[ACCOUNTS].memberships(user)}
+    memberships = {item.account_id: item.role for item in reached}
     role = memberships.get(account_id)
     if role is None:
         raise NotFound(f"There is no account {account_id}.")

@@ -107,10 +107,10 @@ async def delete_system(request: web.Request) -> web.Response:
 async def post_assignment(request: web.Request) -> web.Response:
     who = await caller(request)
     subscription_id, quarters, auto_revoke_at = parse_assignment(await read_json(request))
-    item = await request.app[TRANSFERS].assign(
+    assigned = await request.app[TRANSFERS].assign(
         who.account_id, request.match_info["sys"], subscription_id, quarters, auto_revoke_at, who.actor
     )
-    return json_response({"assignment": await assignment_body(request, item)}, status=201)
+    return json_response({"assignment": assignment_json(assigned.assignment, assigned.subscription)}, status=201)
 
 
 @routes.post("/api/v1/accounts/{acc}/systems/{sys}/assignments/{id}/revoke")

@@ -99,13 +99,12 @@ async def post_assignment(request: web.Request) -> web.Response:
         subscription_id, quarters, auto_revoke_at = parse_assignment(
             {"subscription_id": sub_id, "credits": credits, "auto_revoke_at": f"{date}T{time}" if kept else None}
         )
-        item = await request.app[TRANSFERS].assign(
+        assigned = await request.app[TRANSFERS].assign(
             who.account_id, system.id, subscription_id, quarters, auto_revoke_at, who.actor
         )
     except ApiError as exc:
         return await again(exc.message, exc.status)
-    sub = await request.app[DB].read.subscriptions.get(item.subscription_id)
-    order = sub.order_id if sub else ""
+    item, order = assigned.assignment, assigned.subscription.order_id
     if item.downloaded:
         message = f"{format_credits(item.quarters)} credits from {order} were sent to {system.label}."
     else:
