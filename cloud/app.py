@@ -86,7 +86,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     app[CONFIG] = config
     app[CLOCK] = clock or make_clock(config)
     journal = Journal(app[CLOCK].now, keep=config.journal_keep)
-    app[DB] = open_store(config.data_dir, config.database, journal)
+    app[DB] = open_store(config.data_dir, config.database, journal, durable=config.durable)
     app[HUB] = LinkHub(journal, config.resend_seconds, app[CLOCK], app[DB].bus)
     app[HOME_ADDRESSES] = HomeAddresses(config.inspector_hosts, app[DB].bus)
     app.router.add_get("/healthz", get_healthz)

@@ -24,5 +24,6 @@ class Config:
     )  # a revoke key from the fullest HOME, in a form
     ready_file: Path | None = None
     journal_keep: int = DEFAULT_KEEP  # newest events the journal keeps (0: all)
+    durable: bool = True  # False (a test world's throw-away data): SQLite never waits for the disk
     cheap_passwords: bool = False  # users made by POST /_emulator/... get a cheap scrypt cost (test worlds only)
     inspector_hosts: tuple[str, ...] = ()  # hosts besides loopback where the inspector may read HOME journals

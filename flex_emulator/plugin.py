@@ -6,6 +6,9 @@ test with ``@pytest.mark.flex_world(check=False)``). Choose the mode per test wi
 ``@pytest.mark.flex_world(mode="subprocess")`` or for the whole run with ``--flex-mode=subprocess``;
 ``start=datetime(...)`` in the marker sets the clock's first moment. The services log to one file per
 service in the test's temporary folder; a failing test's report shows the end of each.
+
+While a test that uses a world ends, the plugin starts the next test's world ahead of time (its cloud and
+first HOME) when that test asks for an in-process one; see ``World.prepare`` and docs/harness.md.
 """
 
 from collections.abc import AsyncIterator, Generator, Iterator
@@ -18,13 +21,17 @@ import pytest
 
 from flex_emulator._async.world import AsyncWorld
 from flex_emulator._sync.world import START, World
-from flex_emulator.servers import Mode
+from flex_emulator.servers import Mode, PreparedWorld
 from flex_emulator.service_logs import DEFAULT_LEVEL, LEVELS, tail
 
 MODES = ("inprocess", "subprocess")
 MARKER_ARGUMENTS = ("mode", "start", "check")
 WORLD_FOLDER = "flex-world"
 LOG_FOLDERS = pytest.StashKey[Path]()
+FIXTURES = ("flex_world", "async_flex_world")
+NEXT_ITEM = pytest.StashKey["pytest.Item | None"]()
+# The world started ahead for the next test (by its node id): at most one at a time, per pytest process.
+PREPARED = pytest.StashKey[dict[str, PreparedWorld]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -92,10 +99,52 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             marker_options(item, config)
 
 
-def _folder(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    item.stash[NEXT_ITEM] = nextitem  # the world fixtures prepare the next test's world while this one ends
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    for prepared in session.config.stash.get(PREPARED, {}).values():
+        prepared.discard()
+    session.config.stash[PREPARED] = {}
+
+
+def _prepared(request: pytest.FixtureRequest) -> PreparedWorld | None:
+    """The world started ahead for this test, if any; one started for another test (which did not take it:
+    skipped, or failed before its world) is discarded."""
+    waiting = request.config.stash.setdefault(PREPARED, {})
+    mine = waiting.pop(request.node.nodeid, None)
+    for other in waiting.values():
+        other.discard()
+    waiting.clear()
+    return mine
+
+
+def _prepare_next(request: pytest.FixtureRequest, factory: pytest.TempPathFactory) -> None:
+    """Start the next test's world now, if it asks for one in this process (a world of subprocesses, or one on
+    PostgreSQL, starts when its test asks)."""
+    nextitem = request.node.stash.get(NEXT_ITEM, None)
+    if nextitem is None or not set(FIXTURES) & set(getattr(nextitem, "fixturenames", ())):
+        return
+    options = marker_options(nextitem, request.config)
+    if options.mode != "inprocess":
+        return
+    level = request.config.getoption("--flex-log-level")
+    folder = factory.mktemp(WORLD_FOLDER, numbered=True)
+    request.config.stash.setdefault(PREPARED, {})[nextitem.nodeid] = World.prepare(
+        folder, start=options.start, log_level=level
+    )
+
+
+def _folder(request: pytest.FixtureRequest, tmp_path: Path, prepared: PreparedWorld | None) -> Path:
+    """``tmp_path/flex-world``: the world's folder, or a link to the folder its world was prepared in."""
     folder = tmp_path / WORLD_FOLDER
     request.node.stash[LOG_FOLDERS] = folder
-    return folder
+    if prepared is None:
+        return folder
+    folder.symlink_to(prepared.folder, target_is_directory=True)
+    return prepared.folder
 
 
 @pytest.hookimpl(wrapper=True)
@@ -115,16 +164,23 @@ def pytest_runtest_makereport(
 
 
 @pytest.fixture
-def flex_world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
+def flex_world(
+    request: pytest.FixtureRequest, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
     """A fresh cloud (and the HOMEs you start) on one virtual clock; blocking API."""
     options = marker_options(request.node, request.config)
     level = request.config.getoption("--flex-log-level")
+    prepared = _prepared(request)
+    folder = _folder(request, tmp_path, prepared)
     with World.start(
-        _folder(request, tmp_path), mode=options.mode, start=options.start, check=False, log_level=level
+        folder, mode=options.mode, start=options.start, check=False, log_level=level, prepared=prepared
     ) as world:
-        yield world
-        if options.check:
-            world.check_invariant()
+        try:
+            yield world
+            if options.check:
+                world.check_invariant()
+        finally:
+            _prepare_next(request, tmp_path_factory)
 
 
 try:
@@ -134,14 +190,21 @@ except ImportError:  # pragma: no cover - async tests then use ``async with Asyn
 else:
 
     @pytest_asyncio.fixture
-    async def async_flex_world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncWorld]:
+    async def async_flex_world(
+        request: pytest.FixtureRequest, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+    ) -> AsyncIterator[AsyncWorld]:
         """``flex_world`` for async tests: the same world, awaited. In-process, its services run on a loop
         thread of their own, so a blocking client works inside the async test too."""
         options = marker_options(request.node, request.config)
         level = request.config.getoption("--flex-log-level")
+        prepared = _prepared(request)
+        folder = _folder(request, tmp_path, prepared)
         async with AsyncWorld.start(
-            _folder(request, tmp_path), mode=options.mode, start=options.start, check=False, log_level=level
+            folder, mode=options.mode, start=options.start, check=False, log_level=level, prepared=prepared
         ) as world:
-            yield world
-            if options.check:
-                await world.check_invariant()
+            try:
+                yield world
+                if options.check:
+                    await world.check_invariant()
+            finally:
+                _prepare_next(request, tmp_path_factory)

@@ -28,6 +28,7 @@ class Config:
     handshake_timeout_seconds: float = 10.0
     time_mark_seconds: float = 60.0  # how often an idle HOME writes down the time it has seen
     journal_keep: int = DEFAULT_KEEP  # newest events the journal keeps (0: all)
+    durable: bool = True  # False (a test world's throw-away data): SQLite never waits for the disk
     log_level: str = "info"
     ready_file: Path | None = None
 

@@ -66,9 +66,17 @@ class SqliteDatabase(Database[Q]):
     dialect = Dialect.SQLITE
 
     def __init__(
-        self, path: Path, migrations: Sequence[str], queries: Callable[[SqliteSql], Q], journal: Journal | None = None
+        self,
+        path: Path,
+        migrations: Sequence[str],
+        queries: Callable[[SqliteSql], Q],
+        journal: Journal | None = None,
+        *,
+        durable: bool = True,
     ) -> None:
+        """``durable=False``: never wait for the disk (a test world's data; see ``sqlite.connect``)."""
         self.path = path
+        self.durable = durable
         self.journal = journal or Journal()
         self.bus = Bus()
         self._migrations = migrations
@@ -81,10 +89,10 @@ class SqliteDatabase(Database[Q]):
         self._write_sql: SqliteSql | None = None
         self._lock = asyncio.Lock()
         self._exclusive: dict[str, asyncio.Lock] = {}
-        self.checkpoints = Checkpoints(path)
+        self.checkpoints = Checkpoints(path, durable=durable)
 
     async def open(self) -> None:
-        self._writer = connect(self.path)
+        self._writer = connect(self.path, durable=self.durable)
         migrate(self._writer, self._migrations, self.path)
         self._reader = connect(self.path, read_only=True)
         self._write_sql = SqliteSql(self._writer)

@@ -84,8 +84,10 @@ class Sql:
         self._conn.execute("RELEASE step")
 
 
-def connect(path: Path, *, read_only: bool = False) -> Connection:
-    """A connection in autocommit mode (transactions are explicit) with named rows."""
+def connect(path: Path, *, read_only: bool = False, durable: bool = True) -> Connection:
+    """A connection in autocommit mode (transactions are explicit) with named rows. ``durable=False`` (a test
+    world's throw-away data) never waits for the disk, not even at a checkpoint: every commit still reaches the
+    file (a killed process loses nothing), only a crash of the machine itself could lose the last ones."""
     if read_only:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
     else:
@@ -93,7 +95,7 @@ def connect(path: Path, *, read_only: bool = False) -> Connection:
         conn = sqlite3.connect(path, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         # NORMAL in WAL mode survives a killed process (the promise here); FULL would add an fsync per commit.
-        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute(f"PRAGMA synchronous={'NORMAL' if durable else 'OFF'}")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA wal_autocheckpoint=0")  # see Checkpoints
         conn.execute(f"PRAGMA journal_size_limit={WAL_KEPT_BYTES}")
@@ -130,9 +132,11 @@ def immediate(conn: Connection) -> Iterator[None]:
     conn.execute("COMMIT")
 
 
-def _checkpoint(path: Path) -> None:
+def _checkpoint(path: Path, durable: bool) -> None:
     with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as conn:
         conn.execute("PRAGMA busy_timeout=2000")
+        if not durable:
+            conn.execute("PRAGMA synchronous=OFF")
         conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
 
@@ -141,8 +145,9 @@ class Checkpoints:
     loop pays for one. A passive checkpoint never blocks the writer; the WAL restarts from its beginning at
     the first commit after a complete one. Closing the writer checkpoints what is left."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, durable: bool = True) -> None:
         self._path = path
+        self._durable = durable
         self._commits = 0
         self._running: asyncio.Task[None] | None = None
         self.done = 0  # checkpoints completed
@@ -155,7 +160,7 @@ class Checkpoints:
 
     async def _run(self) -> None:
         try:
-            await asyncio.to_thread(_checkpoint, self._path)
+            await asyncio.to_thread(_checkpoint, self._path, self._durable)
             self.done += 1
         except sqlite3.Error as exc:  # the next one tries again; meanwhile the WAL only grows
             log.warning("checkpoint_failed", database=str(self._path), error=str(exc))

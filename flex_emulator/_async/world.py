@@ -398,11 +398,13 @@ class AsyncWorld(_AsyncService):
         check: bool = True,
         log_level: str = DEFAULT_LEVEL,
         database: str | None = None,
+        prepared: servers.PreparedWorld | None = None,
     ) -> AsyncIterator["AsyncWorld"]:
         """Run a fresh world with its data (and a log file per service) in ``folder``; on a clean exit
         ``check`` asserts the invariant (see ``check_invariant``). ``database``: run the cloud on this (empty)
-        PostgreSQL database, ``postgresql://...`` (needs ``flex-emulator[postgres]``), instead of SQLite."""
-        launched = servers.make_async_servers(mode, Path(folder), start, log_level, database)
+        PostgreSQL database, ``postgresql://...`` (needs ``flex-emulator[postgres]``), instead of SQLite.
+        ``prepared``: a world ``prepare()`` started ahead in ``folder``, taken when its settings are these."""
+        launched = servers.make_async_servers(mode, Path(folder), start, log_level, database, prepared)
         http = transport.AsyncTransport(headers={HARNESS_HEADER: "world"}, keep_alive=True)
         try:
             world = cls(launched, await launched.start_cloud(), http, mode)
@@ -412,6 +414,14 @@ class AsyncWorld(_AsyncService):
         finally:
             await http.close()
             await launched.close()
+
+    @staticmethod
+    def prepare(folder: Path, *, start: datetime = START, log_level: str = DEFAULT_LEVEL) -> servers.PreparedWorld:
+        """Start an in-process world's cloud and first HOME (``"Studio A"``, unlinked, its link off) in ``folder``
+        (new or empty) ahead of time, in the background; ``start(folder, prepared=...)`` with the same settings
+        takes it and waits only for what is not up yet. ``discard()`` one you do not use. The pytest fixtures do
+        this for the next test that asks for an in-process world."""
+        return servers.PreparedWorld(Path(folder), start, log_level)
 
     # --- connection details --------------------------------------------------------------------
 

@@ -399,11 +399,13 @@ class World(_Service):
         check: bool = True,
         log_level: str = DEFAULT_LEVEL,
         database: str | None = None,
+        prepared: servers.PreparedWorld | None = None,
     ) -> Iterator["World"]:
         """Run a fresh world with its data (and a log file per service) in ``folder``; on a clean exit
         ``check`` asserts the invariant (see ``check_invariant``). ``database``: run the cloud on this (empty)
-        PostgreSQL database, ``postgresql://...`` (needs ``flex-emulator[postgres]``), instead of SQLite."""
-        launched = servers.make_servers(mode, Path(folder), start, log_level, database)
+        PostgreSQL database, ``postgresql://...`` (needs ``flex-emulator[postgres]``), instead of SQLite.
+        ``prepared``: a world ``prepare()`` started ahead in ``folder``, taken when its settings are these."""
+        launched = servers.make_servers(mode, Path(folder), start, log_level, database, prepared)
         http = transport.Transport(headers={HARNESS_HEADER: "world"}, keep_alive=True)
         try:
             world = cls(launched, launched.start_cloud(), http, mode)
@@ -413,6 +415,14 @@ class World(_Service):
         finally:
             http.close()
             launched.close()
+
+    @staticmethod
+    def prepare(folder: Path, *, start: datetime = START, log_level: str = DEFAULT_LEVEL) -> servers.PreparedWorld:
+        """Start an in-process world's cloud and first HOME (``"Studio A"``, unlinked, its link off) in ``folder``
+        (new or empty) ahead of time, in the background; ``start(folder, prepared=...)`` with the same settings
+        takes it and waits only for what is not up yet. ``discard()`` one you do not use. The pytest fixtures do
+        this for the next test that asks for an in-process world."""
+        return servers.PreparedWorld(Path(folder), start, log_level)
 
     # --- connection details --------------------------------------------------------------------
 

@@ -46,7 +46,7 @@ class Node:
         self.time = TimeKeeper(clock)
         self.journal = Journal(self.now, keep=config.journal_keep)
         self.expiries = Expiries(self.journal)
-        self.db = Database(config.database_path, self.journal)
+        self.db = Database(config.database_path, self.journal, durable=config.durable)
         self._key_shown_seq = 0
         self.trust = TrustedKeys(self.db, config.cloud_key_file)
         self._identity: Identity | None = None

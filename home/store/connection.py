@@ -9,5 +9,5 @@ from flex_emulator.shared.journal import Journal
 
 
 class Database(database.SqliteDatabase[Queries]):
-    def __init__(self, path: Path, journal: Journal | None = None) -> None:
-        super().__init__(path, MIGRATIONS, Queries, journal)
+    def __init__(self, path: Path, journal: Journal | None = None, *, durable: bool = True) -> None:
+        super().__init__(path, MIGRATIONS, Queries, journal, durable=durable)

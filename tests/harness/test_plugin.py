@@ -151,3 +151,83 @@ def test_services_are_quiet_and_a_failing_test_shows_the_end_of_their_logs(pytes
     loud = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q", "--flex-log-lines=5", "test_loud.py")
     loud.assert_outcomes(failed=1)
     loud.stdout.fnmatch_lines(["*flex-emulator cloud.log (last 5 lines*", "*flex-emulator home-1-studio-a.log*"])
+
+
+def test_the_next_tests_world_is_prepared_while_a_test_ends_and_each_test_still_gets_a_fresh_one(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeconftest(
+        """
+        import threading
+
+        def pytest_unconfigure(config):
+            left = [thread for thread in threading.enumerate() if thread.name == "flex-emulator-world"]
+            print(f"world threads left: {len(left)}")
+        """
+    )
+    pytester.makepyfile(
+        """
+        import os
+        from datetime import UTC, datetime
+
+        import pytest
+
+        def prepared(tmp_path, expected):
+            if not os.environ.get("PYTEST_XDIST_WORKER"):  # which test runs before which on a worker varies
+                assert (tmp_path / "flex-world").is_symlink() == expected
+
+        def an_online_test(world):
+            assert world.events() == [] and world.requests(harness=True) == []
+            account = world.create_account(subscriptions=[8])
+            studio = world.start_home("Studio A", account=account)
+            account.assign(studio, 2)
+            studio.settle()
+            assert studio.credits()["total"] == 2
+            assert [event["kind"] for event in studio.events()][:1] == ["link_state"]
+            return studio
+
+        def test_first(flex_world, tmp_path):
+            prepared(tmp_path, False)  # no test before it
+            an_online_test(flex_world)
+
+        def test_second(flex_world, tmp_path):
+            prepared(tmp_path, True)  # while test_first ended
+            studio = an_online_test(flex_world)
+            assert (tmp_path / "flex-world" / "home-1-studio-a.log").exists()
+            assert studio.name == "home-1-studio-a"
+
+        @pytest.mark.flex_world(start=datetime(2027, 1, 1, tzinfo=UTC))
+        def test_its_own_start(flex_world, tmp_path):
+            prepared(tmp_path, True)  # for its marker's start
+            assert flex_world.now() == datetime(2027, 1, 1, tzinfo=UTC)
+            an_online_test(flex_world)
+
+        def test_without_a_world(tmp_path):
+            assert not (tmp_path / "flex-world").exists()
+
+        @pytest.mark.asyncio
+        async def test_async_after_one_without(async_flex_world, tmp_path):
+            prepared(tmp_path, False)  # the test before had no world: nothing was prepared for this one
+            await async_flex_world.create_account()
+
+        @pytest.mark.asyncio
+        async def test_async(async_flex_world, tmp_path):
+            prepared(tmp_path, True)
+            account = await async_flex_world.create_account(subscriptions=[8])
+            studio = await async_flex_world.start_home("Studio A", account=account)
+            await account.assign(studio, 1)
+            await studio.settle()
+            assert (await studio.credits())["total"] == 1
+
+        @pytest.mark.flex_world(check=False)
+        def test_last(flex_world, tmp_path):
+            prepared(tmp_path, True)
+            flex_world.create_account()
+        """
+    )
+    args = ("-p", "no:cacheprovider", "-p", "no:randomly", "-o", "asyncio_default_fixture_loop_scope=function")
+    result = pytester.runpytest_subprocess(*args, "-s", "-q")
+    result.assert_outcomes(passed=7)
+    result.stdout.fnmatch_lines(["world threads left: 0"])
+    parallel = pytester.runpytest_subprocess(*args, "-q", "-n", "2")
+    parallel.assert_outcomes(passed=7)

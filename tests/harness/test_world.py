@@ -5,8 +5,10 @@ from pathlib import Path
 import pytest
 
 from flex_emulator import ApiError, AsyncCloudClient, AsyncWorld, CloudClient, HomeClient, World
-from flex_emulator.cloud.appkeys import HUB
-from flex_emulator.home.appkeys import LINK
+from flex_emulator.cloud.appkeys import DB, HUB
+from flex_emulator.cloud.config import Config as CloudConfig
+from flex_emulator.home.appkeys import LINK, NODE
+from flex_emulator.home.config import Config as HomeConfig
 from flex_emulator.servers import Mode
 from tests.kit.postgres import SessionPostgres
 
@@ -89,3 +91,10 @@ async def test_a_world_runs_its_cloud_on_postgresql_when_given_a_database(
         assert not (tmp_path / "cloud" / "cloud.sqlite3").exists()  # the cloud kept everything in PostgreSQL
     finally:
         await postgres.drop(url)
+
+
+def test_an_in_process_worlds_databases_never_wait_for_the_disk_and_the_services_own_do(flex_world: World) -> None:
+    studio = flex_world.start_home("Studio A", account=flex_world.create_account())
+    assert flex_world.app()[DB].durable is False
+    assert flex_world.app(studio)[NODE].db.durable is False
+    assert CloudConfig(data_dir=Path("x")).durable and HomeConfig(data_dir=Path("x")).durable  # scripts/run, CLIs

@@ -28,3 +28,17 @@ async def test_a_transaction_cancelled_at_its_begin_leaves_none_open(tmp_path: P
         assert await db.read.meta.get("attempt") == "199"
     finally:
         await db.close()
+
+
+def test_a_throw_away_database_never_waits_for_the_disk_and_a_kept_one_does_at_checkpoints(tmp_path: Path) -> None:
+    from flex_emulator.shared.sqlite import connect
+
+    kept, throw_away = connect(tmp_path / "kept.sqlite3"), connect(tmp_path / "test.sqlite3", durable=False)
+    try:
+        assert kept.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL: the WAL is synced at checkpoints
+        assert throw_away.execute("PRAGMA synchronous").fetchone()[0] == 0  # OFF
+        for conn in (kept, throw_away):  # both are real WAL databases all the same
+            assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        kept.close()
+        throw_away.close()
