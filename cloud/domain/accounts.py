@@ -12,6 +12,7 @@ chose it, who knows it too, gains nothing anywhere else. Each inviting account m
 
 import asyncio
 import string
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from flex_emulator.cloud.domain import rules
@@ -78,10 +79,17 @@ class Accounts:
             await tx.users.end_session(token_digest(token))
 
     async def create(
-        self, name: str, admin_email: str, admin_password: object, *, cheap_hash: bool = False
+        self,
+        name: str,
+        admin_email: str,
+        admin_password: object,
+        *,
+        cheap_hash: bool = False,
+        within: Callable[[Queries, str, datetime], Awaitable[object]] | None = None,
     ) -> tuple[str, str]:
         """A new account with its first admin, signed in, all or nothing: the account id and the admin's token.
-        An email that has a login already is its user only with that login's own password."""
+        An email that has a login already is its user only with that login's own password. ``within(tx,
+        account_id, now)`` adds to the same transaction (the account's first subscriptions, say)."""
         account_id, now, token = new_id("acc"), self.clock.now(), new_token()
         admin_email = normal_email(admin_email)
         existing = await self.db.read.users.by_email(admin_email)
@@ -100,6 +108,8 @@ class Accounts:
                 tx, account_id, admin_email, admin_password, "admin", now, cheap_hash=cheap_hash
             )
             await tx.users.start_session(token_digest(token), user_id, now)
+            if within is not None:
+                await within(tx, account_id, now)
         return account_id, token
 
     async def add_member(

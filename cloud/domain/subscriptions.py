@@ -1,5 +1,7 @@
 """A subscription's life: created (inactive or active), activated, cancelled, renewed, expired."""
 
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import structlog
@@ -28,6 +30,16 @@ from flex_emulator.shared.timefmt import iso
 log = structlog.get_logger()
 
 
+@dataclass(frozen=True)
+class NewSubscription:
+    """A subscription to make, as the emulator API asks for it."""
+
+    duration: str
+    quarters: int
+    state: str
+    order_id: str | None
+
+
 class Subscriptions:
     def __init__(self, db: Database, transfers: Transfers, clock: Clock) -> None:
         self.db = db
@@ -39,6 +51,20 @@ class Subscriptions:
     ) -> Subscription:
         async with self.db.transaction() as tx:
             return await self.insert(tx, account_id, duration, quarters, state, order_id, actor, self.clock.now())
+
+    def for_new_account(
+        self, asked: Sequence[NewSubscription], made: list[Subscription], actor: str
+    ) -> Callable[[Queries, str, datetime], Awaitable[None]]:
+        """What ``Accounts.create(within=...)`` runs to make a new account's first subscriptions in the same
+        transaction (appended to ``made``)."""
+
+        async def insert_all(tx: Queries, account_id: str, now: datetime) -> None:
+            for sub in asked:
+                made.append(
+                    await self.insert(tx, account_id, sub.duration, sub.quarters, sub.state, sub.order_id, actor, now)
+                )
+
+        return insert_all
 
     async def insert(
         self,

@@ -5,7 +5,8 @@ from typing import Any
 from aiohttp import web
 
 from flex_emulator.cloud.appkeys import ACCOUNTS, CLOCK, CONFIG, DB, SCHEDULER, SIGNER, SUBSCRIPTIONS
-from flex_emulator.cloud.domain.models import SubscriptionState
+from flex_emulator.cloud.domain.models import Subscription, SubscriptionState
+from flex_emulator.cloud.domain.subscriptions import NewSubscription
 from flex_emulator.cloud.web.shapes import subscription_json
 from flex_emulator.shared.catalog import LICENSE_TYPES
 from flex_emulator.shared.clock import VirtualClock
@@ -17,6 +18,33 @@ from flex_emulator.shared.tokens import new_jti
 from flex_emulator.shared.web import clock_target, json_response, optional_text, read_json, require_int, require_text
 
 routes = web.RouteTableDef()
+MAX_FIRST_SUBSCRIPTIONS = 100  # an account's subscriptions made with it, in one request
+
+
+def subscription_asked(body: dict[str, Any]) -> NewSubscription:
+    duration = require_text(body, "duration")
+    if duration not in ("monthly", "annual"):
+        raise BadRequest("'duration' must be 'monthly' or 'annual'.", code="invalid_duration")
+    state = optional_text(body, "state") or SubscriptionState.INACTIVE
+    if state not in (SubscriptionState.INACTIVE, SubscriptionState.ACTIVE):
+        raise BadRequest("'state' must be 'inactive' or 'active'.", code="invalid_state")
+    if body.get("credits") is None:
+        raise BadRequest("The field 'credits' is missing.", code="missing_field")
+    try:
+        quarters = parse_quarters(body["credits"])
+    except CreditAmountError as exc:
+        raise BadRequest(str(exc), code="invalid_credits") from None
+    return NewSubscription(duration, quarters, state, optional_text(body, "order_id", max_length=64))
+
+
+def subscriptions_asked(body: dict[str, Any]) -> list[NewSubscription]:
+    """The optional ``subscriptions`` of a new account, each checked as ``POST .../subscriptions`` checks one."""
+    listed = body.get("subscriptions", [])
+    if not isinstance(listed, list) or not all(isinstance(item, dict) for item in listed):
+        raise BadRequest("'subscriptions' must be a list of objects {duration, credits, ...}.", code="wrong_type")
+    if len(listed) > MAX_FIRST_SUBSCRIPTIONS:
+        raise BadRequest(f"'subscriptions' holds at most {MAX_FIRST_SUBSCRIPTIONS}.", code="out_of_range")
+    return [subscription_asked(item) for item in listed]
 
 
 @routes.post("/_emulator/accounts")
@@ -27,9 +55,21 @@ async def post_account(request: web.Request) -> web.Response:
     if not isinstance(admin, dict):
         raise BadRequest("The field 'admin' must be an object {email, password}.", code="missing_field")
     email = require_text(admin, "email", max_length=320)
+    asked = subscriptions_asked(body)
+    made: list[Subscription] = []
     cheap = request.app[CONFIG].cheap_passwords
-    account_id, token = await request.app[ACCOUNTS].create(name, email, admin.get("password"), cheap_hash=cheap)
-    return json_response({"account": {"id": account_id, "name": name}, "token": token}, status=201)
+    account_id, token = await request.app[ACCOUNTS].create(
+        name,
+        email,
+        admin.get("password"),
+        cheap_hash=cheap,
+        within=request.app[SUBSCRIPTIONS].for_new_account(asked, made, "emulator"),
+    )
+    answer: dict[str, Any] = {"account": {"id": account_id, "name": name}, "token": token}
+    if "subscriptions" in body:
+        now = request.app[CLOCK].now()
+        answer["subscriptions"] = [subscription_json(sub, now) for sub in made]
+    return json_response(answer, status=201)
 
 
 async def existing_account(request: web.Request) -> str:
@@ -53,21 +93,9 @@ async def post_account_user(request: web.Request) -> web.Response:
 @routes.post("/_emulator/accounts/{acc}/subscriptions")
 async def post_subscription(request: web.Request) -> web.Response:
     account_id = await existing_account(request)
-    body = await read_json(request)
-    duration = require_text(body, "duration")
-    if duration not in ("monthly", "annual"):
-        raise BadRequest("'duration' must be 'monthly' or 'annual'.", code="invalid_duration")
-    state = optional_text(body, "state") or SubscriptionState.INACTIVE
-    if state not in (SubscriptionState.INACTIVE, SubscriptionState.ACTIVE):
-        raise BadRequest("'state' must be 'inactive' or 'active'.", code="invalid_state")
-    if body.get("credits") is None:
-        raise BadRequest("The field 'credits' is missing.", code="missing_field")
-    try:
-        quarters = parse_quarters(body["credits"])
-    except CreditAmountError as exc:
-        raise BadRequest(str(exc), code="invalid_credits") from None
+    asked = subscription_asked(await read_json(request))
     sub = await request.app[SUBSCRIPTIONS].create(
-        account_id, duration, quarters, state, optional_text(body, "order_id", max_length=64), "emulator"
+        account_id, asked.duration, asked.quarters, asked.state, asked.order_id, "emulator"
     )
     return json_response({"subscription": subscription_json(sub, request.app[CLOCK].now())}, status=201)
 

@@ -163,6 +163,15 @@ ACC = "/api/v1/accounts/{acc}"
 SYS = ACC + "/systems/{sys}"
 SIGN_IN = obj({"token": STR, "accounts": array(ref("Membership"))})
 SUBSCRIPTION = obj({"subscription": ref("Subscription")})
+NEW_SUBSCRIPTION = obj(
+    {
+        "duration": enum("monthly", "annual"),
+        "credits": {"type": ["number", "string"]},
+        "state": enum("inactive", "active"),
+        "order_id": STR,
+    },
+    optional=("state", "order_id"),
+)
 ASSIGNMENT = obj({"assignment": ref("Assignment")})
 INVITATION = obj({"invitation": ref("Invitation")})
 INVITE = obj({"email": STR, "role": enum("admin", "operator"), "password": STR}, optional=("password",))
@@ -286,9 +295,25 @@ EMULATOR_PATHS: dict[str, dict[str, Any]] = {
     "/_emulator/accounts": {
         "post": op(
             "Create an account and its admin; an email that has a login needs its own password (409 email_taken)",
-            {201: obj({"account": obj({"id": STR, "name": STR}), "token": STR})},
+            {
+                201: obj(
+                    {
+                        "account": obj({"id": STR, "name": STR}),
+                        "token": STR,
+                        "subscriptions": array(ref("Subscription")),
+                    },
+                    optional=("subscriptions",),
+                )
+            },
             tag="emulator",
-            body=obj({"name": STR, "admin": obj({"email": STR, "password": STR})}),
+            body=obj(
+                {
+                    "name": STR,
+                    "admin": obj({"email": STR, "password": STR}),
+                    "subscriptions": array(NEW_SUBSCRIPTION),
+                },
+                optional=("subscriptions",),
+            ),
         ),
     },
     "/_emulator/accounts/{acc}/users": {
@@ -304,15 +329,7 @@ EMULATOR_PATHS: dict[str, dict[str, Any]] = {
             "Create a subscription",
             {201: SUBSCRIPTION},
             tag="emulator",
-            body=obj(
-                {
-                    "duration": enum("monthly", "annual"),
-                    "credits": {"type": ["number", "string"]},
-                    "state": enum("inactive", "active"),
-                    "order_id": STR,
-                },
-                optional=("state", "order_id"),
-            ),
+            body=NEW_SUBSCRIPTION,
         ),
     },
     "/_emulator/systems/{sys}/perpetual-licenses": {

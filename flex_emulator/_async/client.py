@@ -264,9 +264,15 @@ class AsyncCloudClient(_AsyncBase):
 
     # --- emulator control ---------------------------------------------------------------------
 
-    async def create_account(self, name: str, email: str, password: str) -> dict[str, Any]:
-        """``{account: {id, name}, token}``: a new account and a bearer token of its admin."""
-        body = {"name": name, "admin": {"email": email, "password": password}}
+    async def create_account(
+        self, name: str, email: str, password: str, *, subscriptions: list[dict[str, Any]] | None = None
+    ) -> dict[str, Any]:
+        """``{account: {id, name}, token}``: a new account and a bearer token of its admin. With ``subscriptions``
+        (bodies as ``create_subscription`` sends), made with it in the same request, and the answer's
+        ``subscriptions`` lists them."""
+        body: dict[str, Any] = {"name": name, "admin": {"email": email, "password": password}}
+        if subscriptions is not None:
+            body["subscriptions"] = subscriptions
         return cast(dict[str, Any], await self.call("POST", "/_emulator/accounts", json=body, expect=201))
 
     async def create_user(self, account_id: str, email: str, role: answers.Role, password: str) -> dict[str, Any]:

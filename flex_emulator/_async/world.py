@@ -451,13 +451,13 @@ class AsyncWorld(_AsyncService):
     ) -> AsyncAccount:
         """A new account with an admin and one active subscription per entry of ``subscriptions`` (credits)."""
         email = email or f"admin{len(self.accounts) + 1}@{_slug(name)}.test"
-        answer = await self.cloud.create_account(name, email, password)
+        asked = [{"duration": duration, "credits": credits, "state": "active"} for credits in subscriptions]
+        answer = await self.cloud.create_account(name, email, password, subscriptions=asked)  # one request
         token = answer["token"]
         account = AsyncAccount(
             self, answer["account"]["id"], name, email, token, self.cloud.with_token(token), password=password
         )
-        for credits in subscriptions:
-            await account.add_subscription(credits, duration=duration)
+        account.subscriptions = list(answer["subscriptions"])
         self.accounts.append(account)
         return account
 

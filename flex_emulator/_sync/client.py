@@ -265,9 +265,15 @@ class CloudClient(_Base):
 
     # --- emulator control ---------------------------------------------------------------------
 
-    def create_account(self, name: str, email: str, password: str) -> dict[str, Any]:
-        """``{account: {id, name}, token}``: a new account and a bearer token of its admin."""
-        body = {"name": name, "admin": {"email": email, "password": password}}
+    def create_account(
+        self, name: str, email: str, password: str, *, subscriptions: list[dict[str, Any]] | None = None
+    ) -> dict[str, Any]:
+        """``{account: {id, name}, token}``: a new account and a bearer token of its admin. With ``subscriptions``
+        (bodies as ``create_subscription`` sends), made with it in the same request, and the answer's
+        ``subscriptions`` lists them."""
+        body: dict[str, Any] = {"name": name, "admin": {"email": email, "password": password}}
+        if subscriptions is not None:
+            body["subscriptions"] = subscriptions
         return cast(dict[str, Any], self.call("POST", "/_emulator/accounts", json=body, expect=201))
 
     def create_user(self, account_id: str, email: str, role: answers.Role, password: str) -> dict[str, Any]:

@@ -132,3 +132,42 @@ async def test_a_new_account_for_a_registered_email_needs_its_own_password(cloud
     )
     accounts = (await call(cloud, "GET", "/api/v1/accounts", token=second["token"]))["accounts"]
     assert {item["id"] for item in accounts} == {first["account"]["id"], second["account"]["id"]}
+
+
+async def test_an_emulator_account_comes_with_its_first_subscriptions_in_one_request(cloud: TestClient) -> None:
+    asked = [{"duration": "monthly", "credits": 8, "state": "active"}, {"duration": "annual", "credits": "2.25"}]
+    body = {"name": "Acme", "admin": {"email": TENANT_ADMIN[0], "password": TENANT_ADMIN[1]}, "subscriptions": asked}
+    made = await call(cloud, "POST", "/_emulator/accounts", json=body, expect=201)
+    account_id, token = made["account"]["id"], made["token"]
+    assert [(sub["duration"], sub["credits_total"], sub["state"]) for sub in made["subscriptions"]] == [
+        ("monthly", 8, "active"),
+        ("annual", 2.25, "inactive"),
+    ]
+    listed = await call(cloud, "GET", f"/api/v1/accounts/{account_id}/subscriptions", token=token)
+    assert [sub["id"] for sub in listed["subscriptions"]] == [sub["id"] for sub in made["subscriptions"]]
+    events = await call(cloud, "GET", "/_emulator/events")
+    assert [event["kind"] for event in events["events"]].count("subscription_created") == 2
+    without = {"name": "Beta", "admin": {"email": "b@beta.test", "password": "long enough"}}
+    assert "subscriptions" not in await call(cloud, "POST", "/_emulator/accounts", json=without, expect=201)
+
+
+async def test_an_emulator_account_with_a_bad_subscription_is_refused_and_leaves_nothing(
+    cloud: TestClient, cloud_config: Config
+) -> None:
+    good = {"duration": "monthly", "credits": 8}
+    cases = [
+        ("monthly", "wrong_type"),
+        (["monthly"], "wrong_type"),
+        ([good, {"duration": "weekly", "credits": 8}], "invalid_duration"),
+        ([good, {"duration": "monthly", "credits": 0.1}], "invalid_credits"),
+        ([good, {"duration": "monthly"}], "missing_field"),
+        ([good, {**good, "state": "ended"}], "invalid_state"),
+        ([good] * 101, "out_of_range"),
+    ]
+    admin = {"email": TENANT_ADMIN[0], "password": TENANT_ADMIN[1]}
+    for subscriptions, code in cases:
+        body = {"name": "Acme", "admin": admin, "subscriptions": subscriptions}
+        assert_error(await call(cloud, "POST", "/_emulator/accounts", json=body, expect=400), code)
+        assert account_names(cloud_config) == []
+    admin["password"] = "another long one"  # no admin was made either: the email is free for any password
+    await call(cloud, "POST", "/_emulator/accounts", json={"name": "Acme", "admin": admin}, expect=201)
