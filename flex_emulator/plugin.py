@@ -127,14 +127,15 @@ def _prepare_next(request: pytest.FixtureRequest, factory: pytest.TempPathFactor
     nextitem = request.node.stash.get(NEXT_ITEM, None)
     if nextitem is None or not set(FIXTURES) & set(getattr(nextitem, "fixturenames", ())):
         return
+    waiting = request.config.stash.setdefault(PREPARED, {})
+    if nextitem.nodeid in waiting:  # a test with both fixtures ends twice
+        return
     options = marker_options(nextitem, request.config)
     if options.mode != "inprocess":
         return
     level = request.config.getoption("--flex-log-level")
     folder = factory.mktemp(WORLD_FOLDER, numbered=True)
-    request.config.stash.setdefault(PREPARED, {})[nextitem.nodeid] = World.prepare(
-        folder, start=options.start, log_level=level
-    )
+    waiting[nextitem.nodeid] = World.prepare(folder, start=options.start, log_level=level)
 
 
 def _folder(request: pytest.FixtureRequest, tmp_path: Path, prepared: PreparedWorld | None) -> Path:
