@@ -104,6 +104,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     item.stash[NEXT_ITEM] = nextitem  # the world fixtures prepare the next test's world while this one ends
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest may remove its base temporary folder, where they run
 def pytest_sessionfinish(session: pytest.Session) -> None:
     for prepared in session.config.stash.get(PREPARED, {}).values():
         prepared.discard()
@@ -144,7 +145,11 @@ def _folder(request: pytest.FixtureRequest, tmp_path: Path, prepared: PreparedWo
     request.node.stash[LOG_FOLDERS] = folder
     if prepared is None:
         return folder
-    folder.symlink_to(prepared.folder, target_is_directory=True)
+    try:
+        folder.symlink_to(prepared.folder, target_is_directory=True)
+    except OSError:  # a file system without links: this test's world starts in its own folder instead
+        prepared.discard()
+        return folder
     return prepared.folder
 
 
@@ -172,7 +177,7 @@ def flex_world(
     options = marker_options(request.node, request.config)
     level = request.config.getoption("--flex-log-level")
     prepared = _prepared(request)
-    folder = _folder(request, tmp_path, prepared)
+    folder = _folder(request, tmp_path, prepared)  # (a prepared world it cannot link to is discarded)
     with World.start(
         folder, mode=options.mode, start=options.start, check=False, log_level=level, prepared=prepared
     ) as world:

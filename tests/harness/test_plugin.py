@@ -231,3 +231,31 @@ def test_the_next_tests_world_is_prepared_while_a_test_ends_and_each_test_still_
     result.stdout.fnmatch_lines(["world threads left: 0"])
     parallel = pytester.runpytest_subprocess(*args, "-q", "-n", "2")
     parallel.assert_outcomes(passed=7)
+
+
+def test_where_no_link_can_be_made_each_test_gets_a_world_of_its_own_folder(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(
+        """
+        import pathlib
+
+        def refuse(self, *args, **kwargs):
+            raise OSError(1, "links are not allowed here")
+
+        pathlib.Path.symlink_to = refuse
+        """
+    )
+    pytester.makepyfile(
+        """
+        def test_first(flex_world, tmp_path):
+            flex_world.start_home("Studio A", account=flex_world.create_account())
+
+        def test_second(flex_world, tmp_path):
+            assert (tmp_path / "flex-world").is_dir() and not (tmp_path / "flex-world").is_symlink()
+            studio = flex_world.start_home("Studio A", account=flex_world.create_account())
+            assert (tmp_path / "flex-world" / "home-1-studio-a.log").exists() and studio.link_state() == "online"
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly", "-q")
+    result.assert_outcomes(passed=2)
+    leftovers = [path for path in pytester.path.rglob("flex-world[0-9]*") if any(path.iterdir())]
+    assert leftovers == []  # the world prepared for test_second was stopped and removed
