@@ -21,7 +21,8 @@ import pytest
 
 from flex_emulator._async.world import AsyncWorld
 from flex_emulator._sync.world import START, World
-from flex_emulator.servers import Mode, PreparedWorld
+from flex_emulator.inprocess import PreparedWorld
+from flex_emulator.servers import Mode
 from flex_emulator.service_logs import DEFAULT_LEVEL, LEVELS, tail
 
 MODES = ("inprocess", "subprocess")

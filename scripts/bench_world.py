@@ -23,7 +23,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from flex_emulator import World
-from flex_emulator.servers import Mode, PreparedWorld
+from flex_emulator.inprocess import PreparedWorld
+from flex_emulator.servers import Mode
 
 PHASES = ("world_cloud_ms", "world_account_ms", "world_home_online_ms", "world_first_credits_ms")
 

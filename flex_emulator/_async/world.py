@@ -2,6 +2,7 @@
 
 import asyncio
 import re
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from aiohttp import web
 from flex_emulator import answers, servers, transport
 from flex_emulator._async.client import AsyncCloudClient, AsyncHomeClient, _AsyncBase
 from flex_emulator.details import AccountDetails, ConnectionDetails, HomeDetails
+from flex_emulator.inprocess import PreparedWorld
 from flex_emulator.service_logs import DEFAULT_LEVEL
 
 START = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)  # a Saturday morning; every world starts here unless told otherwise
@@ -45,14 +47,15 @@ def _by_harness(entry: answers.RequestRecord) -> bool:
     return any(name.lower() == HARNESS_HEADER.lower() for name in entry.get("headers", {}))
 
 
-class _AsyncService:
+class _AsyncService(ABC):
     """What the cloud (through ``AsyncWorld``) and each HOME (``AsyncHome``) offer alike: faults on their HTTP
     API, and their request and event journals."""
 
     _archived: list[answers.RequestRecord]
 
+    @abstractmethod
     def _control(self) -> _AsyncBase:
-        raise NotImplementedError
+        """The client of this service's own routes (its control routes and journals)."""
 
     # --- faults on the service's HTTP API ---------------------------------------------------------
 
@@ -398,7 +401,7 @@ class AsyncWorld(_AsyncService):
         check: bool = True,
         log_level: str = DEFAULT_LEVEL,
         database: str | None = None,
-        prepared: servers.PreparedWorld | None = None,
+        prepared: PreparedWorld | None = None,
     ) -> AsyncIterator["AsyncWorld"]:
         """Run a fresh world with its data (and a log file per service) in ``folder``; on a clean exit
         ``check`` asserts the invariant (see ``check_invariant``). ``database``: run the cloud on this (empty)
@@ -416,12 +419,12 @@ class AsyncWorld(_AsyncService):
             await launched.close()
 
     @staticmethod
-    def prepare(folder: Path, *, start: datetime = START, log_level: str = DEFAULT_LEVEL) -> servers.PreparedWorld:
+    def prepare(folder: Path, *, start: datetime = START, log_level: str = DEFAULT_LEVEL) -> PreparedWorld:
         """Start an in-process world's cloud and first HOME (``"Studio A"``, unlinked, its link off) in ``folder``
         (new or empty) ahead of time, in the background; ``start(folder, prepared=...)`` with the same settings
         takes it and waits only for what is not up yet. ``discard()`` one you do not use. The pytest fixtures do
         this for the next test that asks for an in-process world."""
-        return servers.PreparedWorld(Path(folder), start, log_level)
+        return PreparedWorld(Path(folder), start, log_level)
 
     # --- connection details --------------------------------------------------------------------
 

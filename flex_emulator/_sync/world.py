@@ -3,6 +3,7 @@
 
 import time
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Collection, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from aiohttp import web
 from flex_emulator import answers, servers, transport
 from flex_emulator._sync.client import CloudClient, HomeClient, _Base
 from flex_emulator.details import AccountDetails, ConnectionDetails, HomeDetails
+from flex_emulator.inprocess import PreparedWorld
 from flex_emulator.service_logs import DEFAULT_LEVEL
 
 START = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)  # a Saturday morning; every world starts here unless told otherwise
@@ -46,14 +48,15 @@ def _by_harness(entry: answers.RequestRecord) -> bool:
     return any(name.lower() == HARNESS_HEADER.lower() for name in entry.get("headers", {}))
 
 
-class _Service:
+class _Service(ABC):
     """What the cloud (through ``World``) and each HOME (``Home``) offer alike: faults on their HTTP
     API, and their request and event journals."""
 
     _archived: list[answers.RequestRecord]
 
+    @abstractmethod
     def _control(self) -> _Base:
-        raise NotImplementedError
+        """The client of this service's own routes (its control routes and journals)."""
 
     # --- faults on the service's HTTP API ---------------------------------------------------------
 
@@ -399,7 +402,7 @@ class World(_Service):
         check: bool = True,
         log_level: str = DEFAULT_LEVEL,
         database: str | None = None,
-        prepared: servers.PreparedWorld | None = None,
+        prepared: PreparedWorld | None = None,
     ) -> Iterator["World"]:
         """Run a fresh world with its data (and a log file per service) in ``folder``; on a clean exit
         ``check`` asserts the invariant (see ``check_invariant``). ``database``: run the cloud on this (empty)
@@ -417,12 +420,12 @@ class World(_Service):
             launched.close()
 
     @staticmethod
-    def prepare(folder: Path, *, start: datetime = START, log_level: str = DEFAULT_LEVEL) -> servers.PreparedWorld:
+    def prepare(folder: Path, *, start: datetime = START, log_level: str = DEFAULT_LEVEL) -> PreparedWorld:
         """Start an in-process world's cloud and first HOME (``"Studio A"``, unlinked, its link off) in ``folder``
         (new or empty) ahead of time, in the background; ``start(folder, prepared=...)`` with the same settings
         takes it and waits only for what is not up yet. ``discard()`` one you do not use. The pytest fixtures do
         this for the next test that asks for an in-process world."""
-        return servers.PreparedWorld(Path(folder), start, log_level)
+        return PreparedWorld(Path(folder), start, log_level)
 
     # --- connection details --------------------------------------------------------------------
 

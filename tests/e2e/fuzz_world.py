@@ -23,7 +23,7 @@ from flex_emulator.cloud.app import create_app as create_cloud
 from flex_emulator.cloud.config import Config as CloudConfig
 from flex_emulator.home.app import create_app as create_home
 from flex_emulator.home.config import Config as HomeConfig
-from flex_emulator.servers import AsyncInProcess
+from flex_emulator.inprocess import AsyncInProcess
 from flex_emulator.shared.clock import VirtualClock
 from tests.kit.portal import Home as FakeHome
 

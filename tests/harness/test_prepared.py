@@ -11,7 +11,7 @@ import pytest
 
 from flex_emulator import START, World
 from flex_emulator.home.domain.identity import load_identity
-from flex_emulator.servers import FIRST_HOME
+from flex_emulator.inprocess import FIRST_HOME
 
 HOME_NAME, HOME_LABEL = FIRST_HOME
 

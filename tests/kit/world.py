@@ -19,7 +19,7 @@ from yarl import URL
 from flex_emulator import START, AsyncHomeClient, AsyncWorld
 from flex_emulator.home.appkeys import LINK
 from flex_emulator.home.link.cloud_link import CloudLink
-from flex_emulator.servers import AsyncInProcess
+from flex_emulator.inprocess import AsyncInProcess
 from flex_emulator.shared.clock import Clock, VirtualClock
 from flex_emulator.transport import AsyncTransport
 from tests.kit import TENANT_ADMIN, TENANT_NAME
