@@ -10,7 +10,6 @@ huge numbers, wrong types, request encodings, foreign origins, and the wrong met
 import asyncio
 import json
 import random
-import threading
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from flex_emulator import START
 from flex_emulator.home.fleet.api import create_fleet_app
 from flex_emulator.home.fleet.config import FleetConfig
 from flex_emulator.home.link import cloud_link
+from flex_emulator.inprocess import LoopThread
 from flex_emulator.shared.clock import VirtualClock
 from tests.e2e.fuzz_input import ENCODINGS, JSON_TYPES, ORIGINS, encode_body, json_body, path_value, query
 from tests.e2e.fuzz_world import Route, routes_of
@@ -48,29 +48,26 @@ METHODS = ["GET", "PUT", "POST", "DELETE", "PATCH"]
 @dataclass(repr=False)  # a failing example's report shows the input, not the world
 class FleetWorld:
     folder: Path
-    loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
     runner: web.AppRunner | None = None
     url: str = ""
     session: aiohttp.ClientSession | None = None
     system_ids: list[str] = field(default_factory=list)
     nodes: dict[str, Any] = field(default_factory=dict)
     requests: int = 0
-    _thread: threading.Thread | None = None
+    _thread: LoopThread | None = None
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float = 60) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+        assert self._thread is not None
+        return self._thread.run(coro, timeout)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self.loop.run_forever, name="fleet-fuzz", daemon=True)
-        self._thread.start()
+        self._thread = LoopThread()
         self.run(self._start())
 
     def stop(self) -> None:
         self.run(self._stop())
-        self.loop.call_soon_threadsafe(self.loop.stop)
         assert self._thread is not None
-        self._thread.join(10)
-        self.loop.close()
+        self._thread.stop()
 
     def app(self) -> web.Application:
         config = FleetConfig(

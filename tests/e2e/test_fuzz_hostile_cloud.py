@@ -12,7 +12,6 @@ import asyncio
 import base64
 import json
 import random
-import threading
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -31,6 +30,7 @@ from flex_emulator.home.app import create_app as create_home
 from flex_emulator.home.config import Config as HomeConfig
 from flex_emulator.home.domain.identity import load_identity
 from flex_emulator.home.link import cloud_link
+from flex_emulator.inprocess import LoopThread
 from flex_emulator.shared import protocol
 from flex_emulator.shared.clock import VirtualClock
 from flex_emulator.shared.jws import unverified_claims
@@ -72,7 +72,6 @@ DEFECTS: dict[str, list[Any]] = {
 @dataclass(repr=False)  # a failing example's report shows the input, not the world
 class HostileCloudWorld:
     folder: Path
-    loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
     key: Ed25519PrivateKey = field(default_factory=Ed25519PrivateKey.generate)
     stranger: Ed25519PrivateKey = field(default_factory=Ed25519PrivateKey.generate)
     clock: VirtualClock = field(default_factory=lambda: VirtualClock(start=START))
@@ -84,22 +83,20 @@ class HostileCloudWorld:
     session: aiohttp.ClientSession | None = None
     messages: int = 0
     _sentinel: int = 10**9
-    _thread: threading.Thread | None = None
+    _thread: LoopThread | None = None
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float = 60) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+        assert self._thread is not None
+        return self._thread.run(coro, timeout)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self.loop.run_forever, name="hostile-cloud", daemon=True)
-        self._thread.start()
+        self._thread = LoopThread()
         self.run(self._start())
 
     def stop(self) -> None:
         self.run(self._stop())
-        self.loop.call_soon_threadsafe(self.loop.stop)
         assert self._thread is not None
-        self._thread.join(10)
-        self.loop.close()
+        self._thread.stop()
 
     async def _serve(self, app: web.Application) -> str:
         runner = web.AppRunner(app, access_log=None)
