@@ -65,7 +65,7 @@ class Transfers:
     ) -> IssuedSnapshot:
         """Sign the system's complete current set of assignments as the next ``seq`` and record it
         (a fixed number of statements, whatever the number of assignments)."""
-        held = await tx.assignments.held_on(system.id)
+        held = await tx.transfers.held_on(system.id)
         record = self.snapshot_of(system, held.items, held.subscriptions, now, via, actor, floor_seq)
         await tx.transfers.record_snapshot(record)
         return record.issued
@@ -172,7 +172,7 @@ class Transfers:
             system = await self._system(tx, account_id, system_id)
             # Online, the snapshot holds every active assignment: one read gives those, their subscriptions and the
             # one to take from; offline, their count and that subscription.
-            held = await tx.assignments.held_on(system.id, subscription_id, listed=system.online)
+            held = await tx.transfers.held_on(system.id, subscription_id, listed=system.online)
             if held.count >= MAX_ACTIVE_ASSIGNMENTS:
                 raise AssignmentConflict(
                     f"{system.label} already holds {MAX_ACTIVE_ASSIGNMENTS:,} active assignments, the most one system "

@@ -1,47 +1,13 @@
 """SQL for assignments: credits of a subscription placed on a system, from assigned to ended."""
 
-from dataclasses import dataclass, field
 from datetime import datetime
 
-from flex_emulator.cloud.domain.models import Assignment, AssignmentState, Subscription
-from flex_emulator.cloud.store.records import (
-    ASSIGNMENT_COLUMNS,
-    SUBSCRIPTION_COLUMNS,
-    assignment_row,
-    assignment_values,
-    prefixed,
-    subscription_row,
-)
+from flex_emulator.cloud.domain.models import Assignment, AssignmentState
+from flex_emulator.cloud.store.records import ASSIGNMENT_COLUMNS, assignment_row, assignment_values, prefixed
 from flex_emulator.shared.sql import Dialect, Sql
 from flex_emulator.shared.timefmt import epoch
 
 ALL_STATES: tuple[str, ...] = tuple(AssignmentState)
-
-_SUBSCRIPTION_NAMES = [name.strip() for name in SUBSCRIPTION_COLUMNS.split(",")]
-_SUB_AS = ", ".join(f"t.{name} AS s_{name}" for name in _SUBSCRIPTION_NAMES)
-# A system's active assignments, then their subscriptions and one more (the one an assign takes from, which may hold
-# none of them), in one statement: assignment rows have NULL s_ columns, subscription rows NULL assignment columns.
-_HELD = (
-    f"SELECT {prefixed(ASSIGNMENT_COLUMNS, 'a')}, {', '.join(f'NULL AS s_{name}' for name in _SUBSCRIPTION_NAMES)} "
-    "FROM assignments a WHERE a.system_id = ?1 AND a.state = 'active' "
-    f"UNION ALL SELECT {', '.join('NULL' for _ in ASSIGNMENT_COLUMNS.split(','))}, {_SUB_AS} FROM subscriptions t "
-    "WHERE t.id = ?2 OR t.id IN (SELECT subscription_id FROM assignments WHERE system_id = ?1 AND state = 'active') "
-    "ORDER BY assigned_at, id"
-)
-_COUNTED = (
-    "SELECT (SELECT COUNT(*) FROM assignments WHERE system_id = ?1 AND state = 'active') AS active, "
-    f"{_SUB_AS} FROM (SELECT 1) AS one LEFT JOIN subscriptions t ON t.id = ?2"
-)
-
-
-@dataclass(frozen=True)
-class Held:
-    """What a system holds: how many active assignments, those assignments in order (when listed), and the
-    subscriptions they come from (with the one asked for, if it exists)."""
-
-    count: int
-    items: list[Assignment] = field(default_factory=list)
-    subscriptions: dict[str, Subscription] = field(default_factory=dict)
 
 
 class AssignmentQueries:
@@ -57,33 +23,6 @@ class AssignmentQueries:
             f"INSERT INTO assignments ({ASSIGNMENT_COLUMNS}) VALUES ({marks})",
             [assignment_values(item) for item in items],
         )
-
-    async def held_on(self, system_id: str, subscription_id: str | None = None, *, listed: bool = True) -> Held:
-        """The system's active assignments (``listed``: each, with its subscription; else only their count) and the
-        subscription ``subscription_id`` (one statement on PostgreSQL). Read after the system's row is locked
-        (``lock``), in a statement of its own: on PostgreSQL a statement sees what committed before it began."""
-        if not listed:
-            row = await self._sql.one(_COUNTED, (system_id, subscription_id))
-            assert row is not None
-            asked = {} if row["s_id"] is None else {row["s_id"]: subscription_row(row, "s_")}
-            return Held(int(row["active"]), [], asked)
-        if self._sql.dialect == Dialect.SQLITE:
-            # No round trip to save on the loop's own thread, and two plain statements decode less than the union.
-            items = await self.on_system(system_id, (AssignmentState.ACTIVE,))
-            wanted = {item.subscription_id for item in items} | ({subscription_id} if subscription_id else set())
-            rows = await self._sql.all(
-                f"SELECT {prefixed(SUBSCRIPTION_COLUMNS, 't')} FROM {self._sql.each('j')} "
-                "JOIN subscriptions t ON t.id = j.value",
-                (self._sql.ids(wanted),),
-            )
-            return Held(len(items), items, {row["id"]: subscription_row(row) for row in rows})
-        items, subs = [], {}
-        for row in await self._sql.all(_HELD, (system_id, subscription_id)):
-            if row["id"] is None:
-                subs[row["s_id"]] = subscription_row(row, "s_")
-            else:
-                items.append(assignment_row(row))
-        return Held(len(items), items, subs)
 
     async def get(self, assignment_id: str) -> Assignment | None:
         row = await self._sql.one(f"SELECT {ASSIGNMENT_COLUMNS} FROM assignments WHERE id = ?", (assignment_id,))

@@ -44,7 +44,16 @@ class Queries:
         self.snapshots = SnapshotQueries(sql)
         self.ledger = LedgerQueries(sql)
         self.jobs = JobQueries(sql)
-        self.transfers = TransferQueries(sql)  # what an issued snapshot and an assign write, at once
+        # what an issued snapshot and an assign write, at once
+        self.transfers = TransferQueries(
+            sql,
+            assignments=self.assignments,
+            jobs=self.jobs,
+            ledger=self.ledger,
+            snapshots=self.snapshots,
+            subscriptions=self.subscriptions,
+            systems=self.systems,
+        )
         self.journal = JournalQueries(sql)  # the emulator's event journal
         self.cluster = ClusterQueries(sql)  # what the processes of a cloud on PostgreSQL share
         # the emulator's whole-state routes

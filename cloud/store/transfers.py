@@ -1,4 +1,5 @@
-"""SQL for what moving credits writes at once: a snapshot issued (the copies it delivered, the end items it
+"""SQL for what moving credits reads and writes at once: what a system holds (its active assignments and their
+subscriptions), a snapshot issued (the copies it delivered, the end items it
 brings forward, the snapshot itself, the system's seq, its check-in, its ledger entry), and an assign (the new
 assignment, its ledger entry, its Auto Revoke, the snapshot or the mark to issue one, and the credits taken).
 
@@ -9,14 +10,23 @@ so each part touches rows no other part touches, and a row this transaction inse
 up (a new assignment delivered by the snapshot of the same assign is inserted delivered)."""
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from flex_emulator.cloud.domain.models import Assignment, IssuedSnapshot, JobKind
+from flex_emulator.cloud.domain.models import Assignment, AssignmentState, IssuedSnapshot, JobKind, Subscription
 from flex_emulator.cloud.store.assignments import AssignmentQueries
 from flex_emulator.cloud.store.jobs import JobQueries
 from flex_emulator.cloud.store.ledger import LedgerEntry, LedgerQueries
-from flex_emulator.cloud.store.records import ASSIGNMENT_COLUMNS, SNAPSHOT_COLUMNS, assignment_values, ts
+from flex_emulator.cloud.store.records import (
+    ASSIGNMENT_COLUMNS,
+    SNAPSHOT_COLUMNS,
+    SUBSCRIPTION_COLUMNS,
+    assignment_row,
+    assignment_values,
+    prefixed,
+    subscription_row,
+    ts,
+)
 from flex_emulator.cloud.store.snapshots import SnapshotQueries
 from flex_emulator.cloud.store.subscriptions import TAKE_QUARTERS, SubscriptionQueries
 from flex_emulator.cloud.store.systems import SystemQueries
@@ -142,9 +152,71 @@ def _check_in(record: SnapshotRecord) -> list[tuple[str, str, datetime]]:
     return [] if at is None else [(JobKind.CHECK_IN, record.issued.system_id, at)]
 
 
+_SUBSCRIPTION_NAMES = [name.strip() for name in SUBSCRIPTION_COLUMNS.split(",")]
+_SUB_AS = ", ".join(f"t.{name} AS s_{name}" for name in _SUBSCRIPTION_NAMES)
+# A system's active assignments, then their subscriptions and one more (the one an assign takes from, which may hold
+# none of them), in one statement: assignment rows have NULL s_ columns, subscription rows NULL assignment columns.
+_HELD = (
+    f"SELECT {prefixed(ASSIGNMENT_COLUMNS, 'a')}, {', '.join(f'NULL AS s_{name}' for name in _SUBSCRIPTION_NAMES)} "
+    "FROM assignments a WHERE a.system_id = ?1 AND a.state = 'active' "
+    f"UNION ALL SELECT {', '.join('NULL' for _ in ASSIGNMENT_COLUMNS.split(','))}, {_SUB_AS} FROM subscriptions t "
+    "WHERE t.id = ?2 OR t.id IN (SELECT subscription_id FROM assignments WHERE system_id = ?1 AND state = 'active') "
+    "ORDER BY assigned_at, id"
+)
+_COUNTED = (
+    "SELECT (SELECT COUNT(*) FROM assignments WHERE system_id = ?1 AND state = 'active') AS active, "
+    f"{_SUB_AS} FROM (SELECT 1) AS one LEFT JOIN subscriptions t ON t.id = ?2"
+)
+
+
+@dataclass(frozen=True)
+class Held:
+    """What a system holds: how many active assignments, those assignments in order (when listed), and the
+    subscriptions they come from (with the one asked for, if it exists)."""
+
+    count: int
+    items: list[Assignment] = field(default_factory=list)
+    subscriptions: dict[str, Subscription] = field(default_factory=dict)
+
+
 class TransferQueries:
-    def __init__(self, sql: Sql) -> None:
+    def __init__(
+        self,
+        sql: Sql,
+        *,
+        assignments: AssignmentQueries,
+        jobs: JobQueries,
+        ledger: LedgerQueries,
+        snapshots: SnapshotQueries,
+        subscriptions: SubscriptionQueries,
+        systems: SystemQueries,
+    ) -> None:
+        # On SQLite these writes are the other query classes' own statements, one after another.
         self._sql = sql
+        self._assignments, self._jobs, self._ledger = assignments, jobs, ledger
+        self._snapshots, self._subscriptions, self._systems = snapshots, subscriptions, systems
+
+    async def held_on(self, system_id: str, subscription_id: str | None = None, *, listed: bool = True) -> Held:
+        """The system's active assignments (``listed``: each, with its subscription; else only their count) and the
+        subscription ``subscription_id`` (one statement on PostgreSQL). Read after the system's row is locked
+        (``lock``), in a statement of its own: on PostgreSQL a statement sees what committed before it began."""
+        if not listed:
+            row = await self._sql.one(_COUNTED, (system_id, subscription_id))
+            assert row is not None
+            asked = {} if row["s_id"] is None else {row["s_id"]: subscription_row(row, "s_")}
+            return Held(int(row["active"]), [], asked)
+        if self._sql.dialect == Dialect.SQLITE:
+            # No round trip to save on the loop's own thread, and two plain statements decode less than the union.
+            items = await self._assignments.on_system(system_id, (AssignmentState.ACTIVE,))
+            wanted = {item.subscription_id for item in items} | ({subscription_id} if subscription_id else set())
+            return Held(len(items), items, await self._subscriptions.get_many(list(wanted)))
+        items, subs = [], {}
+        for row in await self._sql.all(_HELD, (system_id, subscription_id)):
+            if row["id"] is None:
+                subs[row["s_id"]] = subscription_row(row, "s_")
+            else:
+                items.append(assignment_row(row))
+        return Held(len(items), items, subs)
 
     async def record_snapshot(self, record: SnapshotRecord) -> None:
         """Write an issued snapshot and what it changes."""
@@ -154,20 +226,18 @@ class TransferQueries:
             await self._sql.run(*_with(parts, "SELECT 1"))
             return
         issued = record.issued
-        await AssignmentQueries(self._sql).mark_delivered(record.delivered)
+        await self._assignments.mark_delivered(record.delivered)
         # Under a wall clock every snapshot moves every end later: the end item stays where it was and, when it runs,
         # finds the copy renewed and reschedules itself (expiry.validity_end), instead of one write per assignment
         # with every snapshot.
-        await JobQueries(self._sql).bring_forward_many(
-            [(JobKind.VALIDITY_END, item_id, due) for item_id, due in record.ends]
-        )
-        await SnapshotQueries(self._sql).insert(issued)
-        await SystemQueries(self._sql).set_seq(issued.system_id, issued.seq)
+        await self._jobs.bring_forward_many([(JobKind.VALIDITY_END, item_id, due) for item_id, due in record.ends])
+        await self._snapshots.insert(issued)
+        await self._systems.set_seq(issued.system_id, issued.seq)
         if issued.check_in_at is not None:
-            await JobQueries(self._sql).schedule(JobKind.CHECK_IN, issued.system_id, issued.check_in_at)
+            await self._jobs.schedule(JobKind.CHECK_IN, issued.system_id, issued.check_in_at)
         else:
-            await JobQueries(self._sql).unschedule(JobKind.CHECK_IN, issued.system_id)
-        await LedgerQueries(self._sql).append_many([record.entry])
+            await self._jobs.unschedule(JobKind.CHECK_IN, issued.system_id)
+        await self._ledger.append_many([record.entry])
 
     async def record_assign(
         self,
@@ -204,13 +274,13 @@ class TransferQueries:
             ]
             row = await self._sql.one(*_with(parts, "SELECT COUNT(*) AS took FROM took"))
             return row is not None and int(row["took"]) == 1
-        await AssignmentQueries(self._sql).insert(item)
+        await self._assignments.insert(item)
         if auto_revoke_at is not None:
-            await JobQueries(self._sql).schedule(JobKind.AUTO_REVOKE, item.id, auto_revoke_at)
-        await LedgerQueries(self._sql).append_many([entry])
+            await self._jobs.schedule(JobKind.AUTO_REVOKE, item.id, auto_revoke_at)
+        await self._ledger.append_many([entry])
         if snapshot is not None:
             await self.record_snapshot(snapshot)
         else:
-            await SystemQueries(self._sql).mark_dirty([item.system_id])
+            await self._systems.mark_dirty([item.system_id])
         # Taken last, as on PostgreSQL.
-        return await SubscriptionQueries(self._sql).take_quarters(item.subscription_id, item.quarters)
+        return await self._subscriptions.take_quarters(item.subscription_id, item.quarters)
