@@ -10,7 +10,7 @@ import pytest
 
 from flex_emulator.shared.timefmt import iso, parse_iso
 from tests.kit.portal import Home, LinkedHome
-from tests.kit.processes import Service, api, free_port, invariant
+from tests.kit.processes import Service, api, converged_view, free_port, invariant
 
 pytestmark = pytest.mark.slow  # real processes killed with SIGKILL
 
@@ -26,13 +26,10 @@ async def converged(
         except aiohttp.ClientError:
             await asyncio.sleep(0.05)
             continue
-        open_ids = {item["id"] for item in detail["assignments"] if item["state"] == "active"}
-        pending = [item for item in detail["assignments"] if item["state"] == "revoke_pending"]
-        held = {entry["assignment_id"] for entry in view["entries"]}
-        if not pending and held == open_ids and detail["system"]["online"]:
+        if converged_view(detail, view):
             return
         await asyncio.sleep(0.05)
-    raise AssertionError(f"never converged: cloud open {open_ids}, pending {len(pending)}, HOME holds {held}")
+    raise AssertionError(f"never converged: cloud {detail}, HOME {view}")
 
 
 async def traffic(

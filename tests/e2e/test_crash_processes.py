@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 
 from tests.kit.postgres import SessionPostgres
-from tests.kit.processes import Service, api, free_port, invariant
+from tests.kit.processes import Service, api, converged_view, free_port, invariant
 
 pytestmark = pytest.mark.slow  # real processes killed with SIGKILL
 
@@ -53,10 +53,7 @@ async def online_converged(http: aiohttp.ClientSession, cloud: Cloud, home: Serv
         except aiohttp.ClientError:
             await asyncio.sleep(0.05)
             continue
-        open_ids = {item["id"] for item in detail["assignments"] if item["state"] == "active"}
-        pending = [item for item in detail["assignments"] if item["state"] == "revoke_pending"]
-        held = {entry["assignment_id"] for entry in view["entries"]}
-        if not pending and held == open_ids and detail["system"]["online"]:
+        if converged_view(detail, view):
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"{home.name} never converged: {detail}")

@@ -70,3 +70,12 @@ async def api(
 async def invariant(http: aiohttp.ClientSession, cloud: Service) -> None:
     _, answer = await api(http, "GET", f"{cloud.url}/_emulator/invariant")
     assert answer == {"ok": True, "violations": []}, answer
+
+
+def converged_view(detail: dict[str, Any], view: dict[str, Any]) -> bool:
+    """Whether HOME (its credits ``view``) holds exactly the cloud's open assignments (the system's ``detail``), no
+    revoke awaits proof, and the system is online."""
+    open_ids = {item["id"] for item in detail["assignments"] if item["state"] == "active"}
+    pending = [item for item in detail["assignments"] if item["state"] == "revoke_pending"]
+    held = {entry["assignment_id"] for entry in view["entries"]}
+    return not pending and held == open_ids and bool(detail["system"]["online"])
