@@ -176,6 +176,18 @@ class World:
                 raise AssertionError(f"the portal never showed the expected state: {detail}")
             await asyncio.sleep(0.02)
 
+    async def wait_for_event(self, kind: str, timeout: float = 5.0, **fields: Any) -> dict[str, Any]:
+        """Poll the cloud's event journal until it holds an event of ``kind`` with these fields; that event."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            events = await self.harness.events(kind=kind)
+            found = [event for event in events if all(event.get(key) == value for key, value in fields.items())]
+            if found:
+                return found[-1]
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"the cloud's journal never showed {kind} {fields}: {events}")
+            await asyncio.sleep(0.02)
+
     async def advance(self, seconds: float) -> None:
         """Move the one clock; the cloud runs what fell due (the test waits for HOMEs itself)."""
         await self.harness.advance(seconds=seconds, settle=False)
