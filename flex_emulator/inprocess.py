@@ -14,9 +14,13 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from flex_emulator import answers
+from flex_emulator._async.client import AsyncHomeClient
 from flex_emulator.service_logs import DEFAULT_LEVEL, ServiceLog, logging_to
 from flex_emulator.shared.clock import Clock, VirtualClock
+from flex_emulator.shared.emulator_http import HARNESS_HEADER
 from flex_emulator.templates import Templates
+from flex_emulator.transport import AsyncTransport
 
 T = TypeVar("T")
 CLOUD = "cloud"
@@ -55,6 +59,8 @@ class ServiceLoop:
         self._ahead_cloud: str | None = None
         self._ahead_home: tuple[str, str, datetime] | None = None
         self._preparing: asyncio.Task[None] | None = None
+        # The ``GET /api/v1/system`` answer of the HOME started ahead, read then as the world would read it at once.
+        self._systems_read: dict[str, answers.HomeSystem] = {}
         root.mkdir(parents=True, exist_ok=True)
 
     def _log(self, name: str) -> ServiceLog:
@@ -173,7 +179,16 @@ class ServiceLoop:
         cloud_url = await self._start_cloud(0, CLOUD)
         name, label = FIRST_HOME
         home_url = await self._start_home(name, cloud_url, label=label)
+        http = AsyncTransport(headers={HARNESS_HEADER: "world"})
+        try:  # the request the world makes first to a HOME it started (marked as the world's, as it would be)
+            self._systems_read[home_url] = await AsyncHomeClient(home_url, transport=http).system()
+        finally:
+            await http.close()
         self._ahead_cloud, self._ahead_home = cloud_url, (home_url, cloud_url, self.clock.now())
+
+    def system_read_ahead(self, url: str) -> answers.HomeSystem | None:
+        """The ``GET /api/v1/system`` answer of the HOME at ``url`` if it was started ahead and taken (once)."""
+        return self._systems_read.pop(url, None)
 
     async def prepared(self) -> None:
         """Wait until what ``prepare`` started is up, or has failed (then the world starts its own)."""
@@ -194,6 +209,9 @@ class ServiceLoop:
 
     async def _forget(self, name: str) -> None:
         """Stop a service started ahead that the world does not take, and remove its folder and log file."""
+        runner = self._runners.get(name)
+        if runner is not None:
+            self._systems_read.pop(f"http://127.0.0.1:{runner.addresses[0][1]}", None)
         await self.stop(name)
         log = self._logs.pop(name, None)
         if log is not None:
@@ -333,6 +351,10 @@ class InProcess:
         """Start a HOME; its URL."""
         return self._thread.run(self._services.start_home(name, cloud_url, label=label, offline=offline, port=port))
 
+    def system_read_ahead(self, url: str) -> answers.HomeSystem | None:
+        """The system answer of a HOME started ahead and taken (see ``ServiceLoop.system_read_ahead``)."""
+        return self._services.system_read_ahead(url)
+
     def stop(self, name: str) -> None:
         """Stop a service cleanly."""
         self._thread.run(self._services.stop(name))
@@ -399,6 +421,10 @@ class AsyncOnThread:
     ) -> str:
         """Start a HOME; its URL."""
         return await self._run(self._services.start_home(name, cloud_url, label=label, offline=offline, port=port))
+
+    def system_read_ahead(self, url: str) -> answers.HomeSystem | None:
+        """The system answer of a HOME started ahead and taken (see ``ServiceLoop.system_read_ahead``)."""
+        return self._services.system_read_ahead(url)
 
     async def stop(self, name: str) -> None:
         """Stop a service cleanly."""

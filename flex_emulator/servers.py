@@ -13,6 +13,7 @@ from typing import Literal, Protocol
 
 from aiohttp import web
 
+from flex_emulator import answers
 from flex_emulator.inprocess import AsyncOnThread, InProcess, PreparedWorld
 from flex_emulator.service_logs import DEFAULT_LEVEL
 from flex_emulator.subprocesses import AsyncSubprocesses, Subprocesses
@@ -31,6 +32,11 @@ class AsyncServers(Protocol):
         self, name: str, cloud_url: str, *, label: str | None = None, offline: bool = True, port: int = 0
     ) -> str:
         """Start a HOME called ``name`` (its data folder and log file); its base URL."""
+        ...
+
+    def system_read_ahead(self, url: str) -> answers.HomeSystem | None:
+        """The ``GET /api/v1/system`` answer of the HOME at ``url`` when it was started ahead of time and read
+        then (once; None otherwise: ask it)."""
         ...
 
     async def stop(self, name: str) -> None:
@@ -61,6 +67,11 @@ class Servers(Protocol):
         self, name: str, cloud_url: str, *, label: str | None = None, offline: bool = True, port: int = 0
     ) -> str:
         """Start a HOME called ``name`` (its data folder and log file); its base URL."""
+        ...
+
+    def system_read_ahead(self, url: str) -> answers.HomeSystem | None:
+        """The ``GET /api/v1/system`` answer of the HOME at ``url`` when it was started ahead of time and read
+        then (once; None otherwise: ask it)."""
         ...
 
     def stop(self, name: str) -> None:

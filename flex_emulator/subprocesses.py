@@ -16,6 +16,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from flex_emulator import answers
 from flex_emulator.templates import Templates
 
 READY_TIMEOUT_SECONDS = 30.0
@@ -161,6 +162,10 @@ class Subprocesses:
         """Refused: a subprocess world has no application objects here."""
         raise RuntimeError("A subprocess world has no application objects in this process; use mode='inprocess'.")
 
+    def system_read_ahead(self, url: str) -> answers.HomeSystem | None:
+        """None: a subprocess world starts nothing ahead."""
+        return None
+
     def kill(self, name: str) -> None:
         """Stop ``name`` with SIGKILL: no goodbye, nothing flushed (as a crash)."""
         process = self._processes.pop(name, None)
@@ -228,6 +233,10 @@ class AsyncSubprocesses:
         return await asyncio.to_thread(
             self._servers.start_home, name, cloud_url, label=label, offline=offline, port=port
         )
+
+    def system_read_ahead(self, url: str) -> answers.HomeSystem | None:
+        """None: a subprocess world starts nothing ahead."""
+        return None
 
     async def stop(self, name: str) -> None:
         """Stop a process with SIGTERM."""

@@ -194,6 +194,17 @@ async def get_healthz(request: web.Request) -> web.Response:
     return json_response({"status": "ok"})
 
 
+def timeout_query(request: web.Request) -> float:
+    """The ``timeout`` query parameter of a route that waits: seconds, 0 to 300, 5 when absent."""
+    try:
+        timeout = float(request.query.get("timeout", "5"))
+    except ValueError:
+        raise BadRequest("'timeout' must be a number of seconds.", code="wrong_type") from None
+    if not 0 <= timeout <= 300:
+        raise BadRequest("'timeout' must be between 0 and 300 seconds.", code="out_of_range")
+    return timeout
+
+
 def clock_target(body: dict[str, Any], now: datetime) -> datetime:
     """Where ``POST /_emulator/clock`` asks the clock to go: ``{advance_seconds}`` or ``{now}``."""
 

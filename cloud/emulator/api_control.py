@@ -8,7 +8,7 @@ from flex_emulator.cloud.appkeys import CLOCK, DB, EMULATOR_STATE, HUB, SCHEDULE
 from flex_emulator.shared.clock import VirtualClock
 from flex_emulator.shared.errors import ApiError, BadRequest, Conflict, NotFound
 from flex_emulator.shared.timefmt import iso
-from flex_emulator.shared.web import json_response, read_json
+from flex_emulator.shared.web import json_response, read_json, timeout_query
 
 routes = web.RouteTableDef()
 
@@ -36,16 +36,6 @@ async def put_state(request: web.Request) -> web.Response:
     return json_response({"restored": True, "now": iso(request.app[CLOCK].now())})
 
 
-def timeout_param(request: web.Request) -> float:
-    try:
-        timeout = float(request.query.get("timeout", "5"))
-    except ValueError:
-        raise BadRequest("'timeout' must be a number of seconds.", code="wrong_type") from None
-    if not 0 <= timeout <= 300:
-        raise BadRequest("'timeout' must be between 0 and 300 seconds.", code="out_of_range")
-    return timeout
-
-
 def advance_param(request: web.Request) -> bool:
     raw = request.query.get("advance", "false")
     if raw not in ("true", "false"):
@@ -58,7 +48,7 @@ async def get_settled(request: web.Request) -> web.Response:
     """Answer once HOME has acknowledged the latest copy the cloud issued to it."""
     system_id, db, hub = request.match_info["sys"], request.app[DB], request.app[HUB]
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_param(request)
+    deadline = loop.time() + timeout_query(request)
     advance = advance_param(request)
     while True:
         system = await db.read.systems.get(system_id)

@@ -347,6 +347,12 @@ class AsyncHomeClient(_AsyncBase):
         """Switch the cloud link on or off; the link's state afterwards."""
         return cast(answers.CloudLink, await self.call("PUT", "/api/v1/cloud-link", json={"enabled": enabled}))
 
+    async def wait_for_link(self, state: answers.LinkState, *, timeout: float = 5.0) -> answers.CloudLink:
+        """Wait (in HOME, at most ``timeout`` real seconds) until the cloud link is in ``state``; the link then.
+        ``ApiError`` 504 ``timeout`` when it was not."""
+        query = {"state": state, "timeout": timeout}
+        return cast(answers.CloudLink, await self.call("GET", "/_emulator/cloud-link", query=query))
+
     async def upload(self, file: str | bytes, *, expect: int = 200) -> answers.FileResult:
         """Upload a credits file (``.jwt``) or a perpetual license (``.lic``) as the raw body."""
         data = file.encode() if isinstance(file, str) else file

@@ -1,6 +1,5 @@
 """A world: one cloud and any number of HOME nodes on one virtual clock, fresh for each test."""
 
-import asyncio
 import re
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Collection, Sequence
@@ -20,7 +19,6 @@ from flex_emulator.service_logs import DEFAULT_LEVEL
 
 START = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)  # a Saturday morning; every world starts here unless told otherwise
 PASSWORD = "emulator-password"
-POLL_SECONDS = 0.02  # the longest pause between two looks at a changing state; the first ones are far shorter
 PAGE = 1000
 LINK_TIMEOUT = 10.0
 # The header the world's own calls carry: the services never fault them, and requests() leaves them out.
@@ -309,14 +307,14 @@ class AsyncHome(_AsyncService):
             await self.client.set_cloud_link(True)
 
     async def wait_for_link(self, state: answers.LinkState, *, timeout: float = LINK_TIMEOUT) -> None:
-        """Wait (real time, at most ``timeout`` seconds) until the cloud link is in ``state``."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        pause = 0.0005  # a link comes up in a millisecond or two: look again soon, then less and less often
-        while (current := await self.link_state()) != state:
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"{self.label}: the cloud link is {current}, not {state}, after {timeout} s")
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, POLL_SECONDS)
+        """Wait (real time, at most ``timeout`` seconds) until the cloud link is in ``state``: one request, which
+        HOME answers as the link gets there."""
+        try:
+            await self.client.wait_for_link(state, timeout=timeout)
+        except transport.ApiError as late:
+            if late.status != 504:
+                raise
+            raise AssertionError(f"{self.label}: {late.message}") from None
 
     async def settle(self, *, timeout: float = 5.0) -> answers.Settled:
         """Wait until this (online) HOME has applied the latest copy the cloud issued to it. When a fault lost
@@ -471,7 +469,7 @@ class AsyncWorld(_AsyncService):
         name = f"home-{len(self.homes) + 1}-{_slug(label)}"
         url = await self._servers.start_home(name, self.cloud.url, label=label, offline=True)
         client = AsyncHomeClient(url, transport=self.transport)
-        system = await client.system()
+        system = self._servers.system_read_ahead(url) or await client.system()
         home = AsyncHome(self, name, label, url, client, system["system_id"], system["registration_code"])
         self.homes.append(home)
         if account is not None:

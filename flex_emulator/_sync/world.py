@@ -1,7 +1,6 @@
 # Generated from flex_emulator/_async/world.py by scripts/unasync.py: edit that file, then run the script.
 """A world: one cloud and any number of HOME nodes on one virtual clock, fresh for each test."""
 
-import time
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Collection, Sequence
@@ -21,7 +20,6 @@ from flex_emulator.service_logs import DEFAULT_LEVEL
 
 START = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)  # a Saturday morning; every world starts here unless told otherwise
 PASSWORD = "emulator-password"
-POLL_SECONDS = 0.02  # the longest pause between two looks at a changing state; the first ones are far shorter
 PAGE = 1000
 LINK_TIMEOUT = 10.0
 # The header the world's own calls carry: the services never fault them, and requests() leaves them out.
@@ -310,14 +308,14 @@ class Home(_Service):
             self.client.set_cloud_link(True)
 
     def wait_for_link(self, state: answers.LinkState, *, timeout: float = LINK_TIMEOUT) -> None:
-        """Wait (real time, at most ``timeout`` seconds) until the cloud link is in ``state``."""
-        deadline = time.monotonic() + timeout
-        pause = 0.0005  # a link comes up in a millisecond or two: look again soon, then less and less often
-        while (current := self.link_state()) != state:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{self.label}: the cloud link is {current}, not {state}, after {timeout} s")
-            time.sleep(pause)
-            pause = min(pause * 2, POLL_SECONDS)
+        """Wait (real time, at most ``timeout`` seconds) until the cloud link is in ``state``: one request, which
+        HOME answers as the link gets there."""
+        try:
+            self.client.wait_for_link(state, timeout=timeout)
+        except transport.ApiError as late:
+            if late.status != 504:
+                raise
+            raise AssertionError(f"{self.label}: {late.message}") from None
 
     def settle(self, *, timeout: float = 5.0) -> answers.Settled:
         """Wait until this (online) HOME has applied the latest copy the cloud issued to it. When a fault lost
@@ -472,7 +470,7 @@ class World(_Service):
         name = f"home-{len(self.homes) + 1}-{_slug(label)}"
         url = self._servers.start_home(name, self.cloud.url, label=label, offline=True)
         client = HomeClient(url, transport=self.transport)
-        system = client.system()
+        system = self._servers.system_read_ahead(url) or client.system()
         home = Home(self, name, label, url, client, system["system_id"], system["registration_code"])
         self.homes.append(home)
         if account is not None:

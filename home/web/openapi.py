@@ -175,6 +175,14 @@ EMULATOR_PATHS: dict[str, dict[str, Any]] = {
             body=obj({"identity": BOOL}, optional=("identity",)),
         ),
     },
+    "/_emulator/cloud-link": {
+        "get": op(
+            "The cloud link; with state, once it is in that state",
+            {200: ref("CloudLink")},
+            query={"state": enum("online", "connecting", "offline", "disabled", "not_linked"), "timeout": NUM},
+            tag="emulator",
+        ),
+    },
     "/_emulator/events": {
         "get": op(
             "The event journal",

@@ -1,5 +1,6 @@
 """The cloud link against a small in-test cloud that speaks the protocol of ``shared.protocol``."""
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -267,3 +268,40 @@ async def test_a_home_with_the_emulator_api_says_where_it_answers_and_one_withou
     quiet = await start_home(emulator_api=False, data_dir=tmp_path / "quiet")
     quiet.app[LINK].announce("http://127.0.0.1:8803")
     assert quiet.app[LINK].home_url is None  # no journal route to read there
+
+
+async def test_a_test_waits_for_a_link_state_with_one_request(
+    start_linked: Callable[..., Awaitable[TestClient]], fake_cloud: FakeCloud, identity: Identity
+) -> None:
+    home = await start_linked(linked=False, offline=True)
+    at_once = await home.get("/_emulator/cloud-link")
+    assert at_once.status == 200 and (await at_once.json())["state"] == "disabled"
+    waiting = asyncio.ensure_future(home.get("/_emulator/cloud-link", params={"state": "online", "timeout": "5"}))
+    await home.put("/api/v1/cloud-link", json={"enabled": True})
+    await link_of(home).wait_for_state("not_linked")
+    assert not waiting.done()  # not_linked is not what it waits for
+    fake_cloud.linked[identity.system_id] = identity.public_key
+    link_of(home).retry_now()
+    answer = await waiting
+    assert answer.status == 200
+    assert await answer.json() == link_of(home).view() and link_of(home).state == "online"
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "code"),
+    [
+        ({"state": "online", "timeout": "0"}, 504, "timeout"),
+        ({"state": "up"}, 400, "invalid_link_state"),
+        ({"state": "online", "timeout": "301"}, 400, "out_of_range"),
+        ({"state": "online", "timeout": "NaN"}, 400, "out_of_range"),
+        ({"state": "online", "timeout": "soon"}, 400, "wrong_type"),
+    ],
+)
+async def test_waiting_for_a_link_state_refuses_what_it_cannot_wait_for(
+    start_linked: Callable[..., Awaitable[TestClient]], query: dict[str, str], status: int, code: str
+) -> None:
+    home = await start_linked(linked=False, offline=True)
+    answer = await home.get("/_emulator/cloud-link", params=query)
+    assert answer.status == status
+    assert (await answer.json())["error"]["code"] == code
+    assert link_of(home).state == "disabled" and link_of(home).enabled is False
