@@ -173,6 +173,25 @@ def parse_limit(raw: str | None) -> int:
     return limit
 
 
+MAX_KINDS = 20
+
+
+def parse_kinds(query: Any) -> list[str] | None:
+    """``kind`` of ``GET /_emulator/events``, repeatable (``kind=a&kind=b``): the kinds to keep; None keeps all. A
+    kind no event has matches nothing."""
+    kinds = query.getall("kind", [])
+    if not kinds:
+        return None
+    if len(kinds) > MAX_KINDS or not all(
+        0 < len(kind) <= 64 and kind.isascii() and kind.replace("_", "").isalnum() for kind in kinds
+    ):
+        raise BadRequest(
+            f"'kind' must be an event kind such as link_up (letters, digits and _), at most {MAX_KINDS} of them.",
+            code="invalid_value",
+        )
+    return sorted(set(kinds))
+
+
 def event_json(
     cursor: int, at: datetime, kind: str, fields: dict[str, Any], noted_us: int | None = None
 ) -> dict[str, Any]:

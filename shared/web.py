@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -194,12 +195,16 @@ async def get_healthz(request: web.Request) -> web.Response:
     return json_response({"status": "ok"})
 
 
+_SECONDS = re.compile(r"[0-9]{1,9}(\.[0-9]{1,9})?")
+
+
 def timeout_query(request: web.Request) -> float:
     """The ``timeout`` query parameter of a route that waits: seconds, 0 to 300, 5 when absent."""
-    try:
-        timeout = float(request.query.get("timeout", "5"))
-    except ValueError:
-        raise BadRequest("'timeout' must be a number of seconds.", code="wrong_type") from None
+    raw = request.query.get("timeout", "5")
+    # ASCII digits only: float() would also take "1_0", "٣" or "1e1", which no client means as seconds
+    if not _SECONDS.fullmatch(raw):
+        raise BadRequest("'timeout' must be a number of seconds.", code="wrong_type")
+    timeout = float(raw)
     if not 0 <= timeout <= 300:
         raise BadRequest("'timeout' must be between 0 and 300 seconds.", code="out_of_range")
     return timeout

@@ -5,7 +5,7 @@ from aiohttp import web
 from flex_emulator.cloud.appkeys import CLUSTER, DB, HUB
 from flex_emulator.cloud.link.faults import parse_request
 from flex_emulator.shared.errors import NotFound
-from flex_emulator.shared.journal import page_json, parse_cursor, parse_limit
+from flex_emulator.shared.journal import page_json, parse_cursor, parse_kinds, parse_limit
 from flex_emulator.shared.web import json_response, read_json
 
 routes = web.RouteTableDef()
@@ -15,9 +15,10 @@ routes = web.RouteTableDef()
 async def get_events(request: web.Request) -> web.Response:
     after = parse_cursor(request.query.get("after"))
     limit = parse_limit(request.query.get("limit"))
+    kinds = parse_kinds(request.query)
     db = request.app[DB]
     await request.app[CLUSTER].write_journals()
-    return json_response(page_json(await db.read.journal.after(after, limit), after))
+    return json_response(page_json(await db.read.journal.after(after, limit, kinds=kinds), after))
 
 
 async def linked_system(request: web.Request) -> str:

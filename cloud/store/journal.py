@@ -23,18 +23,26 @@ class JournalQueries:
         """The statement runner (for the journal's pruning, written once in shared.journal)."""
         return self._sql
 
-    async def after(self, cursor: int, limit: int, system_id: str | None = None) -> list[dict[str, Any]]:
+    async def after(
+        self, cursor: int, limit: int, system_id: str | None = None, kinds: list[str] | None = None
+    ) -> list[dict[str, Any]]:
         """Events after ``cursor``, oldest first; a ledger row's fields come from the ledger. With ``system_id``,
-        that system's events and the facts about the whole cloud (a clock move), not other systems' or accounts'."""
+        that system's events and the facts about the whole cloud (a clock move), not other systems' or accounts'.
+        With ``kinds``, only events of those kinds."""
         order = "id" if self._sql.dialect == Dialect.SQLITE else "seq"
-        where = f"j.{order} > ?" + (
-            "" if system_id is None else " AND (j.system_id = ? OR (j.system_id IS NULL AND j.ledger_id IS NULL))"
-        )
+        where: list[str] = [f"j.{order} > ?"]
+        params: list[object] = [cursor]
+        if system_id is not None:
+            where.append("(j.system_id = ? OR (j.system_id IS NULL AND j.ledger_id IS NULL))")
+            params.append(system_id)
+        if kinds is not None:
+            where.append(f"j.kind IN (SELECT value FROM {self._sql.each('k')})")
+            params.append(self._sql.ids(kinds))
         rows = await self._sql.all(
             f"SELECT j.{order} AS cursor, j.at, j.kind, j.system_id, j.detail, j.noted_us, l.actor, l.account_id, "
-            "l.subscription_id, l.assignment_id, l.quarters, l.detail AS ledger_detail "
-            f"FROM journal j LEFT JOIN ledger l ON l.id = j.ledger_id WHERE {where} ORDER BY j.{order} LIMIT ?",
-            (cursor, limit) if system_id is None else (cursor, system_id, limit),
+            "l.subscription_id, l.assignment_id, l.quarters, l.detail AS ledger_detail FROM journal j "
+            f"LEFT JOIN ledger l ON l.id = j.ledger_id WHERE {' AND '.join(where)} ORDER BY j.{order} LIMIT ?",
+            (*params, limit),
         )
         events = []
         for row in rows:

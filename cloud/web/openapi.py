@@ -378,7 +378,7 @@ EMULATOR_PATHS: dict[str, dict[str, Any]] = {
         "get": op(
             "The event journal",
             {200: obj({"events": array(ref("JournalEvent")), "next": nullable(STR)})},
-            query={"after": STR, "limit": INT},
+            query={"after": STR, "limit": INT, "kind": array(STR)},
             tag="emulator",
         ),
     },

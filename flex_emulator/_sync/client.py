@@ -7,6 +7,7 @@ sends any request and checks any status; ``raw`` returns the ``Response`` whatev
 A client needs only a URL: in a pytest-aiohttp test, ``CloudClient(str(client.make_url("/")))``.
 """
 
+from collections.abc import Collection
 from typing import Any, cast
 from urllib.parse import urlencode
 
@@ -34,7 +35,8 @@ class _Base:
         """One request, whatever the answer (no status check)."""
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         if query:
-            path = f"{path}?{urlencode({key: value for key, value in query.items() if value is not None})}"
+            # a list's values as the same parameter repeated (``kind=a&kind=b``)
+            path = f"{path}?{urlencode({key: value for key, value in query.items() if value is not None}, doseq=True)}"
         return self.transport.request(method, self.url + path, json=json, data=data, headers=headers)
 
     def call(
@@ -74,9 +76,14 @@ class _Base:
         body = {"advance_seconds": advance_seconds} if advance_seconds is not None else {"now": now}
         return cast(answers.Clock, self.call("POST", "/_emulator/clock", json=body))
 
-    def events(self, *, after: str | None = None, limit: int | None = None) -> answers.Events:
-        """One page of the emulator's event journal, oldest first, from just after the cursor ``after``."""
-        return cast(answers.Events, self.call("GET", "/_emulator/events", query={"after": after, "limit": limit}))
+    def events(
+        self, *, after: str | None = None, limit: int | None = None, kind: str | Collection[str] | None = None
+    ) -> answers.Events:
+        """One page of the emulator's event journal, oldest first, from just after the cursor ``after``; ``kind``
+        keeps the events of one kind (or of several)."""
+        kinds = [kind] if isinstance(kind, str) else sorted(kind) if kind is not None else None
+        query = {"after": after, "limit": limit, "kind": kinds}
+        return cast(answers.Events, self.call("GET", "/_emulator/events", query=query))
 
     def requests(
         self, *, after: str | None = None, limit: int | None = None, path: str | None = None, method: str | None = None

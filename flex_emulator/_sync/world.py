@@ -137,12 +137,10 @@ class _Service(ABC):
         self, *, kind: str | Collection[str] | None = None, after: str | None = None
     ) -> Iterator[dict[str, Any]]:
         """The service's event journal, oldest first, page by page (see ``events``)."""
-        kinds = {kind} if isinstance(kind, str) else set(kind) if kind is not None else None
         while True:
-            page = self._control().events(after=after, limit=PAGE)
+            page = self._control().events(after=after, limit=PAGE, kind=kind)  # the service filters
             for event in page["events"]:
-                if kinds is None or event["kind"] in kinds:
-                    yield event
+                yield event
             if len(page["events"]) < PAGE:
                 return
             after = page["next"]

@@ -160,8 +160,16 @@ class Queries:
 
     # --- the event journal (shared.journal writes it) ------------------------------------------
 
-    async def journal_after(self, cursor: int, limit: int) -> list[dict[str, Any]]:
-        rows = await self._sql.all("SELECT * FROM journal WHERE id > ? ORDER BY id LIMIT ?", (cursor, limit))
+    async def journal_after(self, cursor: int, limit: int, kinds: list[str] | None = None) -> list[dict[str, Any]]:
+        """Events after ``cursor``, oldest first; with ``kinds``, only events of those kinds."""
+        if kinds is None:
+            rows = await self._sql.all("SELECT * FROM journal WHERE id > ? ORDER BY id LIMIT ?", (cursor, limit))
+        else:
+            rows = await self._sql.all(
+                f"SELECT * FROM journal WHERE id > ? AND kind IN (SELECT value FROM {self._sql.each('k')}) "
+                "ORDER BY id LIMIT ?",
+                (cursor, self._sql.ids(kinds), limit),
+            )
         return [
             event_json(
                 row["id"],

@@ -214,3 +214,19 @@ async def test_links_held_by_a_process_that_is_gone_are_released(store: Database
 @pytest.mark.slow  # starts the session's server
 def test_the_session_server_is_real_postgresql(postgres: SessionPostgres) -> None:
     assert postgres.server.root is not None and (postgres.server.root / "data" / "PG_VERSION").exists()
+
+
+async def test_the_journal_filtered_by_kind_keeps_those_events_in_order_with_their_cursors(store: Database) -> None:
+    await seed(store)
+    async with store.transaction() as tx:
+        for kind in ("assigned", "returned", "assigned", "system_linked", "returned"):
+            await tx.ledger.append(START, kind, "me", "acc_1", subscription_id="sub_1", quarters=1)
+    await store.write_journal()
+    everything = await store.read.journal.after(0, 100)
+    kept = [event for event in everything if event["kind"] in ("assigned", "system_linked")]
+    assert len(kept) == 3
+    assert await store.read.journal.after(0, 100, kinds=["assigned", "system_linked"]) == kept
+    first = await store.read.journal.after(0, 1, kinds=["system_linked", "assigned"])
+    assert first == kept[:1]  # a page holds matching events only; the next page starts after its last
+    assert await store.read.journal.after(int(first[0]["cursor"]), 100, kinds=["assigned", "system_linked"]) == kept[1:]
+    assert await store.read.journal.after(0, 100, kinds=["no_such_kind"]) == []

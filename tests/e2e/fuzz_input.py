@@ -76,6 +76,8 @@ FORM_FIELDS = [
 QUERY_NAMES = [
     "limit",
     "after",
+    "kind",
+    "state",
     "timeout",
     "fault",
     "next",

@@ -98,3 +98,28 @@ def test_an_in_process_worlds_databases_never_wait_for_the_disk_and_the_services
     assert flex_world.app()[DB].durable is False
     assert flex_world.app(studio)[NODE].db.durable is False
     assert CloudConfig(data_dir=Path("x")).durable and HomeConfig(data_dir=Path("x")).durable  # scripts/run, CLIs
+
+
+def test_events_of_some_kinds_are_chosen_by_the_service_page_by_page(flex_world: World) -> None:
+    account = flex_world.create_account(subscriptions=[8])
+    studio = flex_world.start_home("Studio A", account=account)
+    for _ in range(3):
+        item = account.assign(studio, 1)
+        studio.settle()
+        account.revoke(studio, item)
+        studio.settle()
+    wanted = ["assigned", "receipt_accepted"]
+    everything = flex_world.events()
+    kept = [event for event in everything if event["kind"] in wanted]
+    assert len(kept) == 3 + 6 and len(everything) > len(kept)  # 3 assigns; a copy and its receipt each, and per revoke
+    assert flex_world.events(kind=wanted) == kept
+    first = flex_world.cloud.events(kind=wanted, limit=2)
+    assert first["events"] == kept[:2]  # a page of matching events only; `next` is the last one's cursor
+    assert flex_world.cloud.events(kind=wanted, after=first["next"], limit=100)["events"] == kept[2:]
+    applied = [event for event in studio.events() if event["kind"] == "snapshot_applied"]
+    assert studio.events(kind="snapshot_applied") == applied and len(applied) == 6
+    for bad in (["link up"], ["x" * 65], [f"kind_{n}" for n in range(21)], ["٣"]):
+        for client in (flex_world.cloud, studio.client):
+            with pytest.raises(ApiError) as refused:
+                client.events(kind=bad)
+            assert (refused.value.status, refused.value.code) == (400, "invalid_value")

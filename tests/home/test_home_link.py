@@ -293,8 +293,11 @@ async def test_a_test_waits_for_a_link_state_with_one_request(
         ({"state": "online", "timeout": "0"}, 504, "timeout"),
         ({"state": "up"}, 400, "invalid_link_state"),
         ({"state": "online", "timeout": "301"}, 400, "out_of_range"),
-        ({"state": "online", "timeout": "NaN"}, 400, "out_of_range"),
+        ({"state": "online", "timeout": "NaN"}, 400, "wrong_type"),
         ({"state": "online", "timeout": "soon"}, 400, "wrong_type"),
+        ({"state": "online", "timeout": "٣"}, 400, "wrong_type"),
+        ({"state": "online", "timeout": "1_0"}, 400, "wrong_type"),
+        ({"state": "online", "timeout": "1e1"}, 400, "wrong_type"),
     ],
 )
 async def test_waiting_for_a_link_state_refuses_what_it_cannot_wait_for(
