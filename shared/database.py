@@ -54,7 +54,9 @@ class Database(ABC, Generic[Q]):
         held (without ``wait``, False at once when someone else holds it)."""
 
     async def write_journal(self) -> None:
-        """Write pending journal facts now (they are otherwise written by the next transaction)."""
+        """Write pending journal facts now (they are otherwise written by the next transaction), once the
+        transactions carrying earlier ones have ended: then the journal holds every fact noted before this call."""
+        await self.journal.carried()
         if self.journal.pending and self.is_open:
             async with self.transaction():
                 pass
@@ -123,7 +125,7 @@ class SqliteDatabase(Database[Q]):
         The lock matters while a transaction's body awaits something other than SQLite (the link, say)."""
         if self._writer is None or self._writes is None or self._write_sql is None:
             raise RuntimeError(f"the database {self.path.name} is not open")
-        async with self._lock:
+        async with self.journal.carrying(), self._lock:
             with immediate(self._writer):
                 async with written_with(self.journal, self._write_sql):
                     yield self._writes

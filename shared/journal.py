@@ -12,6 +12,7 @@ over the next ones. Cursors are row ids, so an old cursor still pages: from the 
 """
 
 import asyncio
+import itertools
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -82,6 +83,8 @@ class Journal:
         self._noted = asyncio.Event()
         self.keep = keep
         self._prune_batch = prune_batch
+        self._tickets = itertools.count()
+        self._carrying: dict[int, asyncio.Event] = {}  # the open transactions, each until it commits or rolls back
 
     def note(self, kind: str, system_id: str | None = None, *, at: datetime | None = None, **detail: Any) -> None:
         """``at``: when it happened by the service's clock, if that was before now (an expiry noticed later)."""
@@ -105,6 +108,25 @@ class Journal:
 
     def put_back(self, facts: list[Fact]) -> None:
         self._pending[:0] = facts
+
+    @asynccontextmanager
+    async def carrying(self) -> AsyncIterator[None]:
+        """Around a whole transaction, its commit included: the facts it takes as it begins (``written_with``) are
+        neither pending nor readable until it ends, and ``carried`` waits for that."""
+        ticket, ended = next(self._tickets), asyncio.Event()
+        self._carrying[ticket] = ended
+        try:
+            yield
+        finally:
+            del self._carrying[ticket]
+            ended.set()
+
+    async def carried(self) -> None:
+        """Wait until every transaction begun before now has committed or rolled back: a reader of the journal
+        then sees every fact noted before it asked (a fact noted earlier may be riding in any of them). Never call
+        it inside a transaction: it would wait for itself."""
+        for ended in list(self._carrying.values()):
+            await ended.wait()
 
     async def prune(self, sql: Sql) -> int:
         """Delete the oldest events beyond ``keep``, at most ``prune_batch`` of them; how many went."""

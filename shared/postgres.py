@@ -233,7 +233,7 @@ class PostgresDatabase(Database[Q], Generic[Q]):
     async def transaction(self) -> AsyncIterator[Q]:
         if self._pool is None:
             raise RuntimeError("the database is not open")
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self.journal.carrying(), self._pool.acquire() as conn, conn.transaction():
             sql = PostgresSql(conn)
             async with written_with(self.journal, sql, prune=False):
                 yield self._queries(sql)

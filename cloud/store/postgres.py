@@ -12,6 +12,8 @@ class PostgresStore(PostgresDatabase[Queries]):
         super().__init__(url, MIGRATIONS, Queries, journal)
 
     async def write_journal(self) -> None:
-        """Write pending facts and give every committed row its place in the journal's order (``seq``)."""
+        """Write pending facts and give every committed row its place in the journal's order (``seq``), once this
+        process's transactions carrying earlier facts have committed (see ``Journal.carried``)."""
+        await self.journal.carried()
         async with self.transaction() as tx:
             await tx.journal.sequence()

@@ -230,3 +230,28 @@ async def test_the_journal_filtered_by_kind_keeps_those_events_in_order_with_the
     assert first == kept[:1]  # a page holds matching events only; the next page starts after its last
     assert await store.read.journal.after(int(first[0]["cursor"]), 100, kinds=["assigned", "system_linked"]) == kept[1:]
     assert await store.read.journal.after(0, 100, kinds=["no_such_kind"]) == []
+
+
+async def test_a_journal_read_waits_for_the_facts_a_transaction_of_this_process_carries(store: Database) -> None:
+    """A fact noted before a transaction rides with it (written first, committed with it). A reader of the journal
+    writes what is pending and reads: it must not read past a fact that such a transaction carries and has not
+    committed yet (PostgreSQL runs the two at once; a test once missed every fault file served so)."""
+    await seed(store)
+    store.journal.note("file_fault_served", "sys_1", fault="expired")
+    carrying, release = asyncio.Event(), asyncio.Event()
+
+    async def slow() -> None:
+        async with store.transaction() as tx:  # takes the pending fact as it begins
+            carrying.set()
+            await release.wait()
+            await tx.ledger.append(START, "assigned", "me", "acc_1", subscription_id="sub_1", quarters=1)
+
+    task = asyncio.create_task(slow())
+    await carrying.wait()
+    reader = asyncio.create_task(store.write_journal())
+    await asyncio.sleep(0.05)
+    assert not reader.done()  # it waits for the transaction that carries the fact
+    release.set()
+    await asyncio.gather(task, reader)
+    kinds = [event["kind"] for event in await store.read.journal.after(0, 100)]
+    assert "file_fault_served" in kinds and "assigned" in kinds
