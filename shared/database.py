@@ -125,9 +125,9 @@ class SqliteDatabase(Database[Q]):
         The lock matters while a transaction's body awaits something other than SQLite (the link, say)."""
         if self._writer is None or self._writes is None or self._write_sql is None:
             raise RuntimeError(f"the database {self.path.name} is not open")
-        async with self.journal.carrying(), self._lock:
+        async with self.journal.carrying() as carried, self._lock:
             with immediate(self._writer):
-                async with written_with(self.journal, self._write_sql):
+                async with written_with(self.journal, self._write_sql, carried):
                     yield self._writes
         self.checkpoints.committed()
 

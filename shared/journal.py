@@ -110,13 +110,18 @@ class Journal:
         self._pending[:0] = facts
 
     @asynccontextmanager
-    async def carrying(self) -> AsyncIterator[None]:
-        """Around a whole transaction, its commit included: the facts it takes as it begins (``written_with``) are
-        neither pending nor readable until it ends, and ``carried`` waits for that."""
+    async def carrying(self) -> AsyncIterator[list[Fact]]:
+        """Around a whole transaction, its commit included; ``written_with`` adds the facts it writes to the list
+        this gives. They are neither pending nor readable until the transaction ends (``carried`` waits for that),
+        and pending again if it does not commit, whether its body or its commit failed."""
         ticket, ended = next(self._tickets), asyncio.Event()
         self._carrying[ticket] = ended
+        carried: list[Fact] = []
         try:
-            yield
+            yield carried
+        except BaseException:
+            self.put_back(carried)
+            raise
         finally:
             del self._carrying[ticket]
             ended.set()
@@ -147,19 +152,16 @@ class Journal:
 
 
 @asynccontextmanager
-async def written_with(journal: Journal, sql: Sql, *, prune: bool = True) -> AsyncIterator[None]:
-    """Inside a transaction: the facts noted before it first, those noted during it last (they commit with it).
-    ``prune``: also delete the oldest events beyond ``keep`` (PostgreSQL prunes in its journal writer instead: one
-    writer at a time there, where every transaction of every process would otherwise contend for the same rows)."""
-    earlier = await journal.write(sql)
-    try:
-        yield
-        await journal.write(sql)
-        if prune:
-            await journal.prune(sql)
-    except BaseException:
-        journal.put_back(earlier)
-        raise
+async def written_with(journal: Journal, sql: Sql, carried: list[Fact], *, prune: bool = True) -> AsyncIterator[None]:
+    """Inside a transaction (in ``journal.carrying()``, whose list is ``carried``): the facts noted before it
+    first, those noted during it last (they commit with it, or go back to pending with it). ``prune``: also delete
+    the oldest events beyond ``keep`` (PostgreSQL prunes in its journal writer instead: one writer at a time there,
+    where every transaction of every process would otherwise contend for the same rows)."""
+    carried.extend(await journal.write(sql))
+    yield
+    carried.extend(await journal.write(sql))
+    if prune:
+        await journal.prune(sql)
 
 
 async def keep_written(journal: Journal, flush: Callable[[], Awaitable[None]]) -> None:

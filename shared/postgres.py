@@ -233,9 +233,9 @@ class PostgresDatabase(Database[Q], Generic[Q]):
     async def transaction(self) -> AsyncIterator[Q]:
         if self._pool is None:
             raise RuntimeError("the database is not open")
-        async with self.journal.carrying(), self._pool.acquire() as conn, conn.transaction():
+        async with self.journal.carrying() as carried, self._pool.acquire() as conn, conn.transaction():
             sql = PostgresSql(conn)
-            async with written_with(self.journal, sql, prune=False):
+            async with written_with(self.journal, sql, carried, prune=False):
                 yield self._queries(sql)
 
     @asynccontextmanager

@@ -125,11 +125,11 @@ def immediate(conn: Connection) -> Iterator[None]:
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield
+        conn.execute("COMMIT")  # may fail too (a constraint checked at the commit): then it is still open
     except BaseException:
         if conn.in_transaction:  # SQLite itself rolls back on a few errors (a full disk, say)
             conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
 
 
 def _checkpoint(path: Path, durable: bool) -> None:

@@ -2,7 +2,10 @@
 
 import asyncio
 import contextlib
+import sqlite3
 from pathlib import Path
+
+import pytest
 
 from flex_emulator.cloud.store import SqliteStore
 
@@ -42,3 +45,30 @@ def test_a_throw_away_database_never_waits_for_the_disk_and_a_kept_one_does_at_c
     finally:
         kept.close()
         throw_away.close()
+
+
+async def test_a_commit_that_fails_rolls_back_and_keeps_the_facts_it_carried(tmp_path: Path) -> None:
+    """A COMMIT can fail after the body succeeded (here a foreign key checked only at the commit): the transaction
+    is rolled back rather than left open, and the journal facts it carried are written by the next one."""
+    db = SqliteStore(tmp_path / "cloud.sqlite3")
+    await db.open()
+    try:
+
+        async def a_membership_of_nobody() -> None:
+            async with db.transaction() as tx:
+                await tx.journal.sql.run("PRAGMA defer_foreign_keys = ON")
+                await tx.journal.sql.run(
+                    "INSERT INTO memberships (account_id, user_id, role) VALUES ('acc_none', 'usr_none', 'admin')"
+                )
+
+        db.journal.note("link_up", "sys_1", home_seq=0)
+        with pytest.raises(sqlite3.IntegrityError):
+            await a_membership_of_nobody()
+        await db.write_journal()
+        assert [event["kind"] for event in await db.read.journal.after(0, 10)] == ["link_up"]
+        async with db.transaction() as tx:  # not "cannot start a transaction within a transaction"
+            await tx.meta.set("after", "1")
+        assert await db.read.meta.get("after") == "1"
+        assert (await db.read.journal.sql.one("SELECT COUNT(*) AS n FROM memberships"))["n"] == 0  # rolled back
+    finally:
+        await db.close()
