@@ -104,11 +104,25 @@ class Cluster:
             await self.db.bus.publish({"kind": "link", "system_id": system_id, "online": False})
         return released
 
+    async def push_what_never_came(self) -> None:
+        """A copy issued through another process reaches a HOME linked here by a message that process sends after
+        its commit; killed between the two, it never sends it, and HOME would wait for that copy (and the cloud
+        for its receipt) until it next connects. So each sweep pushes the latest copy of each HOME linked here
+        that was issued and never pushed from here (pushed twice, HOME answers it as unchanged)."""
+        for system_id, seq in await self.db.read.systems.unacknowledged_via(self.hub.process_id):
+            if not self.hub.is_online(system_id) or self.hub.pushed_seq(system_id) >= seq:
+                continue
+            latest = await self._latest_snapshot(system_id)
+            if latest is not None and latest[1] > self.hub.pushed_seq(system_id):
+                log.info("snapshot_pushed_by_sweep", system_id=system_id, seq=latest[1])
+                await self.hub.push_snapshot(system_id, *latest)
+
     async def _sweep_forever(self) -> None:
         while True:
             await asyncio.sleep(SWEEP_SECONDS)
             try:
                 await self.sweep()
+                await self.push_what_never_came()
             except Exception:
                 log.exception("cluster_sweep_failed")
 

@@ -80,6 +80,10 @@ class LinkHub:
     def online_ids(self) -> set[str]:
         return set(self._sockets)
 
+    def pushed_seq(self, system_id: str) -> int:
+        """The copy this process last pushed to the system and has not yet seen acknowledged (0: none)."""
+        return self._latest.get(system_id, ("", 0))[1]
+
     def on_presence(self, listener: Callable[[str, bool], None]) -> None:
         """Call ``listener(system_id, online)`` whenever a system connects or disconnects."""
         self._listeners.append(listener)

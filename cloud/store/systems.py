@@ -87,6 +87,12 @@ class SystemQueries:
             (epoch(now), via, system_id),
         )
 
+    async def unacknowledged_via(self, via: str) -> list[tuple[str, int]]:
+        """(id, seq) of each system whose link process ``via`` holds and whose latest copy HOME has not
+        acknowledged."""
+        rows = await self._sql.all("SELECT id, seq FROM systems WHERE online_via = ? AND seq > acked_seq", (via,))
+        return [(row["id"], int(row["seq"])) for row in rows]
+
     async def release_links(self, live: list[str]) -> list[str]:
         """Links held by processes not in ``live`` are gone (the process stopped or died): returns those systems."""
         rows = await self._sql.all(
