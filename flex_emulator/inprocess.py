@@ -209,9 +209,7 @@ class ServiceLoop:
 
     async def _forget(self, name: str) -> None:
         """Stop a service started ahead that the world does not take, and remove its folder and log file."""
-        runner = self._runners.get(name)
-        if runner is not None:
-            self._systems_read.pop(f"http://127.0.0.1:{runner.addresses[0][1]}", None)
+        self._systems_read.clear()  # only what was started ahead is read ahead, and none of it stays
         await self.stop(name)
         log = self._logs.pop(name, None)
         if log is not None:
@@ -318,8 +316,9 @@ class PreparedWorld:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
-class InProcess:
-    """The services in this process, driven from blocking code (those of a ``PreparedWorld``, given one)."""
+class _OnLoopThread:
+    """The services on a loop thread of their own (those of a ``PreparedWorld``, given one), and what reading them
+    needs no trip to that thread for."""
 
     def __init__(
         self,
@@ -341,6 +340,18 @@ class InProcess:
         """The world's one virtual clock."""
         return self._services.clock
 
+    def system_read_ahead(self, url: str) -> answers.HomeSystem | None:
+        """The system answer of a HOME started ahead and taken (see ``ServiceLoop.system_read_ahead``)."""
+        return self._services.system_read_ahead(url)
+
+    def app(self, name: str) -> web.Application:
+        """The running application; it lives on the world's loop thread, so only read it (never await on it)."""
+        return self._services.app(name)
+
+
+class InProcess(_OnLoopThread):
+    """The services in this process, driven from blocking code."""
+
     def start_cloud(self, port: int = 0) -> str:
         """Start the cloud; its URL."""
         return self._thread.run(self._services.start_cloud(port))
@@ -351,10 +362,6 @@ class InProcess:
         """Start a HOME; its URL."""
         return self._thread.run(self._services.start_home(name, cloud_url, label=label, offline=offline, port=port))
 
-    def system_read_ahead(self, url: str) -> answers.HomeSystem | None:
-        """The system answer of a HOME started ahead and taken (see ``ServiceLoop.system_read_ahead``)."""
-        return self._services.system_read_ahead(url)
-
     def stop(self, name: str) -> None:
         """Stop a service cleanly."""
         self._thread.run(self._services.stop(name))
@@ -362,10 +369,6 @@ class InProcess:
     def kill(self, name: str) -> None:
         """Refused in-process: raises ``RuntimeError`` saying why."""
         raise RuntimeError(NO_KILL)
-
-    def app(self, name: str) -> web.Application:
-        """The running application; it lives on the world's loop thread, so only read it from here."""
-        return self._services.app(name)
 
     def close(self) -> None:
         """Stop every service and the loop thread."""
@@ -385,29 +388,9 @@ class AsyncInProcess(ServiceLoop):
         raise RuntimeError(NO_KILL)
 
 
-class AsyncOnThread:
+class AsyncOnThread(_OnLoopThread):
     """The services in this process, driven from async code: they run on a loop thread of their own, so a
     blocking call inside an async test (a user's synchronous client) does not stop them answering."""
-
-    def __init__(
-        self,
-        root: Path,
-        start: datetime,
-        log_level: str = DEFAULT_LEVEL,
-        database: str | None = None,
-        *,
-        prepared: PreparedWorld | None = None,
-    ) -> None:
-        if prepared is not None:
-            self._thread, self._services = prepared.take()
-            return
-        self._thread = LoopThread()
-        self._services = self._thread.run(_make_in_loop(root, start, log_level, database))
-
-    @property
-    def clock(self) -> VirtualClock:
-        """The world's one virtual clock."""
-        return self._services.clock
 
     async def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return await asyncio.wrap_future(self._thread.submit(coroutine))
@@ -422,10 +405,6 @@ class AsyncOnThread:
         """Start a HOME; its URL."""
         return await self._run(self._services.start_home(name, cloud_url, label=label, offline=offline, port=port))
 
-    def system_read_ahead(self, url: str) -> answers.HomeSystem | None:
-        """The system answer of a HOME started ahead and taken (see ``ServiceLoop.system_read_ahead``)."""
-        return self._services.system_read_ahead(url)
-
     async def stop(self, name: str) -> None:
         """Stop a service cleanly."""
         await self._run(self._services.stop(name))
@@ -433,10 +412,6 @@ class AsyncOnThread:
     async def kill(self, name: str) -> None:
         """Refused in-process: raises ``RuntimeError`` saying why."""
         raise RuntimeError(NO_KILL)
-
-    def app(self, name: str) -> web.Application:
-        """The running application; it lives on the world's loop thread (read it, don't await on it here)."""
-        return self._services.app(name)
 
     async def close(self) -> None:
         """Stop every service and the loop thread."""

@@ -16,13 +16,13 @@ from flex_emulator._async.client import AsyncCloudClient, AsyncHomeClient, _Asyn
 from flex_emulator.details import AccountDetails, ConnectionDetails, HomeDetails
 from flex_emulator.inprocess import PreparedWorld
 from flex_emulator.service_logs import DEFAULT_LEVEL
+from flex_emulator.shared.emulator_http import HARNESS_HEADER
 
 START = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)  # a Saturday morning; every world starts here unless told otherwise
 PASSWORD = "emulator-password"
 PAGE = 1000
 LINK_TIMEOUT = 10.0
 # The header the world's own calls carry: the services never fault them, and requests() leaves them out.
-HARNESS_HEADER = "X-Flex-Harness"
 
 
 def iso(moment: datetime) -> str:
