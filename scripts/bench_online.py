@@ -4,10 +4,13 @@ over 100 online HOMEs against a bare handler, the 1,000-entry credits file round
 import statistics
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from bench_primitives import CONCURRENCY, request_rate
 from bench_services import (
@@ -37,16 +40,19 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
 
 
-def cloud_api(client: TestClient) -> AsyncCloudClient:
+Client = TestClient[web.Request, web.Application]
+
+
+def cloud_api(client: Client) -> AsyncCloudClient:
     """The public client over an in-process server's test client (its session, closed with it)."""
     return AsyncCloudClient(str(client.make_url("")), transport=AsyncTransport(session=client.session))
 
 
-def home_api(client: TestClient) -> AsyncHomeClient:
+def home_api(client: Client) -> AsyncHomeClient:
     return AsyncHomeClient(str(client.make_url("")), transport=AsyncTransport(session=client.session))
 
 
-async def new_admin(cloud: TestClient) -> tuple[AsyncCloudClient, str]:
+async def new_admin(cloud: Client) -> tuple[AsyncCloudClient, str]:
     """A new account made through the emulator API: its admin's client and the account's id."""
     answer = await cloud_api(cloud).create_account("Bench Broadcast", "admin@bench.test", "bench password")
     return cloud_api(cloud).with_token(answer["token"]), answer["account"]["id"]
@@ -56,11 +62,11 @@ class Pair:
     """An in-process cloud and one HOME on one virtual clock; the HOME starts with its link off."""
 
     def __init__(
-        self, cloud: TestClient, home: TestClient, admin: AsyncCloudClient, account_id: str, system_id: str, sub_id: str
+        self, cloud: Client, home: Client, admin: AsyncCloudClient, account_id: str, system_id: str, sub_id: str
     ) -> None:
         self.cloud, self.home, self.admin, self.account_id = cloud, home, admin, account_id
         self.system_id, self.sub_id = system_id, sub_id
-        self.other: TestClient | None = None
+        self.other: Client | None = None
 
     @classmethod
     async def start(cls, folder: Path, credits: int, database: str | None = None, other: bool = False) -> "Pair":
@@ -131,11 +137,38 @@ class Pair:
         await link.wait_for_state("online", timeout=60)
         await link.wait_for_seq(1, timeout=60)
 
+    async def assign_visible_ms(self) -> float:
+        """One sample: milliseconds from sending an assign to HOME having applied the snapshot that holds it. The
+        revoke that follows (not timed) leaves the system's assignments as they were for the next sample."""
+        node = self.home.app[NODE]
+        target = node.applied_seq + 1
+        began = time.perf_counter()
+        item = await self.admin.assign(self.account_id, self.system_id, self.sub_id, 0.25)
+        await node.wait_for_seq(target, timeout=30)
+        elapsed = (time.perf_counter() - began) * 1000
+        await self.admin.revoke(self.account_id, self.system_id, item["id"])
+        return elapsed
+
     async def close(self) -> None:
         await self.home.close()
         if self.other is not None:
             await self.other.close()
         await self.cloud.close()
+
+
+@asynccontextmanager
+async def online_pair(
+    folder: Path, preload: int, samples: int, database: str | None = None, other: bool = False
+) -> AsyncIterator[Pair]:
+    """A started pair with ``preload`` assignments on its system, HOME online, and credits for ``samples`` more
+    (closed on leaving). ``database`` and ``other`` as for ``Pair.start``."""
+    pair = await Pair.start(folder, preload + samples + 10, database, other)
+    try:
+        await pair.preload(preload)
+        await pair.go_online()
+        yield pair
+    finally:
+        await pair.close()
 
 
 async def assign_visible(
@@ -144,22 +177,26 @@ async def assign_visible(
     """Milliseconds from sending an assign to HOME having applied the snapshot that holds it. A revoke
     (not timed) follows each, so every sample sees the same ``preload`` assignments on the system. ``database``:
     on PostgreSQL; ``other``: HOME linked to a second cloud process, the assign made through the first."""
-    pair = await Pair.start(folder, preload + samples + 10, database, other)
-    try:
-        await pair.preload(preload)
-        await pair.go_online()
-        node = pair.home.app[NODE]
-        timings = []
-        for _ in range(samples):
-            target = node.applied_seq + 1
-            began = time.perf_counter()
-            item = await pair.admin.assign(pair.account_id, pair.system_id, pair.sub_id, 0.25)
-            await node.wait_for_seq(target, timeout=30)
-            timings.append((time.perf_counter() - began) * 1000)
-            await pair.admin.revoke(pair.account_id, pair.system_id, item["id"])
-        return timings
-    finally:
-        await pair.close()
+    async with online_pair(folder, preload, samples, database, other) as pair:
+        return [await pair.assign_visible_ms() for _ in range(samples)]
+
+
+async def assign_visible_side_by_side(
+    folder: Path, preload: int, samples: int, database: str
+) -> tuple[list[float], list[float]]:
+    """``assign_visible`` on SQLite and on PostgreSQL (``database``) at once: both pairs started, then one sample
+    of each in turn, the first of each round alternating. The machine's speed drifts by tens of percent within
+    minutes, so measuring one backend after the other makes their ratio swing with the drift; taken in turn, both
+    see the same machine. Returns the SQLite and the PostgreSQL milliseconds."""
+    async with (
+        online_pair(folder / "sqlite", preload, samples) as sqlite,
+        online_pair(folder / "pg", preload, samples, database) as postgres,
+    ):
+        timings: dict[Pair, list[float]] = {sqlite: [], postgres: []}
+        for number in range(samples):
+            for pair in (sqlite, postgres) if number % 2 == 0 else (postgres, sqlite):
+                timings[pair].append(await pair.assign_visible_ms())
+        return timings[sqlite], timings[postgres]
 
 
 async def file_round_trip(folder: Path, entries: int, rounds: int) -> list[float]:

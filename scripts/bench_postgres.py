@@ -1,7 +1,9 @@
-"""The cloud on PostgreSQL beside SQLite, in one run: assign → visible (one process; and through a second process
-holding HOME's link), sustained assigns with one and two cloud processes, links per process, and what an assign
-costs there (statements, round trips, the commit). The server is a throw-away one with PostgreSQL's default
-durability (every commit waits for the disk), as a production server runs."""
+"""The cloud on PostgreSQL beside SQLite, in one run: assign → visible (one process, SQLite and PostgreSQL sampled
+in turn so the machine's drifting speed hits both alike; and through a second process holding HOME's link),
+sustained assigns with one and two cloud processes, links per process, and what an assign costs there (statements,
+counted in a short run of their own so the timed samples carry no counting; round trips; the commit). The server
+is a throw-away one with PostgreSQL's default durability (every commit waits for the disk), as a production server
+runs."""
 
 import asyncio
 import json
@@ -14,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from bench_online import assign_visible, summary, sustained_assigns
+from bench_online import assign_visible, assign_visible_side_by_side, online_pair, summary, sustained_assigns
 
 from flex_emulator.cloud.link.hub import LinkHub
 from flex_emulator.postgres import TemporaryPostgres, database_name
@@ -114,6 +116,20 @@ async def bus_message_us(count: int) -> float:
     return round(elapsed / count * 1e6, 1)
 
 
+async def statements_per_sample(folder: Path, database: str, samples: int) -> float:
+    """The statements the stores send per ``assign_visible`` sample (an assign and the revoke after it), counted
+    over ``samples`` samples of a pair of their own, its setup not counted."""
+    async with online_pair(folder, 10, samples, database) as pair:
+        counter: Counter[str] = Counter()
+        undo = count_statements(counter)
+        try:
+            for _ in range(samples):
+                await pair.assign_visible_ms()
+        finally:
+            undo()
+    return round(sum(counter.values()) / samples, 1)
+
+
 async def bench_postgres(folder: Path, quick: bool) -> dict[str, Any]:
     server = TemporaryPostgres(durable=True).start()
     try:
@@ -121,13 +137,8 @@ async def bench_postgres(folder: Path, quick: bool) -> dict[str, Any]:
         # The machine's load beside the figures: PostgreSQL's round trips wake another process each, so they
         # suffer from a busy machine far more than SQLite's statements on the loop's own thread.
         figures: dict[str, Any] = {"pg_load_avg_1m_at_start": round(os.getloadavg()[0], 1)}
-        sqlite = await assign_visible(folder / "sqlite", 10, samples)
-        counter: Counter[str] = Counter()
-        undo = count_statements(counter)
-        try:
-            postgres = await assign_visible(folder / "pg", 10, samples, await server.create_database())
-        finally:
-            undo()
+        sqlite, postgres = await assign_visible_side_by_side(folder, 10, samples, await server.create_database())
+        counted = await statements_per_sample(folder / "pg-count", await server.create_database(), 20)
         other = await assign_visible(folder / "pg-other", 10, samples, await server.create_database(), other=True)
         relaxed_url = await server.create_database()
         admin = await asyncpg.connect(server.url())
@@ -145,7 +156,7 @@ async def bench_postgres(folder: Path, quick: bool) -> dict[str, Any]:
             "pg_other_process_extra_p50_ms": round(summary(other)["p50"] - summary(postgres)["p50"], 2),
             "pg_async_commit_visible_p50_ms": summary(relaxed)["p50"],
             # an assign and the revoke after it, per sample: what the stores sent
-            "pg_statements_per_assign_and_revoke": round(sum(counter.values()) / samples, 1),
+            "pg_statements_per_assign_and_revoke": counted,
         }
         figures |= await round_trips(await server.create_database(), 500 if quick else 5000)
         figures["pg_bus_message_us"] = await bus_message_us(2000 if quick else 20_000)
