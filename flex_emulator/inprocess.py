@@ -18,6 +18,7 @@ from flex_emulator import answers
 from flex_emulator._async.client import AsyncHomeClient
 from flex_emulator.service_logs import DEFAULT_LEVEL, ServiceLog, logging_to
 from flex_emulator.shared.clock import Clock, VirtualClock
+from flex_emulator.shared.database import SqliteDatabase
 from flex_emulator.shared.emulator_http import HARNESS_HEADER
 from flex_emulator.templates import Templates
 from flex_emulator.transport import AsyncTransport
@@ -184,7 +185,18 @@ class ServiceLoop:
             self._systems_read[home_url] = await AsyncHomeClient(home_url, transport=http).system()
         finally:
             await http.close()
+        self._compile_ahead(name)
         self._ahead_cloud, self._ahead_home = cloud_url, (home_url, cloud_url, self.clock.now())
+
+    def _compile_ahead(self, home: str) -> None:
+        """Compile into the cloud's and the HOME's fresh connections the statements earlier worlds of this process
+        ran most (``sqlite.compile_ahead``), so the test does not pay for it on their first use."""
+        from flex_emulator.cloud.appkeys import DB
+        from flex_emulator.home.appkeys import NODE
+
+        for database in (self.app(CLOUD)[DB], self.app(home)[NODE].db):
+            if isinstance(database, SqliteDatabase):
+                database.compile_ahead()
 
     def system_read_ahead(self, url: str) -> answers.HomeSystem | None:
         """The ``GET /api/v1/system`` answer of the HOME at ``url`` if it was started ahead and taken (once)."""

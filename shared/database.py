@@ -16,7 +16,15 @@ from typing import Generic, TypeVar
 from flex_emulator.shared.bus import Bus
 from flex_emulator.shared.journal import Journal, written_with
 from flex_emulator.shared.sql import Dialect
-from flex_emulator.shared.sqlite import Checkpoints, Connection, connect, immediate, migrate
+from flex_emulator.shared.sqlite import (
+    Checkpoints,
+    Connection,
+    compile_ahead,
+    connect,
+    immediate,
+    migrate,
+    statements_ran,
+)
 from flex_emulator.shared.sqlite import Sql as SqliteSql
 
 Q = TypeVar("Q")
@@ -92,13 +100,24 @@ class SqliteDatabase(Database[Q]):
         self._lock = asyncio.Lock()
         self._exclusive: dict[str, asyncio.Lock] = {}
         self.checkpoints = Checkpoints(path, durable=durable)
+        # What its connections count their statements under (see ``sqlite.compile_ahead``): one schema, one role.
+        kind = f"{getattr(queries, '__module__', '')}.{getattr(queries, '__qualname__', repr(queries))}"
+        self._kinds = (f"{kind}:writer", f"{kind}:reader")
 
     async def open(self) -> None:
         self._writer = connect(self.path, durable=self.durable)
         migrate(self._writer, self._migrations, self.path)
         self._reader = connect(self.path, read_only=True)
-        self._write_sql = SqliteSql(self._writer)
-        self._reads, self._writes = self._queries(SqliteSql(self._reader)), self._queries(self._write_sql)
+        self._write_sql = SqliteSql(self._writer, statements_ran(self._kinds[0]))
+        reads = SqliteSql(self._reader, statements_ran(self._kinds[1]))
+        self._reads, self._writes = self._queries(reads), self._queries(self._write_sql)
+
+    def compile_ahead(self) -> int:
+        """Compile into both connections the statements databases of this kind ran most in this process, running
+        none (a test world started ahead does this before a test takes it); how many it compiled."""
+        if self._writer is None or self._reader is None:
+            raise RuntimeError(f"the database {self.path.name} is not open")
+        return compile_ahead(self._writer, self._kinds[0]) + compile_ahead(self._reader, self._kinds[1])
 
     async def close(self) -> None:
         await self.checkpoints.wait()

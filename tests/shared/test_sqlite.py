@@ -72,3 +72,50 @@ async def test_a_commit_that_fails_rolls_back_and_keeps_the_facts_it_carried(tmp
         assert (await db.read.journal.sql.one("SELECT COUNT(*) AS n FROM memberships"))["n"] == 0  # rolled back
     finally:
         await db.close()
+
+
+async def test_statements_compiled_ahead_are_the_ones_run_with_parameters_and_none_of_them_runs(tmp_path: Path) -> None:
+    from flex_emulator.shared.sqlite import Sql, compile_ahead, connect, statements_ran
+
+    kind = f"test-{tmp_path.name}"
+    first, second = connect(tmp_path / "first.sqlite3"), connect(tmp_path / "second.sqlite3")
+    try:
+        for conn in (first, second):
+            conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)")
+            conn.execute("INSERT INTO t (id, n) VALUES (1, 10), (2, 20)")
+        sql = Sql(first, statements_ran(kind))
+        for _ in range(3):
+            await sql.run("UPDATE t SET n = n + ? WHERE id = ?", (1, 1))
+        await sql.many("INSERT INTO t (id, n) VALUES (?, ?)", [(3, 30), (4, 40)])
+        await sql.run("DELETE FROM t WHERE id > 2")  # no parameters: never counted, so never compiled ahead
+        await sql.many("DELETE FROM t WHERE id = 99", [])  # seen with no rows: not counted either
+        assert statements_ran(kind) == {
+            "UPDATE t SET n = n + ? WHERE id = ?": 3,
+            "INSERT INTO t (id, n) VALUES (?, ?)": 1,
+        }
+        statements_ran(kind)["SELECT n FROM gone WHERE id = ?"] += 1  # a table this schema lacks: skipped
+
+        assert compile_ahead(second, kind) == 2
+        assert compile_ahead(second, kind, most=1) == 1
+        rows = second.execute("SELECT id, n FROM t ORDER BY id").fetchall()
+        assert [tuple(row) for row in rows] == [(1, 10), (2, 20)]  # nothing ran
+        await Sql(second).run("UPDATE t SET n = n + ? WHERE id = ?", (5, 2))  # and each still runs as before
+        assert tuple(second.execute("SELECT n FROM t WHERE id = 2").fetchone()) == (25,)
+    finally:
+        first.close()
+        second.close()
+
+
+async def test_a_store_compiles_ahead_what_another_store_of_its_kind_ran(tmp_path: Path) -> None:
+    used, fresh = SqliteStore(tmp_path / "used" / "cloud.sqlite3"), SqliteStore(tmp_path / "fresh" / "cloud.sqlite3")
+    await used.open()
+    await fresh.open()
+    try:
+        async with used.transaction() as tx:
+            await tx.meta.set("seen", "yes")
+        assert await used.read.meta.get("seen") == "yes"
+        assert fresh.compile_ahead() >= 2  # the write and the read, at least (other tests may have run more)
+        assert await fresh.read.meta.get("seen") is None
+    finally:
+        await used.close()
+        await fresh.close()
