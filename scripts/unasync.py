@@ -36,7 +36,17 @@ REPLACEMENTS = (
 def unasync(source: str) -> str:
     for old, new in REPLACEMENTS:
         source = source.replace(old, new)
-    return source
+    return "".join(_once_each(line) for line in source.splitlines(keepends=True))
+
+
+def _once_each(line: str) -> str:
+    """A one-line ``from ... import`` naming a name twice (``AsyncIterator, Iterator`` become ``Iterator,
+    Iterator``) names it once."""
+    head, found, names = line.partition(" import ")
+    if not found or not head.startswith("from ") or "(" in names:
+        return line
+    listed = [name.strip() for name in names.split(",")]
+    return f"{head} import {', '.join(dict.fromkeys(listed))}\n" if len(set(listed)) < len(listed) else line
 
 
 def main() -> int:

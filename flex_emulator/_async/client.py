@@ -360,6 +360,16 @@ class AsyncHomeClient(_AsyncBase):
         query = {"state": state, "timeout": timeout}
         return cast(answers.CloudLink, await self.call("GET", "/_emulator/cloud-link", query=query))
 
+    async def switch_link(
+        self, enabled: bool, *, wait_for: answers.LinkState | None = None, timeout: float = 5.0
+    ) -> answers.CloudLink:
+        """Switch the cloud link on or off as ``set_cloud_link`` does and, with ``wait_for``, wait (in HOME, at most
+        ``timeout`` real seconds) until it is in that state: one request. ``ApiError`` 504 ``timeout`` when it was
+        not (the switch stays made)."""
+        query = {} if wait_for is None else {"state": wait_for, "timeout": timeout}
+        body = {"enabled": enabled}
+        return cast(answers.CloudLink, await self.call("PUT", "/_emulator/cloud-link", json=body, query=query))
+
     async def upload(self, file: str | bytes, *, expect: int = 200) -> answers.FileResult:
         """Upload a credits file (``.jwt``) or a perpetual license (``.lic``) as the raw body."""
         data = file.encode() if isinstance(file, str) else file

@@ -2,8 +2,8 @@
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Collection, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Collection, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -291,8 +291,8 @@ class AsyncHome(_AsyncService):
     async def go_online(self, *, timeout: float = LINK_TIMEOUT) -> None:
         """Switch the cloud link on and wait until it is online."""
         self.online_wanted = True
-        await self.client.set_cloud_link(True)
-        await self.wait_for_link("online", timeout=timeout)
+        with self._link_in_time():
+            await self.client.switch_link(True, wait_for="online", timeout=timeout)
 
     async def go_offline(self) -> None:
         """Switch the cloud link off (HOME goes on using what it holds)."""
@@ -307,8 +307,14 @@ class AsyncHome(_AsyncService):
     async def wait_for_link(self, state: answers.LinkState, *, timeout: float = LINK_TIMEOUT) -> None:
         """Wait (real time, at most ``timeout`` seconds) until the cloud link is in ``state``: one request, which
         HOME answers as the link gets there."""
-        try:
+        with self._link_in_time():
             await self.client.wait_for_link(state, timeout=timeout)
+
+    @contextmanager
+    def _link_in_time(self) -> Iterator[None]:
+        """HOME's 504 ``timeout`` for a link not in the state waited for, as a failed expectation naming this HOME."""
+        try:
+            yield
         except transport.ApiError as late:
             if late.status != 504:
                 raise

@@ -361,6 +361,16 @@ class HomeClient(_Base):
         query = {"state": state, "timeout": timeout}
         return cast(answers.CloudLink, self.call("GET", "/_emulator/cloud-link", query=query))
 
+    def switch_link(
+        self, enabled: bool, *, wait_for: answers.LinkState | None = None, timeout: float = 5.0
+    ) -> answers.CloudLink:
+        """Switch the cloud link on or off as ``set_cloud_link`` does and, with ``wait_for``, wait (in HOME, at most
+        ``timeout`` real seconds) until it is in that state: one request. ``ApiError`` 504 ``timeout`` when it was
+        not (the switch stays made)."""
+        query = {} if wait_for is None else {"state": wait_for, "timeout": timeout}
+        body = {"enabled": enabled}
+        return cast(answers.CloudLink, self.call("PUT", "/_emulator/cloud-link", json=body, query=query))
+
     def upload(self, file: str | bytes, *, expect: int = 200) -> answers.FileResult:
         """Upload a credits file (``.jwt``) or a perpetual license (``.lic``) as the raw body."""
         data = file.encode() if isinstance(file, str) else file

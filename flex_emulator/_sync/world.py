@@ -292,8 +292,8 @@ class Home(_Service):
     def go_online(self, *, timeout: float = LINK_TIMEOUT) -> None:
         """Switch the cloud link on and wait until it is online."""
         self.online_wanted = True
-        self.client.set_cloud_link(True)
-        self.wait_for_link("online", timeout=timeout)
+        with self._link_in_time():
+            self.client.switch_link(True, wait_for="online", timeout=timeout)
 
     def go_offline(self) -> None:
         """Switch the cloud link off (HOME goes on using what it holds)."""
@@ -308,8 +308,14 @@ class Home(_Service):
     def wait_for_link(self, state: answers.LinkState, *, timeout: float = LINK_TIMEOUT) -> None:
         """Wait (real time, at most ``timeout`` seconds) until the cloud link is in ``state``: one request, which
         HOME answers as the link gets there."""
-        try:
+        with self._link_in_time():
             self.client.wait_for_link(state, timeout=timeout)
+
+    @contextmanager
+    def _link_in_time(self) -> Iterator[None]:
+        """HOME's 504 ``timeout`` for a link not in the state waited for, as a failed expectation naming this HOME."""
+        try:
+            yield
         except transport.ApiError as late:
             if late.status != 504:
                 raise

@@ -23,6 +23,7 @@ from flex_emulator.shared.openapi import (
     serve,
 )
 
+LINK_STATE = enum("online", "connecting", "offline", "disabled", "not_linked")
 TOTALS = obj({"total": NUM, "in_use": NUM, "remaining": NUM, "shortfall": NUM})
 SCHEMAS = {
     "JournalEvent": JOURNAL_EVENT,
@@ -30,7 +31,7 @@ SCHEMAS = {
         {
             "url": STR,
             "enabled": BOOL,
-            "state": enum("online", "connecting", "offline", "disabled", "not_linked"),
+            "state": LINK_STATE,
             "last_error": nullable(STR),
         }
     ),
@@ -179,7 +180,14 @@ EMULATOR_PATHS: dict[str, dict[str, Any]] = {
         "get": op(
             "The cloud link; with state, once it is in that state",
             {200: ref("CloudLink")},
-            query={"state": enum("online", "connecting", "offline", "disabled", "not_linked"), "timeout": NUM},
+            query={"state": LINK_STATE, "timeout": NUM},
+            tag="emulator",
+        ),
+        "put": op(
+            "Switch the cloud link; with state, answer once it is in that state",
+            {200: ref("CloudLink")},
+            body=obj({"enabled": BOOL}),
+            query={"state": LINK_STATE, "timeout": NUM},
             tag="emulator",
         ),
     },

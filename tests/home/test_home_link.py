@@ -308,3 +308,42 @@ async def test_waiting_for_a_link_state_refuses_what_it_cannot_wait_for(
     assert answer.status == status
     assert (await answer.json())["error"]["code"] == code
     assert link_of(home).state == "disabled" and link_of(home).enabled is False
+
+
+async def test_a_test_switches_the_link_on_and_waits_for_it_online_with_one_request(
+    start_linked: Callable[..., Awaitable[TestClient]], fake_cloud: FakeCloud, identity: Identity
+) -> None:
+    home = await start_linked(linked=True, offline=True)
+    answer = await home.put("/_emulator/cloud-link", params={"state": "online", "timeout": "5"}, json={"enabled": True})
+    assert answer.status == 200
+    assert await answer.json() == link_of(home).view() and link_of(home).state == "online"
+    assert fake_cloud.connections == 1 and fake_cloud.auths  # the link really connected and authenticated
+    switched_off = await home.put("/_emulator/cloud-link", params={"state": "disabled"}, json={"enabled": False})
+    assert (await switched_off.json())["state"] == "disabled" and link_of(home).enabled is False
+    plain = await home.put("/_emulator/cloud-link", json={"enabled": True})  # without state: answers at once
+    assert plain.status == 200 and link_of(home).enabled is True
+
+
+@pytest.mark.parametrize(
+    ("query", "body", "status", "code", "switched"),
+    [
+        ({"state": "online", "timeout": "0"}, {"enabled": True}, 504, "timeout", True),
+        ({"state": "up"}, {"enabled": True}, 400, "invalid_link_state", False),
+        ({"state": "online", "timeout": "1e1"}, {"enabled": True}, 400, "wrong_type", False),
+        ({"state": "online"}, {"enabled": "yes"}, 400, "wrong_type", False),
+        ({"state": "online"}, {}, 400, "missing_field", False),
+    ],
+)
+async def test_switching_the_link_refuses_a_bad_request_before_switching_and_keeps_a_switch_that_timed_out(
+    start_linked: Callable[..., Awaitable[TestClient]],
+    query: dict[str, str],
+    body: dict[str, Any],
+    status: int,
+    code: str,
+    switched: bool,
+) -> None:
+    home = await start_linked(linked=False, offline=True)
+    answer = await home.put("/_emulator/cloud-link", params=query, json=body)
+    assert answer.status == status
+    assert (await answer.json())["error"]["code"] == code
+    assert link_of(home).enabled is switched
