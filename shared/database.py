@@ -121,7 +121,9 @@ class SqliteDatabase(Database[Q]):
 
     async def close(self) -> None:
         await self.checkpoints.wait()
-        for conn in (self._reader, self._writer):
+        # The last connection to close copies the WAL into the database file (0.5-0.8 ms here). A throw-away database
+        # closes its writer first and its read-only reader last, which cannot, so the WAL stays for a next open.
+        for conn in (self._reader, self._writer) if self.durable else (self._writer, self._reader):
             if conn is not None:
                 conn.close()
         self._reader = self._writer = None

@@ -119,3 +119,24 @@ async def test_a_store_compiles_ahead_what_another_store_of_its_kind_ran(tmp_pat
     finally:
         await used.close()
         await fresh.close()
+
+
+@pytest.mark.parametrize("durable", [True, False])
+async def test_a_closed_database_keeps_every_commit_and_only_a_kept_one_copies_its_wal_in_at_close(
+    tmp_path: Path, durable: bool
+) -> None:
+    path = tmp_path / "cloud.sqlite3"
+    db = SqliteStore(path, durable=durable)
+    await db.open()
+    for n in range(20):
+        async with db.transaction() as tx:
+            await tx.meta.set(f"key-{n}", str(n))
+    await db.close()
+    wal = path.with_name(path.name + "-wal")
+    assert wal.exists() is not durable  # a throw-away one leaves the copying to a next open, if there is one
+    again = SqliteStore(path, durable=durable)
+    await again.open()
+    try:
+        assert [await again.read.meta.get(f"key-{n}") for n in range(20)] == [str(n) for n in range(20)]
+    finally:
+        await again.close()
