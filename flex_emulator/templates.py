@@ -1,5 +1,7 @@
 """A world's data folders, made in microseconds: once per test session the harness migrates one database of
-each service (and makes the cloud's signing key); every new cloud and HOME of a world starts from copies.
+each service (and makes the cloud's signing key); every new cloud and HOME of a world starts from copies (a
+new cloud's key, its JWKS and its pages' secret are links to the template's: the cloud replaces such a file whole
+when it changes it, never writes into it, so a link is as good as a copy, and cheaper).
 
 A service started on a folder prepared this way behaves exactly as on an empty one, since it would migrate an
 empty database to the same schema; it only skips the work. What a session's worlds share is the cloud's
@@ -21,7 +23,9 @@ from flex_emulator.service_logs import ServiceLog, logging_to
 from flex_emulator.shared.keys import private_pem
 from flex_emulator.shared.sqlite import connect, migrate
 
-CLOUD_FILES = ("cloud.sqlite3", "cloud_key.pem", "jwks.json", "page-secret")
+CLOUD_DATABASE = "cloud.sqlite3"
+# Files the cloud replaces whole when it changes them, never writes into: a new cloud's are links to the template's.
+CLOUD_SHARED = ("cloud_key.pem", "jwks.json", "page-secret")
 
 
 class Templates:
@@ -64,9 +68,12 @@ class Templates:
         if folder.exists():
             return
         folder.mkdir(parents=True)
-        for name in CLOUD_FILES:
-            shutil.copyfile(self.cloud / name, folder / name)
-            os.chmod(folder / name, 0o600)
+        _copy(self.cloud / CLOUD_DATABASE, folder / CLOUD_DATABASE)
+        for name in CLOUD_SHARED:  # a link costs a third of a copy (file creation is what costs, on some disks)
+            try:
+                os.link(self.cloud / name, folder / name)
+            except OSError:  # the folders are on different file systems (or links are not allowed there)
+                _copy(self.cloud / name, folder / name)
 
     def prepare_home(self, folder: Path) -> None:
         """A new HOME's data folder, with a key (so a system id) of its own."""
@@ -76,6 +83,11 @@ class Templates:
         shutil.copyfile(self.home_database, folder / "home.sqlite3")
         _write_private(folder / "home_key.pem", private_pem(Ed25519PrivateKey.generate()).encode())
         _write_private(folder / "page-secret", secrets.token_bytes(32))
+
+
+def _copy(source: Path, target: Path) -> None:
+    shutil.copyfile(source, target)
+    os.chmod(target, 0o600)
 
 
 def _write_private(path: Path, data: bytes) -> None:

@@ -66,6 +66,16 @@ def load_or_create_secret(path: Path) -> bytes:
     return secret
 
 
+def write_public(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (a reader sees the old file or the new one, never part of one), and
+    only when it does not hold exactly that already."""
+    if path.exists() and path.read_text() == text:
+        return
+    scratch = path.with_suffix(path.suffix + ".tmp")
+    scratch.write_text(text)
+    os.replace(scratch, path)
+
+
 def _write_private(path: Path, data: bytes) -> None:
     """Write ``data`` readable by the owner only, atomically (a crash leaves the old file or none)."""
     path.parent.mkdir(parents=True, exist_ok=True)

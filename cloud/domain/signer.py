@@ -8,7 +8,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from flex_emulator.cloud.domain.errors import AssignmentConflict
 from flex_emulator.shared.jws import sign
-from flex_emulator.shared.keys import jwks, key_from_pem, key_id, load_or_create_key, private_pem, write_private_key
+from flex_emulator.shared.keys import (
+    jwks,
+    key_from_pem,
+    key_id,
+    load_or_create_key,
+    private_pem,
+    write_private_key,
+    write_public,
+)
 from flex_emulator.shared.licenses import PerpetualLicense, sign_perpetual
 from flex_emulator.shared.snapshot_claims import MAX_SNAPSHOT_BYTES
 from flex_emulator.shared.tokens import SNAPSHOT_TYPE, Snapshot, sign_snapshot
@@ -24,7 +32,7 @@ class Signer:
         """The key in ``DATA/cloud_key.pem``; its public half is also written to ``DATA/jwks.json``
         so a HOME can be started with ``--cloud-key DATA/jwks.json``."""
         signer = cls(load_or_create_key(data_dir / "cloud_key.pem"))
-        (data_dir / "jwks.json").write_text(json.dumps(signer.jwks(), indent=2))
+        signer.publish(data_dir)
         return signer
 
     @classmethod
@@ -36,7 +44,8 @@ class Signer:
         return signer
 
     def publish(self, data_dir: Path) -> None:
-        (data_dir / "jwks.json").write_text(json.dumps(self.jwks(), indent=2))
+        """Its public half in ``DATA/jwks.json``, replaced whole (a HOME may be reading it: ``--cloud-key``)."""
+        write_public(data_dir / "jwks.json", json.dumps(self.jwks(), indent=2))
 
     def use(self, key: Ed25519PrivateKey) -> None:
         """Sign with ``key`` from now on."""
