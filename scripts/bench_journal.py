@@ -7,14 +7,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from flex_emulator.cloud.store import Database
+from flex_emulator.cloud.store import SqliteStore
 from flex_emulator.shared.journal import PRUNE_BATCH, Journal
 
 TOKEN = "x" * 1024
 
 
 async def journal_pruning(folder: Path, keep: int) -> dict[str, Any]:
-    db = Database(folder / "cloud.sqlite3", Journal(keep=keep))
+    db = SqliteStore(folder / "cloud.sqlite3", Journal(keep=keep))
     await db.open()
     try:
         for chunk in range(0, keep, 10_000):  # the journal at its bound, written as a busy service would

@@ -54,3 +54,21 @@ def test_a_run_prints_its_figures_beside_their_targets_and_json_carries_the_verd
     verdict = figures["targets"]["file_1000_roundtrip_ms"]
     assert verdict["value"] == figures["file_1000_roundtrip_ms"] and verdict["target"] == "≤ 50 ms"
     assert verdict["met"] == (figures["file_1000_roundtrip_ms"] <= 50)
+
+
+@pytest.mark.slow  # real benchmark parts, at their small sizes
+def test_every_part_of_the_bench_but_the_long_ones_runs_and_reports_its_figures() -> None:
+    parts = ("primitives", "tokens", "api", "visible", "file", "month", "due", "world", "journal")
+    run = subprocess.run(
+        [sys.executable, "scripts/bench.py", "--quick", "--only", ",".join(parts), "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    figures = json.loads(run.stdout.splitlines()[-1])
+    for key in ("primitive_bound_ms", "assign_visible_p50_ms", "file_1000_roundtrip_ms", "month_100_items_s"):
+        assert isinstance(figures[key], (int, float)), key
+    assert figures[f"due_items_{figures['due_items']}_s"] > 0 and figures["world_start_ms"] > 0
+    assert figures["journal_kept_after_burst"] == figures["journal_keep"]
