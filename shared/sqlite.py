@@ -76,11 +76,18 @@ class Sql:
         self._conn = conn
         self._ran = ran
 
-    def _counted(self, sql: str) -> str:
+    def _execute(self, sql: str, params: Params) -> sqlite3.Cursor:
+        """Run one statement; one that ran with parameters has placeholders, so it is counted (``compile_ahead``,
+        executing it with none, can only compile it, never run it)."""
+        cursor = self._conn.execute(sql, params)
+        if params:
+            self._count(sql)
+        return cursor
+
+    def _count(self, sql: str) -> None:
         ran = self._ran
         if ran is not None and (sql in ran or len(ran) < RECORDED_TEXTS):
             ran[sql] += 1
-        return sql
 
     def each(self, alias: str) -> str:
         return f"json_each(?) AS {alias}"
@@ -89,27 +96,28 @@ class Sql:
         return json.dumps(sorted(set(values)))
 
     async def all(self, sql: str, params: Params = ()) -> list[Row]:
-        return self._conn.execute(self._counted(sql) if params else sql, params).fetchall()
+        return self._execute(sql, params).fetchall()
 
     async def one(self, sql: str, params: Params = ()) -> Row | None:
-        row: Row | None = self._conn.execute(self._counted(sql) if params else sql, params).fetchone()
+        row: Row | None = self._execute(sql, params).fetchone()
         return row
 
     async def run(self, sql: str, params: Params = ()) -> int:
         """One statement; returns how many rows it changed."""
-        return self._conn.execute(self._counted(sql) if params else sql, params).rowcount
+        return self._execute(sql, params).rowcount
 
     async def insert(self, sql: str, params: Params = ()) -> int:
         """One INSERT; returns the new row's id."""
-        row_id = self._conn.execute(self._counted(sql) if params else sql, params).lastrowid
+        row_id = self._execute(sql, params).lastrowid
         assert row_id is not None
         return row_id
 
     async def many(self, sql: str, rows: Iterable[Params]) -> int:
         """One statement for each of ``rows``, in one call into SQLite; returns how many rows changed in all."""
-        if isinstance(rows, Sequence) and rows and rows[0]:  # counted once seen to take parameters
-            self._counted(sql)
-        return self._conn.executemany(sql, rows).rowcount
+        changed = self._conn.executemany(sql, rows).rowcount
+        if isinstance(rows, Sequence) and rows and rows[0]:  # it ran with parameters (as ``_execute``)
+            self._count(sql)
+        return changed
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:

@@ -89,6 +89,8 @@ async def test_statements_compiled_ahead_are_the_ones_run_with_parameters_and_no
         await sql.many("INSERT INTO t (id, n) VALUES (?, ?)", [(3, 30), (4, 40)])
         await sql.run("DELETE FROM t WHERE id > 2")  # no parameters: never counted, so never compiled ahead
         await sql.many("DELETE FROM t WHERE id = 99", [])  # seen with no rows: not counted either
+        with pytest.raises(sqlite3.ProgrammingError):  # parameters it has no place for: refused, never counted
+            await sql.run("DELETE FROM t", (1,))
         assert statements_ran(kind) == {
             "UPDATE t SET n = n + ? WHERE id = ?": 3,
             "INSERT INTO t (id, n) VALUES (?, ?)": 1,
