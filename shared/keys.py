@@ -67,24 +67,29 @@ def load_or_create_secret(path: Path) -> bytes:
 
 
 def write_public(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (a reader sees the old file or the new one, never part of one), and
-    only when it does not hold exactly that already."""
+    """Write ``text`` to ``path`` (readable by all) atomically, and only when it does not hold exactly that
+    already."""
     if path.exists() and path.read_text() == text:
         return
-    scratch = path.with_suffix(path.suffix + ".tmp")
-    scratch.write_text(text)
-    os.replace(scratch, path)
+    _write_atomically(path, text.encode(), 0o644, durable=False)
 
 
 def _write_private(path: Path, data: bytes) -> None:
-    """Write ``data`` readable by the owner only, atomically (a crash leaves the old file or none)."""
+    """Write ``data`` readable by the owner only, atomically, waiting for the disk."""
+    _write_atomically(path, data, 0o600, durable=True)
+
+
+def _write_atomically(path: Path, data: bytes, mode: int, *, durable: bool) -> None:
+    """A scratch file renamed over ``path``: a reader, or a crash, sees the old file or the new one, never part of
+    one (``durable``: the data reaches the disk before the rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    scratch = path.with_suffix(".tmp")
-    fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    scratch = path.with_suffix(path.suffix + ".tmp")
+    fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
+        if durable:
+            handle.flush()
+            os.fsync(handle.fileno())
     os.replace(scratch, path)
 
 
